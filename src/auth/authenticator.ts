@@ -1,0 +1,89 @@
+// Turns a request's Authorization header into a principal and decides whether it may perform
+// one action on one resource. Basic credentials are accepted in every mode (checked through a
+// short-lived cache); bearer tokens when the token service is on.
+import type { CredentialCache } from './credential-cache.js';
+import type { IdentityProvider } from './identity.js';
+import { allowedActions, ANONYMOUS, type PolicyOptions, type Principal } from './policy.js';
+import { grants, type Access } from './scope.js';
+import type { TokenService } from './token-service.js';
+
+export interface Need {
+  type: string;
+  name: string;
+  action: string;
+}
+
+export type Decision =
+  | { ok: true; principal: Principal }
+  /** 401: no or bad credentials, or a token lacking the scope (the client should get a new one). */
+  | { ok: false; status: 401; message: string; insufficientScope: boolean }
+  /** 403: a known user that the policy refuses. */
+  | { ok: false; status: 403; message: string; principal: Principal };
+
+export class Authenticator {
+  constructor(
+    private readonly identity: IdentityProvider,
+    private readonly cache: CredentialCache,
+    private readonly tokens: TokenService | undefined,
+    private readonly policy: PolicyOptions,
+  ) {
+    identity.onChange(() => cache.clear());
+  }
+
+  get tokenService(): TokenService | undefined {
+    return this.tokens;
+  }
+
+  /** Checks user and password, with the cache in front of the slow hash. */
+  async checkPassword(user: string, password: string): Promise<boolean> {
+    if (this.cache.has(user, password)) return true;
+    const ok = await this.identity.verify(user, password);
+    if (ok) this.cache.add(user, password);
+    return ok;
+  }
+
+  /** `need` null means "any authenticated client" (GET /v2/). */
+  async decide(authorization: string | undefined, need: Need | null): Promise<Decision> {
+    if (authorization === undefined || authorization === '') {
+      if (need === null ? this.policy.anonymousPull : this.allowed(ANONYMOUS, need)) return { ok: true, principal: ANONYMOUS };
+      return { ok: false, status: 401, message: 'authentication required', insufficientScope: false };
+    }
+    const space = authorization.indexOf(' ');
+    const scheme = authorization.slice(0, space).toLowerCase();
+    const value = authorization.slice(space + 1).trim();
+    if (scheme === 'basic') {
+      const principal = await this.basicPrincipal(value);
+      if (!principal) return { ok: false, status: 401, message: 'invalid username or password', insufficientScope: false };
+      if (need === null || this.allowed(principal, need)) return { ok: true, principal };
+      return { ok: false, status: 403, message: `${principal.user} may not ${need.action} ${need.name}`, principal };
+    }
+    if (scheme === 'bearer' && this.tokens) {
+      const claims = await this.tokens.verify(value);
+      if (!claims) return { ok: false, status: 401, message: 'invalid or expired token', insufficientScope: false };
+      const principal: Principal = { user: claims.subject === '' ? null : claims.subject };
+      if (need === null || grants(claims.access, need.type, need.name, need.action)) return { ok: true, principal };
+      return { ok: false, status: 401, message: `token does not grant ${need.action} on ${need.name}`, insufficientScope: true };
+    }
+    return { ok: false, status: 401, message: 'unsupported authorization scheme', insufficientScope: false };
+  }
+
+  /** Whether a principal may do something beyond the request's own need (e.g. pull the mount source). */
+  allowed(principal: Principal, need: Need): boolean {
+    return allowedActions(principal, need.type, need.name, [need.action], this.policy).includes(need.action);
+  }
+
+  /** Decodes Basic credentials; undefined when malformed or wrong. */
+  async basicPrincipal(value: string): Promise<Principal | undefined> {
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon <= 0) return undefined;
+    const user = decoded.slice(0, colon);
+    return (await this.checkPassword(user, decoded.slice(colon + 1))) ? { user } : undefined;
+  }
+
+  grantsFor(principal: Principal, requested: Access[]): Access[] {
+    return requested
+      .map((r) => ({ ...r, actions: allowedActions(principal, r.type, r.name, r.actions, this.policy) }))
+      .filter((r) => r.actions.length > 0);
+  }
+}

@@ -1,0 +1,103 @@
+// Issues and verifies the short-lived bearer tokens of the Docker token flow
+// (https://distribution.github.io/distribution/spec/auth/jwt/): ES256 JWTs whose `access`
+// claim lists the granted scopes. The signing key is made once and kept in the data dir.
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
+import type { Access } from './scope.js';
+
+export interface TokenClaims {
+  subject: string;
+  access: Access[];
+  expiresAt: number;
+}
+
+type Key = Awaited<ReturnType<typeof importJWK>>;
+
+export class TokenService {
+  // Verified tokens, so a busy client costs one ECDSA verify per token, not per request.
+  private readonly verified = new Map<string, TokenClaims>();
+
+  private constructor(
+    private readonly privateKey: Key,
+    private readonly publicKey: Key,
+    private readonly kid: string,
+    readonly issuer: string,
+    readonly service: string,
+    readonly ttlSeconds: number,
+  ) {}
+
+  /** Loads the key from `keyFile` (mode 0600), creating it on first use. */
+  static async open(keyFile: string, opts: { issuer: string; service: string; ttlSeconds: number }): Promise<TokenService> {
+    let jwk: JWK;
+    try {
+      jwk = JSON.parse(await fs.readFile(keyFile, 'utf8')) as JWK;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read token key ${keyFile}: ${(err as Error).message}`);
+      const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+      jwk = { ...(await exportJWK(privateKey)), kid: randomUUID(), alg: 'ES256' };
+      await fs.writeFile(keyFile, JSON.stringify(jwk), { mode: 0o600, flag: 'wx' });
+    }
+    const { d: _d, ...pub } = jwk;
+    return new TokenService(
+      await importJWK(jwk, 'ES256'),
+      await importJWK(pub, 'ES256'),
+      jwk.kid ?? 'minato',
+      opts.issuer,
+      opts.service,
+      opts.ttlSeconds,
+    );
+  }
+
+  async issue(subject: string, access: Access[]): Promise<{ token: string; expiresIn: number; issuedAt: string }> {
+    const now = Math.floor(Date.now() / 1000);
+    const token = await new SignJWT({ access })
+      .setProtectedHeader({ alg: 'ES256', kid: this.kid, typ: 'JWT' })
+      .setIssuer(this.issuer)
+      .setAudience(this.service)
+      .setSubject(subject)
+      .setIssuedAt(now)
+      .setNotBefore(now - 5)
+      .setExpirationTime(now + this.ttlSeconds)
+      .setJti(randomUUID())
+      .sign(this.privateKey);
+    return { token, expiresIn: this.ttlSeconds, issuedAt: new Date(now * 1000).toISOString() };
+  }
+
+  /** Claims of a valid token, or undefined for a bad, foreign or expired one. */
+  async verify(token: string): Promise<TokenClaims | undefined> {
+    const cached = this.verified.get(token);
+    if (cached) {
+      if (cached.expiresAt > Date.now()) return cached;
+      this.verified.delete(token);
+      return undefined;
+    }
+    try {
+      const { payload } = await jwtVerify(token, this.publicKey, {
+        issuer: this.issuer,
+        audience: this.service,
+        algorithms: ['ES256'],
+      });
+      const claims: TokenClaims = {
+        subject: payload.sub ?? '',
+        access: parseAccessClaim(payload.access),
+        expiresAt: (payload.exp ?? 0) * 1000,
+      };
+      if (this.verified.size >= 10_000) this.verified.clear();
+      this.verified.set(token, claims);
+      return claims;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+function parseAccessClaim(value: unknown): Access[] {
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((v: unknown) => {
+    const a = v as Partial<Access>;
+    return typeof a?.type === 'string' && typeof a.name === 'string' && Array.isArray(a.actions)
+      ? [{ type: a.type, name: a.name, actions: a.actions.filter((x): x is string => typeof x === 'string') }]
+      : [];
+  });
+}

@@ -1,0 +1,154 @@
+// minato's command line. Thin: parses flags, loads the configuration, calls services.
+import { readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import pino from 'pino';
+import { DatabaseUsers } from '../auth/database-users.js';
+import { configDocs } from '../config/docs.js';
+import { ConfigError, loadConfig, setPath } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { openSqlite } from '../metadata/db.js';
+import { startRegistry } from '../server/compose.js';
+
+interface ConfigFlags {
+  config?: string;
+  listen?: string;
+  data?: string;
+  htpasswd?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  logLevel?: string;
+}
+
+const FLAG_PATHS: Array<[keyof ConfigFlags, string[]]> = [
+  ['listen', ['listen']],
+  ['data', ['data']],
+  ['htpasswd', ['auth', 'htpasswd']],
+  ['tlsCert', ['tls', 'cert']],
+  ['tlsKey', ['tls', 'key']],
+  ['logLevel', ['log', 'level']],
+];
+
+function withConfigFlags(cmd: Command): Command {
+  return cmd
+    .option('-c, --config <file>', 'YAML configuration file (see docs/configuration.md)')
+    .option('--data <dir>', 'data directory (blobs, database, keys)', undefined)
+    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']));
+}
+
+async function configFrom(flags: ConfigFlags): Promise<Config> {
+  const overrides: Record<string, unknown> = {};
+  for (const [flag, p] of FLAG_PATHS) if (flags[flag] !== undefined) setPath(overrides, p, flags[flag]);
+  return loadConfig({ file: flags.config, overrides });
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command('minato')
+    .description('A self-hosted OCI container registry that takes care of its own certificates.')
+    .version(version())
+    .showHelpAfterError();
+
+  withConfigFlags(
+    program
+      .command('serve')
+      .description('Run the registry (embedded default: filesystem blobs + SQLite in --data).')
+      .option('--listen <host:port>', 'address to listen on (default 127.0.0.1:5000)')
+      .option('--htpasswd <file>', 'htpasswd file with the users (default: users in the database)')
+      .option('--tls-cert <file>', 'PEM certificate chain for HTTPS')
+      .option('--tls-key <file>', 'PEM private key for HTTPS'),
+  ).action(async (flags: ConfigFlags) => {
+    const config = await configFrom(flags);
+    await serve(config);
+  });
+
+  const user = program.command('user').description('Manage the users kept in the database (when no htpasswd file is used).');
+  withConfigFlags(user.command('add').argument('<name>', 'user name').description('Create a user or set its password (read from standard input, or generated and printed).'))
+    .option('--password-stdin', 'read the password from standard input')
+    .action(async (name: string, flags: ConfigFlags & { passwordStdin?: boolean }) => {
+      await withUsers(flags, async (users) => {
+        let password: string;
+        if (flags.passwordStdin) {
+          password = readFileSync(0, 'utf8').replace(/\r?\n$/, '');
+          if (password === '') throw new Error('empty password on standard input');
+        } else {
+          password = (await import('node:crypto')).randomBytes(18).toString('base64url');
+          process.stdout.write(`password for ${name}: ${password}\n`);
+        }
+        await users.setPassword(name, password);
+        process.stderr.write(`user ${name} saved\n`);
+      });
+    });
+  withConfigFlags(user.command('list').description('List users.')).action(async (flags: ConfigFlags) => {
+    await withUsers(flags, async (users) => {
+      for (const u of await users.listUsers()) process.stdout.write(`${u}\n`);
+    });
+  });
+  withConfigFlags(user.command('delete').argument('<name>', 'user name').description('Delete a user.')).action(async (name: string, flags: ConfigFlags) => {
+    await withUsers(flags, async (users) => {
+      if (!(await users.deleteUser(name))) throw new Error(`no user named ${name}`);
+      process.stderr.write(`user ${name} deleted\n`);
+    });
+  });
+
+  const config = program.command('config').description('Inspect the configuration.');
+  config
+    .command('docs')
+    .description('Print the configuration reference (Markdown), generated from the schema.')
+    .action(() => {
+      process.stdout.write(configDocs());
+    });
+  withConfigFlags(config.command('check').description('Validate the configuration and print the effective values.')).action(async (flags: ConfigFlags) => {
+    process.stdout.write(`${JSON.stringify(await configFrom(flags), null, 2)}\n`);
+  });
+
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new Error(err.message);
+    throw err;
+  }
+}
+
+async function withUsers(flags: ConfigFlags, fn: (users: DatabaseUsers) => Promise<void>): Promise<void> {
+  const config = await configFrom(flags);
+  if (config.auth.htpasswd) throw new Error(`users come from ${config.auth.htpasswd}; edit it with: htpasswd -B ${config.auth.htpasswd} NAME`);
+  const dataDir = path.resolve(config.data);
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const db = await openSqlite(path.join(dataDir, 'minato.db'));
+  try {
+    await fn(new DatabaseUsers(db));
+  } finally {
+    await db.destroy();
+  }
+}
+
+async function serve(config: Config): Promise<void> {
+  const destination = pino.destination({ dest: 1, sync: false, minLength: 0 });
+  const log = pino({ level: config.log.level, base: { svc: 'minato' }, timestamp: pino.stdTimeFunctions.isoTime }, destination);
+  const registry = await startRegistry(config, log);
+  if (registry.initialAdminPassword) {
+    // Shown once, on the terminal only (not in the JSON log): only its bcrypt hash is stored.
+    process.stderr.write(
+      `\n  minato created the user "admin" with password: ${registry.initialAdminPassword}\n` +
+        `  It is shown only this once. Log in with: docker login ${new URL(registry.url).host} -u admin\n` +
+        `  Change it with: minato user add admin --password-stdin\n\n`,
+    );
+  }
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down: finishing requests in flight');
+    await registry.close();
+    destination.flushSync();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}

@@ -1,0 +1,150 @@
+// Builds the effective configuration: schema defaults < YAML file < MINATO_* environment < CLI flags.
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { z } from 'zod';
+import { configSchema, type Config } from './schema.js';
+
+export class ConfigError extends Error {}
+
+type Plain = Record<string, unknown>;
+
+export interface LoadOptions {
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Values from command-line flags, as nested objects. */
+  overrides?: Plain;
+}
+
+export async function loadConfig(opts: LoadOptions = {}): Promise<Config> {
+  let fromFile: Plain = {};
+  if (opts.file) {
+    let text: string;
+    try {
+      text = await readFile(opts.file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`cannot read config file ${opts.file}: ${(err as Error).message}`);
+    }
+    try {
+      const doc: unknown = parseYaml(text) ?? {};
+      if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`config file ${opts.file}: expected a mapping at the top level`);
+      fromFile = doc as Plain;
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      const where = err instanceof YAMLParseError && err.linePos ? ` (line ${err.linePos[0].line}, column ${err.linePos[0].col})` : '';
+      throw new ConfigError(`config file ${opts.file} is not valid YAML${where}: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+  const merged = deepMerge(deepMerge(fromFile, envOverrides(opts.env ?? process.env)), opts.overrides ?? {});
+  return parseConfig(merged, opts.file);
+}
+
+export function parseConfig(input: unknown, source = 'configuration'): Config {
+  const result = configSchema.safeParse(input);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(top level)'}: ${i.message}`);
+    throw new ConfigError(`${source} is invalid:\n${lines.join('\n')}`);
+  }
+  const config = result.data;
+  if (config.tls.mode === undefined) config.tls.mode = config.tls.cert && config.tls.key ? 'files' : 'off';
+  if (config.tls.mode === 'files' && (!config.tls.cert || !config.tls.key)) {
+    throw new ConfigError(`${source} is invalid:\n  tls: mode "files" needs both tls.cert and tls.key`);
+  }
+  return config;
+}
+
+/** One entry per leaf of the schema: its path, its MINATO_* name, its type and documentation. */
+export interface ConfigKey {
+  path: string[];
+  env: string;
+  type: 'string' | 'number' | 'boolean' | 'string[]' | 'enum';
+  values?: string[];
+  defaultValue: unknown;
+  description: string;
+}
+
+export function configKeys(): ConfigKey[] {
+  const out: ConfigKey[] = [];
+  walk(configSchema, [], out);
+  return out;
+}
+
+function walk(schema: z.ZodType, path: string[], out: ConfigKey[]): void {
+  let s: z.ZodType = schema;
+  let defaultValue: unknown;
+  const description = s.description ?? '';
+  // Unwrap default/optional/prefault wrappers to reach the value type.
+  for (;;) {
+    const def = (s as unknown as { _zod: { def: { type: string; innerType?: z.ZodType; defaultValue?: unknown } } })._zod.def;
+    if (def.type === 'default') defaultValue = def.defaultValue;
+    if ((def.type === 'default' || def.type === 'optional' || def.type === 'prefault') && def.innerType) {
+      s = def.innerType;
+      continue;
+    }
+    break;
+  }
+  if (s instanceof z.ZodObject) {
+    for (const [key, child] of Object.entries(s.shape as Record<string, z.ZodType>)) walk(child, [...path, key], out);
+    return;
+  }
+  const env = `MINATO_${path.map((p) => p.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()).join('_')}`;
+  let type: ConfigKey['type'] = 'string';
+  let values: string[] | undefined;
+  if (s instanceof z.ZodNumber) type = 'number';
+  else if (s instanceof z.ZodBoolean) type = 'boolean';
+  else if (s instanceof z.ZodArray) type = 'string[]';
+  else if (s instanceof z.ZodEnum) {
+    type = 'enum';
+    values = s.options.map(String);
+  }
+  out.push({ path, env, type, values, defaultValue, description: description || (schema.description ?? '') });
+}
+
+function envOverrides(env: NodeJS.ProcessEnv): Plain {
+  const out: Plain = {};
+  for (const key of configKeys()) {
+    const raw = env[key.env];
+    if (raw === undefined) continue;
+    setPath(out, key.path, coerce(raw, key));
+  }
+  return out;
+}
+
+function coerce(raw: string, key: ConfigKey): unknown {
+  switch (key.type) {
+    case 'number': {
+      const n = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(n)) throw new ConfigError(`${key.env}: expected a number, got "${raw}"`);
+      return n;
+    }
+    case 'boolean':
+      if (/^(true|1|yes|on)$/i.test(raw)) return true;
+      if (/^(false|0|no|off)$/i.test(raw)) return false;
+      throw new ConfigError(`${key.env}: expected true or false, got "${raw}"`);
+    case 'string[]':
+      return raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
+    default:
+      return raw;
+  }
+}
+
+export function setPath(target: Plain, path: string[], value: unknown): void {
+  let node = target;
+  for (const p of path.slice(0, -1)) {
+    if (typeof node[p] !== 'object' || node[p] === null) node[p] = {};
+    node = node[p] as Plain;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+function deepMerge(base: Plain, over: Plain): Plain {
+  const out: Plain = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] =
+      v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b) ? deepMerge(b as Plain, v as Plain) : v;
+  }
+  return out;
+}

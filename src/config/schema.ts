@@ -1,0 +1,79 @@
+// The whole configuration: one zod schema, the single source of defaults and documentation.
+// docs/configuration.md is generated from it (`minato config docs`) and a test keeps them equal.
+// Keys are camelCase so that every key maps to exactly one MINATO_* variable (see env.ts).
+import { z } from 'zod';
+
+const duration = z.number().int().nonnegative();
+
+export const configSchema = z.object({
+  listen: z
+    .string()
+    .default('127.0.0.1:5000')
+    .describe('Address and port to serve the registry on, HOST:PORT. Use 0.0.0.0:5000 (with TLS) to accept other machines.'),
+  data: z.string().default('./data').describe('Directory for blobs, the SQLite metadata database and generated keys.'),
+  externalUrl: z
+    .string()
+    .url()
+    .optional()
+    .describe('Public base URL (e.g. https://registry.example.com) used for Location headers and the token realm. Unset: taken from the request.'),
+  trustedProxies: z
+    .array(z.string())
+    .default(['127.0.0.1', '::1'])
+    .describe('Client addresses whose X-Forwarded-Proto and X-Forwarded-Host headers are believed.'),
+  log: z
+    .object({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level.'),
+      accessLog: z.boolean().default(true).describe('Write one JSON line per HTTP request.'),
+    })
+    .prefault({})
+    .describe('Structured JSON logs on standard output.'),
+  auth: z
+    .object({
+      htpasswd: z
+        .string()
+        .optional()
+        .describe('Apache htpasswd file with the users (bcrypt; $apr1$ and {SHA} accepted). Unset: users live in the database and the first start creates "admin".'),
+      realm: z.string().default('minato').describe('Realm of the Basic challenge.'),
+      anonymousPull: z.boolean().default(false).describe('Let clients without credentials pull. Anonymous push is never allowed.'),
+      credentialCacheSeconds: duration
+        .default(60)
+        .describe('How long a verified user/password pair is remembered, so Basic auth does not cost a bcrypt per request. 0 disables.'),
+      token: z
+        .object({
+          enabled: z.boolean().default(true).describe('Challenge clients with the Docker token flow (Bearer) instead of Basic.'),
+          ttlSeconds: z.number().int().min(30).max(3600).default(300).describe('Lifetime of issued bearer tokens.'),
+          service: z.string().default('minato').describe('The "service" (JWT audience) of issued tokens.'),
+          issuer: z.string().default('minato').describe('The JWT issuer of issued tokens.'),
+        })
+        .prefault({})
+        .describe('Built-in token endpoint at /token.'),
+    })
+    .prefault({})
+    .describe('Authentication. Anonymous push is never possible.'),
+  tls: z
+    .object({
+      mode: z.enum(['off', 'files']).optional().describe('"files" serves HTTPS from cert and key; "off" plain HTTP. Unset: "files" when cert and key are set.'),
+      cert: z.string().optional().describe('PEM certificate chain (leaf first; order and line endings are repaired). Reloaded when it changes.'),
+      key: z.string().optional().describe('PEM private key matching the certificate.'),
+      reloadCheckSeconds: duration.default(5).describe('How often the certificate files are checked for changes.'),
+    })
+    .prefault({})
+    .describe('HTTPS. TLS 1.2 is the minimum version.'),
+  registry: z
+    .object({
+      deleteEnabled: z.boolean().default(true).describe('Allow DELETE of manifests, tags and blobs (405 UNSUPPORTED when off).'),
+      maxManifestBytes: z.number().int().positive().default(4 * 1024 * 1024).describe('Largest manifest accepted (413 above).'),
+      uploadPurgeAgeSeconds: duration.default(24 * 3600).describe('Uploads with no activity for this long are deleted.'),
+      uploadPurgeIntervalSeconds: duration.default(3600).describe('How often abandoned uploads are looked for. 0 disables purging.'),
+    })
+    .prefault({})
+    .describe('OCI Distribution API behaviour.'),
+  metrics: z
+    .object({
+      enabled: z.boolean().default(true).describe('Serve Prometheus metrics at /metrics.'),
+    })
+    .prefault({})
+    .describe('Prometheus metrics.'),
+});
+
+export type Config = z.infer<typeof configSchema>;

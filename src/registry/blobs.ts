@@ -1,0 +1,88 @@
+// GET/HEAD/DELETE /v2/<name>/blobs/<digest> (OCI Distribution Spec v1.1, "Pulling blobs",
+// "Deleting blobs"). Range requests follow RFC 9110 for a single byte range.
+import { BlobNotFoundError, type ByteRange } from '../storage/blob-store.js';
+import { assertDeleteEnabled, type Handler } from './context.js';
+import { RegistryError } from './errors.js';
+import { parseDigest, type Digest } from './names.js';
+
+async function blobSize(deps: Parameters<Handler<'blob'>>[3], name: string, digest: Digest): Promise<number> {
+  const size = await deps.meta.repositoryBlobSize(name, digest);
+  if (size === undefined) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is not in repository ${name}`, { digest });
+  return size;
+}
+
+export const headBlob: Handler<'blob'> = async (request, reply, route, deps) => {
+  const digest = parseDigest(route.digest);
+  const size = await blobSize(deps, route.name, digest);
+  blobHeaders(reply, digest).header('Content-Length', size).code(200);
+  await reply.send();
+};
+
+export const getBlob: Handler<'blob'> = async (request, reply, route, deps) => {
+  const digest = parseDigest(route.digest);
+  const size = await blobSize(deps, route.name, digest);
+  const range = parseRange(request.headers.range, size);
+  let body;
+  try {
+    body = await deps.blobs.open(digest, range ?? undefined);
+  } catch (err) {
+    if (err instanceof BlobNotFoundError) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is missing from storage`, { digest });
+    throw err;
+  }
+  blobHeaders(reply, digest);
+  if (range) {
+    reply
+      .code(206)
+      .header('Content-Range', `bytes ${range.start}-${range.end}/${size}`)
+      .header('Content-Length', range.end - range.start + 1);
+  } else {
+    reply.code(200).header('Content-Length', size);
+  }
+  await reply.send(body);
+};
+
+export const deleteBlob: Handler<'blob'> = async (request, reply, route, deps) => {
+  assertDeleteEnabled(deps);
+  const digest = parseDigest(route.digest);
+  if (!(await deps.meta.unlinkBlob(route.name, digest))) {
+    throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is not in repository ${route.name}`, { digest });
+  }
+  reply.code(202).header('Content-Length', 0);
+  await reply.send();
+};
+
+function blobHeaders(reply: Parameters<Handler<'blob'>>[1], digest: string) {
+  return reply
+    .header('Docker-Content-Digest', digest)
+    .header('Content-Type', 'application/octet-stream')
+    .header('Accept-Ranges', 'bytes')
+    .header('ETag', `"${digest}"`)
+    .header('Cache-Control', 'max-age=31536000');
+}
+
+/**
+ * A single "bytes=a-b", "bytes=a-" or "bytes=-n" range, or null for none. Multiple ranges are
+ * answered with the whole blob (allowed by RFC 9110); an unsatisfiable range is a 416.
+ */
+export function parseRange(header: string | undefined, size: number): ByteRange | null {
+  if (header === undefined) return null;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return null;
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+    if (suffix === 0) start = size;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  if (start >= size || end < start) {
+    throw new RegistryError('RANGE_INVALID', `range ${header} is not satisfiable for a blob of ${size} bytes`, { size }, {
+      headers: { 'Content-Range': `bytes */${size}` },
+    });
+  }
+  return { start, end };
+}

@@ -1,0 +1,68 @@
+// What every registry handler is given, and the few helpers they share.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Authenticator } from '../auth/authenticator.js';
+import type { RegistryMetadata } from '../metadata/registry-metadata.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import { RegistryError } from './errors.js';
+import type { ManifestCache } from './manifest-cache.js';
+import type { OciRoute } from './routes.js';
+
+export interface RegistryOptions {
+  deleteEnabled: boolean;
+  maxManifestBytes: number;
+}
+
+export interface RegistryDeps {
+  blobs: BlobStore;
+  meta: RegistryMetadata;
+  manifests: ManifestCache;
+  auth: Authenticator;
+  options: RegistryOptions;
+  /** Location header for an API path: absolute when the external URL is known, else relative. */
+  location(request: FastifyRequest, path: string): string;
+  /** Counts request body bytes stored, and uploads in progress (for metrics). */
+  observeUpload?: { started(): void; finished(bytes: number): void };
+}
+
+export type Handler<K extends OciRoute['kind']> = (
+  request: FastifyRequest,
+  reply: FastifyReply,
+  route: Extract<OciRoute, { kind: K }>,
+  deps: RegistryDeps,
+) => Promise<void>;
+
+/** Path of a repository resource, with the name's slashes kept. */
+export function apiPath(name: string, ...rest: string[]): string {
+  return `/v2/${name}/${rest.join('/')}`;
+}
+
+export function query(request: FastifyRequest): Record<string, string | undefined> {
+  return request.query as Record<string, string | undefined>;
+}
+
+export function hasBody(request: FastifyRequest): boolean {
+  const length = request.headers['content-length'];
+  if (length !== undefined) return Number(length) > 0;
+  return request.headers['transfer-encoding'] !== undefined;
+}
+
+export function assertDeleteEnabled(deps: RegistryDeps): void {
+  if (!deps.options.deleteEnabled) throw new RegistryError('UNSUPPORTED', 'deletes are disabled on this registry (registry.deleteEnabled)');
+}
+
+/** Tag lists and the catalog share this: `n` and `last` query parameters and a Link header. */
+export function pageParams(request: FastifyRequest, defaultN: number, maxN: number): { n: number; last: string | undefined } {
+  const q = query(request);
+  let n = defaultN;
+  if (q.n !== undefined) {
+    n = Number(q.n);
+    if (!/^\d+$/.test(q.n) || !Number.isSafeInteger(n)) {
+      throw new RegistryError('PAGINATION_NUMBER_INVALID', `n must be a non-negative integer, got "${q.n}"`);
+    }
+  }
+  return { n: Math.min(n, maxN), last: q.last === '' ? undefined : q.last };
+}
+
+export function setNextLink(reply: FastifyReply, path: string, n: number, last: string): void {
+  reply.header('Link', `<${path}?n=${n}&last=${encodeURIComponent(last)}>; rel="next"`);
+}

@@ -1,0 +1,114 @@
+// The OCI Distribution API as one encapsulated Fastify plugin: it owns the /v2/ routes, leaves
+// request bodies as raw streams, authorizes every request in one hook, dispatches on the parsed
+// route, and writes every error as the spec's {"errors":[...]} JSON.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Principal } from '../auth/policy.js';
+import { formatScope } from '../auth/scope.js';
+import { BlobNotFoundError } from '../storage/blob-store.js';
+import { deleteBlob, getBlob, headBlob } from './blobs.js';
+import type { Handler, RegistryDeps } from './context.js';
+import { errorBody, RegistryError } from './errors.js';
+import { listCatalog, listReferrers, listTags } from './listings.js';
+import { deleteManifest, getManifest, headManifest, putManifest } from './manifests.js';
+import { matchRoute, requiredAccess, type OciRoute } from './routes.js';
+import { cancelUpload, getUpload, patchUpload, putUpload, startUpload } from './uploads.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+    oci: OciRoute | null;
+  }
+}
+
+export interface RegistryPluginOptions {
+  deps: RegistryDeps;
+  /** Absolute URL of the token endpoint for the Bearer challenge, or undefined for Basic. */
+  tokenRealm(request: FastifyRequest): string | undefined;
+  basicRealm: string;
+  service: string;
+}
+
+const versionCheck: Handler<'base'> = async (_request, reply) => {
+  reply.code(200).header('Content-Type', 'application/json');
+  await reply.send('{}');
+};
+
+type AnyHandler = Handler<OciRoute['kind']>;
+const HANDLERS: Record<OciRoute['kind'], Record<string, AnyHandler>> = {
+  base: { GET: versionCheck, HEAD: versionCheck } as Record<string, AnyHandler>,
+  catalog: { GET: listCatalog } as Record<string, AnyHandler>,
+  tags: { GET: listTags } as Record<string, AnyHandler>,
+  referrers: { GET: listReferrers } as Record<string, AnyHandler>,
+  manifest: { GET: getManifest, HEAD: headManifest, PUT: putManifest, DELETE: deleteManifest } as Record<string, AnyHandler>,
+  blob: { GET: getBlob, HEAD: headBlob, DELETE: deleteBlob } as Record<string, AnyHandler>,
+  uploads: { POST: startUpload } as Record<string, AnyHandler>,
+  upload: { GET: getUpload, PATCH: patchUpload, PUT: putUpload, DELETE: cancelUpload } as Record<string, AnyHandler>,
+};
+
+export async function registryPlugin(app: FastifyInstance, opts: RegistryPluginOptions): Promise<void> {
+  const { deps } = opts;
+  app.decorateRequest('principal', null);
+  app.decorateRequest('oci', null);
+
+  // Leave every body as the raw request stream: blobs are piped to storage, never buffered.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('Docker-Distribution-API-Version', 'registry/2.0');
+    const url = request.raw.url ?? '';
+    const q = url.indexOf('?');
+    const route = matchRoute((q === -1 ? url : url.slice(0, q)).slice('/v2/'.length));
+    if (!route) throw new RegistryError('NAME_UNKNOWN', 'no such API endpoint', undefined, { status: 404 });
+    request.oci = route;
+    const need = requiredAccess(route, request.method);
+    const decision = await deps.auth.decide(request.headers.authorization, need);
+    if (decision.ok) {
+      request.principal = decision.principal;
+      return;
+    }
+    if (decision.status === 403) throw new RegistryError('DENIED', decision.message);
+    const realm = opts.tokenRealm(request);
+    let challenge: string;
+    if (realm === undefined) {
+      challenge = `Basic realm="${opts.basicRealm}"`;
+    } else {
+      challenge = `Bearer realm="${realm}",service="${opts.service}"`;
+      if (need) challenge += `,scope="${formatScope({ type: need.type, name: need.name, actions: scopeActions(need.action) })}"`;
+      if (decision.insufficientScope) challenge += ',error="insufficient_scope"';
+    }
+    throw new RegistryError('UNAUTHORIZED', decision.message, undefined, { headers: { 'WWW-Authenticate': challenge } });
+  });
+
+  const dispatch = async (request: FastifyRequest, reply: FastifyReply) => {
+    const route = request.oci!;
+    const handler = HANDLERS[route.kind][request.method];
+    if (!handler) throw new RegistryError('UNSUPPORTED', `${request.method} is not supported on this endpoint`, undefined, { status: 405 });
+    await handler(request, reply, route, deps);
+  };
+  const methods = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+  app.route({ method: [...methods], url: '/v2/', handler: dispatch });
+  app.route({ method: [...methods], url: '/v2/*', handler: dispatch });
+
+  app.setErrorHandler(async (err, request, reply) => {
+    const e = toRegistryError(err);
+    if (e.status >= 500) request.log.error({ err }, 'request failed');
+    reply.code(e.status).headers(e.headers).header('Content-Type', 'application/json');
+    return errorBody(e);
+  });
+}
+
+/** Push also needs pull (clients HEAD before they upload); the challenge asks for both at once. */
+function scopeActions(action: string): string[] {
+  return action === 'push' ? ['pull', 'push'] : [action];
+}
+
+function toRegistryError(err: unknown): RegistryError {
+  if (err instanceof RegistryError) return err;
+  if (err instanceof BlobNotFoundError) return new RegistryError('BLOB_UNKNOWN', err.message);
+  const status = (err as { statusCode?: number }).statusCode;
+  if (status !== undefined && status >= 400 && status < 500) {
+    return new RegistryError('UNSUPPORTED', (err as Error).message, undefined, { status });
+  }
+  return new RegistryError('UNKNOWN', 'internal server error; see the registry log');
+}

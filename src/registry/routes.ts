@@ -1,0 +1,70 @@
+// Maps /v2/... paths onto the API's resources. Repository names contain slashes, so the path is
+// matched from its end: the last "/blobs/", "/manifests/", ... segment decides the resource.
+// Routes are plain data; authorization asks `requiredAccess` which scope a request needs.
+import type { Need } from '../auth/authenticator.js';
+import { RegistryError } from './errors.js';
+import { assertName } from './names.js';
+
+export type OciRoute =
+  | { kind: 'base' }
+  | { kind: 'catalog' }
+  | { kind: 'tags'; name: string }
+  | { kind: 'manifest'; name: string; reference: string }
+  | { kind: 'blob'; name: string; digest: string }
+  | { kind: 'uploads'; name: string }
+  | { kind: 'upload'; name: string; id: string }
+  | { kind: 'referrers'; name: string; digest: string };
+
+const PATTERNS: Array<[RegExp, (m: RegExpExecArray) => OciRoute]> = [
+  [/^(.+)\/blobs\/uploads\/?$/, (m) => ({ kind: 'uploads', name: m[1]! })],
+  [/^(.+)\/blobs\/uploads\/([^/]+)$/, (m) => ({ kind: 'upload', name: m[1]!, id: m[2]! })],
+  [/^(.+)\/blobs\/([^/]+)$/, (m) => ({ kind: 'blob', name: m[1]!, digest: m[2]! })],
+  [/^(.+)\/manifests\/([^/]+)$/, (m) => ({ kind: 'manifest', name: m[1]!, reference: m[2]! })],
+  [/^(.+)\/tags\/list$/, (m) => ({ kind: 'tags', name: m[1]! })],
+  [/^(.+)\/referrers\/([^/]+)$/, (m) => ({ kind: 'referrers', name: m[1]!, digest: m[2]! })],
+];
+
+/**
+ * Parses the part of the path after "/v2/" (without the query string). Returns undefined for
+ * paths that are no API resource (404), and throws NAME_INVALID for a malformed repository name.
+ */
+export function matchRoute(rest: string): OciRoute | undefined {
+  if (rest === '') return { kind: 'base' };
+  if (rest === '_catalog') return { kind: 'catalog' };
+  let path: string;
+  try {
+    path = decodeURIComponent(rest);
+  } catch {
+    throw new RegistryError('NAME_INVALID', 'malformed percent-encoding in the path');
+  }
+  for (const [re, make] of PATTERNS) {
+    const m = re.exec(path);
+    if (m) {
+      const route = make(m);
+      if ('name' in route) assertName(route.name);
+      return route;
+    }
+  }
+  return undefined;
+}
+
+const METHOD_ACTION: Record<string, string> = {
+  GET: 'pull',
+  HEAD: 'pull',
+  POST: 'push',
+  PUT: 'push',
+  PATCH: 'push',
+  DELETE: 'delete',
+};
+
+/** The scope a request needs; null for the version check, which needs only a valid identity. */
+export function requiredAccess(route: OciRoute, method: string): Need | null {
+  if (route.kind === 'base') return null;
+  if (route.kind === 'catalog') return { type: 'registry', name: 'catalog', action: '*' };
+  return { type: 'repository', name: route.name, action: METHOD_ACTION[method] ?? 'pull' };
+}
+
+/** The resource families used as metric labels (bounded cardinality). */
+export function routeLabel(route: OciRoute | null): string {
+  return route?.kind ?? 'other';
+}

@@ -1,0 +1,90 @@
+// Assembles the HTTP application from ready-made services. Never listens: listen.ts does, and
+// tests may call buildApp() and inject() requests without a socket.
+import Fastify, {
+  LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerFactory } from 'fastify';
+import type { Logger } from 'pino';
+import type { Authenticator } from '../auth/authenticator.js';
+import type { RegistryDeps } from '../registry/context.js';
+import { registryPlugin } from '../registry/plugin.js';
+import { routeLabel } from '../registry/routes.js';
+import type { ExternalUrl } from './external-url.js';
+import type { Metrics } from './metrics.js';
+import { registerTokenRoute } from './token-route.js';
+
+export interface AppDeps {
+  log: Logger;
+  accessLog: boolean;
+  registry: Omit<RegistryDeps, 'location' | 'observeUpload'>;
+  auth: Authenticator;
+  urls: ExternalUrl;
+  basicRealm: string;
+  /** Service name of the token flow; the Bearer challenge is used only when tokens are enabled. */
+  tokenService?: string;
+  metrics?: Metrics;
+  health(): Promise<void>;
+  serverFactory?: FastifyServerFactory;
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.log as FastifyBaseLogger,
+    // One access-log line per request is written below, instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
+    exposeHeadRoutes: false,
+    // Large blobs can take long; idle keep-alive sockets are closed on shutdown.
+    requestTimeout: 0,
+    connectionTimeout: 0,
+    ...(deps.serverFactory ? { serverFactory: deps.serverFactory } : {}),
+  });
+
+  const { metrics } = deps;
+  app.addHook('onResponse', async (request, reply) => {
+    const ms = reply.elapsedTime;
+    const route = routeLabel(request.oci);
+    if (metrics) {
+      metrics.requests.inc({ method: request.method, route, code: reply.statusCode });
+      metrics.duration.observe({ method: request.method, route }, ms / 1000);
+      const length = Number(reply.getHeader('content-length'));
+      if (request.method !== 'HEAD' && length > 0) metrics.bytesOut.inc(length);
+    }
+    if (deps.accessLog) {
+      request.log.info(
+        { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(ms * 10) / 10, user: request.principal?.user ?? undefined, remote: request.ip },
+        'request',
+      );
+    }
+  });
+
+  app.get('/healthz', async (_request, reply) => {
+    await deps.health();
+    reply.header('Content-Type', 'application/json');
+    return '{"status":"ok"}';
+  });
+  if (metrics) {
+    app.get('/metrics', async (_request, reply) => {
+      reply.header('Content-Type', metrics.registry.contentType);
+      return metrics.registry.metrics();
+    });
+  }
+
+  const tokens = deps.auth.tokenService;
+  if (tokens) registerTokenRoute(app, deps.auth, tokens, deps.basicRealm);
+
+  await app.register(registryPlugin, {
+    deps: {
+      ...deps.registry,
+      location: (request, path) => deps.urls.location(request, path),
+      observeUpload: metrics && {
+        started: () => metrics.uploadsInFlight.inc(),
+        finished: (bytes) => {
+          metrics.uploadsInFlight.dec();
+          metrics.bytesIn.inc(bytes);
+        },
+      },
+    },
+    tokenRealm: (request) => (tokens && deps.tokenService ? deps.urls.absolute(request, '/token') : undefined),
+    basicRealm: deps.basicRealm,
+    service: deps.tokenService ?? 'minato',
+  });
+  return app;
+}

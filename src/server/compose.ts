@@ -1,0 +1,111 @@
+// The composition root: builds every service from the configuration and wires them into the
+// app. Nothing here is global, so several registries can run in one process (tests do).
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { sql } from 'kysely';
+import { Authenticator } from '../auth/authenticator.js';
+import { CredentialCache } from '../auth/credential-cache.js';
+import { DatabaseUsers } from '../auth/database-users.js';
+import { HtpasswdFile } from '../auth/htpasswd-file.js';
+import type { IdentityProvider } from '../auth/identity.js';
+import { TokenService } from '../auth/token-service.js';
+import type { Config } from '../config/schema.js';
+import { openSqlite } from '../metadata/db.js';
+import { RegistryMetadata } from '../metadata/registry-metadata.js';
+import { ManifestCache } from '../registry/manifest-cache.js';
+import { FsBlobStore } from '../storage/fs-blob-store.js';
+import { buildApp } from './app.js';
+import { ExternalUrl } from './external-url.js';
+import { createServerFactory, parseListen } from './listen.js';
+import { Metrics } from './metrics.js';
+import { UploadPurger } from './upload-purger.js';
+
+export interface RunningRegistry {
+  app: FastifyInstance;
+  /** The URL the registry answers on, with the port the kernel chose when listen used port 0. */
+  url: string;
+  /** The generated admin password on a first start without any identity source, else undefined. */
+  initialAdminPassword?: string;
+  users?: DatabaseUsers;
+  close(): Promise<void>;
+}
+
+export async function startRegistry(config: Config, log: Logger): Promise<RunningRegistry> {
+  const dataDir = path.resolve(config.data);
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const db = await openSqlite(path.join(dataDir, 'minato.db'));
+  const meta = new RegistryMetadata(db);
+  const blobs = await FsBlobStore.open(dataDir);
+
+  let identity: IdentityProvider;
+  let users: DatabaseUsers | undefined;
+  let initialAdminPassword: string | undefined;
+  if (config.auth.htpasswd) {
+    identity = new HtpasswdFile(config.auth.htpasswd, log.child({ mod: 'auth.htpasswd' }));
+  } else {
+    users = new DatabaseUsers(db);
+    identity = users;
+    initialAdminPassword = await users.bootstrapAdmin();
+  }
+  const tokens = await TokenService.open(path.join(dataDir, 'token-key.jwk'), {
+    issuer: config.auth.token.issuer,
+    service: config.auth.token.service,
+    ttlSeconds: config.auth.token.ttlSeconds,
+  });
+  const auth = new Authenticator(identity, new CredentialCache(config.auth.credentialCacheSeconds * 1000), tokens, {
+    anonymousPull: config.auth.anonymousPull,
+  });
+
+  const tlsOn = config.tls.mode === 'files';
+  const server = await createServerFactory(
+    tlsOn ? { cert: config.tls.cert!, key: config.tls.key!, reloadCheckSeconds: config.tls.reloadCheckSeconds } : undefined,
+    log,
+  );
+  const metrics = config.metrics.enabled ? new Metrics() : undefined;
+  const app = await buildApp({
+    log,
+    accessLog: config.log.accessLog,
+    registry: {
+      blobs,
+      meta,
+      manifests: new ManifestCache(),
+      auth,
+      options: { deleteEnabled: config.registry.deleteEnabled, maxManifestBytes: config.registry.maxManifestBytes },
+    },
+    auth,
+    urls: new ExternalUrl(config.externalUrl, config.trustedProxies, tlsOn ? 'https' : 'http'),
+    basicRealm: config.auth.realm,
+    tokenService: config.auth.token.enabled ? config.auth.token.service : undefined,
+    metrics,
+    health: async () => {
+      await sql`select 1`.execute(db);
+    },
+    serverFactory: server.factory,
+  });
+
+  const { host, port } = parseListen(config.listen);
+  await app.listen({ host, port });
+  const address = app.server.address();
+  const boundPort = typeof address === 'object' && address ? address.port : port;
+  const url = `${tlsOn ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+
+  const purger = new UploadPurger(blobs, meta, config.registry.uploadPurgeAgeSeconds * 1000, log.child({ mod: 'registry.purge' }));
+  purger.start(config.registry.uploadPurgeIntervalSeconds * 1000);
+
+  log.info({ url, data: dataDir, tls: config.tls.mode, auth: config.auth.htpasswd ? 'htpasswd' : 'database', challenge: config.auth.token.enabled ? 'bearer' : 'basic' }, 'minato is serving');
+  return {
+    app,
+    url,
+    initialAdminPassword,
+    users,
+    async close() {
+      purger.stop();
+      server.stop();
+      await app.close();
+      identity.close();
+      await db.destroy();
+    },
+  };
+}

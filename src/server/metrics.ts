@@ -1,0 +1,39 @@
+// Prometheus metrics of the HTTP server and the registry. One Registry per server instance
+// (no prom-client globals), so two servers can run in one process.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: 'minato_http_requests_total',
+    help: 'HTTP requests by method, API route and status code.',
+    labelNames: ['method', 'route', 'code'] as const,
+    registers: [this.registry],
+  });
+  readonly duration = new Histogram({
+    name: 'minato_http_request_duration_seconds',
+    help: 'HTTP request latency by method and API route.',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+    registers: [this.registry],
+  });
+  readonly bytesIn = new Counter({
+    name: 'minato_bytes_received_total',
+    help: 'Blob bytes received from clients and stored.',
+    registers: [this.registry],
+  });
+  readonly bytesOut = new Counter({
+    name: 'minato_bytes_sent_total',
+    help: 'Response body bytes sent (blobs, manifests, listings).',
+    registers: [this.registry],
+  });
+  readonly uploadsInFlight = new Gauge({
+    name: 'minato_uploads_in_flight',
+    help: 'Upload requests currently streaming a body.',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'minato_' });
+  }
+}

@@ -1,0 +1,87 @@
+// The contract every blob storage driver fulfils (filesystem now, S3 later).
+// Blobs are content-addressed and immutable; uploads are append-only files that become
+// visible as a blob only through commitUpload, after the digest has been verified.
+import type { Readable } from 'node:stream';
+import type { Digest } from '../registry/names.js';
+
+export interface BlobInfo {
+  digest: Digest;
+  size: number;
+}
+
+/** Inclusive byte range, as in HTTP `Range: bytes=start-end`. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+export interface BlobStore {
+  /** Size of a committed blob, or undefined. Cheap: one stat, no reads. */
+  stat(digest: Digest): Promise<BlobInfo | undefined>;
+  /** A stream of the blob's bytes (or of one range). Throws BlobNotFoundError. */
+  open(digest: Digest, range?: ByteRange): Promise<Readable>;
+  /** Removes a committed blob. Idempotent. */
+  delete(digest: Digest): Promise<void>;
+
+  /** Creates an empty upload. The id must be unique (a UUID). */
+  createUpload(id: string): Promise<void>;
+  /** Bytes received so far, or undefined when the upload does not exist. */
+  uploadSize(id: string): Promise<number | undefined>;
+  /**
+   * Appends a stream at `offset`, which must equal the current size (else UploadOffsetError).
+   * Calls for one upload are serialized. On a truncated stream the bytes that arrived are kept,
+   * so the client can ask for the offset and resume. Returns the new size.
+   */
+  appendUpload(id: string, offset: number, body: Readable, maxBytes?: number): Promise<number>;
+  /**
+   * Verifies that the upload's content hashes to `expected`, makes it durable (fsync) and
+   * atomically moves it into place. Throws DigestMismatchError (the upload is then kept, so the
+   * client may retry) or UploadNotFoundError.
+   */
+  commitUpload(id: string, expected: Digest): Promise<BlobInfo>;
+  /** Deletes an upload's data. Safe to call twice. */
+  cancelUpload(id: string): Promise<void>;
+  /** Every upload on disk with its last modification time (for purging abandoned ones). */
+  listUploads(): Promise<Array<{ id: string; modified: Date }>>;
+}
+
+export class BlobNotFoundError extends Error {
+  readonly code = 'BLOB_UNKNOWN';
+  constructor(readonly digest: string) {
+    super(`blob ${digest} not found`);
+  }
+}
+
+export class UploadNotFoundError extends Error {
+  readonly code = 'BLOB_UPLOAD_UNKNOWN';
+  constructor(readonly id: string) {
+    super(`upload ${id} not found`);
+  }
+}
+
+export class UploadOffsetError extends Error {
+  readonly code = 'RANGE_INVALID';
+  constructor(
+    readonly expected: number,
+    readonly actual: number,
+  ) {
+    super(`chunk starts at byte ${actual} but the upload has ${expected} bytes`);
+  }
+}
+
+export class DigestMismatchError extends Error {
+  readonly code = 'DIGEST_INVALID';
+  constructor(
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super(`content hashes to ${actual}, not the claimed ${expected}`);
+  }
+}
+
+export class BodyTooLargeError extends Error {
+  readonly code = 'SIZE_INVALID';
+  constructor(readonly limit: number) {
+    super(`body exceeds the limit of ${limit} bytes`);
+  }
+}
