@@ -1,0 +1,295 @@
+// `npm run bench`: minato against CNCF Distribution with regbench (../shared/regbench), both on
+// loopback, on free ports chosen now. Installs regbench's dependency when missing, starts both
+// registries, runs one interleaved `regbench --compare`, writes the JSON lines to
+// bench/results/<date>-<label>.jsonl and the table to stdout, and stops every process it started
+// (by PID) on success, failure, Ctrl-C or SIGTERM.
+//
+//   npm run bench -- [--quick] [--runs N] [--scenarios a,b] [--label NAME] [--regbench DIR]
+//                    [--keep-data] [--minato-node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"]
+//                    [any other regbench option, passed through]
+//
+// Parity with Distribution's quiet config: minato runs with log level `error` and
+// MINATO_LOG_ACCESS_LOG=false. Distribution has no auth; minato uses Basic auth with a bcrypt
+// htpasswd user (credentials are cached after the first check, see auth.credentialCacheSeconds).
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import bcrypt from 'bcryptjs';
+
+const run = promisify(execFile);
+const here = path.dirname(fileURLToPath(import.meta.url));
+// Compiled to <repo>/dist/bench/run.js; the sources live in <repo>/bench/run.ts.
+const repo = path.resolve(here, '..', '..');
+
+interface Options {
+  regbench: string;
+  label: string;
+  keepData: boolean;
+  minatoNodeArgs: string[];
+  passThrough: string[];
+  runs: string;
+}
+
+function parseOptions(argv: string[]): Options {
+  const passThrough: string[] = [];
+  let regbench = path.resolve(repo, '..', 'shared', 'regbench');
+  let label: string | undefined;
+  let keepData = false;
+  let minatoNodeArgs: string[] = [];
+  let runs = '1';
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${arg} needs a value`);
+      return v;
+    };
+    if (arg === '--regbench') regbench = path.resolve(value());
+    else if (arg === '--label') label = value();
+    else if (arg === '--keep-data') keepData = true;
+    else if (arg === '--minato-node-args') minatoNodeArgs = value().split(/\s+/).filter(Boolean);
+    else if (arg === '--runs') runs = value();
+    else if (['--label2', '--compare', '--pid', '--pid2', '--user', '--password', '--user2', '--password2', '--json'].includes(arg)) {
+      throw new Error(`${arg} is set by the bench runner itself`);
+    } else if (arg === '-h' || arg === '--help') {
+      process.stdout.write(
+        'usage: npm run bench -- [--quick] [--runs N] [--scenarios a,b] [--label NAME] [--regbench DIR]\n' +
+          '                        [--keep-data] [--minato-node-args "ARGS"] [other regbench options]\n',
+      );
+      process.exit(0);
+    } else passThrough.push(arg);
+  }
+  label ??= passThrough.includes('--quick') ? 'quick' : 'full';
+  if (!/^[\w.-]+$/.test(label)) throw new Error(`--label must be letters, digits, ".", "_" or "-"`);
+  return { regbench, label, keepData, minatoNodeArgs, passThrough, runs };
+}
+
+/** A port the kernel considers free right now on 127.0.0.1. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`. Only ever a PID this script started. */
+async function stopPid(pid: number, graceMs = 10_000): Promise<void> {
+  if (!alive(pid)) return;
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const until = Date.now() + graceMs;
+  while (alive(pid) && Date.now() < until) await sleep(100);
+  if (alive(pid)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+}
+
+async function waitForHttp(url: string, child: ChildProcess, what: string, logFile: string): Promise<void> {
+  const until = Date.now() + 30_000;
+  while (Date.now() < until) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${what} exited before it answered; log ${logFile}:\n${readLog(logFile)}`);
+    }
+    try {
+      const res = await fetch(url);
+      await res.arrayBuffer();
+      if (res.status === 200 || res.status === 401) return;
+    } catch {
+      /* not up yet */
+    }
+    await sleep(100);
+  }
+  throw new Error(`${what} did not answer on ${url} within 30 s; log ${logFile}:\n${readLog(logFile)}`);
+}
+
+function readLog(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').slice(-4000);
+  } catch {
+    return '(no log)';
+  }
+}
+
+async function ensureRegbench(dir: string): Promise<string> {
+  const bin = path.join(dir, 'bin', 'regbench.mjs');
+  if (!existsSync(bin)) throw new Error(`regbench not found at ${dir} (use --regbench DIR)`);
+  if (!existsSync(path.join(dir, 'node_modules', 'undici', 'package.json'))) {
+    process.stderr.write(`bench: installing regbench's dependencies (npm ci in ${dir})\n`);
+    const npm = spawn('npm', ['ci', '--no-audit', '--no-fund'], { cwd: dir, stdio: ['ignore', 'inherit', 'inherit'] });
+    const code = await new Promise<number | null>((r) => npm.on('close', r));
+    if (code !== 0) throw new Error(`npm ci in ${dir} failed (exit ${code})`);
+  }
+  return bin;
+}
+
+async function versions(regbenchDir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = { node: process.version };
+  const tryRun = async (key: string, cmd: string, args: string[], cwd?: string) => {
+    try {
+      out[key] = (await run(cmd, args, { cwd })).stdout.trim();
+    } catch {
+      out[key] = 'unknown';
+    }
+  };
+  await tryRun('docker-registry', 'docker-registry', ['--version']);
+  await tryRun('minatoCommit', 'git', ['rev-parse', '--short', 'HEAD'], repo);
+  await tryRun('minatoDirty', 'git', ['status', '--porcelain', '--untracked-files=no', 'src'], repo);
+  out.minatoDirty = out.minatoDirty ? 'yes (uncommitted src changes)' : 'no';
+  try {
+    out.regbench = (JSON.parse(readFileSync(path.join(regbenchDir, 'package.json'), 'utf8')) as { version: string }).version;
+    out.undici = (JSON.parse(readFileSync(path.join(regbenchDir, 'node_modules', 'undici', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    /* reported as missing */
+  }
+  out.loadavg = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  out.cpus = String(os.cpus().length);
+  return out;
+}
+
+function stamp(d = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())}T${p(d.getUTCHours())}${p(d.getUTCMinutes())}Z`;
+}
+
+async function main(): Promise<number> {
+  const opts = parseOptions(process.argv.slice(2));
+  const regbenchBin = await ensureRegbench(opts.regbench);
+  const work = mkdtempSync(path.join(os.tmpdir(), 'minato-bench-'));
+  const distDir = path.join(work, 'distribution');
+  const minatoDir = path.join(work, 'minato');
+  mkdirSync(distDir);
+  mkdirSync(minatoDir);
+
+  let distributionPid: number | undefined;
+  let minato: ChildProcess | undefined;
+  let regbench: ChildProcess | undefined;
+  let cleaning: Promise<void> | undefined;
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      if (regbench?.pid !== undefined) await stopPid(regbench.pid, 2000);
+      if (minato?.pid !== undefined) await stopPid(minato.pid);
+      if (distributionPid !== undefined) {
+        // distribution.sh stop checks the PID file and that the PID is docker-registry.
+        await run(path.join(opts.regbench, 'scripts', 'distribution.sh'), ['stop', distDir]).catch(() => undefined);
+        await stopPid(distributionPid);
+      }
+      if (!opts.keepData) rmSync(work, { recursive: true, force: true });
+      else process.stderr.write(`bench: data kept in ${work}\n`);
+    })());
+  let interrupted = false;
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => {
+      if (interrupted) return;
+      interrupted = true;
+      process.stderr.write(`\nbench: ${sig}, stopping everything\n`);
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
+
+  try {
+    // CNCF Distribution, quiet logging (level error, no access log).
+    const distPort = await freePort();
+    const distAddr = `127.0.0.1:${distPort}`;
+    const { stdout } = await run(path.join(opts.regbench, 'scripts', 'distribution.sh'), ['start', distDir, distAddr, 'quiet']);
+    distributionPid = Number(stdout.trim().split('\n').pop());
+    if (!Number.isInteger(distributionPid) || distributionPid <= 0) throw new Error(`distribution.sh printed no PID: ${stdout}`);
+
+    // minato, Basic auth with a bcrypt htpasswd user, log level error, no access log.
+    const password = randomBytes(18).toString('base64url');
+    const htpasswd = path.join(minatoDir, 'htpasswd');
+    writeFileSync(htpasswd, `bench:${await bcrypt.hash(password, 10)}\n`, { mode: 0o600 });
+    const minatoPort = await freePort();
+    const minatoLog = path.join(minatoDir, 'minato.log');
+    const logFd = createWriteStream(minatoLog);
+    await new Promise((r) => logFd.on('open', r));
+    minato = spawn(
+      process.execPath,
+      [
+        ...opts.minatoNodeArgs,
+        path.join(repo, 'bin', 'minato.js'),
+        'serve',
+        '--listen', `127.0.0.1:${minatoPort}`,
+        '--data', path.join(minatoDir, 'data'),
+        '--htpasswd', htpasswd,
+        '--log-level', 'error',
+      ],
+      { cwd: minatoDir, env: { ...process.env, MINATO_LOG_ACCESS_LOG: 'false' }, stdio: ['ignore', logFd, logFd] },
+    );
+    const minatoPid = minato.pid;
+    if (minatoPid === undefined) throw new Error('could not start minato');
+    await waitForHttp(`http://127.0.0.1:${minatoPort}/v2/`, minato, 'minato', minatoLog);
+
+    const info = await versions(opts.regbench);
+    process.stderr.write(`bench: ${JSON.stringify(info)}\n`);
+    process.stderr.write(`bench: distribution pid ${distributionPid} on ${distAddr}, minato pid ${minatoPid} on 127.0.0.1:${minatoPort}\n`);
+
+    const resultsDir = path.join(repo, 'bench', 'results');
+    mkdirSync(resultsDir, { recursive: true });
+    const resultFile = path.join(resultsDir, `${stamp()}-${opts.label}.jsonl`);
+    const out = createWriteStream(resultFile);
+    out.write(`${JSON.stringify({ type: 'bench', versions: info, args: process.argv.slice(2) })}\n`);
+
+    const args = [
+      regbenchBin,
+      '--runs', opts.runs,
+      '--label', 'distribution', '--pid', String(distributionPid), `http://${distAddr}`,
+      '--compare', `http://127.0.0.1:${minatoPort}`,
+      '--label2', 'minato', '--pid2', String(minatoPid),
+      '--user2', 'bench', '--password2', password,
+      ...opts.passThrough,
+    ];
+    process.stderr.write(`bench: node ${args.map((a) => (a === password ? '***' : a)).join(' ')}\n`);
+    regbench = spawn(process.execPath, args, { cwd: opts.regbench, stdio: ['ignore', 'pipe', 'pipe'] });
+    regbench.stdout!.pipe(out, { end: false });
+    // The table (regbench's stderr) goes to our stdout.
+    regbench.stderr!.pipe(process.stdout, { end: false });
+    const code = await new Promise<number>((r) => regbench!.on('close', (c, s) => r(c ?? (s ? 1 : 0))));
+    await new Promise((r) => out.end(r));
+    process.stderr.write(`bench: JSON lines in ${path.relative(process.cwd(), resultFile)}\n`);
+    if (minato.exitCode !== null) process.stderr.write(`bench: minato exited during the run; log:\n${readLog(minatoLog)}\n`);
+    else if (readLog(minatoLog).trim() !== '' && readLog(minatoLog) !== '(no log)') {
+      process.stderr.write(`bench: minato logged:\n${readLog(minatoLog)}\n`);
+    }
+    return code;
+  } finally {
+    await cleanup();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);
