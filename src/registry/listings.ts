@@ -5,6 +5,11 @@ import { RegistryError } from './errors.js';
 import { MEDIA } from './manifest-parse.js';
 import { parseDigest } from './names.js';
 
+/** Buffers keep Content-Type exactly as set (Fastify adds a charset to strings). */
+function jsonBody(value: unknown): Buffer {
+  return Buffer.from(JSON.stringify(value));
+}
+
 /** Without `n` a page holds this many entries; a Link header leads to the next page. */
 const DEFAULT_PAGE = 1000;
 const MAX_PAGE = 10_000;
@@ -18,7 +23,7 @@ export const listTags: Handler<'tags'> = async (request, reply, route, deps) => 
   const page = tags.slice(0, n);
   if (tags.length > n) setNextLink(reply, `/v2/${route.name}/tags/list`, n, page[page.length - 1]!);
   reply.code(200).header('Content-Type', 'application/json');
-  await reply.send(JSON.stringify({ name: route.name, tags: page }));
+  await reply.send(jsonBody({ name: route.name, tags: page }));
 };
 
 export const listCatalog: Handler<'catalog'> = async (request, reply, route, deps) => {
@@ -27,7 +32,7 @@ export const listCatalog: Handler<'catalog'> = async (request, reply, route, dep
   const page = names.slice(0, n);
   if (names.length > n) setNextLink(reply, '/v2/_catalog', n, page[page.length - 1]!);
   reply.code(200).header('Content-Type', 'application/json');
-  await reply.send(JSON.stringify({ repositories: page }));
+  await reply.send(jsonBody({ repositories: page }));
 };
 
 export const listReferrers: Handler<'referrers'> = async (request, reply, route, deps) => {
@@ -36,5 +41,5 @@ export const listReferrers: Handler<'referrers'> = async (request, reply, route,
   const manifests = await deps.meta.listReferrers(route.name, digest, artifactType);
   if (artifactType !== undefined) reply.header('OCI-Filters-Applied', 'artifactType');
   reply.code(200).header('Content-Type', MEDIA.ociIndex);
-  await reply.send(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.ociIndex, manifests }));
+  await reply.send(jsonBody({ schemaVersion: 2, mediaType: MEDIA.ociIndex, manifests }));
 };

@@ -1,0 +1,92 @@
+// Test images made locally (no network): OCI image layouts that skopeo can copy from, plus
+// digests and blob pushes for raw API tests.
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
+
+const run = promisify(execFile);
+
+export function sha256(data: Buffer | string): string {
+  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
+}
+
+export interface OciLayout {
+  dir: string;
+  /** skopeo source reference, e.g. "oci:/tmp/x:v1". */
+  ref: string;
+  manifestDigest: string;
+  layerDigests: string[];
+  configDigest: string;
+}
+
+/**
+ * Writes a one-layer image layout. With `randomBytesCount` the layer holds that much fresh random
+ * data, so every call yields new blobs (needed where a registry must not already hold them).
+ */
+export async function makeOciLayout(dir: string, tag = 'v1', randomBytesCount = 0): Promise<OciLayout> {
+  await rm(dir, { recursive: true, force: true });
+  const rootfs = path.join(dir, '.rootfs');
+  await mkdir(path.join(dir, 'blobs', 'sha256'), { recursive: true });
+  await mkdir(rootfs, { recursive: true });
+  await writeFile(path.join(rootfs, 'hello.txt'), `hello ${tag}\n`);
+  if (randomBytesCount > 0) await writeFile(path.join(rootfs, 'big.bin'), randomBytes(randomBytesCount));
+  const tarFile = path.join(dir, 'layer.tar');
+  await run('tar', ['--sort=name', '--mtime=2024-01-01 00:00Z', '--owner=0', '--group=0', '--numeric-owner', '-C', rootfs, '-cf', tarFile, '.']);
+  const { readFile } = await import('node:fs/promises');
+  const tar = await readFile(tarFile);
+  await rm(tarFile);
+  await rm(rootfs, { recursive: true });
+  const layer = gzipSync(tar, { level: 1 });
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      config: { Cmd: ['/hello.txt'] },
+      rootfs: { type: 'layers', diff_ids: [sha256(tar)] },
+      history: [{ created: '2024-01-01T00:00:00Z', created_by: 'minato test' }],
+    }),
+  );
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer), size: layer.length }],
+    }),
+  );
+  for (const blob of [layer, config, manifest]) {
+    await writeFile(path.join(dir, 'blobs', 'sha256', sha256(blob).slice(7)), blob);
+  }
+  await writeFile(path.join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  await writeFile(
+    path.join(dir, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          digest: sha256(manifest),
+          size: manifest.length,
+          annotations: { 'org.opencontainers.image.ref.name': tag },
+        },
+      ],
+    }),
+  );
+  return { dir, ref: `oci:${dir}:${tag}`, manifestDigest: sha256(manifest), layerDigests: [sha256(layer)], configDigest: sha256(config) };
+}
+
+/** An OCI image manifest (as bytes) referencing the given config and layer blobs. */
+export function imageManifest(config: Buffer, layers: Buffer[], extra: Record<string, unknown> = {}): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+      layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(l), size: l.length })),
+      ...extra,
+    }),
+  );
+}

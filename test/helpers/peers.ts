@@ -1,0 +1,162 @@
+// Running real peer programs (skopeo, podman, nginx, htpasswd, openssl) from tests: commands with
+// captured output, free loopback ports, CA directories in the containers/image layout, and an
+// nginx started in the foreground from a temp dir and stopped by PID.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to completion; never throws for a non-zero exit (tests assert on failures too). */
+export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      cmd,
+      args,
+      { env: { ...process.env, ...opts.env }, cwd: opts.cwd, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 32 << 20, killSignal: 'SIGKILL' },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1) : 0;
+        if (err && typeof (err as NodeJS.ErrnoException).code === 'string') {
+          reject(err); // the program could not be started at all (ENOENT ...)
+          return;
+        }
+        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
+  });
+}
+
+/** Like run(), but a non-zero exit is an error whose message holds the command and its stderr. */
+export async function runOk(cmd: string, args: string[], opts: Parameters<typeof run>[2] = {}): Promise<RunResult> {
+  const r = await run(cmd, args, opts);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${r.code}:\n${r.stderr}${r.stdout}`);
+  return r;
+}
+
+/** A port that was free on 127.0.0.1 a moment ago (for peers that cannot listen on port 0). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** A directory holding only `ca.crt`, as containers/image's --cert-dir options expect. */
+export async function caCertDir(dir: string, caPem: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, 'ca.crt'), await readFile(caPem));
+  return dir;
+}
+
+/** Concatenates PEM files (e.g. leaf + intermediate into the chain a server sends). */
+export async function concatPem(out: string, files: string[]): Promise<string> {
+  const parts = await Promise.all(files.map(async (f) => (await readFile(f, 'utf8')).trim() + '\n'));
+  await writeFile(out, parts.join(''));
+  return out;
+}
+
+/** An htpasswd file with bcrypt entries, made by Apache's own `htpasswd -Bbn`. */
+export async function htpasswdFile(file: string, users: Record<string, string>): Promise<string> {
+  let text = '';
+  for (const [user, password] of Object.entries(users)) text += (await runOk('htpasswd', ['-Bbn', user, password])).stdout.trim() + '\n';
+  await writeFile(file, text);
+  return file;
+}
+
+export async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export interface RunningNginx {
+  pid: number;
+  ports: number[];
+  dir: string;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts nginx in the foreground with `-p dir -c dir/nginx.conf`. `servers(ports)` returns the
+ * server blocks for `portCount` fresh 127.0.0.1 ports; the http block around them puts every log,
+ * pid and temp path in `dir`. A port taken between picking and binding is retried with new ports.
+ */
+export async function startNginx(dir: string, portCount: number, servers: (ports: number[]) => string): Promise<RunningNginx> {
+  const temp = path.join(dir, 'temp');
+  await mkdir(temp, { recursive: true });
+  // Workers run as an unprivileged user: they must reach the temp dir (request bodies are buffered there).
+  await chmod(dir, 0o755);
+  await chmod(temp, 0o777);
+  for (let attempt = 1; ; attempt++) {
+    const ports: number[] = [];
+    while (ports.length < portCount) {
+      const p = await freePort();
+      if (!ports.includes(p)) ports.push(p);
+    }
+    const conf = `worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log info;
+events { worker_connections 256; }
+http {
+  access_log ${dir}/access.log;
+  client_body_temp_path ${temp}/body;
+  proxy_temp_path       ${temp}/proxy;
+  fastcgi_temp_path     ${temp}/fastcgi;
+  uwsgi_temp_path       ${temp}/uwsgi;
+  scgi_temp_path        ${temp}/scgi;
+${servers(ports)}
+}
+`;
+    const confFile = path.join(dir, 'nginx.conf');
+    await writeFile(confFile, conf);
+    const child: ChildProcess = spawn('nginx', ['-e', path.join(dir, 'error.log'), '-p', dir, '-c', confFile, '-g', 'daemon off;'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const up = await Promise.race([
+      waitFor(async () => (await Promise.all(ports.map(canConnect))).every(Boolean), 10_000, 'nginx').then(() => true),
+      exited.then(() => false),
+    ]);
+    if (up) {
+      return {
+        pid: child.pid!,
+        ports,
+        dir,
+        output: () => out,
+        async stop() {
+          if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, 'SIGTERM');
+          await exited;
+        },
+      };
+    }
+    const errorLog = await readFile(path.join(dir, 'error.log'), 'utf8').catch(() => '');
+    if (attempt >= 3 || !/Address already in use/.test(out + errorLog)) throw new Error(`nginx did not start:\n${out}\n${errorLog}`);
+  }
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}

@@ -1,0 +1,107 @@
+// Starting registries for tests: in-process (fast, for API tests) or as a real `minato serve`
+// child process (for restart and crash tests). Always on 127.0.0.1 with a port the kernel picks.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { parseConfig } from '../../src/config/load.js';
+import { startRegistry, type RunningRegistry } from '../../src/server/compose.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const CLI = path.join(ROOT, 'bin', 'minato.js');
+
+export async function tempDir(prefix = 'minato-test-'): Promise<string> {
+  return mkdtemp(path.join(os.tmpdir(), prefix));
+}
+
+export interface TestRegistry extends RunningRegistry {
+  user: string;
+  password: string;
+  dataDir: string;
+  /** "Basic ..." header value for the admin user. */
+  basic: string;
+}
+
+/** An in-process registry on a fresh data dir; `config` is merged over test defaults. */
+export async function startTestRegistry(config: Record<string, unknown> = {}): Promise<TestRegistry> {
+  const dataDir = (config.data as string | undefined) ?? (await tempDir());
+  const cfg = parseConfig({
+    listen: '127.0.0.1:0',
+    data: dataDir,
+    log: { level: 'silent', accessLog: false },
+    ...config,
+    auth: { credentialCacheSeconds: 60, ...(config.auth as object | undefined) },
+  });
+  const running = await startRegistry(cfg, pino({ level: 'silent' }));
+  let password = running.initialAdminPassword ?? '';
+  if (!password && running.users) {
+    password = 'test-password';
+    await running.users.setPassword('admin', password);
+  }
+  return {
+    ...running,
+    user: 'admin',
+    password,
+    dataDir,
+    basic: `Basic ${Buffer.from(`admin:${password}`).toString('base64')}`,
+    async close() {
+      await running.close();
+      if (!config.data) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface ServeProcess {
+  child: ChildProcess;
+  url: string;
+  pid: number;
+  /** The admin password printed on first start, if this start created it. */
+  adminPassword?: string;
+  output(): string;
+  stop(): Promise<void>;
+  kill9(): Promise<void>;
+}
+
+/** Runs `minato serve ARGS` and waits until it logs the URL it serves on. */
+export async function spawnServe(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`minato serve did not start in ${timeoutMs} ms:\n${out}\n${err}`)), timeoutMs);
+    const check = () => {
+      const m = /"url":"(https?:\/\/[^"]+)".*"msg":"minato is serving"/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`minato serve exited with ${code}:\n${out}\n${err}`));
+    });
+  });
+  const pw = /with password: (\S+)/.exec(err)?.[1];
+  const stopWith = async (signal: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    await exited;
+  };
+  return {
+    child,
+    url,
+    pid: child.pid!,
+    adminPassword: pw,
+    output: () => out + err,
+    stop: () => stopWith('SIGTERM'),
+    kill9: () => stopWith('SIGKILL'),
+  };
+}

@@ -1,0 +1,306 @@
+// Manifests, tags, catalog, referrers and names over HTTP against a real server.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { client } from '../helpers/http.js';
+import { imageManifest, sha256 } from '../helpers/oci.js';
+import { startTestRegistry, type TestRegistry } from '../helpers/registry.js';
+
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+
+let reg: TestRegistry;
+let api: ReturnType<typeof client>;
+
+before(async () => {
+  reg = await startTestRegistry();
+  api = client(reg.url, reg.basic);
+});
+after(() => reg.close());
+
+async function pushBlob(name: string, blob: Buffer): Promise<void> {
+  const res = await api(`/v2/${name}/blobs/uploads/?digest=${sha256(blob)}`, { method: 'POST', body: blob });
+  assert.equal(res.status, 201, res.text);
+}
+
+/** Pushes a config + one layer and returns the manifest bytes (not yet pushed). */
+async function prepareImage(name: string, extra: Record<string, unknown> = {}): Promise<Buffer> {
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', n: randomBytes(8).toString('hex') }));
+  const layer = randomBytes(2000);
+  await pushBlob(name, config);
+  await pushBlob(name, layer);
+  return imageManifest(config, [layer], extra);
+}
+
+async function putManifest(name: string, ref: string, body: Buffer, type = OCI_MANIFEST) {
+  return api(`/v2/${name}/manifests/${ref}`, { method: 'PUT', body, headers: { 'Content-Type': type } });
+}
+
+describe('manifests', () => {
+  test('push by tag, pull by tag and digest with exact headers', async () => {
+    const m = await prepareImage('man/basic');
+    const put = await putManifest('man/basic', 'v1', m);
+    assert.equal(put.status, 201, put.text);
+    assert.equal(put.headers['docker-content-digest'], sha256(m));
+    assert.equal(put.headers.location, `/v2/man/basic/manifests/${sha256(m)}`);
+    for (const ref of ['v1', sha256(m)]) {
+      const get = await api(`/v2/man/basic/manifests/${ref}`, { headers: { Accept: OCI_MANIFEST } });
+      assert.equal(get.status, 200);
+      assert.equal(get.headers['content-type'], OCI_MANIFEST);
+      assert.equal(get.headers['content-length'], String(m.length));
+      assert.equal(get.headers['docker-content-digest'], sha256(m));
+      assert.deepEqual(get.body, m);
+      const head = await api(`/v2/man/basic/manifests/${ref}`, { method: 'HEAD' });
+      assert.equal(head.status, 200);
+      assert.equal(head.headers['content-length'], String(m.length));
+      assert.equal(head.headers['content-type'], OCI_MANIFEST);
+    }
+  });
+
+  test('push by digest must match the content', async () => {
+    const m = await prepareImage('man/bydigest');
+    const wrong = await putManifest('man/bydigest', sha256('other'), m);
+    assert.equal(wrong.status, 400);
+    assert.equal(wrong.json().errors[0].code, 'DIGEST_INVALID');
+    const ok = await putManifest('man/bydigest', sha256(m), m);
+    assert.equal(ok.status, 201);
+  });
+
+  test('a manifest referencing a missing blob is MANIFEST_BLOB_UNKNOWN', async () => {
+    const config = Buffer.from('{}');
+    await pushBlob('man/missing', config);
+    const m = imageManifest(config, [randomBytes(10)]);
+    const res = await putManifest('man/missing', 'v1', m);
+    assert.equal(res.status, 400);
+    assert.equal(res.json().errors[0].code, 'MANIFEST_BLOB_UNKNOWN');
+    assert.equal((await api('/v2/man/missing/manifests/v1')).status, 404);
+  });
+
+  test('malformed manifests are MANIFEST_INVALID', async () => {
+    const cases: Array<[string | Buffer, string]> = [
+      ['{not json', OCI_MANIFEST],
+      [JSON.stringify({ schemaVersion: 1 }), OCI_MANIFEST],
+      [JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { digest: 'sha256:zz', size: 1, mediaType: 'x' }, layers: [] }), OCI_MANIFEST],
+      [JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, layers: [] }), OCI_MANIFEST],
+      [JSON.stringify({ schemaVersion: 2, mediaType: 'application/x-unknown' }), 'application/x-unknown'],
+      [JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] }), OCI_MANIFEST],
+    ];
+    for (const [body, type] of cases) {
+      const res = await putManifest('man/invalid', 'v1', Buffer.from(body), type);
+      assert.equal(res.status, 400, `${body}: ${res.text}`);
+      assert.equal(res.json().errors[0].code, 'MANIFEST_INVALID', String(body));
+    }
+  });
+
+  test('a manifest above the size limit is 413', async () => {
+    const big = Buffer.alloc(4 * 1024 * 1024 + 1, 0x20);
+    const res = await putManifest('man/big', 'v1', big);
+    assert.equal(res.status, 413);
+    assert.equal(res.json().errors[0].code, 'SIZE_INVALID');
+  });
+
+  test('an index needs its child manifests; Docker media types work', async () => {
+    const child = await prepareImage('man/index');
+    const index = Buffer.from(
+      JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: OCI_MANIFEST, digest: sha256(child), size: child.length, platform: { os: 'linux', architecture: 'amd64' } }] }),
+    );
+    const early = await putManifest('man/index', 'multi', index, OCI_INDEX);
+    assert.equal(early.status, 400);
+    assert.equal(early.json().errors[0].code, 'MANIFEST_BLOB_UNKNOWN');
+    assert.equal((await putManifest('man/index', sha256(child), child)).status, 201);
+    assert.equal((await putManifest('man/index', 'multi', index, OCI_INDEX)).status, 201);
+    const get = await api('/v2/man/index/manifests/multi');
+    assert.equal(get.headers['content-type'], OCI_INDEX);
+
+    const docker = JSON.parse((await prepareImage('man/index')).toString());
+    docker.mediaType = 'application/vnd.docker.distribution.manifest.v2+json';
+    docker.config.mediaType = 'application/vnd.docker.container.image.v1+json';
+    const body = Buffer.from(JSON.stringify(docker));
+    const put = await putManifest('man/index', 'docker', body, 'application/vnd.docker.distribution.manifest.v2+json');
+    assert.equal(put.status, 201, put.text);
+    const got = await api('/v2/man/index/manifests/docker');
+    assert.equal(got.headers['content-type'], 'application/vnd.docker.distribution.manifest.v2+json');
+  });
+
+  test('unknown manifests and bad references', async () => {
+    const unknown = await api('/v2/man/basic/manifests/nope');
+    assert.equal(unknown.status, 404);
+    assert.equal(unknown.json().errors[0].code, 'MANIFEST_UNKNOWN');
+    const badTag = await api('/v2/man/basic/manifests/-bad');
+    assert.equal(badTag.status, 400);
+    const badDigest = await api('/v2/man/basic/manifests/sha256:abc');
+    assert.equal(badDigest.status, 400);
+    assert.equal(badDigest.json().errors[0].code, 'DIGEST_INVALID');
+  });
+
+  test('delete by tag removes the tag only; by digest removes manifest and its tags', async () => {
+    const m = await prepareImage('man/del');
+    await putManifest('man/del', 'a', m);
+    await putManifest('man/del', 'b', m);
+    assert.equal((await api('/v2/man/del/manifests/a', { method: 'DELETE' })).status, 202);
+    assert.equal((await api('/v2/man/del/manifests/a')).status, 404);
+    assert.equal((await api('/v2/man/del/manifests/b')).status, 200);
+    assert.equal((await api(`/v2/man/del/manifests/${sha256(m)}`, { method: 'DELETE' })).status, 202);
+    assert.equal((await api('/v2/man/del/manifests/b')).status, 404);
+    assert.equal((await api(`/v2/man/del/manifests/${sha256(m)}`, { method: 'HEAD' })).status, 404);
+    const again = await api(`/v2/man/del/manifests/${sha256(m)}`, { method: 'DELETE' });
+    assert.equal(again.status, 404);
+  });
+});
+
+describe('tags and catalog', () => {
+  const tags = Array.from({ length: 25 }, (_, i) => `t${String(i).padStart(2, '0')}`).concat(['Latest', 'v1.0', 'v1_0']);
+  before(async () => {
+    const m = await prepareImage('list/tags');
+    for (const t of tags) assert.equal((await putManifest('list/tags', t, m)).status, 201);
+  });
+
+  test('tags are sorted and paginated with n, last and Link', async () => {
+    const all: string[] = [];
+    let path: string | undefined = '/v2/list/tags/tags/list?n=10';
+    let pages = 0;
+    while (path) {
+      const res = await api(path);
+      assert.equal(res.status, 200);
+      const body = res.json();
+      assert.equal(body.name, 'list/tags');
+      assert.ok(body.tags.length <= 10);
+      all.push(...body.tags);
+      pages++;
+      const link = res.headers.link as string | undefined;
+      path = link ? /<([^>]+)>;\s*rel="next"/.exec(link)![1] : undefined;
+    }
+    assert.equal(pages, 3);
+    assert.deepEqual(all, [...tags].sort());
+    const tail = (await api('/v2/list/tags/tags/list?n=5&last=t20')).json();
+    assert.deepEqual(tail.tags, ['t21', 't22', 't23', 't24', 'v1.0']);
+    const none = (await api('/v2/list/tags/tags/list?n=0')).json();
+    assert.deepEqual(none.tags, []);
+    const bad = await api('/v2/list/tags/tags/list?n=-1');
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json().errors[0].code, 'PAGINATION_NUMBER_INVALID');
+  });
+
+  test('tags of an unknown repository is NAME_UNKNOWN', async () => {
+    const res = await api('/v2/list/none/tags/list');
+    assert.equal(res.status, 404);
+    assert.equal(res.json().errors[0].code, 'NAME_UNKNOWN');
+  });
+
+  test('the catalog is sorted and paginated', async () => {
+    for (const r of ['cat/b', 'cat/a', 'cat/c/d']) await prepareImage(r);
+    const first = await api('/v2/_catalog?n=2');
+    const body = first.json();
+    assert.equal(body.repositories.length, 2);
+    assert.match(first.headers.link as string, /^<\/v2\/_catalog\?n=2&last=[^>]+>; rel="next"$/);
+    const everything = (await api('/v2/_catalog')).json().repositories as string[];
+    assert.deepEqual(everything, [...everything].sort());
+    assert.ok(['cat/a', 'cat/b', 'cat/c/d'].every((r) => everything.includes(r)));
+    const after = (await api('/v2/_catalog?last=cat/b&n=1')).json().repositories;
+    assert.deepEqual(after, ['cat/c/d']);
+  });
+});
+
+describe('referrers', () => {
+  test('artifacts with a subject are listed, filtered by artifactType', async () => {
+    const subject = await prepareImage('ref/app');
+    assert.equal((await putManifest('ref/app', 'v1', subject)).status, 201);
+    const emptyConfig = Buffer.from('{}');
+    await pushBlob('ref/app', emptyConfig);
+    const subjectDesc = { mediaType: OCI_MANIFEST, digest: sha256(subject), size: subject.length };
+    const sig = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        artifactType: 'application/vnd.example.signature',
+        config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(emptyConfig), size: 2 },
+        layers: [{ mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(emptyConfig), size: 2 }],
+        subject: subjectDesc,
+        annotations: { 'org.example.kind': 'sig' },
+      }),
+    );
+    const sbomConfig = Buffer.from('{"sbom":true}');
+    await pushBlob('ref/app', sbomConfig);
+    const sbom = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        config: { mediaType: 'application/vnd.example.sbom', digest: sha256(sbomConfig), size: sbomConfig.length },
+        layers: [],
+        subject: subjectDesc,
+      }),
+    );
+    const put = await putManifest('ref/app', sha256(sig), sig);
+    assert.equal(put.status, 201, put.text);
+    assert.equal(put.headers['oci-subject'], sha256(subject));
+    assert.equal((await putManifest('ref/app', sha256(sbom), sbom)).status, 201);
+
+    const all = await api(`/v2/ref/app/referrers/${sha256(subject)}`);
+    assert.equal(all.status, 200);
+    assert.equal(all.headers['content-type'], OCI_INDEX);
+    const index = all.json();
+    assert.equal(index.mediaType, OCI_INDEX);
+    const byDigest = Object.fromEntries(index.manifests.map((d: any) => [d.digest, d]));
+    assert.deepEqual(byDigest[sha256(sig)], {
+      mediaType: OCI_MANIFEST,
+      digest: sha256(sig),
+      size: sig.length,
+      artifactType: 'application/vnd.example.signature',
+      annotations: { 'org.example.kind': 'sig' },
+    });
+    assert.equal(byDigest[sha256(sbom)].artifactType, 'application/vnd.example.sbom');
+    assert.equal(all.headers['oci-filters-applied'], undefined);
+
+    const filtered = await api(`/v2/ref/app/referrers/${sha256(subject)}?artifactType=application/vnd.example.sbom`);
+    assert.equal(filtered.headers['oci-filters-applied'], 'artifactType');
+    assert.deepEqual(filtered.json().manifests.map((d: any) => d.digest), [sha256(sbom)]);
+  });
+
+  test('an unknown digest gives an empty index; a bad digest 400', async () => {
+    const res = await api(`/v2/ref/app/referrers/${sha256('unknown')}`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.json().manifests, []);
+    assert.equal((await api('/v2/ref/app/referrers/sha256:bad')).status, 400);
+  });
+});
+
+describe('names and endpoints', () => {
+  test('invalid repository names are NAME_INVALID', async () => {
+    for (const name of ['UPPER/case', 'a//b', 'a/../b', '..%2Fx', 'a/-b', 'x'.repeat(256), '%2e%2e/x']) {
+      const res = await api(`/v2/${name}/tags/list`);
+      assert.equal(res.status, 400, `${name}: ${res.status} ${res.text}`);
+      assert.equal(res.json().errors[0].code, 'NAME_INVALID', name);
+    }
+    const nested = await prepareImage('a/b/c/d');
+    assert.equal((await putManifest('a/b/c/d', 'v1', nested)).status, 201);
+    assert.equal((await api('/v2/a/b/c/d/manifests/v1')).status, 200);
+  });
+
+  test('the base endpoint and unknown routes', async () => {
+    const base = await api('/v2/');
+    assert.equal(base.status, 200);
+    assert.equal(base.headers['docker-distribution-api-version'], 'registry/2.0');
+    assert.equal((await api('/v2/foo/bar')).status, 404);
+    const wrongMethod = await api('/v2/x/tags/list', { method: 'DELETE' });
+    assert.equal(wrongMethod.status, 405);
+    assert.equal(wrongMethod.json().errors[0].code, 'UNSUPPORTED');
+  });
+});
+
+describe('delete disabled', () => {
+  test('DELETE is 405 UNSUPPORTED and nothing is removed', async () => {
+    const r = await startTestRegistry({ registry: { deleteEnabled: false } });
+    try {
+      const c = client(r.url, r.basic);
+      const blob = randomBytes(10);
+      await c(`/v2/nodel/x/blobs/uploads/?digest=${sha256(blob)}`, { method: 'POST', body: blob });
+      const res = await c(`/v2/nodel/x/blobs/${sha256(blob)}`, { method: 'DELETE' });
+      assert.equal(res.status, 405);
+      assert.equal(res.json().errors[0].code, 'UNSUPPORTED');
+      assert.equal((await c(`/v2/nodel/x/blobs/${sha256(blob)}`, { method: 'HEAD' })).status, 200);
+      assert.equal((await c('/v2/nodel/x/manifests/v1', { method: 'DELETE' })).status, 405);
+    } finally {
+      await r.close();
+    }
+  });
+});
