@@ -33,6 +33,12 @@ export interface RunningRegistry {
 }
 
 export async function startRegistry(config: Config, log: Logger): Promise<RunningRegistry> {
+  // Certificates first: a broken one stops start-up before anything else is opened.
+  const tlsOn = config.tls.mode === 'files';
+  const server = await createServerFactory(
+    tlsOn ? { cert: config.tls.cert!, key: config.tls.key!, reloadCheckSeconds: config.tls.reloadCheckSeconds } : undefined,
+    log,
+  );
   const dataDir = path.resolve(config.data);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const db = await openSqlite(path.join(dataDir, 'minato.db'));
@@ -58,11 +64,6 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     anonymousPull: config.auth.anonymousPull,
   });
 
-  const tlsOn = config.tls.mode === 'files';
-  const server = await createServerFactory(
-    tlsOn ? { cert: config.tls.cert!, key: config.tls.key!, reloadCheckSeconds: config.tls.reloadCheckSeconds } : undefined,
-    log,
-  );
   const metrics = config.metrics.enabled ? new Metrics() : undefined;
   const app = await buildApp({
     log,

@@ -1,0 +1,170 @@
+// Authentication and authorization as clients see them: challenges, the token flow, Basic,
+// anonymous pull, htpasswd formats and reloads.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { client, request } from '../helpers/http.js';
+import { sha256 } from '../helpers/oci.js';
+import { startTestRegistry, tempDir, type TestRegistry } from '../helpers/registry.js';
+
+const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
+
+function parseChallenge(header: string | undefined): Record<string, string> & { scheme: string } {
+  assert.ok(header, 'expected a WWW-Authenticate header');
+  const scheme = header.slice(0, header.indexOf(' '));
+  const params: Record<string, string> = {};
+  for (const m of header.matchAll(/(\w+)="([^"]*)"/g)) params[m[1]!] = m[2]!;
+  return { scheme, ...params };
+}
+
+async function getToken(reg: TestRegistry, scope: string, authorization?: string) {
+  const res = await request(`${reg.url}/token?service=minato&scope=${encodeURIComponent(scope)}`, {
+    headers: authorization ? { Authorization: authorization } : {},
+  });
+  return res;
+}
+
+describe('token flow (default)', () => {
+  let reg: TestRegistry;
+  before(async () => {
+    reg = await startTestRegistry();
+  });
+  after(() => reg.close());
+
+  test('an anonymous request is challenged with the realm, service and scope', async () => {
+    const res = await request(`${reg.url}/v2/team/app/manifests/v1`);
+    assert.equal(res.status, 401);
+    assert.equal(res.json().errors[0].code, 'UNAUTHORIZED');
+    const c = parseChallenge(res.headers['www-authenticate'] as string);
+    assert.equal(c.scheme, 'Bearer');
+    assert.equal(c.realm, `${reg.url}/token`);
+    assert.equal(c.service, 'minato');
+    assert.equal(c.scope, 'repository:team/app:pull');
+    const push = await request(`${reg.url}/v2/team/app/blobs/uploads/`, { method: 'POST' });
+    assert.equal(parseChallenge(push.headers['www-authenticate'] as string).scope, 'repository:team/app:pull,push');
+  });
+
+  test('a token for the requested scope lets the client push and pull', async () => {
+    const tok = await getToken(reg, 'repository:team/app:pull,push', reg.basic);
+    assert.equal(tok.status, 200);
+    const body = tok.json();
+    assert.ok(body.token && body.access_token === body.token);
+    assert.equal(body.expires_in, 300);
+    const claims = JSON.parse(Buffer.from(body.token.split('.')[1], 'base64url').toString());
+    assert.deepEqual(claims.access, [{ type: 'repository', name: 'team/app', actions: ['pull', 'push'] }]);
+    assert.equal(claims.sub, 'admin');
+    assert.ok(claims.exp - claims.iat <= 300);
+
+    const api = client(reg.url, `Bearer ${body.token}`);
+    const blob = randomBytes(100);
+    assert.equal((await api(`/v2/team/app/blobs/uploads/?digest=${sha256(blob)}`, { method: 'POST', body: blob })).status, 201);
+    assert.equal((await api(`/v2/team/app/blobs/${sha256(blob)}`)).status, 200);
+  });
+
+  test('a token is limited to its scope: other repositories get insufficient_scope', async () => {
+    const tok = (await getToken(reg, 'repository:team/app:pull', reg.basic)).json().token as string;
+    const api = client(reg.url, `Bearer ${tok}`);
+    const other = await api('/v2/team/other/tags/list');
+    assert.equal(other.status, 401);
+    const c = parseChallenge(other.headers['www-authenticate'] as string);
+    assert.equal(c.error, 'insufficient_scope');
+    assert.equal(c.scope, 'repository:team/other:pull');
+    const push = await api('/v2/team/app/blobs/uploads/', { method: 'POST' });
+    assert.equal(push.status, 401);
+  });
+
+  test('bad credentials get no token; a forged token is refused', async () => {
+    const bad = await getToken(reg, 'repository:team/app:pull', basic('admin', 'wrong'));
+    assert.equal(bad.status, 401);
+    const unknown = await getToken(reg, 'repository:team/app:pull', basic('nobody', 'x'));
+    assert.equal(unknown.status, 401);
+    const good = (await getToken(reg, 'repository:team/app:pull,push', reg.basic)).json().token as string;
+    const [h, p] = good.split('.');
+    const forgedPayload = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p!, 'base64url').toString()), sub: 'root' })).toString('base64url');
+    const forged = `${h}.${forgedPayload}.${good.split('.')[2]}`;
+    assert.equal((await request(`${reg.url}/v2/team/app/tags/list`, { headers: { Authorization: `Bearer ${forged}` } })).status, 401);
+  });
+
+  test('anonymous clients get a token without push rights', async () => {
+    const tok = await getToken(reg, 'repository:team/app:pull,push');
+    assert.equal(tok.status, 200);
+    const claims = JSON.parse(Buffer.from(tok.json().token.split('.')[1], 'base64url').toString());
+    assert.deepEqual(claims.access, []);
+    const api = client(reg.url, `Bearer ${tok.json().token}`);
+    assert.equal((await api('/v2/team/app/blobs/uploads/', { method: 'POST' })).status, 401);
+  });
+
+  test('Basic credentials are accepted directly too', async () => {
+    assert.equal((await request(`${reg.url}/v2/`, { headers: { Authorization: reg.basic } })).status, 200);
+    assert.equal((await request(`${reg.url}/v2/`, { headers: { Authorization: basic('admin', 'nope') } })).status, 401);
+  });
+});
+
+describe('basic challenge and anonymous pull', () => {
+  let reg: TestRegistry;
+  before(async () => {
+    reg = await startTestRegistry({ auth: { anonymousPull: true, token: { enabled: false }, realm: 'corp' } });
+  });
+  after(() => reg.close());
+
+  test('anonymous pull works, anonymous push is refused with a Basic challenge', async () => {
+    const blob = randomBytes(50);
+    const api = client(reg.url, reg.basic);
+    assert.equal((await api(`/v2/pub/x/blobs/uploads/?digest=${sha256(blob)}`, { method: 'POST', body: blob })).status, 201);
+    const anon = await request(`${reg.url}/v2/pub/x/blobs/${sha256(blob)}`);
+    assert.equal(anon.status, 200);
+    assert.deepEqual(anon.body, blob);
+    const push = await request(`${reg.url}/v2/pub/x/blobs/uploads/`, { method: 'POST' });
+    assert.equal(push.status, 401);
+    assert.equal(push.headers['www-authenticate'], 'Basic realm="corp"');
+    const del = await request(`${reg.url}/v2/pub/x/blobs/${sha256(blob)}`, { method: 'DELETE' });
+    assert.equal(del.status, 401);
+    assert.equal((await request(`${reg.url}/v2/_catalog`)).status, 401);
+  });
+});
+
+describe('htpasswd users', () => {
+  let dir: string;
+  let file: string;
+  let reg: TestRegistry;
+  before(async () => {
+    dir = await tempDir();
+    file = path.join(dir, 'htpasswd');
+    const bcrypt = execFileSync('htpasswd', ['-Bbn', 'alice', 'alice-pw']).toString().trim();
+    const apr1 = execFileSync('htpasswd', ['-mbn', 'bob', 'bob-pw']).toString().trim();
+    const sha = execFileSync('htpasswd', ['-sbn', 'carol', 'carol-pw']).toString().trim();
+    await writeFile(file, `# team\r\n${bcrypt}\r\n${apr1}\n${sha}\nbroken-line\ndave:plaintext\n`);
+    reg = await startTestRegistry({ auth: { htpasswd: file, credentialCacheSeconds: 60 } });
+  });
+  after(async () => {
+    await reg.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('bcrypt, $apr1$ and {SHA} entries work; plaintext ones do not', async () => {
+    for (const [u, p] of [['alice', 'alice-pw'], ['bob', 'bob-pw'], ['carol', 'carol-pw']]) {
+      assert.equal((await request(`${reg.url}/v2/`, { headers: { Authorization: basic(u!, p!) } })).status, 200, u);
+      assert.equal((await request(`${reg.url}/v2/`, { headers: { Authorization: basic(u!, 'wrong') } })).status, 401, u);
+    }
+    assert.equal((await request(`${reg.url}/v2/`, { headers: { Authorization: basic('dave', 'plaintext') } })).status, 401);
+    assert.equal((await request(`${reg.url}/v2/`, { headers: { Authorization: basic('admin', 'test-password') } })).status, 401);
+  });
+
+  test('a changed file is picked up without restart, and cached logins of removed users end', async () => {
+    assert.equal((await request(`${reg.url}/v2/`, { headers: { Authorization: basic('alice', 'alice-pw') } })).status, 200);
+    const erin = execFileSync('htpasswd', ['-Bbn', 'erin', 'erin-pw']).toString().trim();
+    await writeFile(file, `${erin}\n`);
+    const deadline = Date.now() + 10_000;
+    let status = 0;
+    while (Date.now() < deadline) {
+      status = (await request(`${reg.url}/v2/`, { headers: { Authorization: basic('erin', 'erin-pw') } })).status;
+      if (status === 200) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(status, 200, 'new user erin should be able to log in');
+    assert.equal((await request(`${reg.url}/v2/`, { headers: { Authorization: basic('alice', 'alice-pw') } })).status, 401);
+  });
+});

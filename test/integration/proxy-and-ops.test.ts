@@ -1,0 +1,142 @@
+// Location headers behind proxies, resumable uploads across restarts, purging of abandoned
+// uploads, health and metrics.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { rm, utimes } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import pino from 'pino';
+import { client, request } from '../helpers/http.js';
+import { sha256 } from '../helpers/oci.js';
+import { startTestRegistry, tempDir } from '../helpers/registry.js';
+import { UploadPurger } from '../../src/server/upload-purger.js';
+
+describe('Location headers', () => {
+  test('relative by default, absolute from a trusted proxy or externalUrl', async () => {
+    const reg = await startTestRegistry();
+    try {
+      const api = client(reg.url, reg.basic);
+      const plain = await api('/v2/loc/a/blobs/uploads/', { method: 'POST' });
+      assert.match(plain.headers.location!, /^\/v2\/loc\/a\/blobs\/uploads\//);
+      const proxied = await api('/v2/loc/a/blobs/uploads/', {
+        method: 'POST',
+        headers: { 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'registry.example.test:8443' },
+      });
+      assert.match(proxied.headers.location!, /^https:\/\/registry\.example\.test:8443\/v2\/loc\/a\/blobs\/uploads\//);
+      const realm = await request(`${reg.url}/v2/`, { headers: { 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'registry.example.test' } });
+      assert.match(realm.headers['www-authenticate'] as string, /realm="https:\/\/registry\.example\.test\/token"/);
+    } finally {
+      await reg.close();
+    }
+  });
+
+  test('forwarded headers from an untrusted address are ignored', async () => {
+    const reg = await startTestRegistry({ trustedProxies: [] });
+    try {
+      const res = await client(reg.url, reg.basic)('/v2/loc/b/blobs/uploads/', {
+        method: 'POST',
+        headers: { 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'evil.example' },
+      });
+      assert.match(res.headers.location!, /^\/v2\//);
+    } finally {
+      await reg.close();
+    }
+  });
+
+  test('externalUrl wins', async () => {
+    const reg = await startTestRegistry({ externalUrl: 'https://hub.example.test/' });
+    try {
+      const res = await client(reg.url, reg.basic)('/v2/loc/c/blobs/uploads/', { method: 'POST' });
+      assert.match(res.headers.location!, /^https:\/\/hub\.example\.test\/v2\/loc\/c\/blobs\/uploads\//);
+    } finally {
+      await reg.close();
+    }
+  });
+});
+
+describe('uploads across restarts', () => {
+  test('an upload started before a restart resumes at its offset and completes', async () => {
+    const data = await tempDir();
+    const blob = randomBytes(200_000);
+    let reg = await startTestRegistry({ data });
+    let location: string;
+    try {
+      const api = client(reg.url, reg.basic);
+      location = (await api('/v2/resume/x/blobs/uploads/', { method: 'POST' })).headers.location!;
+      assert.equal((await api(location, { method: 'PATCH', body: blob.subarray(0, 120_000), headers: { 'Content-Range': '0-119999' } })).status, 202);
+    } finally {
+      await reg.close();
+    }
+    reg = await startTestRegistry({ data });
+    try {
+      const api = client(reg.url, reg.basic);
+      const status = await api(location);
+      assert.equal(status.status, 204);
+      assert.equal(status.headers.range, '0-119999');
+      assert.equal((await api(location, { method: 'PATCH', body: blob.subarray(120_000), headers: { 'Content-Range': '120000-199999' } })).status, 202);
+      const put = await api(`${location}?digest=${sha256(blob)}`, { method: 'PUT' });
+      assert.equal(put.status, 201, put.text);
+      assert.deepEqual((await api(`/v2/resume/x/blobs/${sha256(blob)}`)).body, blob);
+    } finally {
+      await reg.close();
+      await rm(data, { recursive: true, force: true });
+    }
+  });
+
+  test('abandoned uploads are purged after the configured idle time; active ones are kept', async () => {
+    const reg = await startTestRegistry();
+    try {
+      const api = client(reg.url, reg.basic);
+      const old = (await api('/v2/purge/x/blobs/uploads/', { method: 'POST' })).headers.location!;
+      await api(old, { method: 'PATCH', body: 'stale' });
+      const fresh = (await api('/v2/purge/x/blobs/uploads/', { method: 'POST' })).headers.location!;
+      const oldId = old.split('/').pop()!;
+      const past = new Date(Date.now() - 2 * 3600_000);
+      await utimes(path.join(reg.dataDir, 'uploads', oldId), past, past);
+      const { FsBlobStore } = await import('../../src/storage/fs-blob-store.js');
+      const { RegistryMetadata } = await import('../../src/metadata/registry-metadata.js');
+      const { openSqlite } = await import('../../src/metadata/db.js');
+      const db = await openSqlite(path.join(reg.dataDir, 'minato.db'));
+      try {
+        const purger = new UploadPurger(await FsBlobStore.open(reg.dataDir), new RegistryMetadata(db), 3600_000, pino({ level: 'silent' }));
+        assert.equal(await purger.purge(), 1);
+      } finally {
+        await db.destroy();
+      }
+      assert.equal((await api(old)).status, 404);
+      assert.equal((await api(fresh)).status, 204);
+    } finally {
+      await reg.close();
+    }
+  });
+});
+
+describe('health and metrics', () => {
+  test('/healthz answers and /metrics counts requests and bytes', async () => {
+    const reg = await startTestRegistry();
+    try {
+      const health = await request(`${reg.url}/healthz`);
+      assert.equal(health.status, 200);
+      assert.deepEqual(health.json(), { status: 'ok' });
+      const api = client(reg.url, reg.basic);
+      const blob = randomBytes(12_345);
+      await api(`/v2/metrics/x/blobs/uploads/?digest=${sha256(blob)}`, { method: 'POST', body: blob });
+      await api(`/v2/metrics/x/blobs/${sha256(blob)}`);
+      // A response is counted when the server sees it finish, which can be just after the
+      // client read its last byte: poll briefly.
+      let text = '';
+      for (let i = 0; i < 20 && !/route="blob",code="200"/.test(text); i++) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 100));
+        text = (await request(`${reg.url}/metrics`)).text;
+      }
+      assert.match(text, /minato_http_requests_total\{method="POST",route="uploads",code="201"\} 1/);
+      assert.match(text, /minato_http_requests_total\{method="GET",route="blob",code="200"\} 1/);
+      assert.match(text, /minato_bytes_received_total 12345/);
+      assert.match(text, /minato_bytes_sent_total \d+/);
+      assert.match(text, /minato_uploads_in_flight 0/);
+      assert.match(text, /minato_http_request_duration_seconds_bucket/);
+    } finally {
+      await reg.close();
+    }
+  });
+});
