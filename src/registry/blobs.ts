@@ -22,9 +22,15 @@ export const getBlob: Handler<'blob'> = async (request, reply, route, deps) => {
   const digest = parseDigest(route.digest);
   const size = await blobSize(deps, route.name, digest);
   const range = parseRange(request.headers.range, size);
+  if (size === 0) {
+    blobHeaders(reply, digest).code(200).header('Content-Length', 0);
+    return reply.send(Buffer.alloc(0));
+  }
   let body;
   try {
-    body = await deps.blobs.open(digest, range ?? undefined);
+    // An explicit end lets the stream finish with its last chunk instead of one more read to
+    // find EOF, so the response completes as soon as the client has every byte.
+    body = await deps.blobs.open(digest, range ?? { start: 0, end: size - 1 });
   } catch (err) {
     if (err instanceof BlobNotFoundError) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is missing from storage`, { digest });
     throw err;
