@@ -17,12 +17,11 @@ const USER_REPOSITORY_ACTIONS = ['pull', 'push', 'delete'];
 
 /** The subset of `requested` actions the principal is allowed on a resource. */
 export function allowedActions(principal: Principal, type: string, name: string, requested: string[], opts: PolicyOptions): string[] {
-  const wanted = requested.includes('*') ? [...USER_REPOSITORY_ACTIONS, '*'] : requested;
   if (type === 'repository') {
+    const wanted = requested.includes('*') ? [...USER_REPOSITORY_ACTIONS, '*'] : requested;
     if (principal.user !== null) return wanted.filter((a) => a === '*' || USER_REPOSITORY_ACTIONS.includes(a));
     return opts.anonymousPull ? wanted.filter((a) => a === 'pull') : [];
   }
-  if (type === 'registry' && name === 'catalog') return principal.user !== null ? wanted : [];
+  if (type === 'registry' && name === 'catalog') return principal.user !== null ? requested : [];
   return [];
 }
-

@@ -22,7 +22,7 @@ export const configSchema = z.object({
     .describe('Client addresses whose X-Forwarded-Proto and X-Forwarded-Host headers are believed.'),
   log: z
     .object({
-      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level.'),
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Least severe level written: info logs requests and events, debug more detail.'),
       accessLog: z.boolean().default(true).describe('Write one JSON line per HTTP request.'),
     })
     .prefault({})

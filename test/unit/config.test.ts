@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { test } from 'node:test';
+import { configDocs } from '../../src/config/docs.js';
+import { ConfigError, configKeys, loadConfig } from '../../src/config/load.js';
+import { ROOT, tempDir } from '../helpers/registry.js';
+
+test('defaults give a loopback registry on port 5000 with auth and no TLS', async () => {
+  const c = await loadConfig({ env: {} });
+  assert.equal(c.listen, '127.0.0.1:5000');
+  assert.equal(c.data, './data');
+  assert.equal(c.tls.mode, 'off');
+  assert.equal(c.auth.anonymousPull, false);
+  assert.equal(c.auth.token.enabled, true);
+  assert.equal(c.registry.maxManifestBytes, 4 * 1024 * 1024);
+});
+
+test('file < environment < flags', async () => {
+  const dir = await tempDir();
+  try {
+    const file = path.join(dir, 'minato.yaml');
+    await writeFile(file, 'listen: 127.0.0.1:6000\nauth:\n  anonymousPull: true\n  token:\n    ttlSeconds: 120\nregistry:\n  deleteEnabled: false\n');
+    const c = await loadConfig({
+      file,
+      env: { MINATO_AUTH_TOKEN_TTL_SECONDS: '90', MINATO_TRUSTED_PROXIES: '10.0.0.1, 10.0.0.2', MINATO_LISTEN: '127.0.0.1:7000' },
+      overrides: { listen: '127.0.0.1:8000' },
+    });
+    assert.equal(c.listen, '127.0.0.1:8000');
+    assert.equal(c.auth.anonymousPull, true);
+    assert.equal(c.auth.token.ttlSeconds, 90);
+    assert.deepEqual(c.trustedProxies, ['10.0.0.1', '10.0.0.2']);
+    assert.equal(c.registry.deleteEnabled, false);
+    assert.equal(c.auth.token.service, 'minato'); // nested defaults survive a partial section
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('broken configuration is reported with the key and the file position', async () => {
+  const dir = await tempDir();
+  try {
+    const bad = path.join(dir, 'bad.yaml');
+    await writeFile(bad, 'listen: [unclosed\n');
+    await assert.rejects(loadConfig({ file: bad, env: {} }), (e: unknown) => e instanceof ConfigError && /not valid YAML \(line \d+/.test(e.message));
+    await writeFile(bad, 'auth:\n  token:\n    ttlSeconds: 5\nregistry:\n  deleteEnabled: maybe\n');
+    await assert.rejects(loadConfig({ file: bad, env: {} }), (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, /auth\.token\.ttlSeconds/);
+      assert.match(e.message, /registry\.deleteEnabled/);
+      return true;
+    });
+    await assert.rejects(loadConfig({ file: path.join(dir, 'missing.yaml'), env: {} }), /cannot read config file/);
+    await assert.rejects(loadConfig({ env: { MINATO_AUTH_ANONYMOUS_PULL: 'perhaps' } }), /MINATO_AUTH_ANONYMOUS_PULL: expected true or false/);
+    await assert.rejects(loadConfig({ env: { MINATO_TLS_MODE: 'files' } }), /needs both tls.cert and tls.key/);
+    await assert.rejects(loadConfig({ env: { MINATO_EXTERNAL_URL: 'not a url' } }), /externalUrl/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('TLS mode follows the files when unset', async () => {
+  const c = await loadConfig({ env: { MINATO_TLS_CERT: '/c.pem', MINATO_TLS_KEY: '/k.pem' } });
+  assert.equal(c.tls.mode, 'files');
+});
+
+test('every key has one distinct MINATO_* name and a description', () => {
+  const keys = configKeys();
+  assert.equal(new Set(keys.map((k) => k.env)).size, keys.length);
+  for (const k of keys) assert.ok(k.description.length > 10, `${k.path.join('.')} needs a description`);
+  assert.ok(keys.some((k) => k.env === 'MINATO_AUTH_ANONYMOUS_PULL'));
+});
+
+test('docs/configuration.md is what `minato config docs` prints', async () => {
+  const onDisk = await readFile(path.join(ROOT, 'docs', 'configuration.md'), 'utf8');
+  assert.equal(onDisk, configDocs(), 'regenerate with: node bin/minato.js config docs > docs/configuration.md');
+});
