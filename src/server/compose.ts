@@ -87,7 +87,17 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   });
 
   const { host, port } = parseListen(config.listen);
-  await app.listen({ host, port });
+  try {
+    await app.listen({ host, port });
+  } catch (err) {
+    await Promise.allSettled([app.close(), db.destroy()]);
+    identity.close();
+    server.stop();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new Error(`${config.listen} is already in use by another program; pick another address with --listen or MINATO_LISTEN`);
+    if (code === 'EACCES') throw new Error(`not allowed to listen on ${config.listen} (ports below 1024 need privileges); use a higher port`);
+    throw err;
+  }
   const address = app.server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
   const url = `${tlsOn ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;

@@ -97,6 +97,22 @@ describe('token flow (default)', () => {
     assert.equal((await api('/v2/team/app/blobs/uploads/', { method: 'POST' })).status, 401);
   });
 
+  test('POST /token with the OAuth2 password grant (containerd) issues a scoped token', async () => {
+    const form = (fields: Record<string, string>) => ({
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(fields).toString(),
+    });
+    const ok = await request(`${reg.url}/token`, form({ grant_type: 'password', username: 'admin', password: reg.password, service: 'minato', scope: 'repository:team/app:pull', client_id: 'containerd' }));
+    assert.equal(ok.status, 200, ok.text);
+    const claims = JSON.parse(Buffer.from(ok.json().access_token.split('.')[1], 'base64url').toString());
+    assert.deepEqual(claims.access, [{ type: 'repository', name: 'team/app', actions: ['pull'] }]);
+    const bad = await request(`${reg.url}/token`, form({ grant_type: 'password', username: 'admin', password: 'wrong' }));
+    assert.equal(bad.status, 401);
+    const grant = await request(`${reg.url}/token`, form({ grant_type: 'refresh_token', refresh_token: 'x' }));
+    assert.equal(grant.status, 400);
+  });
+
   test('Basic credentials are accepted directly too', async () => {
     assert.equal((await request(`${reg.url}/v2/`, { headers: { Authorization: reg.basic } })).status, 200);
     assert.equal((await request(`${reg.url}/v2/`, { headers: { Authorization: basic('admin', 'nope') } })).status, 401);
