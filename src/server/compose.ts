@@ -18,6 +18,7 @@ import { ManifestCache } from '../registry/manifest-cache.js';
 import { FsBlobStore } from '../storage/fs-blob-store.js';
 import { buildApp } from './app.js';
 import { ExternalUrl } from './external-url.js';
+import { FileCertificates } from '../tls/file-certificates.js';
 import { createServerFactory, parseListen } from './listen.js';
 import { Metrics } from './metrics.js';
 import { UploadPurger } from './upload-purger.js';
@@ -35,10 +36,12 @@ export interface RunningRegistry {
 export async function startRegistry(config: Config, log: Logger): Promise<RunningRegistry> {
   // Certificates first: a broken one stops start-up before anything else is opened.
   const tlsOn = config.tls.mode === 'files';
-  const server = await createServerFactory(
-    tlsOn ? { cert: config.tls.cert!, key: config.tls.key!, reloadCheckSeconds: config.tls.reloadCheckSeconds } : undefined,
-    log,
-  );
+  const certificates = tlsOn
+    ? new FileCertificates({ cert: config.tls.cert!, key: config.tls.key!, reloadCheckSeconds: config.tls.reloadCheckSeconds }, log.child({ mod: 'tls.files' }))
+    : undefined;
+  await certificates?.start();
+  const serverFactory = await createServerFactory(certificates);
+
   const dataDir = path.resolve(config.data);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const db = await openSqlite(path.join(dataDir, 'minato.db'));
@@ -83,7 +86,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     health: async () => {
       await sql`select 1`.execute(db);
     },
-    serverFactory: server.factory,
+    serverFactory,
   });
 
   const { host, port } = parseListen(config.listen);
@@ -92,7 +95,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   } catch (err) {
     await Promise.allSettled([app.close(), db.destroy()]);
     identity.close();
-    server.stop();
+    certificates?.stop();
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new Error(`${config.listen} is already in use by another program; pick another address with --listen or MINATO_LISTEN`);
     if (code === 'EACCES') throw new Error(`not allowed to listen on ${config.listen} (ports below 1024 need privileges); use a higher port`);
@@ -113,7 +116,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     users,
     async close() {
       purger.stop();
-      server.stop();
+      certificates?.stop();
       await app.close();
       identity.close();
       await db.destroy();

@@ -1,13 +1,15 @@
-// Binds the listener: plain HTTP, or HTTPS whose certificate is swapped in place when the files
-// change (setSecureContext: new handshakes get the new certificate, open connections keep theirs).
-import { stat } from 'node:fs/promises';
+// Binds the listener: plain HTTP, or HTTPS serving whatever a CertificateProvider hands over.
+// A new certificate is swapped in place: new handshakes get it, open connections keep theirs,
+// nothing restarts. TLS-ALPN-01 challenges are answered on the same port.
 import http from 'node:http';
 import https from 'node:https';
+import tls from 'node:tls';
 import type { FastifyServerFactory } from 'fastify';
-import type { Logger } from 'pino';
-import { loadCertificateFiles, type LoadedCertificate } from '../tls/cert-files.js';
+import type { CertificateProvider, ServingCertificate } from '../tls/certificate-provider.js';
+import { placeholderCertificate } from '../tls/placeholder.js';
 
 export const TLS_MIN_VERSION = 'TLSv1.2';
+const ACME_TLS_ALPN = 'acme-tls/1';
 
 export function parseListen(listen: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(listen.trim());
@@ -17,64 +19,42 @@ export function parseListen(listen: string): { host: string; port: number } {
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
-export interface TlsFiles {
-  cert: string;
-  key: string;
-  reloadCheckSeconds: number;
-}
-
-export function describeCertificate(c: LoadedCertificate): Record<string, unknown> {
-  return {
-    subject: c.leaf.subject.replace(/\n/g, ', '),
-    names: c.leaf.subjectAltName,
-    issuer: c.leaf.issuer.replace(/\n/g, ', '),
-    notAfter: c.leaf.validTo,
-    chainLength: c.chain.length,
-  };
+function contextOptions(cert: { certPem: string; keyPem: string }): tls.SecureContextOptions {
+  return { cert: cert.certPem, key: cert.keyPem, minVersion: TLS_MIN_VERSION };
 }
 
 /**
- * A server factory for Fastify. With TLS, the certificate is loaded now (a broken one stops
- * start-up with a clear message) and re-checked every `reloadCheckSeconds`.
+ * A server factory for Fastify. Without a provider: plain HTTP. With one: HTTPS that starts with
+ * the provider's certificate (or a self-signed placeholder while it has none) and swaps on change.
  */
-export async function createServerFactory(
-  tlsFiles: TlsFiles | undefined,
-  log: Logger,
-): Promise<{ factory: FastifyServerFactory; stop(): void }> {
-  if (!tlsFiles) return { factory: (handler) => keepAlive(http.createServer(handler)), stop() {} };
+export async function createServerFactory(provider: CertificateProvider | undefined): Promise<FastifyServerFactory> {
+  if (!provider) return (handler) => keepAlive(http.createServer(handler));
 
-  const tlsLog = log.child({ mod: 'tls.files' });
-  const first = await loadCertificateFiles(tlsFiles.cert, tlsFiles.key);
-  for (const w of first.warnings) tlsLog.warn(w);
-  tlsLog.info(describeCertificate(first), 'serving certificate');
-  let server: https.Server | undefined;
-  const factory: FastifyServerFactory = (handler) => {
-    server = keepAlive(https.createServer({ cert: first.certPem, key: first.keyPem, minVersion: TLS_MIN_VERSION }, handler));
+  const initial: Pick<ServingCertificate, 'certPem' | 'keyPem'> = provider.current() ?? (await placeholderCertificate());
+  let context = tls.createSecureContext(contextOptions(initial));
+  const options: https.ServerOptions = contextOptions(initial);
+  const alpn = provider.alpnChallengeContext?.bind(provider);
+  if (alpn) {
+    // Node calls ALPNCallback before SNICallback, both on the TLSSocket: remember whether this
+    // client asked for acme-tls/1, then present the challenge certificate for it (RFC 8737).
+    options.ALPNCallback = function (this: tls.TLSSocket & { acmeTlsAlpn?: boolean }, { protocols }) {
+      this.acmeTlsAlpn = protocols.includes(ACME_TLS_ALPN);
+      if (protocols.includes('http/1.1')) return 'http/1.1';
+      return this.acmeTlsAlpn ? ACME_TLS_ALPN : undefined;
+    };
+    options.SNICallback = function (this: tls.TLSSocket & { acmeTlsAlpn?: boolean }, servername, cb) {
+      const challenge = this.acmeTlsAlpn ? alpn(servername) : undefined;
+      cb(null, challenge ?? context);
+    };
+  }
+  return (handler) => {
+    const server = keepAlive(https.createServer(options, handler));
+    provider.onChange((cert) => {
+      context = tls.createSecureContext(contextOptions(cert));
+      server.setSecureContext(contextOptions(cert));
+    });
     return server;
   };
-
-  let lastSeen = await fingerprint(tlsFiles);
-  let checking = false;
-  const timer = setInterval(async () => {
-    if (checking || !server) return;
-    checking = true;
-    try {
-      const now = await fingerprint(tlsFiles);
-      if (now === lastSeen) return;
-      lastSeen = now;
-      const next = await loadCertificateFiles(tlsFiles.cert, tlsFiles.key);
-      for (const w of next.warnings) tlsLog.warn(w);
-      server.setSecureContext({ cert: next.certPem, key: next.keyPem, minVersion: TLS_MIN_VERSION });
-      tlsLog.info(describeCertificate(next), 'certificate files changed; new connections get the new certificate');
-    } catch (err) {
-      // E.g. the cert was replaced before the key: the next change of either file retries.
-      tlsLog.error({ err: (err as Error).message }, 'certificate files changed but cannot be used; still serving the previous certificate');
-    } finally {
-      checking = false;
-    }
-  }, Math.max(1, tlsFiles.reloadCheckSeconds) * 1000);
-  timer.unref();
-  return { factory, stop: () => clearInterval(timer) };
 }
 
 /** Clients reuse connections between a push's many requests; Node's default 5 s is short. */
@@ -83,14 +63,4 @@ function keepAlive<S extends http.Server>(server: S): S {
   server.headersTimeout = 80_000;
   server.requestTimeout = 0; // large blobs may take long
   return server;
-}
-
-async function fingerprint(files: TlsFiles): Promise<string> {
-  const parts = await Promise.all(
-    [files.cert, files.key].map(async (f) => {
-      const s = await stat(f).catch(() => undefined);
-      return s ? `${s.mtimeMs}:${s.size}:${s.ino}` : 'missing';
-    }),
-  );
-  return parts.join('|');
 }

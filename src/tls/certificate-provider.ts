@@ -1,0 +1,41 @@
+// The seam between "where certificates come from" (files, ACME, the private CA) and the HTTPS
+// listener that serves them. A provider owns its certificate's life (loading, renewing,
+// reloading) and tells the listener when to swap; the listener knows nothing else about it.
+import type { SecureContext } from 'node:tls';
+import type { LoadedCertificate } from './cert-files.js';
+
+export type ServingCertificate = LoadedCertificate;
+
+export interface CertificateStatus {
+  /** files | acme | ca */
+  source: string;
+  names: string[];
+  issuer?: string;
+  serial?: string;
+  notBefore?: string;
+  notAfter?: string;
+  /** When the provider will next try to renew (ISO time), if it renews. */
+  nextRenewal?: string;
+  /** The last failure, kept until a success: shown by `minato cert status` and the API. */
+  lastError?: { message: string; at: string };
+}
+
+export interface CertificateProvider {
+  /**
+   * Loads or obtains the first certificate and starts background work (watching, renewing).
+   * May resolve before a certificate exists (ACME while the CA is unreachable): the listener
+   * then serves a placeholder and swaps as soon as onChange fires.
+   */
+  start(): Promise<void>;
+  /** The certificate to serve now, or undefined while none exists yet. Cheap: no I/O. */
+  current(): ServingCertificate | undefined;
+  /** Called with every new certificate; the listener swaps its SecureContext. */
+  onChange(listener: (cert: ServingCertificate) => void): void;
+  /**
+   * For TLS-ALPN-01 (RFC 8737): the challenge context to present to a client that offers only
+   * the "acme-tls/1" protocol for `servername`, or undefined. Runs in every such handshake.
+   */
+  alpnChallengeContext?(servername: string): SecureContext | undefined;
+  status(): CertificateStatus;
+  stop(): void;
+}

@@ -1,0 +1,95 @@
+// Certificates from PEM files on disk, re-read when they change (polled: replacing files by
+// rename, as certbot and config managers do, is seen too).
+import { stat } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { loadCertificateFiles } from './cert-files.js';
+import type { CertificateProvider, CertificateStatus, ServingCertificate } from './certificate-provider.js';
+import { describeCertificate } from './describe.js';
+
+export interface FileCertificateOptions {
+  cert: string;
+  key: string;
+  reloadCheckSeconds: number;
+}
+
+export class FileCertificates implements CertificateProvider {
+  private cert: ServingCertificate | undefined;
+  private readonly listeners: Array<(c: ServingCertificate) => void> = [];
+  private timer: NodeJS.Timeout | undefined;
+  private lastError: CertificateStatus['lastError'];
+
+  constructor(
+    private readonly opts: FileCertificateOptions,
+    private readonly log: Logger,
+  ) {}
+
+  /** Throws CertificateError for unusable files: start-up stops with the reason. */
+  async start(): Promise<void> {
+    this.cert = await this.load();
+    this.log.info(describeCertificate(this.cert), 'serving certificate');
+    let lastSeen = await this.fingerprint();
+    let checking = false;
+    this.timer = setInterval(async () => {
+      if (checking) return;
+      checking = true;
+      try {
+        const now = await this.fingerprint();
+        if (now === lastSeen) return;
+        lastSeen = now;
+        const next = await this.load();
+        this.cert = next;
+        this.lastError = undefined;
+        for (const l of this.listeners) l(next);
+        this.log.info(describeCertificate(next), 'certificate files changed; new connections get the new certificate');
+      } catch (err) {
+        // E.g. the cert was replaced before the key: the next change of either file retries.
+        this.lastError = { message: (err as Error).message, at: new Date().toISOString() };
+        this.log.error({ err: this.lastError.message }, 'certificate files changed but cannot be used; still serving the previous certificate');
+      } finally {
+        checking = false;
+      }
+    }, Math.max(1, this.opts.reloadCheckSeconds) * 1000);
+    this.timer.unref();
+  }
+
+  private async load(): Promise<ServingCertificate> {
+    const cert = await loadCertificateFiles(this.opts.cert, this.opts.key);
+    for (const w of cert.warnings) this.log.warn(w);
+    return cert;
+  }
+
+  private async fingerprint(): Promise<string> {
+    const parts = await Promise.all(
+      [this.opts.cert, this.opts.key].map(async (f) => {
+        const s = await stat(f).catch(() => undefined);
+        return s ? `${s.mtimeMs}:${s.size}:${s.ino}` : 'missing';
+      }),
+    );
+    return parts.join('|');
+  }
+
+  current(): ServingCertificate | undefined {
+    return this.cert;
+  }
+
+  onChange(listener: (cert: ServingCertificate) => void): void {
+    this.listeners.push(listener);
+  }
+
+  status(): CertificateStatus {
+    const leaf = this.cert?.leaf;
+    return {
+      source: 'files',
+      names: leaf?.subjectAltName?.split(', ').map((s) => s.replace(/^(DNS|IP Address):/, '')) ?? [],
+      issuer: leaf?.issuer.replace(/\n/g, ', '),
+      serial: leaf?.serialNumber,
+      notBefore: leaf && new Date(leaf.validFrom).toISOString(),
+      notAfter: leaf && new Date(leaf.validTo).toISOString(),
+      lastError: this.lastError,
+    };
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
