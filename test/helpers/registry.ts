@@ -76,7 +76,10 @@ export async function spawnServe(args: string[], env: NodeJS.ProcessEnv = {}, ti
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`minato serve did not start in ${timeoutMs} ms:\n${out}\n${err}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // else the orphan keeps the test process alive
+      reject(new Error(`minato serve did not log "minato is serving" (log level info or lower) in ${timeoutMs} ms:\n${out}\n${err}`));
+    }, timeoutMs);
     const check = () => {
       const m = /"url":"(https?:\/\/[^"]+)".*"msg":"minato is serving"/.exec(out);
       if (m) {
