@@ -8,7 +8,7 @@ import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { request } from '../helpers/http.js';
-import { makeOciLayout, type OciLayout } from '../helpers/oci.js';
+import { makeOciIndexLayout, makeOciLayout, type OciLayout } from '../helpers/oci.js';
 import { caCertDir, concatPem, htpasswdFile, run, runOk } from '../helpers/peers.js';
 import { CLI, spawnServe, tempDir, type ServeProcess } from '../helpers/registry.js';
 import { makeTestPki } from '../helpers/tls.js';
@@ -146,6 +146,32 @@ for (const mode of MODES) {
       assert.equal(res.text, raw);
     });
 
+    test('skopeo copy --all pushes a multi-platform index and pulls one platform or all back', async () => {
+      const multi = await makeOciIndexLayout(path.join(tmp, 'multi'), 'v1', ['linux/amd64', 'linux/arm64']);
+      await skopeoOk('copy', '--all', '--dest-creds', creds, '--dest-cert-dir', certs, multi.ref, `docker://${host}/demo/multi:v1`);
+      const raw = (await skopeoOk('inspect', '--raw', '--creds', creds, '--cert-dir', certs, `docker://${host}/demo/multi:v1`)).stdout;
+      assert.equal(`sha256:${createHash('sha256').update(raw).digest('hex')}`, multi.indexDigest);
+      assert.equal(JSON.parse(raw).mediaType, 'application/vnd.oci.image.index.v1+json');
+      // The client picks the platform's manifest out of the index (and the registry serves it).
+      const arm = JSON.parse(
+        (await skopeoOk('inspect', '--override-os', 'linux', '--override-arch', 'arm64', '--creds', creds, '--cert-dir', certs, `docker://${host}/demo/multi:v1`)).stdout,
+      );
+      assert.equal(arm.Digest, multi.indexDigest); // skopeo reports the digest of what the tag names
+      assert.deepEqual(arm.Layers, [multi.images['linux/arm64']!.layerDigest]);
+      assert.equal(arm.Architecture, 'arm64');
+      const amd = await api(`/v2/demo/multi/manifests/${multi.images['linux/amd64']!.manifestDigest}`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } });
+      assert.equal(amd.status, 200);
+      assert.equal(amd.json().layers[0].digest, multi.images['linux/amd64']!.layerDigest);
+      const back = path.join(tmp, 'multi-back');
+      await skopeoOk('copy', '--all', '--src-creds', creds, '--src-cert-dir', certs, `docker://${host}/demo/multi:v1`, `oci:${back}:v1`);
+      const index = JSON.parse(await readFile(path.join(back, 'index.json'), 'utf8'));
+      assert.equal(index.manifests[0].digest, multi.indexDigest);
+      for (const img of Object.values(multi.images)) {
+        const layer = await readFile(path.join(back, 'blobs', 'sha256', img.layerDigest.slice(7)));
+        assert.equal(`sha256:${createHash('sha256').update(layer).digest('hex')}`, img.layerDigest);
+      }
+    });
+
     test('skopeo delete removes the manifest and its tag', async () => {
       await skopeoOk('copy', '--dest-creds', creds, '--dest-cert-dir', certs, image.ref, `docker://${host}/demo/doomed:v1`);
       await skopeoOk('delete', '--creds', creds, '--cert-dir', certs, `docker://${host}/demo/doomed:v1`);
@@ -186,6 +212,10 @@ for (const mode of MODES) {
           '--cgroup-manager', 'cgroupfs', '--events-backend', 'file', ...args,
         ], { env: { REGISTRY_AUTH_FILE: authfile }, timeoutMs: 30_000 });
 
+      const refused = await run('podman', ['--root', path.join(root, 'root'), '--runroot', path.join(root, 'run'), '--storage-driver', 'vfs',
+        'login', '--cert-dir', certs, '--authfile', authfile, '-u', user, '-p', 'wrong-password', host]);
+      assert.notEqual(refused.code, 0, 'podman login with a wrong password succeeded');
+      assert.match(refused.stderr, /unauthorized|authentication required|invalid username\/password/i);
       await podman('login', '--cert-dir', certs, '--authfile', authfile, '-u', user, '-p', password, host);
       const saved = JSON.parse(await readFile(authfile, 'utf8'));
       assert.ok(saved.auths[host], 'podman login did not save credentials for the registry');

@@ -90,3 +90,45 @@ export function imageManifest(config: Buffer, layers: Buffer[], extra: Record<st
     }),
   );
 }
+
+export interface OciIndexLayout {
+  dir: string;
+  ref: string;
+  indexDigest: string;
+  /** Per platform ("linux/amd64" ...): the image manifest's digest and its layer digest. */
+  images: Record<string, { manifestDigest: string; layerDigest: string; configDigest: string }>;
+}
+
+/**
+ * Writes a multi-platform image: an OCI index tagged `tag` over one small image per platform
+ * ("os/arch"), each with its own random layer. skopeo copies it with `--all`.
+ */
+export async function makeOciIndexLayout(dir: string, tag = 'v1', platforms = ['linux/amd64', 'linux/arm64']): Promise<OciIndexLayout> {
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(path.join(dir, 'blobs', 'sha256'), { recursive: true });
+  const put = (blob: Buffer) => writeFile(path.join(dir, 'blobs', 'sha256', sha256(blob).slice(7)), blob);
+  const images: OciIndexLayout['images'] = {};
+  const descriptors = [];
+  for (const platform of platforms) {
+    const [os, architecture] = platform.split('/') as [string, string];
+    // Not a tar: fine for copying and API tests, not for runtimes that unpack layers.
+    const raw = randomBytes(4096);
+    const layer = gzipSync(raw);
+    const config = Buffer.from(JSON.stringify({ architecture, os, rootfs: { type: 'layers', diff_ids: [sha256(raw)] } }));
+    const manifest = imageManifest(config, [layer]);
+    for (const blob of [layer, config, manifest]) await put(blob);
+    images[platform] = { manifestDigest: sha256(manifest), layerDigest: sha256(layer), configDigest: sha256(config) };
+    descriptors.push({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(manifest), size: manifest.length, platform: { os, architecture } });
+  }
+  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: descriptors }));
+  await put(index);
+  await writeFile(path.join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  await writeFile(
+    path.join(dir, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: sha256(index), size: index.length, annotations: { 'org.opencontainers.image.ref.name': tag } }],
+    }),
+  );
+  return { dir, ref: `oci:${dir}:${tag}`, indexDigest: sha256(index), images };
+}
