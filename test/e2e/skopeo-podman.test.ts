@@ -30,7 +30,7 @@ for (const mode of MODES) {
     let creds: string;
     let image: OciLayout;
 
-    const api = (p: string, opts: { method?: string; headers?: Record<string, string> } = {}) =>
+    const api = (p: string, opts: { method?: string; headers?: Record<string, string>; body?: Buffer } = {}) =>
       request(`https://${host}${p}`, {
         ...opts,
         ca: caPem,
@@ -170,6 +170,31 @@ for (const mode of MODES) {
         const layer = await readFile(path.join(back, 'blobs', 'sha256', img.layerDigest.slice(7)));
         assert.equal(`sha256:${createHash('sha256').update(layer).digest('hex')}`, img.layerDigest);
       }
+    });
+
+    test('skopeo list-tags follows the Link header across pages', async () => {
+      // One image, tagged 1001 times over the API: one more than a default page holds.
+      const manifest = await readFile(path.join(image.dir, 'blobs', 'sha256', image.manifestDigest.slice(7)));
+      const blob = async (digest: string) => {
+        const bytes = await readFile(path.join(image.dir, 'blobs', 'sha256', digest.slice(7)));
+        const res = await api(`/v2/demo/many/blobs/uploads/?digest=${digest}`, { method: 'POST', body: bytes, headers: { 'Content-Type': 'application/octet-stream' } });
+        assert.equal(res.status, 201, res.text);
+      };
+      for (const d of [image.configDigest, ...image.layerDigests]) await blob(d);
+      const names = Array.from({ length: 1001 }, (_, i) => `t${String(i).padStart(4, '0')}`);
+      for (let i = 0; i < names.length; i += 25) {
+        await Promise.all(
+          names.slice(i, i + 25).map(async (tag) => {
+            const res = await api(`/v2/demo/many/manifests/${tag}`, { method: 'PUT', body: manifest, headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' } });
+            assert.equal(res.status, 201, res.text);
+          }),
+        );
+      }
+      const first = await api('/v2/demo/many/tags/list');
+      assert.equal(first.json().tags.length, 1000);
+      assert.match(String(first.headers.link), /rel="next"/);
+      const tags = JSON.parse((await skopeoOk('list-tags', '--creds', creds, '--cert-dir', certs, `docker://${host}/demo/many`)).stdout);
+      assert.deepEqual(tags.Tags, names);
     });
 
     test('skopeo delete removes the manifest and its tag', async () => {
