@@ -3,6 +3,9 @@
 // Host only) in front of the same registry: because minato answers with relative Locations unless
 // a trusted proxy says otherwise, pushes and pulls must work through both. A second registry with
 // the token flow sits behind another GOOD proxy: its token realm must come out as https://.
+// (The token flow behind the NAIVE proxy cannot work without `externalUrl`: the realm must be
+// absolute and nothing tells minato that the client used https, so it says http:// and nginx
+// answers the token request with 400 "plain HTTP request was sent to HTTPS port".)
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
