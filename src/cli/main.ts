@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import pino from 'pino';
 import { DatabaseUsers } from '../auth/database-users.js';
+import { addCaCommands } from './ca-commands.js';
 import { configDocs } from '../config/docs.js';
 import { ConfigError, loadConfig, setPath } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -95,6 +96,8 @@ export async function main(argv: string[]): Promise<void> {
       process.stderr.write(`user ${name} deleted\n`);
     });
   });
+
+  addCaCommands(program, { withConfigFlags, configFrom });
 
   const config = program.command('config').description('Inspect the configuration.');
   config

@@ -5,6 +5,23 @@ import { z } from 'zod';
 
 const duration = z.number().int().nonnegative();
 
+const caSchema = z
+  .object({
+    names: z
+      .array(z.string())
+      .default(['localhost', '127.0.0.1', '::1'])
+      .describe('DNS names and IPv4/IPv6 addresses of the registry; every one becomes a SAN of the server certificate. The host of externalUrl is added.'),
+    includeHostname: z.boolean().default(true).describe("Also put this machine's hostname in the server certificate."),
+    validityDays: z.number().positive().default(90).describe('Lifetime of the server certificate; it is renewed when a third of it remains.'),
+    caValidityYears: z.number().int().positive().default(10).describe('Lifetime of a CA created by minato (at the first start or by "minato ca init").'),
+    permittedNames: z
+      .array(z.string())
+      .default([])
+      .describe('Name constraints of a CA created by minato: DNS names (with their subdomains) and IP ranges (10.0.0.0/8) it may issue for. Empty: unconstrained.'),
+  })
+  .prefault({})
+  .describe('Built-in private CA (tls.mode "ca"); the CA lives in <data>/ca/, clients trust it with "minato trust" or GET /ca.crt.');
+
 export const configSchema = z.object({
   listen: z
     .string()
@@ -52,10 +69,14 @@ export const configSchema = z.object({
     .describe('Authentication. Anonymous push is never possible.'),
   tls: z
     .object({
-      mode: z.enum(['off', 'files']).optional().describe('"files" serves HTTPS from cert and key; "off" plain HTTP. Unset: "files" when cert and key are set.'),
+      mode: z
+        .enum(['off', 'files', 'ca'])
+        .optional()
+        .describe('"files": HTTPS from cert and key; "ca": from the built-in private CA (tls.ca); "off": plain HTTP. Unset: "files" when cert and key are set, else "off".'),
       cert: z.string().optional().describe('PEM certificate chain (leaf first; order and line endings are repaired). Reloaded when it changes.'),
       key: z.string().optional().describe('PEM private key matching the certificate.'),
       reloadCheckSeconds: duration.default(5).describe('How often the certificate files are checked for changes.'),
+      ca: caSchema,
     })
     .prefault({})
     .describe('HTTPS. TLS 1.2 is the minimum version.'),

@@ -7,6 +7,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import type { RegistryDeps } from '../registry/context.js';
 import { registryPlugin } from '../registry/plugin.js';
 import { routeLabel } from '../registry/routes.js';
+import { registerCaRoutes, type TrustedCa } from './ca-routes.js';
 import type { ExternalUrl } from './external-url.js';
 import type { Metrics } from './metrics.js';
 import { registerTokenRoute } from './token-route.js';
@@ -22,6 +23,8 @@ export interface AppDeps {
   tokenService?: string;
   metrics?: Metrics;
   health(): Promise<void>;
+  /** tls.mode "ca": serve /ca.crt, /ca/install.sh and /ca/trust/<format> (public, no auth). */
+  privateCa?: TrustedCa;
   serverFactory?: FastifyServerFactory;
 }
 
@@ -60,6 +63,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.header('Content-Type', 'application/json');
     return '{"status":"ok"}';
   });
+  if (deps.privateCa) registerCaRoutes(app, deps.privateCa, deps.urls);
   if (metrics) {
     app.get('/metrics', async (_request, reply) => {
       reply.header('Content-Type', metrics.registry.contentType);

@@ -19,6 +19,8 @@ import { FsBlobStore } from '../storage/fs-blob-store.js';
 import { buildApp } from './app.js';
 import { ExternalUrl } from './external-url.js';
 import { FileCertificates } from '../tls/file-certificates.js';
+import { PrivateCaCertificates } from '../tls/private-ca-certificates.js';
+import { createPrivateCaCertificates } from './private-ca-setup.js';
 import { createServerFactory, parseListen } from './listen.js';
 import { Metrics } from './metrics.js';
 import { UploadPurger } from './upload-purger.js';
@@ -35,15 +37,17 @@ export interface RunningRegistry {
 
 export async function startRegistry(config: Config, log: Logger): Promise<RunningRegistry> {
   // Certificates first: a broken one stops start-up before anything else is opened.
-  const tlsOn = config.tls.mode === 'files';
-  const certificates = tlsOn
-    ? new FileCertificates({ cert: config.tls.cert!, key: config.tls.key!, reloadCheckSeconds: config.tls.reloadCheckSeconds }, log.child({ mod: 'tls.files' }))
-    : undefined;
-  await certificates?.start();
-  const serverFactory = await createServerFactory(certificates);
-
   const dataDir = path.resolve(config.data);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const certificates =
+    config.tls.mode === 'files'
+      ? new FileCertificates({ cert: config.tls.cert!, key: config.tls.key!, reloadCheckSeconds: config.tls.reloadCheckSeconds }, log.child({ mod: 'tls.files' }))
+      : config.tls.mode === 'ca'
+        ? (await createPrivateCaCertificates(config, dataDir, log.child({ mod: 'tls.ca' }))).provider
+        : undefined;
+  await (certificates instanceof FileCertificates ? certificates.start() : undefined);
+  const tlsOn = certificates !== undefined;
+  const serverFactory = await createServerFactory(certificates);
   const db = await openSqlite(path.join(dataDir, 'minato.db'));
   const meta = new RegistryMetadata(db);
   const blobs = await FsBlobStore.open(dataDir);
@@ -87,6 +91,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
       await sql`select 1`.execute(db);
     },
     serverFactory,
+    privateCa: certificates instanceof PrivateCaCertificates ? certificates : undefined,
   });
 
   const { host, port } = parseListen(config.listen);

@@ -32,6 +32,7 @@ export function run(
         resolve({ code, stdout: String(stdout), stderr: String(stderr) });
       },
     );
+    child.stdin?.on('error', () => undefined); // a program may exit without reading its input (EPIPE)
     child.stdin?.end(opts.input ?? '');
   });
 }

@@ -1,0 +1,172 @@
+// CertificateProvider for tls.mode "ca": the registry's server certificate, issued by minato's
+// own CA (private-ca.ts) for every configured name. The stored certificate is reused across
+// restarts; it is re-issued when a third of its lifetime remains, when the configured names
+// change, or when the CA was replaced. A failed renewal keeps the current certificate and retries.
+import { readFile } from 'node:fs/promises';
+import { X509Certificate as NodeX509 } from 'node:crypto';
+import type { Logger } from 'pino';
+import { assembleCertificate } from './cert-files.js';
+import type { CertificateProvider, CertificateStatus, ServingCertificate } from './certificate-provider.js';
+import { describeCertificate } from './describe.js';
+import { normalizeNames, PrivateCa } from './private-ca.js';
+import * as x509 from './x509.js';
+
+export interface PrivateCaCertificateOptions {
+  dataDir: string;
+  /** DNS names and IP addresses of the registry (all become SANs). */
+  names: string[];
+  validityMs: number;
+  /** Used only when the CA does not exist yet and is created at start. */
+  caValidityYears: number;
+  permittedNames: string[];
+  /** Renew when this fraction of the lifetime remains (default 1/3). */
+  renewRemainingFraction?: number;
+}
+
+/** Timers cannot be longer than this (~24.8 days); a longer wait is done in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export class PrivateCaCertificates implements CertificateProvider {
+  private cert: ServingCertificate | undefined;
+  private ca: PrivateCa | undefined;
+  private readonly names: string[];
+  private readonly listeners: Array<(c: ServingCertificate) => void> = [];
+  private timer: NodeJS.Timeout | undefined;
+  private nextRenewal: Date | undefined;
+  private lastError: CertificateStatus['lastError'];
+  private stopped = false;
+
+  constructor(
+    private readonly opts: PrivateCaCertificateOptions,
+    private readonly log: Logger,
+  ) {
+    this.names = normalizeNames(opts.names);
+  }
+
+  /** Throws when the CA cannot be loaded or created, or no certificate can be issued: start-up stops with the reason. */
+  async start(): Promise<void> {
+    const { ca, created } = await PrivateCa.loadOrCreate(this.opts.dataDir, {
+      validityYears: this.opts.caValidityYears,
+      permittedNames: this.opts.permittedNames,
+    });
+    this.ca = ca;
+    for (const w of ca.warnings) this.log.warn(w);
+    const info = ca.info();
+    if (created) this.log.info({ ...info, file: ca.paths.caCert }, 'created a private CA; clients trust it with "minato trust" or GET /ca.crt');
+    else this.log.info({ subject: info.subject, fingerprintSha256: info.fingerprintSha256, notAfter: info.notAfter }, 'using the private CA');
+
+    const stored = await this.loadStored();
+    if (stored.cert && !stored.reason) {
+      this.cert = stored.cert;
+      this.log.info(describeCertificate(stored.cert), 'serving the stored certificate');
+    } else {
+      if (stored.reason) this.log.info({ reason: stored.reason }, 'issuing a new server certificate');
+      this.cert = await this.issue();
+    }
+    this.schedule();
+  }
+
+  /** The CA certificate clients must trust (PEM). */
+  caCertificatePem(): string {
+    if (!this.ca) throw new Error('the private CA is not loaded yet');
+    return this.ca.certPem;
+  }
+
+  private async loadStored(): Promise<{ cert?: ServingCertificate; reason?: string }> {
+    const { serverCert, serverKey } = this.ca!.paths;
+    let certText: string;
+    let keyText: string;
+    try {
+      [certText, keyText] = await Promise.all([readFile(serverCert, 'utf8'), readFile(serverKey, 'utf8')]);
+    } catch {
+      return { reason: 'no stored server certificate' };
+    }
+    let cert: ServingCertificate;
+    try {
+      cert = assembleCertificate(certText, keyText, serverCert, serverKey);
+    } catch (err) {
+      return { reason: `the stored certificate is unusable: ${(err as Error).message}` };
+    }
+    const caNode = new NodeX509(this.ca!.certPem);
+    if (!cert.leaf.checkIssued(caNode) || !cert.leaf.verify(caNode.publicKey)) return { cert, reason: 'the stored certificate was issued by another CA' };
+    const have = leafNames(cert);
+    if ([...have].sort().join(',') !== [...this.names].sort().join(',')) return { cert, reason: `the configured names changed (certificate: ${have.join(', ')}; configured: ${this.names.join(', ')})` };
+    if (Date.now() >= this.renewAt(cert).getTime()) return { cert, reason: 'the stored certificate is due for renewal' };
+    return { cert };
+  }
+
+  private async issue(): Promise<ServingCertificate> {
+    const issued = await this.ca!.issueServerCertificate(this.names, this.opts.validityMs);
+    await this.ca!.saveServerCertificate(issued);
+    const cert = assembleCertificate(issued.certPem, issued.keyPem, this.ca!.paths.serverCert, this.ca!.paths.serverKey);
+    this.log.info(describeCertificate(cert), 'issued a server certificate from the private CA');
+    return cert;
+  }
+
+  private renewAt(cert: ServingCertificate): Date {
+    const from = Date.parse(cert.leaf.validFrom);
+    const to = Date.parse(cert.leaf.validTo);
+    return new Date(to - (to - from) * (this.opts.renewRemainingFraction ?? 1 / 3));
+  }
+
+  private schedule(retryInMs?: number): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    const at = retryInMs !== undefined ? new Date(Date.now() + retryInMs) : this.renewAt(this.cert!);
+    this.nextRenewal = at;
+    const wait = Math.max(0, at.getTime() - Date.now());
+    this.timer = setTimeout(() => void (wait > MAX_TIMER_MS ? this.schedule() : this.renew()), Math.min(wait, MAX_TIMER_MS));
+    this.timer.unref();
+  }
+
+  private async renew(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const next = await this.issue();
+      if (this.stopped) return;
+      this.cert = next;
+      this.lastError = undefined;
+      for (const l of this.listeners) l(next);
+      this.schedule();
+    } catch (err) {
+      this.lastError = { message: (err as Error).message, at: new Date().toISOString() };
+      const lifetime = this.cert ? Date.parse(this.cert.leaf.validTo) - Date.parse(this.cert.leaf.validFrom) : 600_000;
+      const retry = Math.max(1000, Math.min(600_000, lifetime / 20));
+      this.log.error({ err: this.lastError.message, retryInSeconds: Math.round(retry / 1000) }, 'renewing the server certificate failed; still serving the current one');
+      this.schedule(retry);
+    }
+  }
+
+  current(): ServingCertificate | undefined {
+    return this.cert;
+  }
+
+  onChange(listener: (cert: ServingCertificate) => void): void {
+    this.listeners.push(listener);
+  }
+
+  status(): CertificateStatus {
+    const leaf = this.cert?.leaf;
+    return {
+      source: 'ca',
+      names: this.cert ? leafNames(this.cert) : this.names,
+      issuer: leaf?.issuer.replace(/\n/g, ', '),
+      serial: leaf?.serialNumber,
+      notBefore: leaf && new Date(leaf.validFrom).toISOString(),
+      notAfter: leaf && new Date(leaf.validTo).toISOString(),
+      nextRenewal: this.nextRenewal?.toISOString(),
+      lastError: this.lastError,
+    };
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+}
+
+/** The SANs of a served certificate, normalized like the configured names. */
+export function leafNames(cert: ServingCertificate): string[] {
+  const san = new x509.X509Certificate(cert.leaf.raw).getExtension(x509.SubjectAlternativeNameExtension);
+  return normalizeNames(san?.names.items.map((n) => n.value) ?? []);
+}

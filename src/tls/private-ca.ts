@@ -1,0 +1,310 @@
+// minato's built-in private CA (tls.mode: ca): creates a root or imports an existing one (easy-rsa,
+// openssl), keeps it under <data>/ca/, and issues the registry's own server certificate.
+//
+//   <data>/ca/            0700
+//     ca.crt              the root (public; what clients trust, see trust-exporters.ts)
+//     ca.key              its private key, PKCS#8 PEM, 0600
+//     server.crt          the registry's certificate: leaf + ca.crt
+//     server.key          its private key, 0600
+import { createHash, randomBytes, X509Certificate as NodeX509 } from 'node:crypto';
+import { chmod, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { generateP256, parsePrivateKey, pem, signingKey, type SigningKey } from './ca-keys.js';
+import { splitPemCertificates } from './cert-files.js';
+import { isPermitted, nameConstraintsExtension, NAME_CONSTRAINTS_OID, parsePermittedName, type PermittedName } from './name-constraints.js';
+import * as x509 from './x509.js';
+
+export class PrivateCaError extends Error {}
+
+export interface CaPaths {
+  dir: string;
+  caCert: string;
+  caKey: string;
+  serverCert: string;
+  serverKey: string;
+}
+
+export function caPaths(dataDir: string): CaPaths {
+  const dir = path.join(path.resolve(dataDir), 'ca');
+  return { dir, caCert: path.join(dir, 'ca.crt'), caKey: path.join(dir, 'ca.key'), serverCert: path.join(dir, 'server.crt'), serverKey: path.join(dir, 'server.key') };
+}
+
+export interface CreateCaOptions {
+  /** Default "minato private CA (<hostname>)". */
+  commonName?: string;
+  validityYears: number;
+  /** DNS names and IP ranges the CA may issue for (name constraints); empty: unconstrained. */
+  permittedNames?: string[];
+  /** Replace an existing CA (every client must then trust the new one). */
+  force?: boolean;
+  now?: Date;
+}
+
+export interface ImportCaOptions {
+  certPem: string;
+  keyPem: string;
+  passphrase?: string;
+  force?: boolean;
+  now?: Date;
+}
+
+export interface CaInfo {
+  subject: string;
+  fingerprintSha256: string;
+  serial: string;
+  notBefore: string;
+  notAfter: string;
+  key: string;
+  selfSigned: boolean;
+  nameConstraints: boolean;
+}
+
+export interface IssuedCertificate {
+  /** Leaf then the CA certificate. */
+  certPem: string;
+  keyPem: string;
+  notBefore: Date;
+  notAfter: Date;
+}
+
+export class PrivateCa {
+  private constructor(
+    readonly paths: CaPaths,
+    readonly certPem: string,
+    readonly cert: x509.X509Certificate,
+    private readonly signer: SigningKey,
+    /** Warnings found on import or load (e.g. an intermediate rather than a root). */
+    readonly warnings: string[],
+  ) {}
+
+  static async exists(dataDir: string): Promise<boolean> {
+    const p = caPaths(dataDir);
+    return (await stat(p.caCert).catch(() => undefined)) !== undefined || (await stat(p.caKey).catch(() => undefined)) !== undefined;
+  }
+
+  static async load(dataDir: string): Promise<PrivateCa> {
+    const p = caPaths(dataDir);
+    const read = (f: string) =>
+      readFile(f, 'utf8').catch((err: NodeJS.ErrnoException) => {
+        throw new PrivateCaError(err.code === 'ENOENT' ? `no private CA in ${p.dir}: run "minato ca init" (or start the server once in tls.mode ca)` : `cannot read ${f}: ${err.message}`);
+      });
+    const [certPem, keyPem] = [await read(p.caCert), await read(p.caKey)];
+    return PrivateCa.validate(p, certPem, keyPem, p.caCert, p.caKey, undefined, new Date());
+  }
+
+  /** Loads the CA, creating one with `create` when none exists yet. */
+  static async loadOrCreate(dataDir: string, create: CreateCaOptions): Promise<{ ca: PrivateCa; created: boolean }> {
+    if (await PrivateCa.exists(dataDir)) return { ca: await PrivateCa.load(dataDir), created: false };
+    return { ca: await PrivateCa.create(dataDir, create), created: true };
+  }
+
+  static async create(dataDir: string, opts: CreateCaOptions): Promise<PrivateCa> {
+    const p = caPaths(dataDir);
+    await refuseOverwrite(dataDir, opts.force);
+    const permitted = (opts.permittedNames ?? []).map(parsePermittedName);
+    const { keys, pkcs8Pem } = await generateP256();
+    const now = opts.now ?? new Date();
+    const notAfter = new Date(now);
+    notAfter.setUTCFullYear(notAfter.getUTCFullYear() + opts.validityYears);
+    const extensions: x509.Extension[] = [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ];
+    if (permitted.length > 0) extensions.push(nameConstraintsExtension(permitted));
+    const cn = (opts.commonName ?? `minato private CA (${os.hostname()})`).replace(/[,+=<>#;"\\]/g, ' ');
+    const cert = await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber: serial(),
+      name: [{ CN: [cn] }, { O: ['minato'] }],
+      notBefore: new Date(now.getTime() - 3600_000),
+      notAfter,
+      keys,
+      signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams,
+      extensions,
+    });
+    const certPem = cert.toString('pem') + '\n';
+    await writeCaFiles(p, certPem, pkcs8Pem);
+    return PrivateCa.load(dataDir);
+  }
+
+  /** Imports an existing CA (e.g. easy-rsa's pki/ca.crt + pki/private/ca.key); the key is stored unencrypted, 0600. */
+  static async import(dataDir: string, opts: ImportCaOptions): Promise<PrivateCa> {
+    const p = caPaths(dataDir);
+    await refuseOverwrite(dataDir, opts.force);
+    const ca = await PrivateCa.validate(p, opts.certPem, opts.keyPem, 'the CA certificate', 'the CA key', opts.passphrase, opts.now ?? new Date());
+    const keyPem = ca.signer.key.export({ format: 'pem', type: 'pkcs8' }).toString();
+    await writeCaFiles(p, ca.certPem, keyPem);
+    return PrivateCa.load(dataDir);
+  }
+
+  private static async validate(p: CaPaths, certText: string, keyText: string, certName: string, keyName: string, passphrase: string | undefined, now: Date): Promise<PrivateCa> {
+    const blocks = splitPemCertificates(certText);
+    if (blocks.length === 0) throw new PrivateCaError(`${certName} holds no PEM certificate`);
+    const certPem = blocks[0]!;
+    let nodeCert: NodeX509;
+    let cert: x509.X509Certificate;
+    try {
+      nodeCert = new NodeX509(certPem);
+      cert = new x509.X509Certificate(certPem);
+    } catch (err) {
+      throw new PrivateCaError(`${certName} cannot be parsed: ${(err as Error).message}`);
+    }
+    const key = parsePrivateKey(keyText, keyName, passphrase);
+    if (!nodeCert.checkPrivateKey(key)) throw new PrivateCaError(`${keyName} does not belong to ${certName} (${subjectOf(cert)})`);
+    const bc = cert.getExtension(x509.BasicConstraintsExtension);
+    if (!bc?.ca) throw new PrivateCaError(`${certName} (${subjectOf(cert)}) is not a CA certificate (basicConstraints CA:TRUE is missing)`);
+    const ku = cert.getExtension(x509.KeyUsagesExtension);
+    if (ku && !(ku.usages & x509.KeyUsageFlags.keyCertSign)) throw new PrivateCaError(`${certName} may not sign certificates (keyUsage lacks keyCertSign)`);
+    if (cert.notAfter.getTime() <= now.getTime()) throw new PrivateCaError(`${certName} expired on ${cert.notAfter.toISOString()}`);
+    const warnings: string[] = [];
+    const selfSigned = await cert.isSelfSigned();
+    if (!selfSigned) warnings.push(`${certName} is not a self-signed root; clients must trust its root, or this certificate itself as the anchor`);
+    const left = cert.notAfter.getTime() - now.getTime();
+    if (left < 90 * 86400_000) warnings.push(`${certName} expires on ${cert.notAfter.toISOString()}; server certificates cannot outlive it`);
+    return new PrivateCa(p, certPem, cert, await signingKey(key, keyName), warnings);
+  }
+
+  info(): CaInfo {
+    return {
+      subject: subjectOf(this.cert),
+      fingerprintSha256: createHash('sha256').update(Buffer.from(this.cert.rawData)).digest('hex').toUpperCase().match(/../g)!.join(':'),
+      serial: this.cert.serialNumber,
+      notBefore: this.cert.notBefore.toISOString(),
+      notAfter: this.cert.notAfter.toISOString(),
+      key: this.signer.description,
+      selfSigned: this.warnings.every((w) => !w.includes('not a self-signed')),
+      nameConstraints: this.cert.extensions.some((e) => e.type === NAME_CONSTRAINTS_OID),
+    };
+  }
+
+  /** The permitted subtrees of this CA's name constraints, when it has any and they are DNS/IP. */
+  permittedNames(): PermittedName[] {
+    const ext = this.cert.extensions.find((e) => e.type === NAME_CONSTRAINTS_OID);
+    return ext ? decodePermitted(Buffer.from(ext.value)) : [];
+  }
+
+  /**
+   * Issues a server certificate (ECDSA P-256, serverAuth) for DNS names and IP addresses. It never
+   * outlives the CA. Names outside the CA's name constraints are refused: clients would reject them.
+   */
+  async issueServerCertificate(names: string[], validityMs: number, now = new Date()): Promise<IssuedCertificate> {
+    if (names.length === 0) throw new PrivateCaError('no names to put in the server certificate (tls.ca.names is empty)');
+    const permitted = this.permittedNames();
+    const outside = names.filter((n) => !isPermitted(n, permitted));
+    if (outside.length > 0) throw new PrivateCaError(`the CA's name constraints do not permit ${outside.join(', ')}; clients would reject the certificate`);
+    const { keys, pkcs8Pem } = await generateP256();
+    const backdate = Math.min(60_000, Math.floor(validityMs / 10));
+    const notBefore = new Date(now.getTime() - backdate);
+    const notAfter = new Date(Math.min(now.getTime() + validityMs, this.cert.notAfter.getTime()));
+    const ski = this.cert.getExtension(x509.SubjectKeyIdentifierExtension);
+    const dns = names.filter((n) => !isIP(n));
+    const leaf = await x509.X509CertificateGenerator.create({
+      serialNumber: serial(),
+      subject: [{ CN: [dns[0] ?? names[0]!] }],
+      issuer: this.cert.subjectName,
+      notBefore,
+      notAfter,
+      publicKey: keys.publicKey,
+      signingKey: this.signer.cryptoKey,
+      signingAlgorithm: this.signer.algorithm,
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+        new x509.SubjectAlternativeNameExtension(names.map((n) => ({ type: isIP(n) ? ('ip' as const) : ('dns' as const), value: n }))),
+        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+        ski ? new x509.AuthorityKeyIdentifierExtension(ski.keyId) : await x509.AuthorityKeyIdentifierExtension.create(this.cert.publicKey),
+      ],
+    });
+    return { certPem: leaf.toString('pem') + '\n' + this.certPem, keyPem: pkcs8Pem, notBefore, notAfter };
+  }
+
+  /** Persists a server certificate next to the CA (key 0600). */
+  async saveServerCertificate(issued: Pick<IssuedCertificate, 'certPem' | 'keyPem'>): Promise<void> {
+    // Key first: a crash in between leaves a key that matches no certificate, which the loader
+    // detects and re-issues, never a certificate served with a stale key.
+    await writeFileAtomic(this.paths.serverKey, issued.keyPem, 0o600);
+    await writeFileAtomic(this.paths.serverCert, issued.certPem, 0o644);
+  }
+}
+
+/** The canonical form of the configured names: lower-case DNS names, compressed IPs, no duplicates, in the given order. */
+export function normalizeNames(names: string[]): string[] {
+  const out = new Set<string>();
+  for (const raw of names) {
+    const n = raw.trim().replace(/^\[|\]$/g, '');
+    if (n === '') continue;
+    if (isIP(n)) out.add(new URL(`http://${isIP(n) === 6 ? `[${n}]` : n}/`).hostname.replace(/^\[|\]$/g, ''));
+    else if (/^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/.test(n)) out.add(n.toLowerCase().replace(/\.$/, ''));
+    else throw new PrivateCaError(`"${raw}" is neither a DNS name nor an IP address`);
+  }
+  return [...out];
+}
+
+function subjectOf(cert: x509.X509Certificate): string {
+  return cert.subject;
+}
+
+function serial(): string {
+  const b = randomBytes(16);
+  b[0] = b[0]! & 0x7f; // positive
+  if (b[0] === 0) b[0] = 1; // and minimal (no leading zero byte)
+  return b.toString('hex');
+}
+
+async function refuseOverwrite(dataDir: string, force: boolean | undefined): Promise<void> {
+  if (!force && (await PrivateCa.exists(dataDir))) {
+    throw new PrivateCaError(`a CA already exists in ${caPaths(dataDir).dir}; every client that trusts it would have to trust a new one. Use --force to replace it`);
+  }
+}
+
+async function writeCaFiles(p: CaPaths, certPem: string, keyPem: string): Promise<void> {
+  await mkdir(p.dir, { recursive: true, mode: 0o700 });
+  await chmod(p.dir, 0o700);
+  await writeFileAtomic(p.caKey, keyPem, 0o600);
+  await writeFileAtomic(p.caCert, certPem, 0o644);
+}
+
+export async function writeFileAtomic(file: string, data: string, mode: number): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(tmp, data, { mode });
+  await chmod(tmp, mode); // the umask may have narrowed it; keys must not be wider than asked either
+  await rename(tmp, file);
+}
+
+/** Reads back the permitted DNS and IP subtrees written by nameConstraintsExtension (and openssl). */
+function decodePermitted(der: Buffer): PermittedName[] {
+  const out: PermittedName[] = [];
+  const read = (buf: Buffer, at: number) => {
+    const tag = buf[at]!;
+    let len = buf[at + 1]!;
+    let off = at + 2;
+    if (len & 0x80) {
+      const n = len & 0x7f;
+      len = 0;
+      for (let i = 0; i < n; i++) len = (len << 8) | buf[off + i]!;
+      off += n;
+    }
+    return { tag, body: buf.subarray(off, off + len), end: off + len };
+  };
+  const top = read(der, 0);
+  for (let at = 0; at < top.body.length; ) {
+    const part = read(top.body, at);
+    at = part.end;
+    if (part.tag !== 0xa0) continue; // excluded subtrees are not used here
+    for (let s = 0; s < part.body.length; ) {
+      const subtree = read(part.body, s);
+      s = subtree.end;
+      const base = read(subtree.body, 0);
+      if (base.tag === 0x82) out.push({ type: 'dns', value: base.body.toString('ascii').replace(/^\./, '').toLowerCase() });
+      else if (base.tag === 0x87) {
+        const half = base.body.length / 2;
+        out.push({ type: 'ip', address: Buffer.from(base.body.subarray(0, half)), mask: Buffer.from(base.body.subarray(half)) });
+      } // other kinds (directoryName, email, URI) do not constrain DNS names or IPs
+    }
+  }
+  return out;
+}
