@@ -97,6 +97,8 @@ export class CloudflareProvider implements DnsProvider {
   private async zoneFor(name: string, signal?: AbortSignal): Promise<string> {
     if (this.opts.zoneId) return this.opts.zoneId;
     const n = normalizeName(name);
+    const known = this.zoneCache.get(n);
+    if (known) return known;
     const labels = n.split('.');
     for (let i = 0; i < labels.length - 1; i++) {
       const candidate = labels.slice(i).join('.');
@@ -106,7 +108,7 @@ export class CloudflareProvider implements DnsProvider {
       const zones = Array.isArray(env.result) ? (env.result as { id: string; name: string }[]) : [];
       const zone = zones.find((z) => normalizeName(z.name) === candidate);
       if (zone) {
-        this.zoneCache.set(candidate, zone.id);
+        this.zoneCache.set(candidate, zone.id).set(n, zone.id);
         return zone.id;
       }
     }

@@ -122,7 +122,10 @@ export class Route53Provider implements DnsProvider {
 
   private async zoneFor(name: string, signal?: AbortSignal): Promise<string> {
     if (this.opts.hostedZoneId) return this.opts.hostedZoneId.replace(/^\/hostedzone\//, '');
-    const labels = normalizeName(name).split('.');
+    const n = normalizeName(name);
+    const known = this.zoneCache.get(n);
+    if (known) return known;
+    const labels = n.split('.');
     for (let i = 0; i < labels.length - 1; i++) {
       const candidate = labels.slice(i).join('.');
       const cached = this.zoneCache.get(candidate);
@@ -133,7 +136,7 @@ export class Route53Provider implements DnsProvider {
       const zone = matches.find((z) => !z.Config?.PrivateZone) ?? matches[0];
       if (zone?.Id) {
         const id = zone.Id.replace(/^\/hostedzone\//, '');
-        this.zoneCache.set(candidate, id);
+        this.zoneCache.set(candidate, id).set(n, id);
         return id;
       }
     }
