@@ -151,7 +151,8 @@ function commandAddress(argv: string[], signal?: AbortSignal): Promise<string> {
     const [cmd, ...args] = argv as [string, ...string[]];
     execFile(cmd, args, { timeout: 30_000, signal, maxBuffer: 64 * 1024 }, (err, stdout, stderr) => {
       if (err) {
-        reject(new DdnsAddressError(`IPv4 command "${argv.join(' ')}" failed: ${err.message}${stderr ? `; stderr: ${String(stderr).trim().slice(-500)}` : ''}`, { cause: err }));
+        const how = typeof err.code === 'number' ? `exit code ${err.code}` : err.message;
+        reject(new DdnsAddressError(`IPv4 command "${argv.join(' ')}" failed (${how})${stderr ? `; stderr: ${String(stderr).trim().slice(-500)}` : ''}`, { cause: err }));
         return;
       }
       const addr = String(stdout).trim();

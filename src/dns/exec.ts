@@ -63,7 +63,15 @@ export class ExecProvider implements DnsProvider {
     const what = `exec DNS hook "${argv.join(' ')}" (${action} ${r.type} ${r.name})`;
     return new Promise((resolve, reject) => {
       signal?.throwIfAborted();
-      const child = spawn(cmd, args, { env, cwd: this.opts.cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+      // Own process group, so a timeout also kills what the command started (sh -c 'sleep ...').
+      const child = spawn(cmd, args, { env, cwd: this.opts.cwd, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+      const kill = (): void => {
+        try {
+          if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          child.kill('SIGKILL');
+        }
+      };
       let stderr = '';
       let timedOut = false;
       child.stderr.setEncoding('utf8');
@@ -72,11 +80,9 @@ export class ExecProvider implements DnsProvider {
       });
       const timer = setTimeout(() => {
         timedOut = true;
-        child.kill('SIGKILL');
+        kill();
       }, timeoutMs);
-      const onAbort = (): void => {
-        child.kill('SIGKILL');
-      };
+      const onAbort = (): void => kill();
       signal?.addEventListener('abort', onAbort, { once: true });
       const tail = (): string => (stderr.trim() ? `; stderr: ${stderr.trim()}` : '; it wrote nothing to stderr');
       child.on('error', (err) => {
