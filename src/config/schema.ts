@@ -2,6 +2,7 @@
 // docs/configuration.md is generated from it (`minato config docs`) and a test keeps them equal.
 // Keys are camelCase so that every key maps to exactly one MINATO_* variable (see env.ts).
 import { z } from 'zod';
+import { ddnsConfigSchema } from '../dns/registry.js';
 
 const duration = z.number().int().nonnegative();
 
@@ -80,6 +81,7 @@ export const configSchema = z.object({
     })
     .prefault({})
     .describe('HTTPS. TLS 1.2 is the minimum version.'),
+  ddns: ddnsConfigSchema,
   registry: z
     .object({
       deleteEnabled: z.boolean().default(true).describe('Allow DELETE of manifests, tags and blobs (405 UNSUPPORTED when off).'),

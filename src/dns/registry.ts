@@ -1,9 +1,11 @@
 // DNS provider configuration (one zod discriminated union on `kind`) and the factory that turns
 // it into a DnsProvider. The schema is exported so the config schema can embed it
 // (tls.acme.dns for DNS-01, ddns.provider for DDNS).
+import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { DnsProvider } from './dns-provider.js';
 import { CloudflareProvider } from './cloudflare.js';
+import { DdnsUpdater, HostAddressSource } from './ddns.js';
 import { ExecProvider } from './exec.js';
 import { Rfc2136Provider } from './rfc2136.js';
 import { Route53Provider } from './route53.js';
@@ -76,4 +78,43 @@ export function createDnsProvider(config: DnsProviderConfig): DnsProvider {
     case 'exec':
       return new ExecProvider(c);
   }
+}
+
+/** The `ddns` config section: keep A/AAAA records of `names` at this host's addresses. */
+export const ddnsConfigSchema = z
+  .object({
+    enabled: z.boolean().default(false).describe('Keep the A/AAAA records of ddns.names pointing at this host (a NAS on a home IPv6 prefix).'),
+    names: z.array(z.string()).default([]).describe('DNS names whose address records are kept up to date.'),
+    provider: dnsProviderSchema
+      .optional()
+      .describe('DNS provider that writes the records: an object with kind rfc2136 | route53 | cloudflare | exec (exec needs "set"); same fields as tls.acme.dns.'),
+    ipv6: z.boolean().default(true).describe('Publish the global, stable (non-temporary, non-deprecated) IPv6 address as AAAA.'),
+    ipv6Interface: z.string().optional().describe('Only take the IPv6 address from this interface (e.g. eth0).'),
+    ipv4Interface: z.string().optional().describe('Publish the IPv4 address of this interface as A.'),
+    ipv4Command: z.array(z.string()).optional().describe('Publish as A what this command prints (argv, no shell), e.g. ["curl","-s","https://api.ipify.org"] behind NAT.'),
+    intervalSeconds: z.number().int().positive().default(300).describe('How often the address is checked; records are written only when it changed.'),
+    ttl: z.number().int().positive().default(300).describe('TTL of the published records, in seconds.'),
+  })
+  .superRefine((d, ctx) => {
+    if (!d.enabled) return;
+    if (d.names.length === 0) ctx.addIssue({ code: 'custom', path: ['names'], message: 'ddns is enabled but ddns.names is empty' });
+    if (!d.provider) ctx.addIssue({ code: 'custom', path: ['provider'], message: 'ddns is enabled but no ddns.provider is configured' });
+    else if (d.provider.kind === 'exec' && !d.provider.set) ctx.addIssue({ code: 'custom', path: ['provider', 'set'], message: 'DDNS with the exec provider needs a "set" command' });
+  })
+  .prefault({})
+  .describe('Dynamic DNS for this host.');
+
+export type DdnsConfig = z.infer<typeof ddnsConfigSchema>;
+
+/** The updater the `ddns` section describes, or undefined when DDNS is off. Call run(signal) on it. */
+export function createDdnsUpdater(config: DdnsConfig, log: Logger): DdnsUpdater | undefined {
+  if (!config.enabled || !config.provider) return undefined;
+  return new DdnsUpdater({
+    provider: createDnsProvider(config.provider),
+    names: config.names,
+    ttl: config.ttl,
+    intervalMs: config.intervalSeconds * 1000,
+    source: new HostAddressSource({ ipv6: config.ipv6, ipv6Interface: config.ipv6Interface, ipv4Interface: config.ipv4Interface, ipv4Command: config.ipv4Command }),
+    log,
+  });
 }

@@ -1,6 +1,14 @@
 // Queries for repositories, blobs, manifests, tags, referrers and uploads. Every listing is an
 // index range scan (`WHERE name > last ORDER BY name LIMIT n`), never a walk over storage.
-import type { Db } from './db.js';
+//
+// These run on every registry request, so they are prepared once and executed synchronously on
+// the better-sqlite3 connection: building and compiling a Kysely query and preparing its SQL
+// again cost more than the lookup itself (the manifest-by-tag path was 3x slower than by
+// digest). Transactions are synchronous better-sqlite3 transactions, so no other statement can
+// run inside one. Other modules keep using Kysely on the same connection; its queries are single
+// autocommit statements, which cannot interleave with these.
+import type Sqlite from 'better-sqlite3';
+import { sqliteHandle, type Db } from './db.js';
 
 export interface ManifestRecord {
   digest: string;
@@ -29,28 +37,46 @@ export interface UploadRecord {
 export class RegistryMetadata {
   // Repository ids never change once assigned, so a name -> id cache is always right.
   private readonly repoIds = new Map<string, number>();
+  private readonly sqlite: Sqlite.Database;
+  private readonly statements = new Map<string, Sqlite.Statement>();
 
-  constructor(readonly db: Db) {}
+  constructor(readonly db: Db) {
+    this.sqlite = sqliteHandle(db);
+  }
 
-  async repositoryId(name: string): Promise<number | undefined> {
+  /** The prepared statement for this SQL (prepared on first use, then reused). */
+  private q(sql: string): Sqlite.Statement {
+    let stmt = this.statements.get(sql);
+    if (!stmt) {
+      stmt = this.sqlite.prepare(sql);
+      this.statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  private repositoryIdSync(name: string): number | undefined {
     const cached = this.repoIds.get(name);
     if (cached !== undefined) return cached;
-    const row = await this.db.selectFrom('repositories').select('id').where('name', '=', name).executeTakeFirst();
+    const row = this.q('select id from repositories where name = ?').get(name) as { id: number } | undefined;
     if (row) this.repoIds.set(name, row.id);
     return row?.id;
   }
 
-  async ensureRepository(name: string): Promise<number> {
-    const existing = await this.repositoryId(name);
+  private ensureRepositorySync(name: string): number {
+    const existing = this.repositoryIdSync(name);
     if (existing !== undefined) return existing;
-    await this.db
-      .insertInto('repositories')
-      .values({ name, created_at: Date.now() })
-      .onConflict((oc) => oc.column('name').doNothing())
-      .execute();
-    const id = await this.repositoryId(name);
+    this.q('insert into repositories (name, created_at) values (?, ?) on conflict (name) do nothing').run(name, Date.now());
+    const id = this.repositoryIdSync(name);
     if (id === undefined) throw new Error(`repository ${name} vanished while being created`);
     return id;
+  }
+
+  async repositoryId(name: string): Promise<number | undefined> {
+    return this.repositoryIdSync(name);
+  }
+
+  async ensureRepository(name: string): Promise<number> {
+    return this.ensureRepositorySync(name);
   }
 
   /**
@@ -58,53 +84,39 @@ export class RegistryMetadata {
    * the upload record goes in the same transaction.
    */
   async linkBlob(repository: string, digest: string, size: number, finishedUpload?: string): Promise<void> {
-    const repositoryId = await this.ensureRepository(repository);
+    const repositoryId = this.ensureRepositorySync(repository);
     const now = Date.now();
-    await this.db.transaction().execute(async (tx) => {
-      await tx
-        .insertInto('blobs')
-        .values({ digest, size, created_at: now })
-        .onConflict((oc) => oc.column('digest').doNothing())
-        .execute();
-      await tx
-        .insertInto('repository_blobs')
-        .values({ repository_id: repositoryId, digest, created_at: now })
-        .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
-        .execute();
-      if (finishedUpload !== undefined) await tx.deleteFrom('uploads').where('id', '=', finishedUpload).execute();
-    });
+    this.sqlite.transaction(() => {
+      this.q('insert into blobs (digest, size, created_at) values (?, ?, ?) on conflict (digest) do nothing').run(digest, size, now);
+      this.q(
+        'insert into repository_blobs (repository_id, digest, created_at) values (?, ?, ?) on conflict (repository_id, digest) do nothing',
+      ).run(repositoryId, digest, now);
+      if (finishedUpload !== undefined) this.q('delete from uploads where id = ?').run(finishedUpload);
+    })();
   }
 
   /** Size of a blob the repository holds, or undefined. */
   async repositoryBlobSize(repository: string, digest: string): Promise<number | undefined> {
-    const repositoryId = await this.repositoryId(repository);
+    const repositoryId = this.repositoryIdSync(repository);
     if (repositoryId === undefined) return undefined;
-    const row = await this.db
-      .selectFrom('repository_blobs')
-      .innerJoin('blobs', 'blobs.digest', 'repository_blobs.digest')
-      .select('blobs.size')
-      .where('repository_blobs.repository_id', '=', repositoryId)
-      .where('repository_blobs.digest', '=', digest)
-      .executeTakeFirst();
+    const row = this.q(
+      'select blobs.size as size from repository_blobs inner join blobs on blobs.digest = repository_blobs.digest ' +
+        'where repository_blobs.repository_id = ? and repository_blobs.digest = ?',
+    ).get(repositoryId, digest) as { size: number } | undefined;
     return row === undefined ? undefined : Number(row.size);
   }
 
   /** Size of a blob known to the registry in any repository, or undefined. */
   async blobSize(digest: string): Promise<number | undefined> {
-    const row = await this.db.selectFrom('blobs').select('size').where('digest', '=', digest).executeTakeFirst();
+    const row = this.q('select size from blobs where digest = ?').get(digest) as { size: number } | undefined;
     return row === undefined ? undefined : Number(row.size);
   }
 
   /** Removes a blob from a repository (the bytes stay until garbage collection). */
   async unlinkBlob(repository: string, digest: string): Promise<boolean> {
-    const repositoryId = await this.repositoryId(repository);
+    const repositoryId = this.repositoryIdSync(repository);
     if (repositoryId === undefined) return false;
-    const res = await this.db
-      .deleteFrom('repository_blobs')
-      .where('repository_id', '=', repositoryId)
-      .where('digest', '=', digest)
-      .executeTakeFirst();
-    return Number(res.numDeletedRows) > 0;
+    return this.q('delete from repository_blobs where repository_id = ? and digest = ?').run(repositoryId, digest).changes > 0;
   }
 
   /** Which of these digests are not blobs of the repository. */
@@ -117,72 +129,60 @@ export class RegistryMetadata {
     return this.missing('manifests', repository, digests);
   }
 
-  private async missing(table: 'repository_blobs' | 'manifests', repository: string, digests: string[]): Promise<string[]> {
+  private missing(table: 'repository_blobs' | 'manifests', repository: string, digests: string[]): string[] {
     const wanted = [...new Set(digests)];
     if (wanted.length === 0) return [];
-    const repositoryId = await this.repositoryId(repository);
+    const repositoryId = this.repositoryIdSync(repository);
     if (repositoryId === undefined) return wanted;
-    const found = new Set<string>();
-    // Chunked to stay below SQLite's bound-parameter limit for manifests with thousands of layers.
-    for (let i = 0; i < wanted.length; i += 500) {
-      const rows = await this.db
-        .selectFrom(table)
-        .select('digest')
-        .where('repository_id', '=', repositoryId)
-        .where('digest', 'in', wanted.slice(i, i + 500))
-        .execute();
-      for (const r of rows) found.add(r.digest);
-    }
+    // One statement whatever the count: the digests go in as one JSON array parameter, so
+    // manifests with thousands of layers stay below SQLite's bound-parameter limit.
+    const rows = this.q(
+      `select digest from ${table} where repository_id = ? and digest in (select value from json_each(?))`,
+    ).all(repositoryId, JSON.stringify(wanted)) as Array<{ digest: string }>;
+    const found = new Set(rows.map((r) => r.digest));
     return wanted.filter((d) => !found.has(d));
   }
 
   /** Stores a manifest (idempotent) with its references, and points `tag` at it when given. */
   async putManifest(repository: string, manifest: ManifestRecord, references: string[], tag?: string): Promise<void> {
-    const repositoryId = await this.ensureRepository(repository);
+    const repositoryId = this.ensureRepositorySync(repository);
     const now = Date.now();
-    await this.db.transaction().execute(async (tx) => {
-      await tx
-        .insertInto('manifests')
-        .values({
-          repository_id: repositoryId,
-          digest: manifest.digest,
-          media_type: manifest.mediaType,
-          artifact_type: manifest.artifactType,
-          subject: manifest.subject,
-          annotations: manifest.annotations ? JSON.stringify(manifest.annotations) : null,
-          size: manifest.size,
-          content: manifest.content,
-          created_at: now,
-        })
-        .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
-        .execute();
-      const refs = [...new Set(references)];
-      for (let i = 0; i < refs.length; i += 300) {
-        await tx
-          .insertInto('manifest_references')
-          .values(refs.slice(i, i + 300).map((child) => ({ repository_id: repositoryId, manifest_digest: manifest.digest, child_digest: child })))
-          .onConflict((oc) => oc.doNothing())
-          .execute();
-      }
+    this.sqlite.transaction(() => {
+      this.q(
+        'insert into manifests (repository_id, digest, media_type, artifact_type, subject, annotations, size, content, created_at) ' +
+          'values (?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (repository_id, digest) do nothing',
+      ).run(
+        repositoryId,
+        manifest.digest,
+        manifest.mediaType,
+        manifest.artifactType,
+        manifest.subject,
+        manifest.annotations ? JSON.stringify(manifest.annotations) : null,
+        manifest.size,
+        manifest.content,
+        now,
+      );
+      const addReference = this.q(
+        'insert into manifest_references (repository_id, manifest_digest, child_digest) values (?, ?, ?) on conflict do nothing',
+      );
+      for (const child of new Set(references)) addReference.run(repositoryId, manifest.digest, child);
       if (tag !== undefined) {
-        await tx
-          .insertInto('tags')
-          .values({ repository_id: repositoryId, name: tag, digest: manifest.digest, updated_at: now })
-          .onConflict((oc) => oc.columns(['repository_id', 'name']).doUpdateSet({ digest: manifest.digest, updated_at: now }))
-          .execute();
+        this.q(
+          'insert into tags (repository_id, name, digest, updated_at) values (?, ?, ?, ?) ' +
+            'on conflict (repository_id, name) do update set digest = excluded.digest, updated_at = excluded.updated_at',
+        ).run(repositoryId, tag, manifest.digest, now);
       }
-    });
+    })();
   }
 
   async getManifest(repository: string, digest: string): Promise<ManifestRecord | undefined> {
-    const repositoryId = await this.repositoryId(repository);
+    const repositoryId = this.repositoryIdSync(repository);
     if (repositoryId === undefined) return undefined;
-    const row = await this.db
-      .selectFrom('manifests')
-      .select(['digest', 'media_type', 'artifact_type', 'subject', 'annotations', 'size', 'content'])
-      .where('repository_id', '=', repositoryId)
-      .where('digest', '=', digest)
-      .executeTakeFirst();
+    const row = this.q(
+      'select digest, media_type, artifact_type, subject, annotations, size, content from manifests where repository_id = ? and digest = ?',
+    ).get(repositoryId, digest) as
+      | { digest: string; media_type: string; artifact_type: string | null; subject: string | null; annotations: string | null; size: number; content: Buffer }
+      | undefined;
     if (!row) return undefined;
     return {
       digest: row.digest,
@@ -197,88 +197,67 @@ export class RegistryMetadata {
 
   /** Whether the repository holds this manifest, without reading its content. */
   async manifestMediaType(repository: string, digest: string): Promise<{ mediaType: string; size: number } | undefined> {
-    const repositoryId = await this.repositoryId(repository);
+    const repositoryId = this.repositoryIdSync(repository);
     if (repositoryId === undefined) return undefined;
-    const row = await this.db
-      .selectFrom('manifests')
-      .select(['media_type', 'size'])
-      .where('repository_id', '=', repositoryId)
-      .where('digest', '=', digest)
-      .executeTakeFirst();
+    const row = this.q('select media_type, size from manifests where repository_id = ? and digest = ?').get(repositoryId, digest) as
+      | { media_type: string; size: number }
+      | undefined;
     return row ? { mediaType: row.media_type, size: Number(row.size) } : undefined;
   }
 
   async resolveTag(repository: string, tag: string): Promise<string | undefined> {
-    const repositoryId = await this.repositoryId(repository);
+    const repositoryId = this.repositoryIdSync(repository);
     if (repositoryId === undefined) return undefined;
-    const row = await this.db
-      .selectFrom('tags')
-      .select('digest')
-      .where('repository_id', '=', repositoryId)
-      .where('name', '=', tag)
-      .executeTakeFirst();
+    const row = this.q('select digest from tags where repository_id = ? and name = ?').get(repositoryId, tag) as { digest: string } | undefined;
     return row?.digest;
   }
 
   /** Deletes a manifest and every tag pointing at it. */
   async deleteManifest(repository: string, digest: string): Promise<boolean> {
-    const repositoryId = await this.repositoryId(repository);
+    const repositoryId = this.repositoryIdSync(repository);
     if (repositoryId === undefined) return false;
-    return this.db.transaction().execute(async (tx) => {
-      await tx.deleteFrom('tags').where('repository_id', '=', repositoryId).where('digest', '=', digest).execute();
-      await tx
-        .deleteFrom('manifest_references')
-        .where('repository_id', '=', repositoryId)
-        .where('manifest_digest', '=', digest)
-        .execute();
-      const res = await tx
-        .deleteFrom('manifests')
-        .where('repository_id', '=', repositoryId)
-        .where('digest', '=', digest)
-        .executeTakeFirst();
-      return Number(res.numDeletedRows) > 0;
-    });
+    return this.sqlite.transaction(() => {
+      this.q('delete from tags where repository_id = ? and digest = ?').run(repositoryId, digest);
+      this.q('delete from manifest_references where repository_id = ? and manifest_digest = ?').run(repositoryId, digest);
+      return this.q('delete from manifests where repository_id = ? and digest = ?').run(repositoryId, digest).changes > 0;
+    })();
   }
 
   async deleteTag(repository: string, tag: string): Promise<boolean> {
-    const repositoryId = await this.repositoryId(repository);
+    const repositoryId = this.repositoryIdSync(repository);
     if (repositoryId === undefined) return false;
-    const res = await this.db
-      .deleteFrom('tags')
-      .where('repository_id', '=', repositoryId)
-      .where('name', '=', tag)
-      .executeTakeFirst();
-    return Number(res.numDeletedRows) > 0;
+    return this.q('delete from tags where repository_id = ? and name = ?').run(repositoryId, tag).changes > 0;
   }
 
   /** Tags in lexical (byte) order after `last`, at most `limit`. */
   async listTags(repository: string, last: string | undefined, limit: number): Promise<string[]> {
-    const repositoryId = await this.repositoryId(repository);
+    const repositoryId = this.repositoryIdSync(repository);
     if (repositoryId === undefined) return [];
-    let q = this.db.selectFrom('tags').select('name').where('repository_id', '=', repositoryId);
-    if (last !== undefined) q = q.where('name', '>', last);
-    const rows = await q.orderBy('name').limit(limit).execute();
-    return rows.map((r) => r.name);
+    const names =
+      last === undefined
+        ? this.q('select name from tags where repository_id = ? order by name limit ?').pluck().all(repositoryId, limit)
+        : this.q('select name from tags where repository_id = ? and name > ? order by name limit ?').pluck().all(repositoryId, last, limit);
+    return names as string[];
   }
 
   /** Repository names in lexical order after `last`, at most `limit`. */
   async listRepositories(last: string | undefined, limit: number): Promise<string[]> {
-    let q = this.db.selectFrom('repositories').select('name');
-    if (last !== undefined) q = q.where('name', '>', last);
-    const rows = await q.orderBy('name').limit(limit).execute();
-    return rows.map((r) => r.name);
+    const rows =
+      last === undefined
+        ? this.q('select name from repositories order by name limit ?').all(limit)
+        : this.q('select name from repositories where name > ? order by name limit ?').all(last, limit);
+    return (rows as Array<{ name: string }>).map((r) => r.name);
   }
 
   async listReferrers(repository: string, subject: string, artifactType?: string): Promise<ReferrerDescriptor[]> {
-    const repositoryId = await this.repositoryId(repository);
+    const repositoryId = this.repositoryIdSync(repository);
     if (repositoryId === undefined) return [];
-    let q = this.db
-      .selectFrom('manifests')
-      .select(['digest', 'media_type', 'artifact_type', 'annotations', 'size'])
-      .where('repository_id', '=', repositoryId)
-      .where('subject', '=', subject);
-    if (artifactType !== undefined) q = q.where('artifact_type', '=', artifactType);
-    const rows = await q.orderBy('created_at').orderBy('digest').execute();
+    const columns = 'select digest, media_type, artifact_type, annotations, size from manifests where repository_id = ? and subject = ?';
+    const rows = (
+      artifactType === undefined
+        ? this.q(`${columns} order by created_at, digest`).all(repositoryId, subject)
+        : this.q(`${columns} and artifact_type = ? order by created_at, digest`).all(repositoryId, subject, artifactType)
+    ) as Array<{ digest: string; media_type: string; artifact_type: string | null; annotations: string | null; size: number }>;
     return rows.map((r) => {
       const d: ReferrerDescriptor = { mediaType: r.media_type, digest: r.digest, size: Number(r.size) };
       if (r.artifact_type) d.artifactType = r.artifact_type;
@@ -288,20 +267,21 @@ export class RegistryMetadata {
   }
 
   async createUpload(id: string, repository: string): Promise<void> {
-    await this.db.insertInto('uploads').values({ id, repository, created_at: Date.now() }).execute();
+    this.q('insert into uploads (id, repository, created_at) values (?, ?, ?)').run(id, repository, Date.now());
   }
 
   async getUpload(id: string): Promise<UploadRecord | undefined> {
-    const row = await this.db.selectFrom('uploads').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = this.q('select id, repository, created_at from uploads where id = ?').get(id) as
+      | { id: string; repository: string; created_at: number }
+      | undefined;
     return row ? { id: row.id, repository: row.repository, createdAt: Number(row.created_at) } : undefined;
   }
 
   async deleteUpload(id: string): Promise<void> {
-    await this.db.deleteFrom('uploads').where('id', '=', id).execute();
+    this.q('delete from uploads where id = ?').run(id);
   }
 
   async uploadsCreatedBefore(time: number): Promise<string[]> {
-    const rows = await this.db.selectFrom('uploads').select('id').where('created_at', '<', time).execute();
-    return rows.map((r) => r.id);
+    return this.q('select id from uploads where created_at < ?').pluck().all(time) as string[];
   }
 }
