@@ -46,6 +46,9 @@ export function parseConfig(input: unknown, source = 'configuration'): Config {
   }
   const config = result.data;
   if (config.tls.mode === undefined) config.tls.mode = config.tls.cert && config.tls.key ? 'files' : 'off';
+  if (config.tls.mode === 'acme' && config.tls.acme.names.length === 0) {
+    throw new ConfigError(`${source} is invalid:\n  tls.acme.names: list the DNS names (and IPs) the certificate must cover`);
+  }
   if (config.tls.mode === 'files' && (!config.tls.cert || !config.tls.key)) {
     throw new ConfigError(`${source} is invalid:\n  tls: mode "files" needs both tls.cert and tls.key`);
   }

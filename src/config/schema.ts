@@ -6,6 +6,47 @@ import { ddnsConfigSchema } from '../dns/registry.js';
 
 const duration = z.number().int().nonnegative();
 
+const acmeSchema = z
+  .object({
+    directory: z
+      .string()
+      .default('letsencrypt')
+      .describe('ACME directory: "letsencrypt", "letsencrypt-staging", "zerossl", "google", "buypass", or the URL of any ACME CA (Pebble, step-ca, ...).'),
+    names: z.array(z.string()).default([]).describe('DNS names (wildcards need dns-01) and IP addresses the certificate covers. Required in acme mode.'),
+    email: z.string().optional().describe('Contact e-mail for the ACME account (expiry notices).'),
+    agreeToTerms: z.boolean().default(false).describe("Accept the CA's terms of service; required to register an account."),
+    eab: z
+      .object({
+        kid: z.string().describe('Key identifier the CA gave for External Account Binding.'),
+        hmacKey: z.string().meta({ secret: true }).describe('HMAC key (base64url) the CA gave for External Account Binding. Secret.'),
+      })
+      .optional()
+      .describe('External Account Binding (ZeroSSL, Google, step-ca with EAB): key id and base64url HMAC key.'),
+    keyType: z.enum(['ecdsa-p256', 'ecdsa-p384', 'rsa-2048', 'rsa-4096']).default('ecdsa-p256').describe('Key type of the certificate.'),
+    challenges: z
+      .array(z.enum(['tls-alpn-01', 'http-01', 'dns-01']))
+      .default(['tls-alpn-01', 'http-01', 'dns-01'])
+      .describe('Challenge types to try, in order; the next is tried when one fails. dns-01 needs tls.acme.dns.'),
+    httpListen: z
+      .string()
+      .default('0.0.0.0:80')
+      .describe('Where the HTTP-01 responder listens (it redirects every other request to HTTPS). The CA connects to port 80 of each name.'),
+    caBundle: z.string().optional().describe("PEM file of extra CAs trusted for the ACME server's own HTTPS (a private ACME CA such as step-ca or Pebble)."),
+    trustedRoots: z.string().optional().describe('PEM file of roots the issued chain must validate to (default: the system roots, with a warning when it does not).'),
+    renewBeforeDays: z.number().positive().optional().describe('Renew this many days before expiry. Unset: when a third of the lifetime remains, or in the window the CA suggests (ARI).'),
+    retryMinSeconds: duration.default(60).describe('First retry delay after a failed order; it grows after each failure.'),
+    retryMaxSeconds: duration.default(86400).describe('Longest retry delay after failures.'),
+    dnsPropagation: z
+      .object({
+        nameservers: z.array(z.string()).default([]).describe("DNS servers (host:port) to check for the TXT record. Empty: the zone's authoritative servers."),
+        timeoutSeconds: duration.default(120).describe('How long to wait for the TXT record to be visible before giving up on dns-01.'),
+      })
+      .prefault({})
+      .describe('DNS-01: waiting until the TXT record is visible before asking the CA to validate.'),
+  })
+  .prefault({})
+  .describe('ACME (tls.mode "acme").');
+
 const caSchema = z
   .object({
     names: z
@@ -71,12 +112,13 @@ export const configSchema = z.object({
   tls: z
     .object({
       mode: z
-        .enum(['off', 'files', 'ca'])
+        .enum(['off', 'files', 'acme', 'ca'])
         .optional()
-        .describe('"files": HTTPS from cert and key; "ca": from the built-in private CA (tls.ca); "off": plain HTTP. Unset: "files" when cert and key are set, else "off".'),
+        .describe('"files": HTTPS from cert and key; "acme": certificates obtained and renewed from an ACME CA (tls.acme); "ca": from the built-in private CA (tls.ca); "off": plain HTTP. Unset: "files" when cert and key are set, else "off".'),
       cert: z.string().optional().describe('PEM certificate chain (leaf first; order and line endings are repaired). Reloaded when it changes.'),
       key: z.string().optional().describe('PEM private key matching the certificate.'),
       reloadCheckSeconds: duration.default(5).describe('How often the certificate files are checked for changes.'),
+      acme: acmeSchema,
       ca: caSchema,
     })
     .prefault({})

@@ -18,9 +18,8 @@ import { ManifestCache } from '../registry/manifest-cache.js';
 import { FsBlobStore } from '../storage/fs-blob-store.js';
 import { buildApp } from './app.js';
 import { ExternalUrl } from './external-url.js';
-import { FileCertificates } from '../tls/file-certificates.js';
+import { createCertificates } from './certificates.js';
 import { PrivateCaCertificates } from '../tls/private-ca-certificates.js';
-import { createPrivateCaCertificates } from './private-ca-setup.js';
 import { createServerFactory, parseListen } from './listen.js';
 import { Metrics } from './metrics.js';
 import { UploadPurger } from './upload-purger.js';
@@ -39,15 +38,10 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   // Certificates first: a broken one stops start-up before anything else is opened.
   const dataDir = path.resolve(config.data);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const certificates =
-    config.tls.mode === 'files'
-      ? new FileCertificates({ cert: config.tls.cert!, key: config.tls.key!, reloadCheckSeconds: config.tls.reloadCheckSeconds }, log.child({ mod: 'tls.files' }))
-      : config.tls.mode === 'ca'
-        ? (await createPrivateCaCertificates(config, dataDir, log.child({ mod: 'tls.ca' }))).provider
-        : undefined;
-  await (certificates instanceof FileCertificates ? certificates.start() : undefined);
-  const tlsOn = certificates !== undefined;
-  const serverFactory = await createServerFactory(certificates);
+  const certificates = await createCertificates(config, dataDir, log);
+  const tlsOn = certificates.provider !== undefined;
+  const serverFactory = await createServerFactory(certificates.provider);
+
   const db = await openSqlite(path.join(dataDir, 'minato.db'));
   const meta = new RegistryMetadata(db);
   const blobs = await FsBlobStore.open(dataDir);
@@ -91,7 +85,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
       await sql`select 1`.execute(db);
     },
     serverFactory,
-    privateCa: certificates instanceof PrivateCaCertificates ? certificates : undefined,
+    privateCa: certificates.provider instanceof PrivateCaCertificates ? certificates.provider : undefined,
   });
 
   const { host, port } = parseListen(config.listen);
@@ -100,7 +94,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   } catch (err) {
     await Promise.allSettled([app.close(), db.destroy()]);
     identity.close();
-    certificates?.stop();
+    await certificates.stop();
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new Error(`${config.listen} is already in use by another program; pick another address with --listen or MINATO_LISTEN`);
     if (code === 'EACCES') throw new Error(`not allowed to listen on ${config.listen} (ports below 1024 need privileges); use a higher port`);
@@ -109,6 +103,9 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   const address = app.server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
   const url = `${tlsOn ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+
+  certificates.provider?.listening?.();
+  if (certificates.provider) metrics?.watchCertificates(certificates.provider);
 
   const purger = new UploadPurger(blobs, meta, config.registry.uploadPurgeAgeSeconds * 1000, log.child({ mod: 'registry.purge' }));
   purger.start(config.registry.uploadPurgeIntervalSeconds * 1000);
@@ -121,7 +118,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     users,
     async close() {
       purger.stop();
-      certificates?.stop();
+      await certificates.stop();
       await app.close();
       identity.close();
       await db.destroy();

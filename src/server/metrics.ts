@@ -1,6 +1,7 @@
 // Prometheus metrics of the HTTP server and the registry. One Registry per server instance
 // (no prom-client globals), so two servers can run in one process.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CertificateProvider } from '../tls/certificate-provider.js';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -35,5 +36,26 @@ export class Metrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'minato_' });
+  }
+
+  /** Certificate gauges, read from the provider at each scrape. */
+  watchCertificates(provider: CertificateProvider): void {
+    new Gauge({
+      name: 'minato_certificate_expiry_seconds',
+      help: 'Seconds until the served certificate expires (negative: expired; absent: none yet).',
+      registers: [this.registry],
+      collect() {
+        const notAfter = provider.status().notAfter;
+        if (notAfter) this.set((Date.parse(notAfter) - Date.now()) / 1000);
+      },
+    });
+    new Gauge({
+      name: 'minato_certificate_renewal_failures',
+      help: 'Failed certificate orders or reloads since start.',
+      registers: [this.registry],
+      collect() {
+        this.set(provider.status().renewalFailures ?? 0);
+      },
+    });
   }
 }

@@ -18,6 +18,8 @@ export interface CertificateStatus {
   nextRenewal?: string;
   /** The last failure, kept until a success: shown by `minato cert status` and the API. */
   lastError?: { message: string; at: string };
+  /** Failed renewals since start (a Prometheus counter). */
+  renewalFailures?: number;
 }
 
 export interface CertificateProvider {
@@ -36,6 +38,8 @@ export interface CertificateProvider {
    * the "acme-tls/1" protocol for `servername`, or undefined. Runs in every such handshake.
    */
   alpnChallengeContext?(servername: string): SecureContext | undefined;
+  /** Called once the HTTPS port is listening (challenges answered on it can now be validated). */
+  listening?(): void;
   status(): CertificateStatus;
   stop(): void;
 }

@@ -1,0 +1,202 @@
+// Certificates that take care of themselves: the CertificateProvider for tls.mode "acme".
+// On start it serves the stored certificate when it is still good for the configured names
+// (never re-ordering at each start: CAs rate-limit), else orders one in the background while
+// the server stays up. It renews ahead of expiry, keeps serving the current certificate when a
+// renewal fails, retries with backoff, and makes every failure loud (log, status, metrics).
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import tls from 'node:tls';
+import type { Logger } from 'pino';
+import { assembleCertificate } from '../cert-files.js';
+import type { CertificateProvider, CertificateStatus, ServingCertificate } from '../certificate-provider.js';
+import { CertStore } from '../cert-store.js';
+import { describeCertificate } from '../describe.js';
+import { describe, type AcmeIssuer } from './acme-issuer.js';
+import { fetchRenewalWindow } from './ari.js';
+import { renewalTime, retryDelay } from './renewal-policy.js';
+import type { TlsAlpn01Solver } from './solvers.js';
+
+export type KeyType = 'ecdsa-p256' | 'ecdsa-p384' | 'rsa-2048' | 'rsa-4096';
+
+export interface AcmeCertificatesOptions {
+  names: string[];
+  directoryUrl: string;
+  keyType: KeyType;
+  store: CertStore;
+  issuer: AcmeIssuer;
+  alpnSolver?: TlsAlpn01Solver;
+  renewBeforeMs?: number;
+  retryMinMs?: number;
+  retryMaxMs?: number;
+  /** Extra trust anchors the issued chain must validate to (e.g. a private ACME CA's root). */
+  trustedRoots?: string[];
+  log: Logger;
+}
+
+export class AcmeCertificates implements CertificateProvider {
+  private cert: ServingCertificate | undefined;
+  private readonly listeners: Array<(c: ServingCertificate) => void> = [];
+  private timer: NodeJS.Timeout | undefined;
+  private nextAttempt: number | undefined;
+  private inFlight: Promise<void> | undefined;
+  private consecutiveFailures = 0;
+  private totalFailures = 0;
+  private lastError: CertificateStatus['lastError'];
+  private readonly abort = new AbortController();
+  private readonly id: string;
+  private needsFirstOrder = false;
+
+  constructor(private readonly opts: AcmeCertificatesOptions) {
+    this.id = CertStore.idFor(opts.names);
+  }
+
+  async start(): Promise<void> {
+    const stored = await this.opts.store.load(this.id).catch((err: Error) => {
+      this.opts.log.error({ err: err.message }, 'stored certificate is unreadable; a new one will be ordered');
+      return undefined;
+    });
+    const usable = stored && this.covers(stored.cert.leaf) && Date.parse(stored.cert.leaf.validTo) > Date.now() && stored.meta.directory === this.opts.directoryUrl;
+    if (usable) {
+      this.cert = stored.cert;
+      this.opts.log.info(describeCertificate(stored.cert), 'serving the stored ACME certificate');
+      await this.scheduleRenewal();
+    } else {
+      this.opts.log.warn({ names: this.opts.names }, 'no certificate yet: ordering one from the ACME CA; HTTPS serves a placeholder until then');
+      this.needsFirstOrder = true;
+    }
+  }
+
+  listening(): void {
+    if (this.needsFirstOrder) {
+      this.needsFirstOrder = false;
+      this.schedule(0);
+    }
+  }
+
+  /** Whether a certificate's SANs are exactly the configured names. */
+  private covers(leaf: X509Certificate): boolean {
+    const sans = (leaf.subjectAltName ?? '').split(', ').map((s) => s.replace(/^(DNS|IP Address):/, '').toLowerCase());
+    const want = this.opts.names.map((n) => n.toLowerCase());
+    return want.length === sans.length && want.every((n) => sans.includes(n));
+  }
+
+  private schedule(delayMs: number): void {
+    clearTimeout(this.timer);
+    this.nextAttempt = Date.now() + delayMs;
+    // setTimeout holds at most ~24.8 days; longer waits are re-checked then.
+    const wait = Math.min(Math.max(0, delayMs), 2 ** 31 - 1);
+    this.timer = setTimeout(() => {
+      if (Date.now() + 1000 < this.nextAttempt!) this.schedule(this.nextAttempt! - Date.now());
+      else void this.renew();
+    }, wait);
+    this.timer.unref();
+  }
+
+  private async scheduleRenewal(): Promise<void> {
+    const leaf = this.cert!.leaf;
+    let ariWindow: { start: number; end: number } | undefined;
+    try {
+      ariWindow = await fetchRenewalWindow(this.opts.directoryUrl, this.cert!.chain[0]!.toString());
+    } catch (err) {
+      this.opts.log.debug({ err: describe(err) }, 'ACME renewal information unavailable; using the lifetime rule');
+    }
+    const at = renewalTime(leaf, { renewBeforeMs: this.opts.renewBeforeMs, ariWindow });
+    this.schedule(at - Date.now());
+    this.opts.log.info({ names: this.opts.names, renewAt: new Date(Math.max(at, Date.now())).toISOString(), ari: Boolean(ariWindow) }, 'certificate renewal scheduled');
+  }
+
+  /** Orders a new certificate now (deduplicated: concurrent calls share one order). */
+  renew(): Promise<void> {
+    this.inFlight ??= this.obtain().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  private async obtain(): Promise<void> {
+    const log = this.opts.log;
+    log.info({ names: this.opts.names, directory: this.opts.directoryUrl }, 'ACME: ordering a certificate');
+    const started = Date.now();
+    try {
+      const keyPem = newKey(this.opts.keyType);
+      const chainPem = await this.opts.issuer.obtain(this.opts.names, keyPem, this.abort.signal);
+      const cert = assembleCertificate(chainPem, keyPem, 'certificate from the ACME CA', 'generated key');
+      this.verifyChain(cert);
+      await this.opts.store.save(this.id, cert.certPem, cert.keyPem, {
+        names: this.opts.names,
+        directory: this.opts.directoryUrl,
+        obtainedAt: new Date().toISOString(),
+      });
+      this.cert = cert;
+      this.consecutiveFailures = 0;
+      this.lastError = undefined;
+      for (const l of this.listeners) l(cert);
+      log.info({ ...describeCertificate(cert), seconds: Math.round((Date.now() - started) / 100) / 10 }, 'ACME: certificate obtained and now served');
+      await this.scheduleRenewal();
+    } catch (err) {
+      if (this.abort.signal.aborted) return;
+      this.consecutiveFailures++;
+      this.totalFailures++;
+      const message = describe(err);
+      this.lastError = { message, at: new Date().toISOString() };
+      const delay = retryDelay(this.consecutiveFailures, { minMs: this.opts.retryMinMs, maxMs: this.opts.retryMaxMs });
+      log.error(
+        { names: this.opts.names, err: message, failures: this.consecutiveFailures, retryInSeconds: Math.round(delay / 1000), serving: this.cert ? 'the current certificate' : 'a placeholder (clients will not trust it)' },
+        'ACME: could not obtain a certificate; will retry',
+      );
+      this.schedule(delay);
+    }
+  }
+
+  /** The chain must be in order and end at a trusted root: the system's or a configured one. */
+  private verifyChain(cert: ServingCertificate): void {
+    const roots = [...tls.rootCertificates, ...(this.opts.trustedRoots ?? [])].map((pem) => new X509Certificate(pem));
+    const top = cert.chain[cert.chain.length - 1]!;
+    const anchored = roots.some((r) => r.fingerprint256 === top.fingerprint256 || (top.checkIssued(r) && top.verify(r.publicKey)));
+    if (!anchored) {
+      const msg = `the chain from the ACME CA does not lead to a trusted root (top: ${top.subject.replace(/\n/g, ', ')}, issued by ${top.issuer.replace(/\n/g, ', ')})`;
+      if (this.opts.trustedRoots?.length) throw new Error(msg);
+      this.opts.log.warn(`${msg}; clients may not trust it (set tls.acme.trustedRoots for a private CA)`);
+    }
+  }
+
+  current(): ServingCertificate | undefined {
+    return this.cert;
+  }
+
+  onChange(listener: (cert: ServingCertificate) => void): void {
+    this.listeners.push(listener);
+  }
+
+  alpnChallengeContext(servername: string): tls.SecureContext | undefined {
+    return this.opts.alpnSolver?.contextFor(servername);
+  }
+
+  status(): CertificateStatus & { ordering: boolean } {
+    const leaf = this.cert?.leaf;
+    return {
+      source: 'acme',
+      names: this.opts.names,
+      issuer: leaf?.issuer.replace(/\n/g, ', '),
+      serial: leaf?.serialNumber,
+      notBefore: leaf && new Date(leaf.validFrom).toISOString(),
+      notAfter: leaf && new Date(leaf.validTo).toISOString(),
+      nextRenewal: this.nextAttempt ? new Date(this.nextAttempt).toISOString() : undefined,
+      lastError: this.lastError,
+      renewalFailures: this.totalFailures,
+      ordering: this.inFlight !== undefined,
+    };
+  }
+
+  stop(): void {
+    this.abort.abort();
+    clearTimeout(this.timer);
+  }
+}
+
+function newKey(type: KeyType): string {
+  const pair =
+    type === 'ecdsa-p256' || type === 'ecdsa-p384'
+      ? generateKeyPairSync('ec', { namedCurve: type === 'ecdsa-p256' ? 'P-256' : 'P-384' })
+      : generateKeyPairSync('rsa', { modulusLength: type === 'rsa-2048' ? 2048 : 4096 });
+  return pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+}
