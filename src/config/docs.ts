@@ -3,7 +3,7 @@ import { configKeys } from './load.js';
 
 export function configDocs(): string {
   const rows = configKeys().map((k) => {
-    const type = k.type === 'enum' ? k.values!.map((v) => `\`${v}\``).join(' \\| ') : k.type;
+    const type = k.type === 'enum' ? k.values!.map((v) => `\`${v}\``).join(' \\| ') : k.type === 'json' ? 'object (JSON in env)' : k.type;
     const def = k.defaultValue === undefined ? '' : `\`${JSON.stringify(k.defaultValue)}\``;
     return `| \`${k.path.join('.')}\` | \`${k.env}\` | ${type} | ${def} | ${k.description.replace(/\|/g, '\\|')} |`;
   });

@@ -59,7 +59,7 @@ export function parseConfig(input: unknown, source = 'configuration'): Config {
 export interface ConfigKey {
   path: string[];
   env: string;
-  type: 'string' | 'number' | 'boolean' | 'string[]' | 'enum';
+  type: 'string' | 'number' | 'boolean' | 'string[]' | 'enum' | 'json';
   values?: string[];
   defaultValue: unknown;
   description: string;
@@ -95,6 +95,7 @@ function walk(schema: z.ZodType, path: string[], out: ConfigKey[]): void {
   if (s instanceof z.ZodNumber) type = 'number';
   else if (s instanceof z.ZodBoolean) type = 'boolean';
   else if (s instanceof z.ZodArray) type = 'string[]';
+  else if (s instanceof z.ZodUnion) type = 'json'; // e.g. a DNS provider: one object of several shapes
   else if (s instanceof z.ZodEnum) {
     type = 'enum';
     values = s.options.map(String);
@@ -123,6 +124,12 @@ function coerce(raw: string, key: ConfigKey): unknown {
       if (/^(true|1|yes|on)$/i.test(raw)) return true;
       if (/^(false|0|no|off)$/i.test(raw)) return false;
       throw new ConfigError(`${key.env}: expected true or false, got "${raw}"`);
+    case 'json':
+      try {
+        return JSON.parse(raw) as unknown;
+      } catch {
+        throw new ConfigError(`${key.env}: expected a JSON object, e.g. {"kind":"rfc2136",...}`);
+      }
     case 'string[]':
       return raw
         .split(',')

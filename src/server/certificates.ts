@@ -11,7 +11,9 @@ import type { Config } from '../config/schema.js';
 import { AcmeCertificates } from '../tls/acme/acme-certificates.js';
 import { AcmeIssuer } from '../tls/acme/acme-issuer.js';
 import { directoryUrl } from '../tls/acme/directories.js';
-import { Http01Solver, TlsAlpn01Solver, type ChallengeSolver } from '../tls/acme/solvers.js';
+import { createDnsProvider } from '../dns/registry.js';
+import { resolveChallengeName, waitForTxt } from '../dns/propagation.js';
+import { Dns01Solver, Http01Solver, TlsAlpn01Solver, type ChallengeSolver } from '../tls/acme/solvers.js';
 import type { CertificateProvider } from '../tls/certificate-provider.js';
 import { CertStore } from '../tls/cert-store.js';
 import { FileCertificates } from '../tls/file-certificates.js';
@@ -55,7 +57,18 @@ async function createAcme(config: Config, dataDir: string, log: Logger): Promise
   for (const type of a.challenges) {
     if (type === 'http-01') solvers.push((http01 = new Http01Solver()));
     else if (type === 'tls-alpn-01') solvers.push((alpn = new TlsAlpn01Solver()));
-    else log.warn('dns-01 is listed in tls.acme.challenges but no DNS provider is configured (tls.acme.dns); skipping it');
+    else if (a.dns) {
+      const provider = createDnsProvider(a.dns);
+      const nameservers = a.dnsPropagation.nameservers.length ? a.dnsPropagation.nameservers : undefined;
+      solvers.push(
+        new Dns01Solver({
+          provider,
+          challengeName: (name, signal) => resolveChallengeName(name, { nameservers, signal }),
+          waitForTxt: (name, value, signal) => waitForTxt(name, value, { nameservers, timeoutMs: a.dnsPropagation.timeoutSeconds * 1000, signal }),
+          ttl: 60,
+        }),
+      );
+    } else log.warn('dns-01 is listed in tls.acme.challenges but no DNS provider is configured (tls.acme.dns); skipping it');
   }
   let responder: http.Server | undefined;
   if (http01) responder = await startChallengeListener(a.httpListen, http01, parseListen(config.listen).port, log);

@@ -18,6 +18,7 @@ import { ManifestCache } from '../registry/manifest-cache.js';
 import { FsBlobStore } from '../storage/fs-blob-store.js';
 import { buildApp } from './app.js';
 import { ExternalUrl } from './external-url.js';
+import { createDdnsUpdater } from '../dns/registry.js';
 import { createCertificates } from './certificates.js';
 import { PrivateCaCertificates } from '../tls/private-ca-certificates.js';
 import { createServerFactory, parseListen } from './listen.js';
@@ -107,6 +108,11 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   certificates.provider?.listening?.();
   if (certificates.provider) metrics?.watchCertificates(certificates.provider);
 
+  // DDNS keeps this host's A/AAAA records current (a NAS reached by its own global IPv6).
+  const background = new AbortController();
+  const ddns = createDdnsUpdater(config.ddns, log.child({ mod: 'dns.ddns' }));
+  ddns?.run(background.signal).catch((err) => log.error({ err: (err as Error).message }, 'DDNS stopped'));
+
   const purger = new UploadPurger(blobs, meta, config.registry.uploadPurgeAgeSeconds * 1000, log.child({ mod: 'registry.purge' }));
   purger.start(config.registry.uploadPurgeIntervalSeconds * 1000);
 
@@ -117,6 +123,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     initialAdminPassword,
     users,
     async close() {
+      background.abort();
       purger.stop();
       await certificates.stop();
       await app.close();

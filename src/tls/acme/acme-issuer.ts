@@ -114,8 +114,10 @@ export class AcmeIssuer {
         if (!challenge) throw new AcmeError(`the CA offers no ${solver.type} challenge for ${authz.identifier.value}`);
         const keyAuthorization = await client.getChallengeKeyAuthorization(challenge);
         log.info({ identifier: authz.identifier.value }, 'ACME: preparing challenge');
-        await solver.present(authz.identifier, challenge.token, keyAuthorization, signal);
+        // Listed before present() returns: a present that fails half-way (record written, never
+        // visible) must be cleaned up too.
         presented.push({ identifier: authz.identifier, token: challenge.token, keyAuthorization });
+        await solver.present(authz.identifier, challenge.token, keyAuthorization, signal);
         pending.push(challenge);
       }
       for (const challenge of pending) {
