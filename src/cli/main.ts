@@ -7,6 +7,7 @@ import pino from 'pino';
 import { DatabaseUsers } from '../auth/database-users.js';
 import { addCaCommands } from './ca-commands.js';
 import { configDocs } from '../config/docs.js';
+import { certRenew, certStatus, type ApiFlags } from './cert-commands.js';
 import { ConfigError, loadConfig, setPath } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { openSqlite } from '../metadata/db.js';
@@ -98,6 +99,21 @@ export async function main(argv: string[]): Promise<void> {
   });
 
   addCaCommands(program, { withConfigFlags, configFrom });
+
+  const cert = program.command('cert').description('Inspect and renew the served certificate (tls.mode acme, ca or files).');
+  const apiOptions = (c: Command) =>
+    c
+      .option('--url <url>', 'base URL of the running server (for the management API)')
+      .option('--user <name>', 'user for the management API')
+      .option('--password-stdin', 'read the password from standard input (else MINATO_PASSWORD)')
+      .option('--ca-file <file>', 'CA to trust for --url')
+      .option('--insecure', 'do not verify the server certificate of --url');
+  apiOptions(withConfigFlags(cert.command('status').description('Names, issuer, serial, validity, next renewal and last error. Exit code 2 when the last attempt failed.')))
+    .option('--json', 'print JSON')
+    .action(async (flags: ConfigFlags & ApiFlags & { json?: boolean }) => certStatus(await configFrom(flags), flags));
+  apiOptions(cert.command('renew').description('Renew the certificate now through the running server, with a progress line.'))
+    .option('--force', 'renew even when it is not due yet')
+    .action(async (flags: ApiFlags & { force?: boolean }) => certRenew(flags));
 
   const config = program.command('config').description('Inspect the configuration.');
   config

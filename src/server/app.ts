@@ -11,6 +11,8 @@ import { registerCaRoutes, type TrustedCa } from './ca-routes.js';
 import type { ExternalUrl } from './external-url.js';
 import type { Metrics } from './metrics.js';
 import { registerTokenRoute } from './token-route.js';
+import { registerCertificateApi } from './cert-status.js';
+import type { CertificateProvider } from '../tls/certificate-provider.js';
 
 export interface AppDeps {
   log: Logger;
@@ -23,6 +25,8 @@ export interface AppDeps {
   tokenService?: string;
   metrics?: Metrics;
   health(): Promise<void>;
+  /** The served certificate's provider, for the management API (absent on plain HTTP). */
+  certificates?: CertificateProvider;
   /** tls.mode "ca": serve /ca.crt, /ca/install.sh and /ca/trust/<format> (public, no auth). */
   privateCa?: TrustedCa;
   serverFactory?: FastifyServerFactory;
@@ -70,6 +74,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return metrics.registry.metrics();
     });
   }
+
+  if (deps.certificates) registerCertificateApi(app, deps.certificates, deps.auth);
 
   const tokens = deps.auth.tokenService;
   if (tokens) registerTokenRoute(app, deps.auth, tokens, deps.basicRealm);

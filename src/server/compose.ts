@@ -20,6 +20,7 @@ import { buildApp } from './app.js';
 import { ExternalUrl } from './external-url.js';
 import { createDdnsUpdater } from '../dns/registry.js';
 import { createCertificates } from './certificates.js';
+import { writeStatusOnChange } from './cert-status.js';
 import { PrivateCaCertificates } from '../tls/private-ca-certificates.js';
 import { createServerFactory, parseListen } from './listen.js';
 import { Metrics } from './metrics.js';
@@ -86,6 +87,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
       await sql`select 1`.execute(db);
     },
     serverFactory,
+    certificates: certificates.provider,
     privateCa: certificates.provider instanceof PrivateCaCertificates ? certificates.provider : undefined,
   });
 
@@ -106,6 +108,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   const url = `${tlsOn ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
 
   certificates.provider?.listening?.();
+  if (certificates.provider) writeStatusOnChange(certificates.provider, dataDir);
   if (certificates.provider) metrics?.watchCertificates(certificates.provider);
 
   // DDNS keeps this host's A/AAAA records current (a NAS reached by its own global IPv6).

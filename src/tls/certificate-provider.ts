@@ -38,6 +38,10 @@ export interface CertificateProvider {
    * the "acme-tls/1" protocol for `servername`, or undefined. Runs in every such handshake.
    */
   alpnChallengeContext?(servername: string): SecureContext | undefined;
+  /** Obtains or issues a new certificate now (ACME order, private CA issuance). */
+  renew?(): Promise<void>;
+  /** Called after every attempt to obtain a certificate, successful or not (for status files). */
+  onStatus?(listener: () => void): void;
   /** Called once the HTTPS port is listening (challenges answered on it can now be validated). */
   listening?(): void;
   status(): CertificateStatus;

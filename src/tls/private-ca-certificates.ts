@@ -119,7 +119,8 @@ export class PrivateCaCertificates implements CertificateProvider {
     this.timer.unref();
   }
 
-  private async renew(): Promise<void> {
+  /** Issues a new server certificate now. */
+  async renew(): Promise<void> {
     if (this.stopped) return;
     try {
       const next = await this.issue();

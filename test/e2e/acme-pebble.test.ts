@@ -13,7 +13,7 @@ import { request } from '../helpers/http.js';
 import { makeOciLayout } from '../helpers/oci.js';
 import { startPebble, type Pebble } from '../helpers/pebble.js';
 import { freePorts, waitFor } from '../helpers/ports.js';
-import { spawnServe, tempDir, type ServeProcess } from '../helpers/registry.js';
+import { CLI, spawnServe, tempDir, type ServeProcess } from '../helpers/registry.js';
 
 const run = promisify(execFile);
 
@@ -106,6 +106,20 @@ describe('ACME with Pebble', { concurrency: false }, () => {
       assert.match(srv.output(), /serving the stored ACME certificate/);
       assert.doesNotMatch(srv.output(), /ACME: ordering a certificate/);
       assert.equal((await request(`https://127.0.0.1:${s.tlsPort}/v2/`, { ca: s.pebble.rootPem, servername: 'localhost', headers: { Authorization: `Basic ${Buffer.from(`admin:${password}`).toString('base64')}` } })).status, 200);
+
+      // Operators see it with `minato cert status` (from the data dir) and renew on demand.
+      const status = (await run(process.execPath, [CLI, 'cert', 'status', '--data', data])).stdout;
+      assert.match(status, /names: +localhost, 127\.0\.0\.1/);
+      assert.match(status, /issuer: +CN=Pebble Intermediate/);
+      assert.match(status, new RegExp(`serial: +${leaf.serialNumber}`));
+      assert.match(status, /last error: +none/);
+      const apiFlags = ['--url', `https://127.0.0.1:${s.tlsPort}`, '--user', 'admin', '--ca-file', s.pebble.rootFile];
+      const notDue = (await run(process.execPath, [CLI, 'cert', 'renew', ...apiFlags], { env: { ...process.env, MINATO_PASSWORD: password } })).stdout;
+      assert.match(notDue, /not due/);
+      const renewed = (await run(process.execPath, [CLI, 'cert', 'renew', '--force', ...apiFlags], { env: { ...process.env, MINATO_PASSWORD: password } })).stdout;
+      assert.match(renewed, /renewed: serial /);
+      const fresh = await servedLeaf(s.tlsPort, s.pebble.rootPem);
+      assert.notEqual(fresh.serialNumber, leaf.serialNumber);
     } finally {
       await srv.stop();
       await s.pebble.stop();
@@ -218,6 +232,11 @@ describe('ACME with Pebble', { concurrency: false }, () => {
       const metrics = (await request(`https://127.0.0.1:${s.tlsPort}/metrics`, { ca: s.pebble.rootPem, servername: 'localhost' })).text;
       assert.match(metrics, /minato_certificate_renewal_failures [1-9]/);
       assert.match(metrics, /minato_certificate_expiry_seconds \d/);
+      const api = await request(`https://127.0.0.1:${s.tlsPort}/api/v1/certificate`, { ca: s.pebble.rootPem, servername: 'localhost', headers: { Authorization: auth } });
+      assert.equal(api.status, 200);
+      assert.match(api.json().lastError.message, /unreachable/);
+      assert.equal(api.json().serial, renewed.serialNumber);
+      assert.equal((await request(`https://127.0.0.1:${s.tlsPort}/api/v1/certificate`, { ca: s.pebble.rootPem, servername: 'localhost' })).status, 401);
     } finally {
       await srv.stop();
     }

@@ -35,6 +35,7 @@ export interface AcmeCertificatesOptions {
 export class AcmeCertificates implements CertificateProvider {
   private cert: ServingCertificate | undefined;
   private readonly listeners: Array<(c: ServingCertificate) => void> = [];
+  private readonly statusListeners: Array<() => void> = [];
   private timer: NodeJS.Timeout | undefined;
   private nextAttempt: number | undefined;
   private inFlight: Promise<void> | undefined;
@@ -113,6 +114,14 @@ export class AcmeCertificates implements CertificateProvider {
   }
 
   private async obtain(): Promise<void> {
+    try {
+      await this.attempt();
+    } finally {
+      for (const l of this.statusListeners) l();
+    }
+  }
+
+  private async attempt(): Promise<void> {
     const log = this.opts.log;
     log.info({ names: this.opts.names, directory: this.opts.directoryUrl }, 'ACME: ordering a certificate');
     const started = Date.now();
@@ -165,6 +174,10 @@ export class AcmeCertificates implements CertificateProvider {
 
   onChange(listener: (cert: ServingCertificate) => void): void {
     this.listeners.push(listener);
+  }
+
+  onStatus(listener: () => void): void {
+    this.statusListeners.push(listener);
   }
 
   alpnChallengeContext(servername: string): tls.SecureContext | undefined {

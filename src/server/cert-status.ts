@@ -1,0 +1,55 @@
+// Certificate status for operators: a JSON file in the data dir that `minato cert status` reads
+// (works while the server is down), and the management API that shows and renews.
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Authenticator } from '../auth/authenticator.js';
+import type { CertificateProvider, CertificateStatus } from '../tls/certificate-provider.js';
+
+export function statusFile(dataDir: string): string {
+  return path.join(dataDir, 'certificates', 'status.json');
+}
+
+/** Keeps <data>/certificates/status.json current: at start, on every new certificate and attempt. */
+export function writeStatusOnChange(provider: CertificateProvider, dataDir: string): void {
+  const file = statusFile(dataDir);
+  const write = async () => {
+    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+    const tmp = `${file}.tmp`;
+    await writeFile(tmp, JSON.stringify({ ...provider.status(), updatedAt: new Date().toISOString() }, null, 2));
+    await rename(tmp, file);
+  };
+  const safeWrite = () => void write().catch(() => undefined);
+  safeWrite();
+  provider.onChange(safeWrite);
+  provider.onStatus?.(safeWrite);
+}
+
+export async function readStatusFile(dataDir: string): Promise<(CertificateStatus & { updatedAt?: string }) | undefined> {
+  try {
+    return JSON.parse(await readFile(statusFile(dataDir), 'utf8')) as CertificateStatus;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * GET /api/v1/certificate: the status as JSON (an error status shows in `lastError`).
+ * POST /api/v1/certificate/renew: renew now. Both need a signed-in user.
+ */
+export function registerCertificateApi(app: FastifyInstance, provider: CertificateProvider, auth: Authenticator): void {
+  const guard = async (authorization: string | undefined) => {
+    const decision = await auth.decide(authorization, null);
+    return decision.ok && decision.principal.user !== null;
+  };
+  app.get('/api/v1/certificate', async (request, reply) => {
+    if (!(await guard(request.headers.authorization))) return reply.code(401).header('WWW-Authenticate', 'Basic realm="minato"').send({ error: 'authentication required' });
+    return provider.status();
+  });
+  app.post('/api/v1/certificate/renew', async (request, reply) => {
+    if (!(await guard(request.headers.authorization))) return reply.code(401).header('WWW-Authenticate', 'Basic realm="minato"').send({ error: 'authentication required' });
+    if (!provider.renew) return reply.code(409).send({ error: `certificates from ${provider.status().source} are not renewed by minato: replace the files` });
+    void provider.renew();
+    return reply.code(202).send({ renewing: true, status: provider.status() });
+  });
+}
