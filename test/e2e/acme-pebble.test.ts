@@ -142,6 +142,55 @@ describe('ACME with Pebble', { concurrency: false }, () => {
     }
   });
 
+  test('a failing challenge type falls back to the next one', async () => {
+    const s = await setup();
+    // HTTP-01 answers on a port Pebble does not connect to, so it fails; TLS-ALPN-01 then works.
+    const [wrongHttp] = await freePorts(1);
+    const srv = await serve(s, path.join(dir, 'fallback'), acmeEnv(s, 'http-01,tls-alpn-01', { MINATO_TLS_ACME_HTTP_LISTEN: `127.0.0.1:${wrongHttp}` }));
+    try {
+      await waitFor(() => servedLeaf(s.tlsPort, s.pebble.rootPem).catch(() => undefined), 30_000, 'a certificate by the second challenge');
+      assert.match(srv.output(), /"challenge":"http-01"[^\n]*ACME order failed with this challenge; trying the next one/);
+      assert.match(srv.output(), /"challenge":"tls-alpn-01"[^\n]*identifiers validated/);
+    } finally {
+      await srv.stop();
+      await s.pebble.stop();
+    }
+  });
+
+  test('External Account Binding: refused without it, an RSA certificate with it; files are private', async () => {
+    const [httpPort, tlsPort] = await freePorts(2);
+    const sub = path.join(dir, 'pebble-eab');
+    await mkdir(sub);
+    const hmacKey = 'zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W';
+    const pebble = await startPebble({ dir: sub, httpPort: httpPort!, tlsPort: tlsPort!, eabKeys: { 'kid-1': hmacKey } });
+    const s: Setup = { pebble, httpPort: httpPort!, tlsPort: tlsPort! };
+    try {
+      const without = await serve(s, path.join(dir, 'eab-missing'), acmeEnv(s, 'tls-alpn-01'));
+      try {
+        await waitFor(() => /could not obtain a certificate; will retry/.test(without.output()), 20_000, 'the refusal');
+        assert.match(without.output(), /externalAccountRequired|External Account|EAB|account binding/i);
+      } finally {
+        await without.stop();
+      }
+      const data = path.join(dir, 'eab');
+      const srv = await serve(s, data, acmeEnv(s, 'tls-alpn-01', { MINATO_TLS_ACME_EAB_KID: 'kid-1', MINATO_TLS_ACME_EAB_HMAC_KEY: hmacKey, MINATO_TLS_ACME_KEY_TYPE: 'rsa-2048' }));
+      try {
+        const leaf = await waitFor(() => servedLeaf(tlsPort!, pebble.rootPem).catch(() => undefined), 30_000, 'a certificate with EAB');
+        assert.equal(leaf.publicKey.asymmetricKeyType, 'rsa');
+        const { stat, readdir } = await import('node:fs/promises');
+        const certDir = path.join(data, 'certificates', 'localhost');
+        for (const f of await readdir(certDir)) {
+          if (f.endsWith('.pem')) assert.equal((await stat(path.join(certDir, f))).mode & 0o077, 0, `${f} must not be readable by others`);
+        }
+        assert.doesNotMatch(srv.output(), new RegExp(hmacKey), 'the HMAC key is never logged');
+      } finally {
+        await srv.stop();
+      }
+    } finally {
+      await pebble.stop();
+    }
+  });
+
   test('with the CA unreachable at start-up the registry serves a placeholder and says why', async () => {
     const [httpPort, tlsPort, acmePort] = await freePorts(3);
     const deadCa: Setup = {

@@ -32,6 +32,8 @@ export interface PebbleOptions {
   dnsServer?: string;
   /** Reuse a port (restart on the same address). */
   acmePort?: number;
+  /** Require External Account Binding with these key id -> base64url HMAC keys. */
+  eabKeys?: Record<string, string>;
 }
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; output: () => string; stop: () => Promise<void> } {
@@ -85,7 +87,8 @@ export async function startPebble(opts: PebbleOptions): Promise<Pebble> {
         httpPort: opts.httpPort,
         tlsPort: opts.tlsPort,
         ocspResponderURL: '',
-        externalAccountBindingRequired: false,
+        externalAccountBindingRequired: opts.eabKeys !== undefined,
+        ...(opts.eabKeys ? { externalAccountMACKeys: opts.eabKeys } : {}),
         certificateValidityPeriod: opts.validitySeconds ?? 3600,
       },
     }),
