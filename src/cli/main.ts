@@ -7,6 +7,7 @@ import pino from 'pino';
 import { DatabaseUsers } from '../auth/database-users.js';
 import { addCaCommands } from './ca-commands.js';
 import { configDocs } from '../config/docs.js';
+import { redact } from '../config/redact.js';
 import { certRenew, certStatus, type ApiFlags } from './cert-commands.js';
 import { ConfigError, loadConfig, setPath } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -123,7 +124,7 @@ export async function main(argv: string[]): Promise<void> {
       process.stdout.write(configDocs());
     });
   withConfigFlags(config.command('check').description('Validate the configuration and print the effective values.')).action(async (flags: ConfigFlags) => {
-    process.stdout.write(`${JSON.stringify(await configFrom(flags), null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(redact(await configFrom(flags)), null, 2)}\n`);
   });
 
   try {

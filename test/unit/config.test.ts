@@ -4,6 +4,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { configDocs } from '../../src/config/docs.js';
 import { ConfigError, configKeys, loadConfig } from '../../src/config/load.js';
+import { redact } from '../../src/config/redact.js';
 import { ROOT, tempDir } from '../helpers/registry.js';
 
 test('defaults give a loopback registry on port 5000 with auth and no TLS', async () => {
@@ -74,4 +75,12 @@ test('every key has one distinct MINATO_* name and a description', () => {
 test('docs/configuration.md is what `minato config docs` prints', async () => {
   const onDisk = await readFile(path.join(ROOT, 'docs', 'configuration.md'), 'utf8');
   assert.equal(onDisk, configDocs(), 'regenerate with: node bin/minato.js config docs > docs/configuration.md');
+});
+
+test('secrets never leave `config check` in clear', () => {
+  const out = redact({ tls: { acme: { eab: { kid: 'k', hmacKey: 'HMAC' }, dns: { kind: 'rfc2136', secret: 'TSIG', keyName: 'acme-key' } } }, ddns: { provider: { kind: 'cloudflare', apiToken: 'CF' } }, listen: 'x' });
+  const text = JSON.stringify(out);
+  for (const secret of ['HMAC', 'TSIG', 'CF']) assert.ok(!text.includes(`"${secret}"`), secret);
+  assert.match(text, /"kid":"k"/);
+  assert.match(text, /"keyName":"acme-key"/);
 });
