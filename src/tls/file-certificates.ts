@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { loadCertificateFiles } from './cert-files.js';
 import type { CertificateProvider, CertificateStatus, ServingCertificate } from './certificate-provider.js';
-import { describeCertificate } from './describe.js';
+import { certificateFields, describeCertificate, sanNames } from './describe.js';
 
 export interface FileCertificateOptions {
   cert: string;
@@ -17,6 +17,7 @@ export class FileCertificates implements CertificateProvider {
   private readonly listeners: Array<(c: ServingCertificate) => void> = [];
   private timer: NodeJS.Timeout | undefined;
   private lastError: CertificateStatus['lastError'];
+  private failures = 0;
 
   constructor(
     private readonly opts: FileCertificateOptions,
@@ -44,6 +45,7 @@ export class FileCertificates implements CertificateProvider {
       } catch (err) {
         // E.g. the cert was replaced before the key: the next change of either file retries.
         this.lastError = { message: (err as Error).message, at: new Date().toISOString() };
+        this.failures++;
         this.log.error({ err: this.lastError.message }, 'certificate files changed but cannot be used; still serving the previous certificate');
       } finally {
         checking = false;
@@ -77,15 +79,12 @@ export class FileCertificates implements CertificateProvider {
   }
 
   status(): CertificateStatus {
-    const leaf = this.cert?.leaf;
     return {
       source: 'files',
-      names: leaf?.subjectAltName?.split(', ').map((s) => s.replace(/^(DNS|IP Address):/, '')) ?? [],
-      issuer: leaf?.issuer.replace(/\n/g, ', '),
-      serial: leaf?.serialNumber,
-      notBefore: leaf && new Date(leaf.validFrom).toISOString(),
-      notAfter: leaf && new Date(leaf.validTo).toISOString(),
+      names: this.cert ? sanNames(this.cert.leaf) : [],
+      ...certificateFields(this.cert),
       lastError: this.lastError,
+      renewalFailures: this.failures,
     };
   }
 

@@ -1,10 +1,7 @@
 // A throw-away self-signed certificate, served only while a provider has no certificate yet
 // (e.g. the first ACME order is still failing), so the HTTPS port is up and says so.
 import { webcrypto } from 'node:crypto';
-import 'reflect-metadata'; // @peculiar/x509's dependency injection needs it, before the import
-import * as x509 from '@peculiar/x509';
-
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+import * as x509 from './x509.js';
 
 export async function placeholderCertificate(): Promise<{ certPem: string; keyPem: string }> {
   const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };

@@ -7,9 +7,8 @@ import { X509Certificate as NodeX509 } from 'node:crypto';
 import type { Logger } from 'pino';
 import { assembleCertificate } from './cert-files.js';
 import type { CertificateProvider, CertificateStatus, ServingCertificate } from './certificate-provider.js';
-import { describeCertificate } from './describe.js';
+import { certificateFields, describeCertificate, sanNames } from './describe.js';
 import { normalizeNames, PrivateCa } from './private-ca.js';
-import * as x509 from './x509.js';
 
 export interface PrivateCaCertificateOptions {
   dataDir: string;
@@ -147,14 +146,10 @@ export class PrivateCaCertificates implements CertificateProvider {
   }
 
   status(): CertificateStatus {
-    const leaf = this.cert?.leaf;
     return {
       source: 'ca',
       names: this.cert ? leafNames(this.cert) : this.names,
-      issuer: leaf?.issuer.replace(/\n/g, ', '),
-      serial: leaf?.serialNumber,
-      notBefore: leaf && new Date(leaf.validFrom).toISOString(),
-      notAfter: leaf && new Date(leaf.validTo).toISOString(),
+      ...certificateFields(this.cert),
       nextRenewal: this.nextRenewal?.toISOString(),
       lastError: this.lastError,
     };
@@ -168,6 +163,5 @@ export class PrivateCaCertificates implements CertificateProvider {
 
 /** The SANs of a served certificate, normalized like the configured names. */
 export function leafNames(cert: ServingCertificate): string[] {
-  const san = new x509.X509Certificate(cert.leaf.raw).getExtension(x509.SubjectAlternativeNameExtension);
-  return normalizeNames(san?.names.items.map((n) => n.value) ?? []);
+  return normalizeNames(sanNames(cert.leaf));
 }

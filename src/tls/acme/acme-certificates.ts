@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { assembleCertificate } from '../cert-files.js';
 import type { CertificateProvider, CertificateStatus, ServingCertificate } from '../certificate-provider.js';
 import { CertStore } from '../cert-store.js';
-import { describeCertificate } from '../describe.js';
+import { certificateFields, describeCertificate, sanNames } from '../describe.js';
 import { describe, type AcmeIssuer } from './acme-issuer.js';
 import { fetchRenewalWindow } from './ari.js';
 import { renewalTime, retryDelay } from './renewal-policy.js';
@@ -75,7 +75,7 @@ export class AcmeCertificates implements CertificateProvider {
 
   /** Whether a certificate's SANs are exactly the configured names. */
   private covers(leaf: X509Certificate): boolean {
-    const sans = (leaf.subjectAltName ?? '').split(', ').map((s) => s.replace(/^(DNS|IP Address):/, '').toLowerCase());
+    const sans = sanNames(leaf);
     const want = this.opts.names.map((n) => n.toLowerCase());
     return want.length === sans.length && want.every((n) => sans.includes(n));
   }
@@ -185,14 +185,10 @@ export class AcmeCertificates implements CertificateProvider {
   }
 
   status(): CertificateStatus & { ordering: boolean } {
-    const leaf = this.cert?.leaf;
     return {
       source: 'acme',
       names: this.opts.names,
-      issuer: leaf?.issuer.replace(/\n/g, ', '),
-      serial: leaf?.serialNumber,
-      notBefore: leaf && new Date(leaf.validFrom).toISOString(),
-      notAfter: leaf && new Date(leaf.validTo).toISOString(),
+      ...certificateFields(this.cert),
       nextRenewal: this.nextAttempt ? new Date(this.nextAttempt).toISOString() : undefined,
       lastError: this.lastError,
       renewalFailures: this.totalFailures,

@@ -1,6 +1,5 @@
 // ACME Renewal Information (RFC 9773): ask the CA when it wants this certificate renewed.
-import 'reflect-metadata'; // @peculiar/x509's dependency injection needs it, before the import
-import * as x509 from '@peculiar/x509';
+import * as x509 from '../x509.js';
 import acme from 'acme-client';
 
 /** The ARI certificate identifier: base64url(AKI keyIdentifier) "." base64url(serial). */
