@@ -21,11 +21,8 @@ import { FsLayout } from './layout.js';
 const IO_CHUNK = 1 << 20;
 /** Bodies up to this size are written with one synchronous write when they end. */
 const SMALL_WRITE = 256 * 1024;
-/** During a long upload, written data is flushed to disk this often, so the commit's fsync has little left to do. */
-const FLUSH_EVERY = 64 * 1024 * 1024;
 
 const fsyncFd = promisify(fsSync.fsync);
-const fdatasyncFd = promisify(fsSync.fdatasync);
 const writevFd = promisify(fsSync.writev);
 
 // Cost model on which this store is built: metadata syscalls on a local filesystem (stat, open,
@@ -238,15 +235,14 @@ async function fsyncPath(file: string): Promise<void> {
  * Appends chunks to a file descriptor in batches: up to IO_CHUNK bytes are gathered and written
  * with one writev in the threadpool while the next batch arrives (at most one write in flight,
  * so memory stays bounded and the body stream sees backpressure). A body that ends below
- * SMALL_WRITE is written with one synchronous writev instead. Every FLUSH_EVERY bytes an
- * fdatasync runs in the background, so a large upload reaches the disk while it streams in.
+ * SMALL_WRITE is written with one synchronous writev instead. (A background fdatasync every
+ * 64 MiB, to get large uploads onto the disk while they stream in, was tried: no measurable gain
+ * on push-large, and up to 40% more system time in some runs; see docs/benchmarks.md.)
  */
 class BatchWriter {
   private batch: Buffer[] = [];
   private batchBytes = 0;
   private inFlight: Promise<void> | undefined;
-  private sinceFlush = 0;
-  private flush: Promise<void> | undefined;
   private usedAsync = false;
 
   constructor(private readonly fd: number) {}
@@ -266,7 +262,6 @@ class BatchWriter {
     }
     await this.startWrite();
     await this.inFlight;
-    await this.flush;
   }
 
   private async startWrite(): Promise<void> {
@@ -274,28 +269,17 @@ class BatchWriter {
     await this.inFlight;
     if (this.batchBytes === 0) return;
     const buffers = this.batch;
-    const bytes = this.batchBytes;
     this.batch = [];
     this.batchBytes = 0;
     this.usedAsync = true;
-    this.inFlight = writeAll(this.fd, buffers).then(() => {
-      this.sinceFlush += bytes;
-      if (this.sinceFlush >= FLUSH_EVERY && this.flush === undefined) {
-        this.sinceFlush = 0;
-        // Errors surface at the commit's fsync, which covers everything anyway.
-        this.flush = fdatasyncFd(this.fd).catch(() => undefined).finally(() => {
-          this.flush = undefined;
-        });
-      }
-    });
+    this.inFlight = writeAll(this.fd, buffers);
     // A failure is reported by the next add() or finish(), which await this promise.
     this.inFlight.catch(() => undefined);
   }
 
-  /** Resolves when no write or flush is running any more (before the descriptor is closed). */
+  /** Resolves when no write is running any more (before the descriptor is closed). */
   async settled(): Promise<void> {
     await this.inFlight?.catch(() => undefined);
-    await this.flush;
   }
 }
 
