@@ -38,7 +38,10 @@ before(async () => {
   const ACME_TXT = 'grant acme-key. wildcard *.example.test. TXT;';
   bind = await startBind(path.join(dir, 'bind'), {
     zones: {
-      'example.test': { records: 'registry IN A 127.0.0.1\n_acme-challenge.delegated IN CNAME _acme-challenge.challenges.example.test.', policy: [ACME_TXT] },
+      'example.test': {
+        records: 'registry IN A 127.0.0.1\n_acme-challenge.delegated IN CNAME _acme-challenge.challenges.example.test.',
+        policy: [ACME_TXT, 'grant ddns-key. name home.example.test. A AAAA;'],
+      },
       localhost: { records: '@ IN A 127.0.0.1', policy: ['grant acme-key. wildcard *.localhost. TXT;'] },
     },
   });
@@ -136,6 +139,23 @@ describe('ACME DNS-01 through BIND', { concurrency: false }, () => {
       assert.match(srv.output(), /"err":"[^"]*dns-01: [^"]*_acme-challenge\.localhost/);
       // The record it wrote was removed again.
       await waitFor(async () => (await bind.dig('_acme-challenge.localhost', 'TXT')).length === 0, 10_000, 'the TXT record to be cleaned up');
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  test('DDNS: the running server publishes its address through RFC 2136', async () => {
+    const srv = await spawnServe(['--data', path.join(dir, 'ddns')], {
+      MINATO_DDNS_ENABLED: 'true',
+      MINATO_DDNS_NAMES: 'home.example.test',
+      MINATO_DDNS_PROVIDER: JSON.stringify({ kind: 'rfc2136', server: bind.server, keyName: 'ddns-key', secret: bind.keys['ddns-key']!.secret }),
+      MINATO_DDNS_IPV6: 'false',
+      MINATO_DDNS_IPV4_COMMAND: 'echo,127.0.0.42',
+      MINATO_LOG_ACCESS_LOG: 'false',
+    });
+    try {
+      await waitFor(async () => (await bind.dig('home.example.test', 'A')).includes('127.0.0.42'), 15_000, 'the A record');
+      assert.doesNotMatch(srv.output(), new RegExp(bind.keys['ddns-key']!.secret.replace(/[+/=]/g, '.')), 'the TSIG secret is never logged');
     } finally {
       await srv.stop();
     }
