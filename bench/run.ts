@@ -6,6 +6,7 @@
 //
 //   npm run bench -- [--quick] [--runs N] [--scenarios a,b] [--label NAME] [--regbench DIR]
 //                    [--keep-data] [--minato-node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"]
+//                    [--minato-env NAME=VALUE]...
 //                    [any other regbench option, passed through]
 //
 // Parity with Distribution's quiet config: minato runs with log level `error` and
@@ -31,6 +32,7 @@ interface Options {
   label: string;
   keepData: boolean;
   minatoNodeArgs: string[];
+  minatoEnv: Record<string, string>;
   passThrough: string[];
   runs: string;
 }
@@ -41,6 +43,7 @@ function parseOptions(argv: string[]): Options {
   let label: string | undefined;
   let keepData = false;
   let minatoNodeArgs: string[] = [];
+  const minatoEnv: Record<string, string> = {};
   let runs = '1';
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -53,20 +56,25 @@ function parseOptions(argv: string[]): Options {
     else if (arg === '--label') label = value();
     else if (arg === '--keep-data') keepData = true;
     else if (arg === '--minato-node-args') minatoNodeArgs = value().split(/\s+/).filter(Boolean);
-    else if (arg === '--runs') runs = value();
+    else if (arg === '--minato-env') {
+      const [k, ...v] = value().split('=');
+      if (!k || v.length === 0) throw new Error('--minato-env needs NAME=VALUE');
+      minatoEnv[k] = v.join('=');
+    } else if (arg === '--runs') runs = value();
     else if (['--label2', '--compare', '--pid', '--pid2', '--user', '--password', '--user2', '--password2', '--json'].includes(arg)) {
       throw new Error(`${arg} is set by the bench runner itself`);
     } else if (arg === '-h' || arg === '--help') {
       process.stdout.write(
         'usage: npm run bench -- [--quick] [--runs N] [--scenarios a,b] [--label NAME] [--regbench DIR]\n' +
-          '                        [--keep-data] [--minato-node-args "ARGS"] [other regbench options]\n',
+          '                        [--keep-data] [--minato-node-args "ARGS"] [--minato-env NAME=VALUE]...\n' +
+          '                        [other regbench options]\n',
       );
       process.exit(0);
     } else passThrough.push(arg);
   }
   label ??= passThrough.includes('--quick') ? 'quick' : 'full';
   if (!/^[\w.-]+$/.test(label)) throw new Error(`--label must be letters, digits, ".", "_" or "-"`);
-  return { regbench, label, keepData, minatoNodeArgs, passThrough, runs };
+  return { regbench, label, keepData, minatoNodeArgs, minatoEnv, passThrough, runs };
 }
 
 /** A port the kernel considers free right now on 127.0.0.1. */
@@ -243,7 +251,7 @@ async function main(): Promise<number> {
         '--htpasswd', htpasswd,
         '--log-level', 'error',
       ],
-      { cwd: minatoDir, env: { ...process.env, MINATO_LOG_ACCESS_LOG: 'false' }, stdio: ['ignore', logFd, logFd] },
+      { cwd: minatoDir, env: { ...process.env, ...opts.minatoEnv, MINATO_LOG_ACCESS_LOG: 'false' }, stdio: ['ignore', logFd, logFd] },
     );
     const minatoPid = minato.pid;
     if (minatoPid === undefined) throw new Error('could not start minato');
