@@ -8,7 +8,10 @@ import type { Command } from 'commander';
 import type { Config } from '../config/schema.js';
 import { parseListen } from '../server/listen.js';
 import { encodePkcs12 } from '../tls/pkcs12.js';
-import { caPaths, PrivateCa } from '../tls/private-ca.js';
+import type { PrivateCa } from '../tls/private-ca.js';
+
+// Loaded when a ca command runs: @peculiar/x509 costs ~19 MiB that `minato serve` need not pay.
+const privateCa = () => import('../tls/private-ca.js');
 import { exportTrust, isTrustFormat, toShellScript, TRUST_FORMATS, type TrustExport, type TrustFormat } from '../tls/trust-exporters.js';
 import { X509Certificate } from 'node:crypto';
 
@@ -39,7 +42,7 @@ export function addCaCommands(program: Command, { withConfigFlags, configFrom }:
     if (flags.importCert || flags.importKey) {
       if (!flags.importCert || !flags.importKey) throw new Error('--import-cert and --import-key go together');
       if (flags.nameConstraint) throw new Error('--name-constraint applies to a new CA only; an imported CA keeps its own');
-      result = await PrivateCa.import(config.data, {
+      result = await (await privateCa()).PrivateCa.import(config.data, {
         certPem: await readFile(flags.importCert, 'utf8'),
         keyPem: await readFile(flags.importKey, 'utf8'),
         passphrase: flags.importKeyPassphraseFile ? readFileSync(flags.importKeyPassphraseFile, 'utf8').replace(/\r?\n$/, '') : undefined,
@@ -49,7 +52,7 @@ export function addCaCommands(program: Command, { withConfigFlags, configFrom }:
     } else {
       const years = flags.validityYears === undefined ? config.tls.ca.caValidityYears : Number(flags.validityYears);
       if (!Number.isInteger(years) || years <= 0) throw new Error('--validity-years must be a positive whole number');
-      result = await PrivateCa.create(config.data, {
+      result = await (await privateCa()).PrivateCa.create(config.data, {
         commonName: flags.commonName,
         validityYears: years,
         permittedNames: flags.nameConstraint ?? config.tls.ca.permittedNames,
@@ -65,6 +68,7 @@ export function addCaCommands(program: Command, { withConfigFlags, configFrom }:
   withConfigFlags(ca.command('show').description('Print the CA (subject, SHA-256 fingerprint, validity) and the server certificate it issued.').option('--json', 'as JSON')).action(
     async (flags: { json?: boolean }) => {
       const config = await configFrom(flags);
+      const { PrivateCa, caPaths } = await privateCa();
       const loaded = await PrivateCa.load(config.data);
       const server = await readFile(caPaths(config.data).serverCert, 'utf8').then((t) => new X509Certificate(t), () => undefined);
       const serverInfo = server && { subject: server.subject, names: server.subjectAltName, notBefore: new Date(server.validFrom).toISOString(), notAfter: new Date(server.validTo).toISOString() };
@@ -91,7 +95,7 @@ export function addCaCommands(program: Command, { withConfigFlags, configFrom }:
       .option('--image <image>', 'k8s-daemonset: image with /bin/sh (default busybox:1.36)'),
   ).action(async (flags: { host?: string; format?: string[]; out?: string; user?: string; passwordStdin?: boolean; namespace?: string; image?: string }) => {
     const config = await configFrom(flags);
-    const caFile = caPaths(config.data).caCert;
+    const caFile = (await privateCa()).caPaths(config.data).caCert;
     const caPem = await readFile(caFile, 'utf8').catch(() => {
       throw new Error(`no CA at ${caFile}: run "minato ca init" first (same --data/--config as the server)`);
     });

@@ -2,16 +2,7 @@
 // read the RRset, merge, UPSERT; deleting one value means UPSERT the rest (or DELETE the exact
 // RRset when none is left). Per-name serialisation keeps two challenges in this process from
 // clobbering each other. Changes are awaited until INSYNC (GetChange), bounded.
-import {
-  ChangeResourceRecordSetsCommand,
-  GetChangeCommand,
-  ListHostedZonesByNameCommand,
-  ListResourceRecordSetsCommand,
-  Route53Client,
-  type Change,
-  type ChangeInfo,
-  type ResourceRecordSet,
-} from '@aws-sdk/client-route-53';
+import type { Change, ChangeInfo, ResourceRecordSet, Route53Client } from '@aws-sdk/client-route-53';
 import type { DnsProvider, DnsRecord } from './dns-provider.js';
 import { KeyedQueue, sleep } from './async.js';
 import { groupBy, normalizeName } from './records.js';
@@ -35,23 +26,32 @@ export interface Route53Options {
 }
 
 type RType = DnsRecord['type'];
+type Sdk = typeof import('@aws-sdk/client-route-53');
 
 export class Route53Provider implements DnsProvider {
   readonly kind = 'route53';
-  private readonly client: Route53Client;
+  private connection: Promise<{ sdk: Sdk; client: Route53Client }> | undefined;
   private readonly queue = new KeyedQueue();
   private readonly zoneCache = new Map<string, string>();
 
-  constructor(private readonly opts: Route53Options = {}) {
-    this.client = new Route53Client({
-      region: opts.region ?? 'us-east-1',
-      endpoint: opts.endpoint,
-      maxAttempts: 3,
-      credentials:
-        opts.accessKeyId && opts.secretAccessKey
-          ? { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey, sessionToken: opts.sessionToken }
-          : undefined,
-    });
+  constructor(private readonly opts: Route53Options = {}) {}
+
+  /** The AWS SDK is large (~19 MiB resident): loaded on first use, not by every minato process. */
+  private connect(): Promise<{ sdk: Sdk; client: Route53Client }> {
+    const opts = this.opts;
+    this.connection ??= import('@aws-sdk/client-route-53').then((sdk) => ({
+      sdk,
+      client: new sdk.Route53Client({
+        region: opts.region ?? 'us-east-1',
+        endpoint: opts.endpoint,
+        maxAttempts: 3,
+        credentials:
+          opts.accessKeyId && opts.secretAccessKey
+            ? { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey, sessionToken: opts.sessionToken }
+            : undefined,
+      }),
+    }));
+    return this.connection;
   }
 
   async appendRecords(records: DnsRecord[], signal?: AbortSignal): Promise<void> {
@@ -94,8 +94,10 @@ export class Route53Provider implements DnsProvider {
 
   /** The RRset of name/type, or undefined. ListResourceRecordSets starts at name/type, so check what came back. */
   private async read(zone: string, name: string, type: RType, signal?: AbortSignal): Promise<{ set: ResourceRecordSet; values: string[] } | undefined> {
-    const out = await this.call(`reading ${type} ${name}`, signal, (o) =>
-      this.client.send(new ListResourceRecordSetsCommand({ HostedZoneId: zone, StartRecordName: normalizeName(name), StartRecordType: type, MaxItems: 1 }), o),
+    const out = await this.call(`reading ${type} ${name}`, signal, async (o) => {
+      const { sdk, client } = await this.connect();
+      return client.send(new sdk.ListResourceRecordSetsCommand({ HostedZoneId: zone, StartRecordName: normalizeName(name), StartRecordType: type, MaxItems: 1 }), o);
+    },
     );
     const set = out.ResourceRecordSets?.[0];
     if (!set || set.Type !== type || r53Name(set.Name ?? '') !== normalizeName(name)) return undefined;
@@ -105,7 +107,10 @@ export class Route53Provider implements DnsProvider {
 
   private async change(zone: string, changes: Change[], signal?: AbortSignal): Promise<void> {
     const what = `changing ${changes.map((c) => `${c.Action} ${c.ResourceRecordSet?.Type} ${c.ResourceRecordSet?.Name}`).join(', ')}`;
-    const out = await this.call(what, signal, (o) => this.client.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: zone, ChangeBatch: { Comment: 'minato', Changes: changes } }), o));
+    const out = await this.call(what, signal, async (o) => {
+      const { sdk, client } = await this.connect();
+      return client.send(new sdk.ChangeResourceRecordSetsCommand({ HostedZoneId: zone, ChangeBatch: { Comment: 'minato', Changes: changes } }), o);
+    });
     const timeoutMs = this.opts.syncTimeoutMs ?? 120_000;
     let info: ChangeInfo | undefined = out.ChangeInfo;
     if (!info?.Id || timeoutMs === 0) return;
@@ -116,7 +121,10 @@ export class Route53Provider implements DnsProvider {
       }
       await sleep(Math.min(this.opts.syncIntervalMs ?? 2000, Math.max(0, deadline - Date.now())), signal);
       const id: string = info!.Id!;
-      info = (await this.call('waiting for the change', signal, (o) => this.client.send(new GetChangeCommand({ Id: id }), o))).ChangeInfo;
+      info = (await this.call('waiting for the change', signal, async (o) => {
+      const { sdk, client } = await this.connect();
+      return client.send(new sdk.GetChangeCommand({ Id: id }), o);
+    })).ChangeInfo;
     }
   }
 
@@ -130,7 +138,10 @@ export class Route53Provider implements DnsProvider {
       const candidate = labels.slice(i).join('.');
       const cached = this.zoneCache.get(candidate);
       if (cached) return cached;
-      const out = await this.call(`looking up the hosted zone of ${name}`, signal, (o) => this.client.send(new ListHostedZonesByNameCommand({ DNSName: candidate, MaxItems: 10 }), o));
+      const out = await this.call(`looking up the hosted zone of ${name}`, signal, async (o) => {
+      const { sdk, client } = await this.connect();
+      return client.send(new sdk.ListHostedZonesByNameCommand({ DNSName: candidate, MaxItems: 10 }), o);
+    });
       // Zones come sorted from DNSName on; a public zone of exactly that name wins over a private one.
       const matches = (out.HostedZones ?? []).filter((z) => r53Name(z.Name ?? '') === candidate);
       const zone = matches.find((z) => !z.Config?.PrivateZone) ?? matches[0];

@@ -1,28 +1,14 @@
-// Chooses and builds the certificate provider for tls.mode, with what it needs around it
-// (ACME: challenge solvers, the port-80 responder, trust for a private ACME CA).
-import { readFileSync } from 'node:fs';
-import type http from 'node:http';
-import https from 'node:https';
-import path from 'node:path';
-import tls from 'node:tls';
-import acme from 'acme-client';
+// Chooses and builds the certificate provider for tls.mode.
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import { AcmeCertificates } from '../tls/acme/acme-certificates.js';
-import { AcmeIssuer } from '../tls/acme/acme-issuer.js';
-import { directoryUrl } from '../tls/acme/directories.js';
-import { createDnsProvider } from '../dns/registry.js';
-import { resolveChallengeName, waitForTxt } from '../dns/propagation.js';
-import { Dns01Solver, Http01Solver, TlsAlpn01Solver, type ChallengeSolver } from '../tls/acme/solvers.js';
 import type { CertificateProvider } from '../tls/certificate-provider.js';
-import { CertStore } from '../tls/cert-store.js';
+import type { PrivateCaCertificates } from '../tls/private-ca-certificates.js';
 import { FileCertificates } from '../tls/file-certificates.js';
-import { startChallengeListener } from './challenge-listener.js';
-import { parseListen } from './listen.js';
-import { createPrivateCaCertificates } from './private-ca-setup.js';
 
 export interface Certificates {
   provider: CertificateProvider | undefined;
+  /** Set in tls.mode "ca": the CA whose trust bundle the registry hands out. */
+  privateCa?: PrivateCaCertificates;
   stop(): Promise<void>;
 }
 
@@ -33,73 +19,10 @@ export async function createCertificates(config: Config, dataDir: string, log: L
     await provider.start();
     return { provider, stop: async () => provider.stop() };
   }
-  if (mode === 'acme') return createAcme(config, dataDir, log.child({ mod: 'tls.acme' }));
-  if (mode === 'ca') return createPrivateCaCertificates(config, dataDir, log.child({ mod: 'tls.ca' }));
+  // ACME (acme-client, ~27 MiB resident) and the private CA (@peculiar/x509, ~19 MiB) are loaded
+  // only when configured.
+  if (mode === 'acme') return (await import('./acme-setup.js')).createAcme(config, dataDir, log.child({ mod: 'tls.acme' }));
+  if (mode === 'ca') return (await import('./private-ca-setup.js')).createPrivateCaCertificates(config, dataDir, log.child({ mod: 'tls.ca' }));
   return { provider: undefined, stop: async () => undefined };
 }
 
-async function createAcme(config: Config, dataDir: string, log: Logger): Promise<Certificates> {
-  const a = config.tls.acme;
-  const url = directoryUrl(a.directory);
-  if (a.caBundle) {
-    // acme-client talks HTTP through one shared axios instance: trust the private ACME CA there.
-    acme.axios.defaults.httpsAgent = new https.Agent({ ca: [...tls.rootCertificates, readFileSync(a.caBundle, 'utf8')] });
-  }
-  acme.setLogger((msg: string) => log.debug({ acme: msg }, 'acme-client'));
-  // acme-client retries network errors for up to a minute by itself; our renewal loop already
-  // retries with its own backoff and reports each failure, so keep its retries short.
-  const settings = (acme.axios.defaults as { acmeSettings?: { retryMaxAttempts: number; retryDefaultDelay: number } }).acmeSettings;
-  if (settings) Object.assign(settings, { retryMaxAttempts: 1, retryDefaultDelay: 1 });
-
-  const solvers: ChallengeSolver[] = [];
-  let http01: Http01Solver | undefined;
-  let alpn: TlsAlpn01Solver | undefined;
-  for (const type of a.challenges) {
-    if (type === 'http-01') solvers.push((http01 = new Http01Solver()));
-    else if (type === 'tls-alpn-01') solvers.push((alpn = new TlsAlpn01Solver()));
-    else if (a.dns) {
-      const provider = createDnsProvider(a.dns);
-      const nameservers = a.dnsPropagation.nameservers.length ? a.dnsPropagation.nameservers : undefined;
-      solvers.push(
-        new Dns01Solver({
-          provider,
-          challengeName: (name, signal) => resolveChallengeName(name, { nameservers, signal }),
-          waitForTxt: (name, value, signal) => waitForTxt(name, value, { nameservers, timeoutMs: a.dnsPropagation.timeoutSeconds * 1000, signal }),
-          ttl: 60,
-        }),
-      );
-    } else log.warn('dns-01 is listed in tls.acme.challenges but no DNS provider is configured (tls.acme.dns); skipping it');
-  }
-  let responder: http.Server | undefined;
-  if (http01) responder = await startChallengeListener(a.httpListen, http01, parseListen(config.listen).port, log);
-
-  const provider = new AcmeCertificates({
-    names: a.names,
-    directoryUrl: url,
-    keyType: a.keyType,
-    store: new CertStore(path.join(dataDir, 'certificates')),
-    issuer: new AcmeIssuer({
-      directoryUrl: url,
-      accountDir: path.join(dataDir, 'acme'),
-      email: a.email,
-      termsAgreed: a.agreeToTerms,
-      eab: a.eab,
-      solvers,
-      log,
-    }),
-    alpnSolver: alpn,
-    renewBeforeMs: a.renewBeforeDays === undefined ? undefined : a.renewBeforeDays * 86_400_000,
-    retryMinMs: a.retryMinSeconds * 1000,
-    retryMaxMs: a.retryMaxSeconds * 1000,
-    trustedRoots: a.trustedRoots ? [readFileSync(a.trustedRoots, 'utf8')] : undefined,
-    log,
-  });
-  await provider.start();
-  return {
-    provider,
-    async stop() {
-      provider.stop();
-      await new Promise<void>((resolve) => (responder ? responder.close(() => resolve()) : resolve()));
-    },
-  };
-}

@@ -21,7 +21,6 @@ import { ExternalUrl } from './external-url.js';
 import { createDdnsUpdater } from '../dns/registry.js';
 import { createCertificates } from './certificates.js';
 import { writeStatusOnChange } from './cert-status.js';
-import { PrivateCaCertificates } from '../tls/private-ca-certificates.js';
 import { createServerFactory, parseListen } from './listen.js';
 import { Metrics } from './metrics.js';
 import { UploadPurger } from './upload-purger.js';
@@ -88,7 +87,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     },
     serverFactory,
     certificates: certificates.provider,
-    privateCa: certificates.provider instanceof PrivateCaCertificates ? certificates.provider : undefined,
+    privateCa: certificates.privateCa,
   });
 
   const { host, port } = parseListen(config.listen);

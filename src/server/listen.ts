@@ -6,7 +6,6 @@ import https from 'node:https';
 import tls from 'node:tls';
 import type { FastifyServerFactory } from 'fastify';
 import type { CertificateProvider, ServingCertificate } from '../tls/certificate-provider.js';
-import { placeholderCertificate } from '../tls/placeholder.js';
 
 export const TLS_MIN_VERSION = 'TLSv1.2';
 const ACME_TLS_ALPN = 'acme-tls/1';
@@ -30,7 +29,7 @@ function contextOptions(cert: { certPem: string; keyPem: string }): tls.SecureCo
 export async function createServerFactory(provider: CertificateProvider | undefined): Promise<FastifyServerFactory> {
   if (!provider) return (handler) => keepAlive(http.createServer(handler));
 
-  const initial: Pick<ServingCertificate, 'certPem' | 'keyPem'> = provider.current() ?? (await placeholderCertificate());
+  const initial: Pick<ServingCertificate, 'certPem' | 'keyPem'> = provider.current() ?? (await (await import('../tls/placeholder.js')).placeholderCertificate());
   let context = tls.createSecureContext(contextOptions(initial));
   const options: https.ServerOptions = contextOptions(initial);
   const alpn = provider.alpnChallengeContext?.bind(provider);

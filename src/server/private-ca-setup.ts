@@ -5,6 +5,7 @@ import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { PrivateCaCertificates } from '../tls/private-ca-certificates.js';
+import type { Certificates } from './certificates.js';
 
 /** Every name the server certificate must carry (before normalization). */
 export function serverCertificateNames(config: Config): string[] {
@@ -21,7 +22,7 @@ export function serverCertificateNames(config: Config): string[] {
   return names;
 }
 
-export async function createPrivateCaCertificates(config: Config, dataDir: string, log: Logger): Promise<{ provider: PrivateCaCertificates; stop(): Promise<void> }> {
+export async function createPrivateCaCertificates(config: Config, dataDir: string, log: Logger): Promise<Certificates> {
   const c = config.tls.ca;
   const provider = new PrivateCaCertificates(
     {
@@ -34,5 +35,5 @@ export async function createPrivateCaCertificates(config: Config, dataDir: strin
     log,
   );
   await provider.start();
-  return { provider, stop: async () => provider.stop() };
+  return { provider, privateCa: provider, stop: async () => provider.stop() };
 }

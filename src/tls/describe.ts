@@ -2,7 +2,6 @@
 import type { X509Certificate } from 'node:crypto';
 import type { LoadedCertificate } from './cert-files.js';
 import type { CertificateStatus } from './certificate-provider.js';
-import * as x509 from './x509.js';
 
 /** Log fields that describe a certificate (never the key). */
 export function describeCertificate(c: LoadedCertificate): Record<string, unknown> {
@@ -16,10 +15,21 @@ export function describeCertificate(c: LoadedCertificate): Record<string, unknow
   };
 }
 
-/** The DNS names and IP addresses (in canonical text form) of a certificate's SAN extension. */
+/**
+ * The DNS names and IP addresses (canonical text form, lowercase) of a certificate's SAN
+ * extension. Node prints IPv6 SANs fully expanded ("0:0:0:0:0:0:0:1"); URL parsing compresses them.
+ */
 export function sanNames(leaf: X509Certificate): string[] {
-  const san = new x509.X509Certificate(leaf.raw).getExtension(x509.SubjectAlternativeNameExtension);
-  return (san?.names.items ?? []).filter((n) => n.type === 'dns' || n.type === 'ip').map((n) => n.value.toLowerCase());
+  return (leaf.subjectAltName ?? '')
+    .split(', ')
+    .flatMap((entry) => {
+      if (entry.startsWith('DNS:')) return [entry.slice(4).toLowerCase()];
+      if (entry.startsWith('IP Address:')) {
+        const ip = entry.slice(11);
+        return [ip.includes(':') ? new URL(`http://[${ip}]/`).hostname.slice(1, -1) : ip];
+      }
+      return [];
+    });
 }
 
 /** The status fields every provider reports for the certificate it serves. */
