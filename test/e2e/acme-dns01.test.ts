@@ -9,6 +9,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
+import { findAuthoritativeServers } from '../../src/dns/propagation.js';
 import { startBind, type RunningBind } from '../helpers/bind.js';
 import { makeOciLayout } from '../helpers/oci.js';
 import { startPebble, type Pebble } from '../helpers/pebble.js';
@@ -159,5 +160,13 @@ describe('ACME DNS-01 through BIND', { concurrency: false }, () => {
     } finally {
       await srv.stop();
     }
+  });
+
+  test('without configured nameservers, the authoritative servers of the zone are found by NS lookup', async () => {
+    // BIND plays the recursive resolver here; the servers found are what waitForTxt would ask.
+    const servers = await findAuthoritativeServers('_acme-challenge.registry.example.test', { resolvers: [bind.server] });
+    assert.deepEqual(servers, ['127.0.0.1:53']); // ns1.example.test. A 127.0.0.1 in the test zone
+    const local = await findAuthoritativeServers('_acme-challenge.localhost', { resolvers: [bind.server] });
+    assert.deepEqual(local, ['127.0.0.1:53']);
   });
 });
