@@ -3,7 +3,7 @@
 // configured; records listed to find their ids, created with POST, removed with DELETE.
 import type { DnsProvider, DnsRecord } from './dns-provider.js';
 import { KeyedQueue } from './async.js';
-import { groupBy, normalizeName } from './records.js';
+import { findZone, groupBy, normalizeName } from './records.js';
 import { DnsApiError, DnsZoneNotFoundError } from './errors.js';
 import { quoteTxt, unquoteTxt } from './txt-quoting.js';
 
@@ -96,23 +96,13 @@ export class CloudflareProvider implements DnsProvider {
 
   private async zoneFor(name: string, signal?: AbortSignal): Promise<string> {
     if (this.opts.zoneId) return this.opts.zoneId;
-    const n = normalizeName(name);
-    const known = this.zoneCache.get(n);
-    if (known) return known;
-    const labels = n.split('.');
-    for (let i = 0; i < labels.length - 1; i++) {
-      const candidate = labels.slice(i).join('.');
-      const cached = this.zoneCache.get(candidate);
-      if (cached) return cached;
+    const id = await findZone(name, this.zoneCache, async (candidate) => {
       const env = await this.call('GET', `/zones?${new URLSearchParams({ name: candidate })}`, signal);
       const zones = Array.isArray(env.result) ? (env.result as { id: string; name: string }[]) : [];
-      const zone = zones.find((z) => normalizeName(z.name) === candidate);
-      if (zone) {
-        this.zoneCache.set(candidate, zone.id).set(n, zone.id);
-        return zone.id;
-      }
-    }
-    throw new DnsZoneNotFoundError('cloudflare', name, 'among the zones the Cloudflare API token can read (it needs Zone:Zone:Read, or set zoneId)');
+      return zones.find((z) => normalizeName(z.name) === candidate)?.id;
+    });
+    if (!id) throw new DnsZoneNotFoundError('cloudflare', name, 'among the zones the Cloudflare API token can read (it needs Zone:Zone:Read, or set zoneId)');
+    return id;
   }
 
   private async call(method: string, path: string, signal: AbortSignal | undefined, body?: unknown): Promise<CfEnvelope> {

@@ -5,7 +5,7 @@
 import type { Change, ChangeInfo, ResourceRecordSet, Route53Client } from '@aws-sdk/client-route-53';
 import type { DnsProvider, DnsRecord } from './dns-provider.js';
 import { KeyedQueue, sleep } from './async.js';
-import { groupBy, normalizeName } from './records.js';
+import { findZone, groupBy, normalizeName } from './records.js';
 import { DnsApiError, DnsZoneNotFoundError } from './errors.js';
 import { quoteTxt, unquoteTxt } from './txt-quoting.js';
 
@@ -130,29 +130,19 @@ export class Route53Provider implements DnsProvider {
 
   private async zoneFor(name: string, signal?: AbortSignal): Promise<string> {
     if (this.opts.hostedZoneId) return this.opts.hostedZoneId.replace(/^\/hostedzone\//, '');
-    const n = normalizeName(name);
-    const known = this.zoneCache.get(n);
-    if (known) return known;
-    const labels = n.split('.');
-    for (let i = 0; i < labels.length - 1; i++) {
-      const candidate = labels.slice(i).join('.');
-      const cached = this.zoneCache.get(candidate);
-      if (cached) return cached;
+    const id = await findZone(name, this.zoneCache, async (candidate) => {
       const out = await this.call(`looking up the hosted zone of ${name}`, signal, async (o) => {
-      const { sdk, client } = await this.connect();
-      return client.send(new sdk.ListHostedZonesByNameCommand({ DNSName: candidate, MaxItems: 10 }), o);
-    });
+        const { sdk, client } = await this.connect();
+        return client.send(new sdk.ListHostedZonesByNameCommand({ DNSName: candidate, MaxItems: 10 }), o);
+      });
       // Zones come sorted from DNSName on; a public zone of exactly that name wins over a private one.
       const matches = (out.HostedZones ?? []).filter((z) => r53Name(z.Name ?? '') === candidate);
-      const zone = matches.find((z) => !z.Config?.PrivateZone) ?? matches[0];
-      if (zone?.Id) {
-        const id = zone.Id.replace(/^\/hostedzone\//, '');
-        this.zoneCache.set(candidate, id).set(n, id);
-        return id;
-      }
-    }
-    throw new DnsZoneNotFoundError('route53', name, 'among the Route53 hosted zones these credentials can list (set hostedZoneId, or allow route53:ListHostedZonesByName)');
+      return (matches.find((z) => !z.Config?.PrivateZone) ?? matches[0])?.Id?.replace(/^\/hostedzone\//, '');
+    });
+    if (!id) throw new DnsZoneNotFoundError('route53', name, 'among the Route53 hosted zones these credentials can list (set hostedZoneId, or allow route53:ListHostedZonesByName)');
+    return id;
   }
+
 
   private async call<T>(what: string, signal: AbortSignal | undefined, fn: (o: { abortSignal?: AbortSignal }) => Promise<T>): Promise<T> {
     try {
