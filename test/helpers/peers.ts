@@ -5,6 +5,9 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { freePort, waitFor } from './ports.js';
+
+export { freePort, waitFor };
 
 export interface RunResult {
   code: number;
@@ -44,18 +47,6 @@ export async function runOk(cmd: string, args: string[], opts: Parameters<typeof
   return r;
 }
 
-/** A port that was free on 127.0.0.1 a moment ago (for peers that cannot listen on port 0). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /** A directory holding only `ca.crt`, as containers/image's --cert-dir options expect. */
 export async function caCertDir(dir: string, caPem: string): Promise<string> {
   await mkdir(dir, { recursive: true });
@@ -76,15 +67,6 @@ export async function htpasswdFile(file: string, users: Record<string, string>):
   for (const [user, password] of Object.entries(users)) text += (await runOk('htpasswd', ['-Bbn', user, password])).stdout.trim() + '\n';
   await writeFile(file, text);
   return file;
-}
-
-export async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 export interface RunningNginx {
