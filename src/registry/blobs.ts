@@ -1,9 +1,11 @@
 // GET/HEAD/DELETE /v2/<name>/blobs/<digest> (OCI Distribution Spec v1.1, "Pulling blobs",
 // "Deleting blobs"). Range requests follow RFC 9110 for a single byte range.
+import { Readable } from 'node:stream';
 import { BlobNotFoundError, type ByteRange } from '../storage/blob-store.js';
 import { assertDeleteEnabled, type Handler } from './context.js';
 import { RegistryError } from './errors.js';
 import { parseDigest, type Digest } from './names.js';
+import { sendFileRange } from './send-file.js';
 
 async function blobSize(deps: Parameters<Handler<'blob'>>[3], name: string, digest: Digest): Promise<number> {
   const size = await deps.meta.repositoryBlobSize(name, digest);
@@ -26,11 +28,12 @@ export const getBlob: Handler<'blob'> = async (request, reply, route, deps) => {
     blobHeaders(reply, digest).code(200).header('Content-Length', 0);
     return reply.send(Buffer.alloc(0));
   }
+  const { start, end } = range ?? { start: 0, end: size - 1 };
   let body;
   try {
-    // An explicit end lets the stream finish with its last chunk instead of one more read to
-    // find EOF, so the response completes as soon as the client has every byte.
-    body = await deps.blobs.open(digest, range ?? { start: 0, end: size - 1 });
+    // A local file is sent with reused buffers (send-file.ts); other stores stream. The explicit
+    // end lets a stream finish with its last chunk instead of one more read to find EOF.
+    body = deps.blobs.openFile ? await deps.blobs.openFile(digest) : await deps.blobs.open(digest, { start, end });
   } catch (err) {
     if (err instanceof BlobNotFoundError) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is missing from storage`, { digest });
     throw err;
@@ -44,7 +47,8 @@ export const getBlob: Handler<'blob'> = async (request, reply, route, deps) => {
   } else {
     reply.code(200).header('Content-Length', size);
   }
-  await reply.send(body);
+  if (body instanceof Readable) await reply.send(body);
+  else await sendFileRange(reply, body, start, end);
 };
 
 export const deleteBlob: Handler<'blob'> = async (request, reply, route, deps) => {

@@ -1,6 +1,7 @@
 // The contract every blob storage driver fulfils (filesystem now, S3 later).
 // Blobs are content-addressed and immutable; uploads are append-only files that become
 // visible as a blob only through commitUpload, after the digest has been verified.
+import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Digest } from '../registry/names.js';
 
@@ -20,6 +21,11 @@ export interface BlobStore {
   stat(digest: Digest): Promise<BlobInfo | undefined>;
   /** A stream of the blob's bytes (or of one range). Throws BlobNotFoundError. */
   open(digest: Digest, range?: ByteRange): Promise<Readable>;
+  /**
+   * Optional capability of stores on a local filesystem: the open file of a blob, so the HTTP
+   * layer can send it without stream allocations. Throws BlobNotFoundError.
+   */
+  openFile?(digest: Digest): Promise<FileHandle>;
   /** Removes a committed blob. Idempotent. */
   delete(digest: Digest): Promise<void>;
 

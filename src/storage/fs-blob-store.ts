@@ -61,14 +61,17 @@ export class FsBlobStore implements BlobStore {
   }
 
   async open(digest: Digest, range?: ByteRange): Promise<Readable> {
-    let handle: fs.FileHandle;
+    const handle = await this.openFile(digest);
+    return handle.createReadStream({ start: range?.start, end: range?.end, highWaterMark: IO_CHUNK });
+  }
+
+  async openFile(digest: Digest): Promise<fs.FileHandle> {
     try {
-      handle = await fs.open(this.layout.blobPath(digest), 'r');
+      return await fs.open(this.layout.blobPath(digest), 'r');
     } catch (err) {
       if (isNotFound(err)) throw new BlobNotFoundError(digest);
       throw err;
     }
-    return handle.createReadStream({ start: range?.start, end: range?.end, highWaterMark: IO_CHUNK });
   }
 
   async delete(digest: Digest): Promise<void> {
