@@ -75,10 +75,6 @@ export class RegistryMetadata {
     return this.repositoryIdSync(name);
   }
 
-  async ensureRepository(name: string): Promise<number> {
-    return this.ensureRepositorySync(name);
-  }
-
   /**
    * Records a committed blob and makes it part of the repository; when it came from an upload,
    * the upload record goes in the same transaction.
@@ -193,16 +189,6 @@ export class RegistryMetadata {
       size: Number(row.size),
       content: row.content,
     };
-  }
-
-  /** Whether the repository holds this manifest, without reading its content. */
-  async manifestMediaType(repository: string, digest: string): Promise<{ mediaType: string; size: number } | undefined> {
-    const repositoryId = this.repositoryIdSync(repository);
-    if (repositoryId === undefined) return undefined;
-    const row = this.q('select media_type, size from manifests where repository_id = ? and digest = ?').get(repositoryId, digest) as
-      | { media_type: string; size: number }
-      | undefined;
-    return row ? { mediaType: row.media_type, size: Number(row.size) } : undefined;
   }
 
   async resolveTag(repository: string, tag: string): Promise<string | undefined> {
