@@ -29,9 +29,15 @@ export function splitPemCertificates(text: string): string[] {
 }
 
 let publicRoots: X509Certificate[] | undefined;
-function isIssuedByPublicRoot(cert: X509Certificate): boolean {
+
+/**
+ * Whether `cert` is, or is signed by, one of Node's public roots or of `extraRoots` (PEM).
+ * The public roots are parsed once per process.
+ */
+export function isAnchored(cert: X509Certificate, extraRoots: string[] = []): boolean {
   publicRoots ??= rootCertificates.map((pem) => new X509Certificate(pem));
-  return publicRoots.some((root) => cert.checkIssued(root) && cert.verify(root.publicKey));
+  const roots = extraRoots.length ? [...publicRoots, ...extraRoots.map((pem) => new X509Certificate(pem))] : publicRoots;
+  return roots.some((r) => r.fingerprint256 === cert.fingerprint256 || (cert.checkIssued(r) && cert.verify(r.publicKey)));
 }
 
 function isSelfSigned(cert: X509Certificate): boolean {
@@ -74,7 +80,7 @@ export function assembleCertificate(certText: string, keyText: string, certName:
   if (rest.length > 0) warnings.push(`${certName}: ${rest.length} certificate(s) not part of the server's chain were left out`);
 
   const top = chain[chain.length - 1]!;
-  if (chain.length === 1 && !isSelfSigned(leaf) && !isIssuedByPublicRoot(leaf)) {
+  if (chain.length === 1 && !isSelfSigned(leaf) && !isAnchored(leaf)) {
     warnings.push(
       `${certName} holds only the server certificate, not its intermediate(s); clients will fail with ` +
         `"x509: certificate signed by unknown authority". Use the full chain (fullchain.pem with certbot).`,

@@ -6,7 +6,7 @@
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
-import { assembleCertificate } from '../cert-files.js';
+import { assembleCertificate, isAnchored } from '../cert-files.js';
 import type { CertificateProvider, CertificateStatus, ServingCertificate } from '../certificate-provider.js';
 import { CertStore } from '../cert-store.js';
 import { certificateFields, describeCertificate, sanNames } from '../describe.js';
@@ -158,10 +158,8 @@ export class AcmeCertificates implements CertificateProvider {
 
   /** The chain must be in order and end at a trusted root: the system's or a configured one. */
   private verifyChain(cert: ServingCertificate): void {
-    const roots = [...tls.rootCertificates, ...(this.opts.trustedRoots ?? [])].map((pem) => new X509Certificate(pem));
     const top = cert.chain[cert.chain.length - 1]!;
-    const anchored = roots.some((r) => r.fingerprint256 === top.fingerprint256 || (top.checkIssued(r) && top.verify(r.publicKey)));
-    if (!anchored) {
+    if (!isAnchored(top, this.opts.trustedRoots)) {
       const msg = `the chain from the ACME CA does not lead to a trusted root (top: ${top.subject.replace(/\n/g, ', ')}, issued by ${top.issuer.replace(/\n/g, ', ')})`;
       if (this.opts.trustedRoots?.length) throw new Error(msg);
       this.opts.log.warn(`${msg}; clients may not trust it (set tls.acme.trustedRoots for a private CA)`);
