@@ -20,6 +20,12 @@ export type Decision =
   /** 403: a known user that the policy refuses. */
   | { ok: false; status: 403; message: string; principal: Principal };
 
+/** "Basic abc=" -> { scheme: 'basic', value: 'abc=' } (scheme lowercased, value trimmed). */
+export function parseAuthorization(header: string): { scheme: string; value: string } {
+  const space = header.indexOf(' ');
+  return { scheme: header.slice(0, space).toLowerCase(), value: header.slice(space + 1).trim() };
+}
+
 export class Authenticator {
   constructor(
     private readonly identity: IdentityProvider,
@@ -48,9 +54,7 @@ export class Authenticator {
       if (need === null ? this.policy.anonymousPull : this.allowed(ANONYMOUS, need)) return { ok: true, principal: ANONYMOUS };
       return { ok: false, status: 401, message: 'authentication required', insufficientScope: false };
     }
-    const space = authorization.indexOf(' ');
-    const scheme = authorization.slice(0, space).toLowerCase();
-    const value = authorization.slice(space + 1).trim();
+    const { scheme, value } = parseAuthorization(authorization);
     if (scheme === 'basic') {
       const principal = await this.basicPrincipal(value);
       if (!principal) return { ok: false, status: 401, message: 'invalid username or password', insufficientScope: false };

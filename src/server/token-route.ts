@@ -4,7 +4,7 @@
 // (https://distribution.github.io/distribution/spec/auth/oauth/). Scopes the client may not
 // have are left out of the token rather than refused, as the spec says.
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { Authenticator } from '../auth/authenticator.js';
+import { parseAuthorization, type Authenticator } from '../auth/authenticator.js';
 import { ANONYMOUS, type Principal } from '../auth/policy.js';
 import { parseScope, type Access } from '../auth/scope.js';
 import type { TokenService } from '../auth/token-service.js';
@@ -26,8 +26,8 @@ export function registerTokenRoute(app: FastifyInstance, auth: Authenticator, to
     let principal: Principal = ANONYMOUS;
     const header = request.headers.authorization;
     if (header !== undefined) {
-      const space = header.indexOf(' ');
-      const found = header.slice(0, space).toLowerCase() === 'basic' ? await auth.basicPrincipal(header.slice(space + 1)) : undefined;
+      const { scheme, value } = parseAuthorization(header);
+      const found = scheme === 'basic' ? await auth.basicPrincipal(value) : undefined;
       if (!found) return unauthorized(reply, 'invalid username or password');
       principal = found;
     }
