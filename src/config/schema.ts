@@ -125,6 +125,18 @@ export const configSchema = z.object({
     .prefault({})
     .describe('HTTPS. TLS 1.2 is the minimum version.'),
   ddns: ddnsConfigSchema,
+  storage: z
+    .object({
+      directIO: z
+        .boolean()
+        .default(true)
+        .describe(
+          'Write and read large blobs (1 MiB and up) with O_DIRECT, bypassing the page cache; buffered I/O is used where the filesystem refuses it. ' +
+            'Far cheaper on VMs that hand free memory back to the host; turn it off on bare metal to keep hot layers in the page cache.',
+        ),
+    })
+    .prefault({})
+    .describe('Blob files under the data directory.'),
   registry: z
     .object({
       deleteEnabled: z.boolean().default(true).describe('Allow DELETE of manifests, tags and blobs (405 UNSUPPORTED when off).'),

@@ -33,7 +33,7 @@ export const getBlob: Handler<'blob'> = async (request, reply, route, deps) => {
   try {
     // A local file is sent with reused buffers (send-file.ts); other stores stream. The explicit
     // end lets a stream finish with its last chunk instead of one more read to find EOF.
-    body = deps.blobs.openFile ? await deps.blobs.openFile(digest) : await deps.blobs.open(digest, { start, end });
+    body = deps.blobs.openReader ? await deps.blobs.openReader(digest) : await deps.blobs.open(digest, { start, end });
   } catch (err) {
     if (err instanceof BlobNotFoundError) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is missing from storage`, { digest });
     throw err;

@@ -45,7 +45,8 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
 
   const db = await openSqlite(path.join(dataDir, 'minato.db'));
   const meta = new RegistryMetadata(db);
-  const blobs = await FsBlobStore.open(dataDir);
+  const blobs = await FsBlobStore.open(dataDir, { directIO: config.storage.directIO });
+  log.info({ directIO: blobs.direct !== undefined }, blobs.direct ? 'large blobs use direct I/O' : 'blobs use buffered I/O');
 
   let identity: IdentityProvider;
   let users: DatabaseUsers | undefined;
@@ -94,7 +95,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   try {
     await app.listen({ host, port });
   } catch (err) {
-    await Promise.allSettled([app.close(), db.destroy()]);
+    await Promise.allSettled([app.close(), db.destroy(), blobs.close()]);
     identity.close();
     await certificates.stop();
     const code = (err as NodeJS.ErrnoException).code;
@@ -130,7 +131,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
       await certificates.stop();
       await app.close();
       identity.close();
-      await db.destroy();
+      await Promise.all([db.destroy(), blobs.close()]);
     },
   };
 }

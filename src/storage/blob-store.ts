@@ -1,7 +1,6 @@
 // The contract every blob storage driver fulfils (filesystem now, S3 later).
 // Blobs are content-addressed and immutable; uploads are append-only files that become
 // visible as a blob only through commitUpload, after the digest has been verified.
-import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Digest } from '../registry/names.js';
 
@@ -16,16 +15,27 @@ export interface ByteRange {
   end: number;
 }
 
+/** Reads of one blob into two buffers the reader owns and alternates between. */
+export interface BlobReader {
+  /**
+   * Up to `length` bytes at `position` (fewer at the end of the blob, none past it). The bytes
+   * stay valid until the call after next, so one chunk can be sent while the next is read.
+   */
+  read(position: number, length: number): Promise<Buffer>;
+  /** Closes the file; call once no returned chunk is in use any more. */
+  close(): Promise<void>;
+}
+
 export interface BlobStore {
   /** Size of a committed blob, or undefined. Cheap: one stat, no reads. */
   stat(digest: Digest): Promise<BlobInfo | undefined>;
   /** A stream of the blob's bytes (or of one range). Throws BlobNotFoundError. */
   open(digest: Digest, range?: ByteRange): Promise<Readable>;
   /**
-   * Optional capability of stores on a local filesystem: the open file of a blob, so the HTTP
-   * layer can send it without stream allocations. Throws BlobNotFoundError.
+   * Optional capability of stores on a local filesystem: positional reads of a blob into reused
+   * buffers, so the HTTP layer can send it without stream allocations. Throws BlobNotFoundError.
    */
-  openFile?(digest: Digest): Promise<FileHandle>;
+  openReader?(digest: Digest): Promise<BlobReader>;
   /** Removes a committed blob. Idempotent. */
   delete(digest: Digest): Promise<void>;
 

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { digestAlgorithm, type Digest, type DigestAlgorithm } from '../registry/names.js';
+import { BufferedBlobReader, DIRECT_READ_MIN, DirectBlobReader } from './blob-reader.js';
 import {
   BlobNotFoundError,
   BodyTooLargeError,
@@ -13,28 +14,26 @@ import {
   UploadNotFoundError,
   UploadOffsetError,
   type BlobInfo,
+  type BlobReader,
   type BlobStore,
   type ByteRange,
 } from './blob-store.js';
+import { DirectIo } from './direct-io.js';
 import { FsLayout } from './layout.js';
+import { HashThread } from './hash-thread.js';
+import { UploadWriter, type UploadHashing } from './upload-writer.js';
 
 const IO_CHUNK = 1 << 20;
-/** Bodies up to this size are written with one synchronous write when they end. */
-const SMALL_WRITE = 256 * 1024;
 
 const fsyncFd = promisify(fsSync.fsync);
-const writevFd = promisify(fsSync.writev);
 
 // Cost model on which this store is built: metadata syscalls on a local filesystem (stat, open,
 // close, rename, mkdir) take a few microseconds, while a round trip through libuv's threadpool
 // costs ~10-35 us of CPU and queues behind fsyncs. So those run synchronously; only what can
 // take long (fsync, data writes of large bodies, reading files to rehash) stays asynchronous.
 
-/** sha256 state of an upload, valid for exactly `offset` bytes of its file. */
-interface HashState {
-  hash: Hash;
-  offset: number;
-}
+/** sha256 of an upload's first `offset` bytes, kept here or on the hash thread (`thread` = its generation). */
+type HashState = { offset: number } & ({ hash: Hash } | { thread: number });
 
 export class FsBlobStore implements BlobStore {
   private readonly layout: FsLayout;
@@ -44,15 +43,27 @@ export class FsBlobStore implements BlobStore {
   private readonly queues = new Map<string, Promise<unknown>>();
   private readonly madeDirs = new Set<string>();
 
-  private constructor(root: string) {
+  /** Hashes large uploads off the event loop; only with direct I/O, whose buffers it shares. */
+  private readonly thread: HashThread | undefined;
+
+  private constructor(
+    root: string,
+    /** Direct I/O for large blob data, when asked for and the filesystem supports it. */
+    readonly direct: DirectIo | undefined,
+  ) {
     this.layout = new FsLayout(root);
+    this.thread = direct ? new HashThread() : undefined;
   }
 
-  static async open(root: string): Promise<FsBlobStore> {
-    const store = new FsBlobStore(root);
-    await fs.mkdir(store.layout.blobsDir, { recursive: true });
-    await fs.mkdir(store.layout.uploadsDir, { recursive: true });
-    return store;
+  async close(): Promise<void> {
+    await this.thread?.close();
+  }
+
+  static async open(root: string, options: { directIO?: boolean } = {}): Promise<FsBlobStore> {
+    const layout = new FsLayout(root);
+    await fs.mkdir(layout.blobsDir, { recursive: true });
+    await fs.mkdir(layout.uploadsDir, { recursive: true });
+    return new FsBlobStore(root, options.directIO === false ? undefined : DirectIo.probe(layout.uploadsDir));
   }
 
   async stat(digest: Digest): Promise<BlobInfo | undefined> {
@@ -61,17 +72,29 @@ export class FsBlobStore implements BlobStore {
   }
 
   async open(digest: Digest, range?: ByteRange): Promise<Readable> {
-    const handle = await this.openFile(digest);
-    return handle.createReadStream({ start: range?.start, end: range?.end, highWaterMark: IO_CHUNK });
-  }
-
-  async openFile(digest: Digest): Promise<fs.FileHandle> {
+    let handle: fs.FileHandle;
     try {
-      return await fs.open(this.layout.blobPath(digest), 'r');
+      handle = await fs.open(this.layout.blobPath(digest), 'r');
     } catch (err) {
       if (isNotFound(err)) throw new BlobNotFoundError(digest);
       throw err;
     }
+    return handle.createReadStream({ start: range?.start, end: range?.end, highWaterMark: IO_CHUNK });
+  }
+
+  async openReader(digest: Digest): Promise<BlobReader> {
+    const file = this.layout.blobPath(digest);
+    let fd: number;
+    try {
+      fd = fsSync.openSync(file, 'r');
+    } catch (err) {
+      if (isNotFound(err)) throw new BlobNotFoundError(digest);
+      throw err;
+    }
+    const size = fsSync.fstatSync(fd).size;
+    if (!this.direct || size < DIRECT_READ_MIN) return new BufferedBlobReader(fd, size);
+    fsSync.closeSync(fd);
+    return new DirectBlobReader(this.direct.open(file, fsSync.constants.O_RDONLY), this.direct);
   }
 
   async delete(digest: Digest): Promise<void> {
@@ -98,34 +121,51 @@ export class FsBlobStore implements BlobStore {
       const file = this.uploadFile(id);
       const size = this.existingUploadSize(id);
       if (offset !== size) throw new UploadOffsetError(size, offset);
-      const state = await this.hashState(id, file, size);
+      const hashing = this.hashing(id, file, await this.hashState(id, file, size));
       this.hashes.delete(id); // stale until this write has fully landed
-      const fd = fsSync.openSync(file, 'a');
-      const writer = new BatchWriter(fd);
+      const writer = new UploadWriter(file, size, this.direct, hashing);
       let written = 0;
       try {
         try {
           for await (const chunk of body as AsyncIterable<Buffer>) {
             written += chunk.length;
             if (maxBytes !== undefined && written > maxBytes) throw new BodyTooLargeError(maxBytes);
-            state.hash.update(chunk);
             await writer.add(chunk);
           }
         } catch (err) {
           // Keep what arrived (the client may ask for the offset and resume); the hash state is
           // dropped and rebuilt from the file when needed.
           await writer.finish().catch(() => undefined);
+          if ('thread' in hashing.state) this.thread?.drop(id);
           throw err;
         }
         await writer.finish();
       } finally {
-        await writer.settled();
-        fsSync.closeSync(fd);
+        await writer.close();
       }
-      state.offset = size + written;
-      this.hashes.set(id, state);
-      return state.offset;
+      hashing.state.offset = size + written;
+      this.hashes.set(id, hashing.state);
+      return hashing.state.offset;
     });
+  }
+
+  /** Feeds an upload's hash; a large body moves it to the hash thread (see UploadWriter). */
+  private hashing(id: string, file: string, state: HashState): UploadHashing & { state: HashState } {
+    const thread = this.thread;
+    const hashing = {
+      state,
+      update(bytes: Uint8Array): void | Promise<void> {
+        if ('hash' in hashing.state) hashing.state.hash.update(bytes);
+        else return thread!.update(id, bytes);
+      },
+      async offload(): Promise<void> {
+        if (!thread || !('hash' in hashing.state)) return;
+        // The thread starts over from the bytes already in the file (none for a new upload).
+        const { offset } = hashing.state;
+        hashing.state = { offset, thread: await thread.start(id, file, offset) };
+      },
+    };
+    return hashing;
   }
 
   commitUpload(id: string, expected: Digest): Promise<BlobInfo> {
@@ -148,14 +188,14 @@ export class FsBlobStore implements BlobStore {
         fsSync.renameSync(file, dest);
         await fsyncPath(dir);
       }
-      this.hashes.delete(id);
+      this.forgetHash(id);
       return { digest: expected, size };
     });
   }
 
   async cancelUpload(id: string): Promise<void> {
     const file = this.layout.uploadPath(id);
-    this.hashes.delete(id);
+    this.forgetHash(id);
     if (file) fsSync.rmSync(file, { force: true });
   }
 
@@ -181,19 +221,27 @@ export class FsBlobStore implements BlobStore {
     return size;
   }
 
+  /** The upload's hash at `size` bytes: the running one, or rebuilt from the file. */
   private async hashState(id: string, file: string, size: number): Promise<HashState> {
     const cached = this.hashes.get(id);
-    if (cached && cached.offset === size) return cached;
+    if (cached && cached.offset === size && ('hash' in cached || cached.thread === this.thread?.generation)) return cached;
+    if (this.thread) return { offset: size, thread: await this.thread.start(id, file, size) };
     const hash = createHash('sha256');
     await hashFileInto(file, hash);
     return { hash, offset: size };
+  }
+
+  private forgetHash(id: string): void {
+    const state = this.hashes.get(id);
+    this.hashes.delete(id);
+    if (state && 'thread' in state) this.thread?.drop(id);
   }
 
   private async uploadDigest(id: string, file: string, size: number, algorithm: DigestAlgorithm): Promise<string> {
     if (algorithm === 'sha256') {
       const state = await this.hashState(id, file, size);
       this.hashes.set(id, state);
-      return `sha256:${state.hash.copy().digest('hex')}`;
+      return `sha256:${'hash' in state ? state.hash.copy().digest('hex') : await this.thread!.digest(id)}`;
     }
     const hash = createHash(algorithm);
     await hashFileInto(file, hash);
@@ -232,81 +280,6 @@ async function fsyncPath(file: string): Promise<void> {
   } finally {
     fsSync.closeSync(fd);
   }
-}
-
-/**
- * Appends chunks to a file descriptor in batches: up to IO_CHUNK bytes are gathered and written
- * with one writev in the threadpool while the next batch arrives (at most one write in flight,
- * so memory stays bounded and the body stream sees backpressure). A body that ends below
- * SMALL_WRITE is written with one synchronous writev instead. (A background fdatasync every
- * 64 MiB, to get large uploads onto the disk while they stream in, was tried: no measurable gain
- * on push-large, and up to 40% more system time in some runs; see docs/benchmarks.md.)
- */
-class BatchWriter {
-  private batch: Buffer[] = [];
-  private batchBytes = 0;
-  private inFlight: Promise<void> | undefined;
-  private usedAsync = false;
-
-  constructor(private readonly fd: number) {}
-
-  async add(chunk: Buffer): Promise<void> {
-    this.batch.push(chunk);
-    this.batchBytes += chunk.length;
-    if (this.batchBytes >= IO_CHUNK) await this.startWrite();
-  }
-
-  async finish(): Promise<void> {
-    if (!this.usedAsync && this.batchBytes <= SMALL_WRITE) {
-      if (this.batchBytes > 0) writeAllSync(this.fd, this.batch);
-      this.batch = [];
-      this.batchBytes = 0;
-      return;
-    }
-    await this.startWrite();
-    await this.inFlight;
-  }
-
-  private async startWrite(): Promise<void> {
-    // The previous write must land first: writes to one descriptor stay in order.
-    await this.inFlight;
-    if (this.batchBytes === 0) return;
-    const buffers = this.batch;
-    this.batch = [];
-    this.batchBytes = 0;
-    this.usedAsync = true;
-    this.inFlight = writeAll(this.fd, buffers);
-    // A failure is reported by the next add() or finish(), which await this promise.
-    this.inFlight.catch(() => undefined);
-  }
-
-  /** Resolves when no write is running any more (before the descriptor is closed). */
-  async settled(): Promise<void> {
-    await this.inFlight?.catch(() => undefined);
-  }
-}
-
-async function writeAll(fd: number, buffers: Buffer[]): Promise<void> {
-  let rest = buffers;
-  while (rest.length > 0) {
-    const { bytesWritten } = await writevFd(fd, rest);
-    rest = advance(rest, bytesWritten);
-  }
-}
-
-function writeAllSync(fd: number, buffers: Buffer[]): void {
-  let rest = buffers;
-  while (rest.length > 0) rest = advance(rest, fsSync.writevSync(fd, rest));
-}
-
-/** The buffers left after the first `n` bytes were written (short writes are rare but legal). */
-function advance(buffers: Buffer[], n: number): Buffer[] {
-  let i = 0;
-  while (i < buffers.length && n >= buffers[i]!.length) n -= buffers[i++]!.length;
-  if (i === buffers.length) return [];
-  const rest = buffers.slice(i);
-  if (n > 0) rest[0] = rest[0]!.subarray(n);
-  return rest;
 }
 
 function statSyncOrUndefined(file: string): fsSync.Stats | undefined {
