@@ -240,18 +240,23 @@ async function main(): Promise<number> {
     const minatoLog = path.join(minatoDir, 'minato.log');
     const logFd = createWriteStream(minatoLog);
     await new Promise((r) => logFd.on('open', r));
+    // Started as a user starts it, through the launcher and the node flags of its #! line;
+    // --minato-node-args are added through NODE_OPTIONS.
+    const nodeOptions = [process.env.NODE_OPTIONS ?? '', ...opts.minatoNodeArgs].join(' ').trim();
     minato = spawn(
-      process.execPath,
+      path.join(repo, 'bin', 'minato.js'),
       [
-        ...opts.minatoNodeArgs,
-        path.join(repo, 'bin', 'minato.js'),
         'serve',
         '--listen', `127.0.0.1:${minatoPort}`,
         '--data', path.join(minatoDir, 'data'),
         '--htpasswd', htpasswd,
         '--log-level', 'error',
       ],
-      { cwd: minatoDir, env: { ...process.env, ...opts.minatoEnv, MINATO_LOG_ACCESS_LOG: 'false' }, stdio: ['ignore', logFd, logFd] },
+      {
+        cwd: minatoDir,
+        env: { ...process.env, ...opts.minatoEnv, MINATO_LOG_ACCESS_LOG: 'false', ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) },
+        stdio: ['ignore', logFd, logFd],
+      },
     );
     const minatoPid = minato.pid;
     if (minatoPid === undefined) throw new Error('could not start minato');

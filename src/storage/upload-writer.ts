@@ -133,23 +133,28 @@ class BufferedSink implements Sink {
   }
 }
 
+/** Buffers per direct upload: one filling while the others are written and hashed. */
+const RING = 4;
+
 /**
- * With O_DIRECT: whole aligned blocks are written from two alternating buffers. The block the
- * upload currently ends in is read back and rewritten whole, and the last partial block of a
- * body goes through the page cache (direct writes cannot end mid-block), so the file's size is
- * always exactly the bytes received.
+ * With O_DIRECT: whole aligned blocks are written from a small ring of buffers, each written and
+ * hashed (both off the event loop) while the next fills. The block the upload currently ends in
+ * is read back and rewritten whole, and the last partial block of a body goes through the page
+ * cache (direct writes cannot end mid-block), so the file's size is always exactly the bytes
+ * received.
  */
 class DirectSink implements Sink {
   private readonly plainFd: number;
   private readonly directFd: number;
   private current: Buffer;
-  private spare: Buffer;
+  /** Buffers free to fill, and those being written and hashed, oldest first. */
+  private readonly free: Buffer[] = [];
+  private readonly busy: Array<{ buf: Buffer; done: Promise<void> }> = [];
   /** File offset of current[0]: always a multiple of DIRECT_ALIGN. */
   private blockStart: number;
   private fill: number;
   /** current[hashed..fill) is not hashed yet (the re-read head of a block already was). */
   private hashed: number;
-  private inFlight: Promise<void> | undefined;
 
   constructor(
     file: string,
@@ -165,7 +170,7 @@ class DirectSink implements Sink {
       throw err;
     }
     this.current = io.take();
-    this.spare = io.take();
+    for (let i = 1; i < RING; i++) this.free.push(io.take());
     this.blockStart = start - (start % DIRECT_ALIGN);
     this.fill = start - this.blockStart;
     this.hashed = this.fill;
@@ -189,21 +194,33 @@ class DirectSink implements Sink {
   }
 
   private async flush(): Promise<void> {
-    // The spare buffer is the one the previous write used: it is free once that write landed.
-    await this.inFlight;
     const full = this.current;
-    // The block is written and hashed at the same time, both off the event loop.
-    this.inFlight = settleBoth(writeAll(this.directFd, full, full.length, this.blockStart), this.hashing.update(full.subarray(this.hashed)));
-    this.inFlight.catch(() => undefined); // reported by the next flush() or finish()
-    this.current = this.spare;
-    this.spare = full;
+    const done = settleBoth(writeAll(this.directFd, full, full.length, this.blockStart), this.hashing.update(full.subarray(this.hashed)));
+    done.catch(() => undefined); // reported when the buffer is reclaimed
+    this.busy.push({ buf: full, done });
     this.blockStart += full.length;
     this.fill = 0;
     this.hashed = 0;
+    this.current = this.free.pop() ?? (await this.reclaim());
+  }
+
+  /** Waits for the oldest block in flight; its buffer is free again. */
+  private async reclaim(): Promise<Buffer> {
+    const oldest = this.busy.shift()!;
+    try {
+      await oldest.done;
+    } finally {
+      this.free.push(oldest.buf);
+    }
+    return this.free.pop()!;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.busy.length > 0) this.free.push(await this.reclaim());
   }
 
   async finish(): Promise<void> {
-    await this.inFlight;
+    await this.drain();
     await this.hashing.update(this.current.subarray(this.hashed, this.fill));
     this.hashed = this.fill;
     const whole = this.fill - (this.fill % DIRECT_ALIGN);
@@ -218,15 +235,13 @@ class DirectSink implements Sink {
     this.current.copy(this.current, 0, whole, this.fill);
     this.fill -= whole;
     this.hashed = this.fill;
-    this.inFlight = undefined;
   }
 
   async close(): Promise<void> {
-    await this.inFlight?.catch(() => undefined);
+    await Promise.allSettled(this.busy.map((b) => b.done));
     fs.closeSync(this.directFd);
     fs.closeSync(this.plainFd);
-    this.io.give(this.current);
-    this.io.give(this.spare);
+    for (const buf of [this.current, ...this.free, ...this.busy.map((b) => b.buf)]) this.io.give(buf);
   }
 }
 
