@@ -102,7 +102,10 @@ export class FsBlobStore implements BlobStore {
   }
 
   async createUpload(id: string): Promise<void> {
-    fsSync.closeSync(fsSync.openSync(this.uploadFile(id), 'wx'));
+    // Not synchronous like the other metadata calls: allocating an inode can take a few hundred
+    // microseconds (ext4 without a journal scans past recently deleted inodes), measured at a
+    // third of the event loop's time when pushing many small blobs.
+    await (await fs.open(this.uploadFile(id), 'wx')).close();
     this.hashes.set(id, { hash: createHash('sha256'), offset: 0 });
   }
 
