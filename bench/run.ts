@@ -240,23 +240,21 @@ async function main(): Promise<number> {
     const minatoLog = path.join(minatoDir, 'minato.log');
     const logFd = createWriteStream(minatoLog);
     await new Promise((r) => logFd.on('open', r));
-    // Started as a user starts it, through the launcher and the node flags of its #! line;
-    // --minato-node-args are added through NODE_OPTIONS.
-    const nodeOptions = [process.env.NODE_OPTIONS ?? '', ...opts.minatoNodeArgs].join(' ').trim();
+    // Started as a user starts it: with the node flags of the launcher's #! line.
+    const launcher = path.join(repo, 'bin', 'minato.js');
     minato = spawn(
-      path.join(repo, 'bin', 'minato.js'),
+      process.execPath,
       [
+        ...launcherNodeFlags(launcher),
+        ...opts.minatoNodeArgs,
+        launcher,
         'serve',
         '--listen', `127.0.0.1:${minatoPort}`,
         '--data', path.join(minatoDir, 'data'),
         '--htpasswd', htpasswd,
         '--log-level', 'error',
       ],
-      {
-        cwd: minatoDir,
-        env: { ...process.env, ...opts.minatoEnv, MINATO_LOG_ACCESS_LOG: 'false', ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) },
-        stdio: ['ignore', logFd, logFd],
-      },
+      { cwd: minatoDir, env: { ...process.env, ...opts.minatoEnv, MINATO_LOG_ACCESS_LOG: 'false' }, stdio: ['ignore', logFd, logFd] },
     );
     const minatoPid = minato.pid;
     if (minatoPid === undefined) throw new Error('could not start minato');
@@ -306,3 +304,11 @@ main().then(
     process.exit(1);
   },
 );
+
+/** The node flags on a launcher's first line, e.g. "#!/usr/bin/env -S node --max-semi-space-size=2". */
+function launcherNodeFlags(file: string): string[] {
+  const first = readFileSync(file, 'utf8').split('\n', 1)[0]!;
+  const words = first.replace(/^#!/, '').trim().split(/\s+/);
+  const node = words.findIndex((w) => w === 'node' || w.endsWith('/node'));
+  return node === -1 ? [] : words.slice(node + 1);
+}

@@ -181,6 +181,22 @@ describe('tags and catalog', () => {
     assert.equal(bad.json().errors[0].code, 'PAGINATION_NUMBER_INVALID');
   });
 
+  test('a listing follows every tag change: new tag, deleted tag, deleted manifest', async () => {
+    const list = async () => (await api('/v2/list/churn/tags/list?n=100')).json().tags as string[];
+    const m1 = await prepareImage('list/churn');
+    for (const t of ['b', 'c']) assert.equal((await putManifest('list/churn', t, m1)).status, 201);
+    assert.deepEqual(await list(), ['b', 'c']);
+    assert.equal((await putManifest('list/churn', 'a', m1)).status, 201);
+    assert.deepEqual(await list(), ['a', 'b', 'c']);
+    assert.equal((await api('/v2/list/churn/manifests/b', { method: 'DELETE' })).status, 202);
+    assert.deepEqual(await list(), ['a', 'c']);
+    const m2 = await prepareImage('list/churn');
+    assert.equal((await putManifest('list/churn', 'z', m2)).status, 201);
+    assert.deepEqual(await list(), ['a', 'c', 'z']);
+    assert.equal((await api(`/v2/list/churn/manifests/${sha256(m1)}`, { method: 'DELETE' })).status, 202);
+    assert.deepEqual(await list(), ['z']);
+  });
+
   test('tags of an unknown repository is NAME_UNKNOWN', async () => {
     const res = await api('/v2/list/none/tags/list');
     assert.equal(res.status, 404);
