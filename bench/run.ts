@@ -35,6 +35,8 @@ interface Options {
   minatoEnv: Record<string, string>;
   passThrough: string[];
   runs: string;
+  /** Compare Distribution with bench/floor-server.ts (a do-nothing node:http server) instead of minato. */
+  floor: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -45,6 +47,7 @@ function parseOptions(argv: string[]): Options {
   let minatoNodeArgs: string[] = [];
   const minatoEnv: Record<string, string> = {};
   let runs = '1';
+  let floor = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const value = (): string => {
@@ -55,6 +58,7 @@ function parseOptions(argv: string[]): Options {
     if (arg === '--regbench') regbench = path.resolve(value());
     else if (arg === '--label') label = value();
     else if (arg === '--keep-data') keepData = true;
+    else if (arg === '--floor') floor = true;
     else if (arg === '--minato-node-args') minatoNodeArgs = value().split(/\s+/).filter(Boolean);
     else if (arg === '--minato-env') {
       const [k, ...v] = value().split('=');
@@ -67,6 +71,7 @@ function parseOptions(argv: string[]): Options {
       process.stdout.write(
         'usage: npm run bench -- [--quick] [--runs N] [--scenarios a,b] [--label NAME] [--regbench DIR]\n' +
           '                        [--keep-data] [--minato-node-args "ARGS"] [--minato-env NAME=VALUE]...\n' +
+          '                        [--floor]  (a do-nothing node server instead of minato; tags-list only)\n' +
           '                        [other regbench options]\n',
       );
       process.exit(0);
@@ -74,7 +79,7 @@ function parseOptions(argv: string[]): Options {
   }
   label ??= passThrough.includes('--quick') ? 'quick' : 'full';
   if (!/^[\w.-]+$/.test(label)) throw new Error(`--label must be letters, digits, ".", "_" or "-"`);
-  return { regbench, label, keepData, minatoNodeArgs, minatoEnv, passThrough, runs };
+  return { regbench, label, keepData, minatoNodeArgs, minatoEnv, passThrough, runs, floor };
 }
 
 /** A port the kernel considers free right now on 127.0.0.1. */
@@ -242,20 +247,23 @@ async function main(): Promise<number> {
     await new Promise((r) => logFd.on('open', r));
     // Started as a user starts it: with the node flags of the launcher's #! line.
     const launcher = path.join(repo, 'bin', 'minato.js');
-    minato = spawn(
-      process.execPath,
-      [
-        ...launcherNodeFlags(launcher),
-        ...opts.minatoNodeArgs,
-        launcher,
-        'serve',
-        '--listen', `127.0.0.1:${minatoPort}`,
-        '--data', path.join(minatoDir, 'data'),
-        '--htpasswd', htpasswd,
-        '--log-level', 'error',
-      ],
-      { cwd: minatoDir, env: { ...process.env, ...opts.minatoEnv, MINATO_LOG_ACCESS_LOG: 'false' }, stdio: ['ignore', logFd, logFd] },
-    );
+    const serve = opts.floor
+      ? [path.join(here, 'floor-server.js'), String(minatoPort)]
+      : [
+          ...launcherNodeFlags(launcher),
+          ...opts.minatoNodeArgs,
+          launcher,
+          'serve',
+          '--listen', `127.0.0.1:${minatoPort}`,
+          '--data', path.join(minatoDir, 'data'),
+          '--htpasswd', htpasswd,
+          '--log-level', 'error',
+        ];
+    minato = spawn(process.execPath, serve, {
+      cwd: minatoDir,
+      env: { ...process.env, ...opts.minatoEnv, MINATO_LOG_ACCESS_LOG: 'false' },
+      stdio: ['ignore', logFd, logFd],
+    });
     const minatoPid = minato.pid;
     if (minatoPid === undefined) throw new Error('could not start minato');
     await waitForHttp(`http://127.0.0.1:${minatoPort}/v2/`, minato, 'minato', minatoLog);
@@ -275,7 +283,7 @@ async function main(): Promise<number> {
       '--runs', opts.runs,
       '--label', 'distribution', '--pid', String(distributionPid), `http://${distAddr}`,
       '--compare', `http://127.0.0.1:${minatoPort}`,
-      '--label2', 'minato', '--pid2', String(minatoPid),
+      '--label2', opts.floor ? 'floor' : 'minato', '--pid2', String(minatoPid),
       '--user2', 'bench', '--password2', password,
       ...opts.passThrough,
     ];

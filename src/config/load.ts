@@ -89,7 +89,7 @@ function walk(schema: z.ZodType, path: string[], out: ConfigKey[]): void {
     for (const [key, child] of Object.entries(s.shape as Record<string, z.ZodType>)) walk(child, [...path, key], out);
     return;
   }
-  const env = `MINATO_${path.map((p) => p.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()).join('_')}`;
+  const env = `MINATO_${path.map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_')}`;
   let type: ConfigKey['type'] = 'string';
   let values: string[] | undefined;
   if (s instanceof z.ZodNumber) type = 'number';

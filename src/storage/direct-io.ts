@@ -19,7 +19,7 @@ export const DIRECT_ALIGN = 4096;
 /** Size of each pooled buffer (a multiple of DIRECT_ALIGN). */
 export const DIRECT_CHUNK = 1 << 20;
 /** Idle buffers kept for reuse; more are allocated under load and left to the GC. */
-const MAX_IDLE = 8;
+const MAX_IDLE = 4;
 
 export class DirectIo {
   private readonly idle: Buffer[] = [];

@@ -5,6 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import type { HashRequest, HashReply } from './hash-worker.js';
 
+/** A request without its sequence number (Omit, distributed over the union). */
 type Call = HashRequest extends infer R ? (R extends HashRequest ? Omit<R, 'seq'> : never) : never;
 
 export class HashThread {
@@ -26,7 +27,10 @@ export class HashThread {
    * the promise settles. Other bytes are copied.
    */
   async update(id: string, bytes: Uint8Array): Promise<void> {
-    if (bytes.buffer instanceof SharedArrayBuffer) return void (await this.call({ op: 'update', id, bytes }));
+    if (bytes.buffer instanceof SharedArrayBuffer) {
+      await this.call({ op: 'update', id, bytes });
+      return;
+    }
     // A copy of just these bytes, moved: cloning the view would copy its whole ArrayBuffer.
     const own = new Uint8Array(bytes);
     await this.call({ op: 'update', id, bytes: own }, [own.buffer]);

@@ -2,9 +2,10 @@
 //
 // A small body (up to SMALL_WRITE, e.g. a config blob or a 16 KiB layer) is gathered and written
 // with one synchronous writev when it ends: a threadpool round trip would cost more than the
-// write. A larger body streams to the file through the threadpool with at most one write in
-// flight, so memory stays bounded and the request sees backpressure; with direct I/O available
-// it is copied into two aligned buffers and written with O_DIRECT (see direct-io.ts).
+// write. A larger body streams to the file through the threadpool with bounded memory, so the
+// request sees backpressure: with direct I/O it is copied into a ring of aligned buffers written
+// with O_DIRECT and hashed on the hash thread (see direct-io.ts), else written through the page
+// cache with at most one write in flight.
 // (A background fdatasync every 64 MiB was tried: no gain on push-large and up to 40% more
 // system time; see docs/benchmarks.md.)
 import fs from 'node:fs';
@@ -76,7 +77,7 @@ export class UploadWriter {
     } finally {
       fs.closeSync(fd);
     }
-    for (const chunk of this.gathered) this.hashing.update(chunk);
+    for (const chunk of this.gathered) await this.hashing.update(chunk);
     this.gathered = [];
     this.gatheredBytes = 0;
   }
@@ -103,6 +104,7 @@ class BufferedSink implements Sink {
   }
 
   async add(chunk: Buffer): Promise<void> {
+    await this.hashing.update(chunk);
     this.batch.push(chunk);
     this.batchBytes += chunk.length;
     if (this.batchBytes >= BATCH) await this.flush();
@@ -117,10 +119,7 @@ class BufferedSink implements Sink {
     // The previous write must land first: a failure surfaces here, and the file stays in order.
     await this.inFlight;
     if (this.batchBytes === 0) return;
-    const batch = this.batch;
-    this.inFlight = writevAll(this.fd, batch, this.position).then(() => {
-      for (const chunk of batch) this.hashing.update(chunk);
-    });
+    this.inFlight = writevAll(this.fd, this.batch, this.position);
     this.inFlight.catch(() => undefined); // reported by the next flush() or finish()
     this.position += this.batchBytes;
     this.batch = [];
@@ -134,7 +133,7 @@ class BufferedSink implements Sink {
 }
 
 /** Buffers per direct upload: one filling while the others are written and hashed. */
-const RING = 4;
+const RING = 3;
 
 /**
  * With O_DIRECT: whole aligned blocks are written from a small ring of buffers, each written and
