@@ -22,6 +22,7 @@ import { DirectIo } from './direct-io.js';
 import { FsLayout } from './layout.js';
 import { HashThread } from './hash-thread.js';
 import { UploadWriter, type UploadHashing } from './upload-writer.js';
+import { bodyBytesReceived } from './young-gc.js';
 
 const IO_CHUNK = 1 << 20;
 
@@ -134,6 +135,7 @@ export class FsBlobStore implements BlobStore {
             written += chunk.length;
             if (maxBytes !== undefined && written > maxBytes) throw new BodyTooLargeError(maxBytes);
             await writer.add(chunk);
+            bodyBytesReceived(chunk.length);
           }
         } catch (err) {
           // Keep what arrived (the client may ask for the offset and resume); the hash state is
