@@ -64,7 +64,13 @@ export class FsBlobStore implements BlobStore {
     const layout = new FsLayout(root);
     await fs.mkdir(layout.blobsDir, { recursive: true });
     await fs.mkdir(layout.uploadsDir, { recursive: true });
-    return new FsBlobStore(root, options.directIO === false ? undefined : DirectIo.probe(layout.uploadsDir));
+    const store = new FsBlobStore(root, options.directIO === false ? undefined : DirectIo.probe(layout.uploadsDir));
+    // The 256 sha256 fan-out directories, made once here rather than on the first pushes (each
+    // mkdir allocates an inode, which is slow on ext4 without a journal; see createUpload).
+    const fanOut = Array.from({ length: 256 }, (_, i) => path.dirname(layout.blobPath(`sha256:${i.toString(16).padStart(2, '0')}` as Digest)));
+    await Promise.all(fanOut.map((dir) => fs.mkdir(dir, { recursive: true })));
+    for (const dir of fanOut) store.madeDirs.add(dir);
+    return store;
   }
 
   async stat(digest: Digest): Promise<BlobInfo | undefined> {
