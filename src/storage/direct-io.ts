@@ -6,7 +6,7 @@
 // Measured there: writing a new 1 GiB file through the page cache costs ~3 CPU-s (and a cold
 // read ~2.4), against ~0.02 with O_DIRECT from reused buffers, while the host still caches the
 // disk. On bare metal the page cache is cheap and serves hot layers from RAM, so operators can
-// turn this off (storage.directIO: off).
+// turn this off (storage.directIO: false).
 //
 // O_DIRECT needs the buffer address, the file offset and the length aligned to the device's
 // block size. Node cannot align an allocation, so each pooled buffer is over-allocated and the
