@@ -45,6 +45,10 @@ export class RegistryMetadata {
   // this process drops the repository's entry; nothing else writes this database.
   private readonly tagLists = new Map<number, string[]>();
   private tagListsSize = 0;
+  // Uploads that have not received a byte yet are kept here, not in the database: recording
+  // them cost a write transaction per pushed blob (POST, then PUT with the body), and an upload
+  // with nothing in it has nothing to resume after a restart; the client starts a new one.
+  private readonly emptyUploads = new Map<string, UploadRecord>();
   private readonly sqlite: Sqlite.Database;
   private readonly statements = new Map<string, Sqlite.Statement>();
 
@@ -95,7 +99,7 @@ export class RegistryMetadata {
       this.q(
         'insert into repository_blobs (repository_id, digest, created_at) values (?, ?, ?) on conflict (repository_id, digest) do nothing',
       ).run(repositoryId, digest, now);
-      if (finishedUpload !== undefined) this.q('delete from uploads where id = ?').run(finishedUpload);
+      if (finishedUpload !== undefined && !this.emptyUploads.delete(finishedUpload)) this.q('delete from uploads where id = ?').run(finishedUpload);
     })();
   }
 
@@ -292,10 +296,20 @@ export class RegistryMetadata {
   }
 
   async createUpload(id: string, repository: string): Promise<void> {
-    this.q('insert into uploads (id, repository, created_at) values (?, ?, ?)').run(id, repository, Date.now());
+    this.emptyUploads.set(id, { id, repository, createdAt: Date.now() });
+  }
+
+  /** Records an upload in the database when its first bytes arrive, so that it survives a restart. */
+  async persistUpload(id: string): Promise<void> {
+    const upload = this.emptyUploads.get(id);
+    if (!upload) return;
+    this.q('insert into uploads (id, repository, created_at) values (?, ?, ?)').run(id, upload.repository, upload.createdAt);
+    this.emptyUploads.delete(id);
   }
 
   async getUpload(id: string): Promise<UploadRecord | undefined> {
+    const empty = this.emptyUploads.get(id);
+    if (empty) return empty;
     const row = this.q('select id, repository, created_at from uploads where id = ?').get(id) as
       | { id: string; repository: string; created_at: number }
       | undefined;
@@ -303,10 +317,12 @@ export class RegistryMetadata {
   }
 
   async deleteUpload(id: string): Promise<void> {
-    this.q('delete from uploads where id = ?').run(id);
+    if (!this.emptyUploads.delete(id)) this.q('delete from uploads where id = ?').run(id);
   }
 
   async uploadsCreatedBefore(time: number): Promise<string[]> {
-    return this.q('select id from uploads where created_at < ?').pluck().all(time) as string[];
+    const stored = this.q('select id from uploads where created_at < ?').pluck().all(time) as string[];
+    for (const upload of this.emptyUploads.values()) if (upload.createdAt < time) stored.push(upload.id);
+    return stored;
   }
 }

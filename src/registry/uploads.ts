@@ -34,6 +34,8 @@ export const startUpload: Handler<'uploads'> = async (request, reply, route, dep
 
 export const patchUpload: Handler<'upload'> = async (request, reply, route, deps) => {
   const size = await uploadSize(deps, route.name, route.id);
+  // A chunked upload can be resumed after a restart once it has bytes: record it now.
+  await deps.meta.persistUpload(route.id);
   const range = parseContentRange(request.headers['content-range']);
   const offset = range ? range.start : size;
   if (range) {

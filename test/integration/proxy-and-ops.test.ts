@@ -83,6 +83,31 @@ describe('uploads across restarts', () => {
     }
   });
 
+  test('an upload that received nothing before a restart is unknown after it; a new one works', async () => {
+    const data = await tempDir();
+    const blob = randomBytes(5000);
+    let reg = await startTestRegistry({ data });
+    let location: string;
+    try {
+      location = (await client(reg.url, reg.basic)('/v2/resume/empty/blobs/uploads/', { method: 'POST' })).headers.location!;
+    } finally {
+      await reg.close();
+    }
+    reg = await startTestRegistry({ data });
+    try {
+      const api = client(reg.url, reg.basic);
+      const gone = await api(location);
+      assert.equal(gone.status, 404);
+      assert.equal(gone.json().errors[0].code, 'BLOB_UPLOAD_UNKNOWN');
+      const fresh = (await api('/v2/resume/empty/blobs/uploads/', { method: 'POST' })).headers.location!;
+      const put = await api(`${fresh}?digest=${sha256(blob)}`, { method: 'PUT', body: blob });
+      assert.equal(put.status, 201, put.text);
+    } finally {
+      await reg.close();
+      await rm(data, { recursive: true, force: true });
+    }
+  });
+
   test('abandoned uploads are purged after the configured idle time; active ones are kept', async () => {
     const reg = await startTestRegistry();
     try {
