@@ -34,7 +34,13 @@ export async function startTestRegistry(config: Record<string, unknown> = {}): P
     ...config,
     auth: { credentialCacheSeconds: 60, ...(config.auth as object | undefined) },
   });
-  const running = await startRegistry(cfg, pino({ level: 'silent' }));
+  let running: RunningRegistry;
+  try {
+    running = await startRegistry(cfg, pino({ level: 'silent' }));
+  } catch (err) {
+    if (!config.data) await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   let password = running.initialAdminPassword ?? '';
   if (!password && running.users) {
     password = 'test-password';
