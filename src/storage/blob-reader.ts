@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import { promisify } from 'node:util';
 import type { BlobReader } from './blob-store.js';
-import { DIRECT_ALIGN, DIRECT_CHUNK, type DirectIo } from './direct-io.js';
+import { DIRECT_ALIGN, type DirectIo } from './direct-io.js';
 
 const CHUNK = 1 << 20;
 /** Blobs at least this large are read with direct I/O. */
@@ -12,46 +12,22 @@ export const DIRECT_READ_MIN = 1 << 20;
 
 const readAsync = promisify(fs.read);
 
-/** Reads through the page cache. */
-export class BufferedBlobReader implements BlobReader {
-  private readonly buffers: [Buffer, Buffer];
+class FileBlobReader implements BlobReader {
   private turn = 0;
 
   constructor(
     private readonly fd: number,
-    size: number,
-  ) {
-    const length = Math.max(1, Math.min(CHUNK, size));
-    this.buffers = [Buffer.allocUnsafeSlow(length), Buffer.allocUnsafeSlow(length)];
-  }
+    private readonly buffers: [Buffer, Buffer],
+    /** Reads start and end on multiples of this (1 through the page cache). */
+    private readonly align: number,
+    private readonly release?: (buf: Buffer) => void,
+  ) {}
 
   async read(position: number, length: number): Promise<Buffer> {
     const buf = this.buffers[this.turn++ % 2]!;
-    const { bytesRead } = await readAsync(this.fd, buf, 0, Math.min(buf.length, length), position);
-    return buf.subarray(0, bytesRead);
-  }
-
-  async close(): Promise<void> {
-    fs.closeSync(this.fd);
-  }
-}
-
-/** Reads whole aligned blocks with O_DIRECT into pooled aligned buffers. */
-export class DirectBlobReader implements BlobReader {
-  private readonly buffers: [Buffer, Buffer];
-  private turn = 0;
-
-  constructor(
-    private readonly fd: number,
-    private readonly io: DirectIo,
-  ) {
-    this.buffers = [io.take(), io.take()];
-  }
-
-  async read(position: number, length: number): Promise<Buffer> {
-    const buf = this.buffers[this.turn++ % 2]!;
-    const skip = position % DIRECT_ALIGN;
-    const want = Math.min(DIRECT_CHUNK, roundUp(skip + length));
+    // An aligned read starts before `position`: those first bytes are skipped.
+    const skip = position % this.align;
+    const want = Math.min(buf.length, Math.ceil((skip + length) / this.align) * this.align);
     // At the end of the file the kernel returns fewer bytes than asked: that is the tail.
     const { bytesRead } = await readAsync(this.fd, buf, 0, want, position - skip);
     return buf.subarray(Math.min(skip, bytesRead), Math.min(bytesRead, skip + length));
@@ -59,11 +35,17 @@ export class DirectBlobReader implements BlobReader {
 
   async close(): Promise<void> {
     fs.closeSync(this.fd);
-    this.io.give(this.buffers[0]);
-    this.io.give(this.buffers[1]);
+    if (this.release) for (const buf of this.buffers) this.release(buf);
   }
 }
 
-function roundUp(n: number): number {
-  return Math.ceil(n / DIRECT_ALIGN) * DIRECT_ALIGN;
+/** Reads through the page cache, with buffers sized for the blob. */
+export function bufferedBlobReader(fd: number, size: number): BlobReader {
+  const length = Math.max(1, Math.min(CHUNK, size));
+  return new FileBlobReader(fd, [Buffer.allocUnsafeSlow(length), Buffer.allocUnsafeSlow(length)], 1);
+}
+
+/** Reads whole aligned blocks of a file opened with O_DIRECT, into buffers of the pool. */
+export function directBlobReader(fd: number, io: DirectIo): BlobReader {
+  return new FileBlobReader(fd, [io.take(), io.take()], DIRECT_ALIGN, (buf) => io.give(buf));
 }

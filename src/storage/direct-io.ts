@@ -24,7 +24,7 @@ const MAX_IDLE = 4;
 export class DirectIo {
   private readonly idle: Buffer[] = [];
 
-  private constructor(private readonly probeFd: number) {}
+  private constructor(private probeFd: number | undefined) {}
 
   /**
    * Checks that the filesystem under `dir` accepts direct I/O with buffers this process can
@@ -43,7 +43,7 @@ export class DirectIo {
     const io = new DirectIo(fd);
     const buf = io.allocate();
     if (!buf) {
-      fs.closeSync(fd);
+      io.close();
       return undefined;
     }
     io.give(buf);
@@ -61,6 +61,12 @@ export class DirectIo {
     if (this.idle.length < MAX_IDLE) this.idle.push(buf);
   }
 
+  /** Closes the descriptor kept for probing new buffers. */
+  close(): void {
+    if (this.probeFd !== undefined) fs.closeSync(this.probeFd);
+    this.probeFd = undefined; // a closed number may be reused for another file: never write to it
+  }
+
   /** Opens `file` for direct I/O (flags: fs.constants.O_RDONLY or O_WRONLY). */
   open(file: string, flags: number): number {
     return fs.openSync(file, flags | fs.constants.O_DIRECT);
@@ -68,6 +74,7 @@ export class DirectIo {
 
   private allocate(): Buffer | undefined {
     // Shared memory, so the hash worker reads a block while it is being written (hash-thread.ts).
+    if (this.probeFd === undefined) return undefined;
     const raw = Buffer.from(new SharedArrayBuffer(DIRECT_CHUNK + DIRECT_ALIGN));
     // Allocations are 16-byte aligned; the kernel rejects a misaligned buffer with EINVAL.
     for (let offset = 0; offset < DIRECT_ALIGN; offset += 16) {

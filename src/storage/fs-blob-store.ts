@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { digestAlgorithm, type Digest, type DigestAlgorithm } from '../registry/names.js';
-import { BufferedBlobReader, DIRECT_READ_MIN, DirectBlobReader } from './blob-reader.js';
+import { bufferedBlobReader, DIRECT_READ_MIN, directBlobReader } from './blob-reader.js';
 import {
   BlobNotFoundError,
   BodyTooLargeError,
@@ -58,6 +58,7 @@ export class FsBlobStore implements BlobStore {
 
   async close(): Promise<void> {
     await this.thread?.close();
+    this.direct?.close();
   }
 
   static async open(root: string, options: { directIO?: boolean } = {}): Promise<FsBlobStore> {
@@ -79,29 +80,26 @@ export class FsBlobStore implements BlobStore {
   }
 
   async open(digest: Digest, range?: ByteRange): Promise<Readable> {
-    let handle: fs.FileHandle;
-    try {
-      handle = await fs.open(this.layout.blobPath(digest), 'r');
-    } catch (err) {
-      if (isNotFound(err)) throw new BlobNotFoundError(digest);
-      throw err;
-    }
-    return handle.createReadStream({ start: range?.start, end: range?.end, highWaterMark: IO_CHUNK });
+    const fd = this.openBlob(digest, undefined);
+    return fsSync.createReadStream(this.layout.blobPath(digest), { fd, start: range?.start, end: range?.end, highWaterMark: IO_CHUNK });
   }
 
   async openReader(digest: Digest): Promise<BlobReader> {
+    const size = statSyncOrUndefined(this.layout.blobPath(digest))?.size;
+    if (size === undefined) throw new BlobNotFoundError(digest);
+    if (this.direct && size >= DIRECT_READ_MIN) return directBlobReader(this.openBlob(digest, this.direct), this.direct);
+    return bufferedBlobReader(this.openBlob(digest, undefined), size);
+  }
+
+  /** A read-only descriptor of a committed blob, with direct I/O when `direct` is given. */
+  private openBlob(digest: Digest, direct: DirectIo | undefined): number {
     const file = this.layout.blobPath(digest);
-    let fd: number;
     try {
-      fd = fsSync.openSync(file, 'r');
+      return direct ? direct.open(file, fsSync.constants.O_RDONLY) : fsSync.openSync(file, 'r');
     } catch (err) {
       if (isNotFound(err)) throw new BlobNotFoundError(digest);
       throw err;
     }
-    const size = fsSync.fstatSync(fd).size;
-    if (!this.direct || size < DIRECT_READ_MIN) return new BufferedBlobReader(fd, size);
-    fsSync.closeSync(fd);
-    return new DirectBlobReader(this.direct.open(file, fsSync.constants.O_RDONLY), this.direct);
   }
 
   async delete(digest: Digest): Promise<void> {
