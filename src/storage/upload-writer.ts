@@ -200,22 +200,29 @@ class DirectSink implements Sink {
     this.blockStart += full.length;
     this.fill = 0;
     this.hashed = 0;
-    this.current = this.free.pop() ?? (await this.reclaim());
+    // `full` now belongs to `busy` alone, even when its predecessor failed: each buffer is in
+    // exactly one place, so close() returns each to the pool once.
+    const failure = this.free.length === 0 ? await this.reclaim() : undefined;
+    this.current = this.free.pop()!;
+    if (failure) throw failure;
   }
 
-  /** Waits for the oldest block in flight; its buffer is free again. */
-  private async reclaim(): Promise<Buffer> {
+  /** Waits for the oldest block in flight and frees its buffer; returns its failure, if any. */
+  private async reclaim(): Promise<Error | undefined> {
     const oldest = this.busy.shift()!;
-    try {
-      await oldest.done;
-    } finally {
-      this.free.push(oldest.buf);
-    }
-    return this.free.pop()!;
+    const failure = await oldest.done.then(
+      () => undefined,
+      (err: unknown) => err as Error,
+    );
+    this.free.push(oldest.buf);
+    return failure;
   }
 
   private async drain(): Promise<void> {
-    while (this.busy.length > 0) this.free.push(await this.reclaim());
+    while (this.busy.length > 0) {
+      const failure = await this.reclaim();
+      if (failure) throw failure;
+    }
   }
 
   async finish(): Promise<void> {
