@@ -49,7 +49,15 @@ const server = http.createServer(async (req, res) => {
     const list = tags.get(m[1]!) ?? [];
     const n = Number(url.searchParams.get('n') ?? 1000);
     const last = url.searchParams.get('last');
-    const start = last === null ? 0 : list.findIndex((t) => t > last) >>> 0;
+    let start = 0;
+    if (last !== null) {
+      let end = list.length;
+      while (start < end) {
+        const mid = (start + end) >>> 1;
+        if (list[mid]! <= last) start = mid + 1;
+        else end = mid;
+      }
+    }
     const page = list.slice(start, start + n);
     const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/json' };
     if (start + n < list.length) headers.link = `</v2/${m[1]}/tags/list?n=${n}&last=${page[page.length - 1]}>; rel="next"`;

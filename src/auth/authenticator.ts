@@ -1,7 +1,7 @@
 // Turns a request's Authorization header into a principal and decides whether it may perform
 // one action on one resource. Basic credentials are accepted in every mode (checked through a
 // short-lived cache); bearer tokens when the token service is on.
-import type { CredentialCache } from './credential-cache.js';
+import { basicCredential, type CredentialCache } from './credential-cache.js';
 import type { IdentityProvider } from './identity.js';
 import { allowedActions, ANONYMOUS, type PolicyOptions, type Principal } from './policy.js';
 import { grants, type Access } from './scope.js';
@@ -42,24 +42,36 @@ export class Authenticator {
 
   /** Checks user and password, with the cache in front of the slow hash. */
   async checkPassword(user: string, password: string): Promise<boolean> {
-    if (this.cache.has(user, password)) return true;
-    const ok = await this.identity.verify(user, password);
-    if (ok) this.cache.add(user, password);
-    return ok;
+    // A colon cannot be part of a Basic user name (RFC 7617), and would make the cache key ambiguous.
+    if (user.includes(':')) return false;
+    return (await this.basicPrincipal(basicCredential(user, password))) !== undefined;
   }
 
-  /** `need` null means "any authenticated client" (GET /v2/). */
-  async decide(authorization: string | undefined, need: Need | null): Promise<Decision> {
+  /**
+   * The decision when it needs no slow work: no credentials, or Basic credentials verified
+   * recently. Undefined when only `decide` can tell (a bcrypt to run, a token to verify).
+   * Every request asks this first, so the usual one costs a hash and a map lookup, no promise.
+   */
+  decideCached(authorization: string | undefined, need: Need | null): Decision | undefined {
     if (authorization === undefined || authorization === '') {
       if (need === null ? this.policy.anonymousPull : this.allowed(ANONYMOUS, need)) return { ok: true, principal: ANONYMOUS };
       return { ok: false, status: 401, message: 'authentication required', insufficientScope: false };
     }
     const { scheme, value } = parseAuthorization(authorization);
+    if (scheme !== 'basic') return undefined;
+    const user = this.cache.userFor(value);
+    return user === undefined ? undefined : this.basicDecision({ user }, need);
+  }
+
+  /** `need` null means "any authenticated client" (GET /v2/). */
+  async decide(authorization: string | undefined, need: Need | null): Promise<Decision> {
+    const cached = this.decideCached(authorization, need);
+    if (cached) return cached;
+    const { scheme, value } = parseAuthorization(authorization!);
     if (scheme === 'basic') {
       const principal = await this.basicPrincipal(value);
       if (!principal) return { ok: false, status: 401, message: 'invalid username or password', insufficientScope: false };
-      if (need === null || this.allowed(principal, need)) return { ok: true, principal };
-      return { ok: false, status: 403, message: `${principal.user} may not ${need.action} ${need.name}`, principal };
+      return this.basicDecision(principal, need);
     }
     if (scheme === 'bearer' && this.tokens) {
       const claims = await this.tokens.verify(value);
@@ -71,18 +83,27 @@ export class Authenticator {
     return { ok: false, status: 401, message: 'unsupported authorization scheme', insufficientScope: false };
   }
 
+  private basicDecision(principal: Principal, need: Need | null): Decision {
+    if (need === null || this.allowed(principal, need)) return { ok: true, principal };
+    return { ok: false, status: 403, message: `${principal.user} may not ${need.action} ${need.name}`, principal };
+  }
+
   /** Whether a principal may do something beyond the request's own need (e.g. pull the mount source). */
   allowed(principal: Principal, need: Need): boolean {
     return allowedActions(principal, need.type, need.name, [need.action], this.policy).includes(need.action);
   }
 
-  /** Decodes Basic credentials; undefined when malformed or wrong. */
+  /** Decodes a Basic credential (base64 of "user:password"); undefined when malformed or wrong. */
   async basicPrincipal(value: string): Promise<Principal | undefined> {
+    const cached = this.cache.userFor(value);
+    if (cached !== undefined) return { user: cached };
     const decoded = Buffer.from(value, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon <= 0) return undefined;
     const user = decoded.slice(0, colon);
-    return (await this.checkPassword(user, decoded.slice(colon + 1))) ? { user } : undefined;
+    if (!(await this.identity.verify(user, decoded.slice(colon + 1)))) return undefined;
+    this.cache.add(value, user);
+    return { user };
   }
 
   grantsFor(principal: Principal, requested: Access[]): Access[] {

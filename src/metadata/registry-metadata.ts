@@ -41,8 +41,9 @@ export class RegistryMetadata {
   // Repository ids never change once assigned, so a name -> id cache is always right.
   private readonly repoIds = new Map<string, number>();
   // Sorted tag names of recently listed repositories: a paginated listing is a binary search
-  // and a slice instead of a query per page (~60 us each with 100 rows). Every tag change in
-  // this process drops the repository's entry; nothing else writes this database.
+  // and a slice instead of a query per page (~60 us each with 100 rows). A tag put or delete
+  // in this process updates the list in place (so the first listing after a burst of pushes
+  // does not reread them all); nothing else writes this database.
   private readonly tagLists = new Map<number, string[]>();
   private tagListsSize = 0;
   // Uploads that have not received a byte yet are kept here, not in the database: recording
@@ -77,9 +78,11 @@ export class RegistryMetadata {
   private ensureRepositorySync(name: string): number {
     const existing = this.repositoryIdSync(name);
     if (existing !== undefined) return existing;
-    this.q('insert into repositories (name, created_at) values (?, ?) on conflict (name) do nothing').run(name, Date.now());
+    const created = this.q('insert into repositories (name, created_at) values (?, ?) on conflict (name) do nothing').run(name, Date.now()).changes > 0;
     const id = this.repositoryIdSync(name);
     if (id === undefined) throw new Error(`repository ${name} vanished while being created`);
+    // A new repository has no tags: its list starts empty instead of being read at the first listing.
+    if (created) this.rememberTagList(id, []);
     return id;
   }
 
@@ -181,7 +184,7 @@ export class RegistryMetadata {
         ).run(repositoryId, tag, manifest.digest, now);
       }
     })();
-    if (tag !== undefined) this.forgetTagList(repositoryId);
+    if (tag !== undefined) this.addToTagList(repositoryId, tag);
   }
 
   async getManifest(repository: string, digest: string): Promise<ManifestRecord | undefined> {
@@ -226,7 +229,7 @@ export class RegistryMetadata {
     const repositoryId = this.repositoryIdSync(repository);
     if (repositoryId === undefined) return false;
     const deleted = this.q('delete from tags where repository_id = ? and name = ?').run(repositoryId, tag).changes > 0;
-    if (deleted) this.forgetTagList(repositoryId);
+    if (deleted) this.removeFromTagList(repositoryId, tag);
     return deleted;
   }
 
@@ -235,16 +238,7 @@ export class RegistryMetadata {
     const repositoryId = this.repositoryIdSync(repository);
     if (repositoryId === undefined) return [];
     const names = this.tagList(repositoryId);
-    // Tags are ASCII (the spec's grammar), so string order is SQLite's byte order.
-    let start = 0;
-    if (last !== undefined) {
-      let end = names.length;
-      while (start < end) {
-        const mid = (start + end) >>> 1;
-        if (names[mid]! <= last) start = mid + 1;
-        else end = mid;
-      }
-    }
+    const start = last === undefined ? 0 : firstAfter(names, last);
     return names.slice(start, start + limit);
   }
 
@@ -252,14 +246,41 @@ export class RegistryMetadata {
     const cached = this.tagLists.get(repositoryId);
     if (cached) return cached;
     const names = this.q('select name from tags where repository_id = ? order by name').pluck().all(repositoryId) as string[];
+    this.rememberTagList(repositoryId, names);
+    return names;
+  }
+
+  private rememberTagList(repositoryId: number, names: string[]): void {
     this.tagLists.set(repositoryId, names);
     this.tagListsSize += names.length;
-    // Bounded: the oldest lists go first.
+    this.trimTagLists(repositoryId);
+  }
+
+  /** Bounded: the oldest lists go first, never the one just used. */
+  private trimTagLists(keep: number): void {
     for (const id of this.tagLists.keys()) {
-      if (this.tagListsSize <= MAX_CACHED_TAGS || id === repositoryId) break;
-      this.forgetTagList(id);
+      if (this.tagListsSize <= MAX_CACHED_TAGS) break;
+      if (id !== keep) this.forgetTagList(id);
     }
-    return names;
+  }
+
+  private addToTagList(repositoryId: number, tag: string): void {
+    const list = this.tagLists.get(repositoryId);
+    if (!list) return;
+    const at = firstAfter(list, tag);
+    if (list[at - 1] === tag) return;
+    list.splice(at, 0, tag);
+    this.tagListsSize++;
+    this.trimTagLists(repositoryId);
+  }
+
+  private removeFromTagList(repositoryId: number, tag: string): void {
+    const list = this.tagLists.get(repositoryId);
+    if (!list) return;
+    const at = firstAfter(list, tag) - 1;
+    if (list[at] !== tag) return;
+    list.splice(at, 1);
+    this.tagListsSize--;
   }
 
   private forgetTagList(repositoryId: number): void {
@@ -325,4 +346,17 @@ export class RegistryMetadata {
     for (const upload of this.emptyUploads.values()) if (upload.createdAt < time) stored.push(upload.id);
     return stored;
   }
+}
+
+/** Index of the first name after `last` in a sorted list. Tags are ASCII (the spec's grammar),
+ *  so JavaScript's string order is SQLite's byte order. */
+function firstAfter(names: readonly string[], last: string): number {
+  let start = 0;
+  let end = names.length;
+  while (start < end) {
+    const mid = (start + end) >>> 1;
+    if (names[mid]! <= last) start = mid + 1;
+    else end = mid;
+  }
+  return start;
 }

@@ -62,7 +62,8 @@ export async function registryPlugin(app: FastifyInstance, opts: RegistryPluginO
     if (!route) throw new RegistryError('NAME_UNKNOWN', 'no such API endpoint', undefined, { status: 404 });
     request.oci = route;
     const need = requiredAccess(route, request.method);
-    const decision = await deps.auth.decide(request.headers.authorization, need);
+    const authorization = request.headers.authorization;
+    const decision = deps.auth.decideCached(authorization, need) ?? (await deps.auth.decide(authorization, need));
     if (decision.ok) {
       request.principal = decision.principal;
       return;

@@ -188,6 +188,11 @@ describe('tags and catalog', () => {
     assert.deepEqual(await list(), ['b', 'c']);
     assert.equal((await putManifest('list/churn', 'a', m1)).status, 201);
     assert.deepEqual(await list(), ['a', 'b', 'c']);
+    // Pushing an existing tag again does not list it twice; a new one lands in order.
+    assert.equal((await putManifest('list/churn', 'a', m1)).status, 201);
+    assert.equal((await putManifest('list/churn', 'bb', m1)).status, 201);
+    assert.deepEqual(await list(), ['a', 'b', 'bb', 'c']);
+    assert.equal((await api('/v2/list/churn/manifests/bb', { method: 'DELETE' })).status, 202);
     assert.equal((await api('/v2/list/churn/manifests/b', { method: 'DELETE' })).status, 202);
     assert.deepEqual(await list(), ['a', 'c']);
     const m2 = await prepareImage('list/churn');

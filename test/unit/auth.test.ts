@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CredentialCache } from '../../src/auth/credential-cache.js';
+import { Authenticator } from '../../src/auth/authenticator.js';
+import { basicCredential, CredentialCache } from '../../src/auth/credential-cache.js';
 import { parseHtpasswd } from '../../src/auth/htpasswd-file.js';
 import { hashPassword, verifyPassword } from '../../src/auth/password-hash.js';
+import type { IdentityProvider } from '../../src/auth/identity.js';
 import { allowedActions, ANONYMOUS } from '../../src/auth/policy.js';
 
 test('htpasswd parsing keeps good entries and explains bad ones', () => {
@@ -22,16 +24,53 @@ test('passwords are stored as bcrypt and verified', async () => {
 
 test('the credential cache remembers successes briefly and never the password', async () => {
   const cache = new CredentialCache(50);
-  cache.add('u', 'p');
-  assert.equal(cache.has('u', 'p'), true);
-  assert.equal(cache.has('u', 'other'), false);
-  assert.ok(!JSON.stringify([...(cache as unknown as { entries: Map<string, number> }).entries.keys()]).includes('p"'));
+  const good = basicCredential('u', 'p');
+  cache.add(good, 'u');
+  assert.equal(cache.userFor(good), 'u');
+  assert.equal(cache.userFor(basicCredential('u', 'other')), undefined);
+  const keys = JSON.stringify([...(cache as unknown as { entries: Map<string, unknown> }).entries.keys()]);
+  assert.ok(!keys.includes(good) && !keys.includes('p"'));
   await new Promise((r) => setTimeout(r, 80));
-  assert.equal(cache.has('u', 'p'), false);
-  cache.add('u', 'p');
+  assert.equal(cache.userFor(good), undefined);
+  cache.add(good, 'u');
   cache.clear();
-  assert.equal(cache.has('u', 'p'), false);
-  assert.equal(new CredentialCache(0).has('u', 'p'), false);
+  assert.equal(cache.userFor(good), undefined);
+  const off = new CredentialCache(0);
+  off.add(good, 'u');
+  assert.equal(off.userFor(good), undefined);
+});
+
+test('Basic auth: a verified password is cached, a wrong one never is, and a user change clears it', async () => {
+  const passwords = new Map([['alice', 'right']]);
+  let verifications = 0;
+  const listeners: Array<() => void> = [];
+  const identity: IdentityProvider = {
+    async verify(user: string, password: string) {
+      verifications++;
+      return passwords.get(user) === password;
+    },
+    onChange: (fn) => void listeners.push(fn),
+    close() {},
+  };
+  const auth = new Authenticator(identity, new CredentialCache(60_000), undefined, { anonymousPull: false });
+  const need = { type: 'repository', name: 'r', action: 'push' };
+  const basic = (u: string, p: string) => `Basic ${basicCredential(u, p)}`;
+
+  assert.equal(auth.decideCached(basic('alice', 'right'), need), undefined, 'nothing cached yet');
+  assert.deepEqual(await auth.decide(basic('alice', 'right'), need), { ok: true, principal: { user: 'alice' } });
+  assert.deepEqual(auth.decideCached(basic('alice', 'right'), need), { ok: true, principal: { user: 'alice' } });
+  assert.equal(await auth.checkPassword('alice', 'right'), true);
+  assert.equal(verifications, 1, 'one bcrypt for three checks');
+
+  for (let i = 0; i < 2; i++) assert.equal((await auth.decide(basic('alice', 'wrong'), need)).ok, false);
+  assert.equal(verifications, 3, 'wrong passwords are verified every time');
+  assert.equal(await auth.checkPassword('alice:right', ''), false, 'a colon in a user name is refused');
+  assert.equal(auth.decideCached(undefined, need)?.ok, false, 'anonymous push is refused at once');
+
+  passwords.set('alice', 'new');
+  listeners.forEach((fn) => fn());
+  assert.equal(auth.decideCached(basic('alice', 'right'), need), undefined);
+  assert.equal((await auth.decide(basic('alice', 'right'), need)).ok, false, 'the old password no longer works');
 });
 
 test('policy: users get pull/push/delete, anonymous at most pull, never push', () => {
