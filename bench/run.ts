@@ -284,10 +284,11 @@ async function main(): Promise<number> {
       '--label', 'distribution', '--pid', String(distributionPid), `http://${distAddr}`,
       '--compare', `http://127.0.0.1:${minatoPort}`,
       '--label2', opts.floor ? 'floor' : 'minato', '--pid2', String(minatoPid),
-      '--user2', 'bench', '--password2', password,
+      // "=" form: a base64url password may start with "-", which would read as an option.
+      '--user2', 'bench', `--password2=${password}`,
       ...opts.passThrough,
     ];
-    process.stderr.write(`bench: node ${args.map((a) => (a === password ? '***' : a)).join(' ')}\n`);
+    process.stderr.write(`bench: node ${args.map((a) => a.replace(password, '***')).join(' ')}\n`);
     regbench = spawn(process.execPath, args, { cwd: opts.regbench, stdio: ['ignore', 'pipe', 'pipe'] });
     regbench.stdout!.pipe(out, { end: false });
     // The table (regbench's stderr) goes to our stdout.
