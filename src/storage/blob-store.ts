@@ -19,9 +19,11 @@ export interface ByteRange {
 export interface BlobReader {
   /**
    * Up to `length` bytes at `position` (fewer at the end of the blob, none past it). The bytes
-   * stay valid until the call after next, so one chunk can be sent while the next is read.
+   * stay valid for the next `depth - 1` calls, so that many chunks can be on their way to the
+   * client while the next is read.
    */
   read(position: number, length: number): Promise<Buffer>;
+  readonly depth: number;
   /** Closes the file; call once no returned chunk is in use any more. */
   close(): Promise<void>;
 }
