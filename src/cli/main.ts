@@ -171,4 +171,14 @@ async function serve(config: Config): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  // A bug must not vanish with the log lines still buffered: log it, flush, and exit non-zero so
+  // the supervisor starts a clean process. Acknowledged pushes are already durable and uploads
+  // in progress resume, so stopping is safer than serving from a state nobody planned for.
+  const fatal = (what: string) => (err: unknown) => {
+    log.fatal({ err }, `${what}: a bug in minato; exiting so that a supervisor restarts it (please report this log line)`);
+    destination.flushSync();
+    process.exit(70);
+  };
+  process.on('uncaughtException', fatal('uncaught exception'));
+  process.on('unhandledRejection', fatal('unhandled promise rejection'));
 }

@@ -4,9 +4,10 @@
 // an upload that was in progress resumes at the offset the registry reports.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, readdir, rm } from 'node:fs/promises';
+import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, test } from 'node:test';
 import { request, type Response } from '../helpers/http.js';
 import { htpasswdFile } from '../helpers/peers.js';
@@ -243,4 +244,25 @@ test('kill -9 during uploads: acknowledged blobs survive, nothing partial is vis
   }
   assert.ok(files >= acked.length, `${files} blob files for ${acked.length} acknowledged uploads`);
   await second.stop();
+});
+
+test('a bug (an unhandled rejection) is logged as fatal and flushed before the process exits', async () => {
+  const tmp = await tempDir('minato-e2e-fatal-');
+  dirs.push(tmp);
+  // Stands in for a bug: a preload that rejects a promise nobody handles when asked to.
+  const bug = path.join(tmp, 'bug.mjs');
+  await writeFile(bug, "process.on('SIGUSR2', () => { Promise.reject(new Error('planted bug')); });\n");
+  const srv = await spawnServe(['--data', path.join(tmp, 'data')], { NODE_OPTIONS: `--import ${pathToFileURL(bug).href}` });
+  servers.push(srv);
+  const exit = new Promise<number | null>((resolve) => srv.child.once('exit', (code) => resolve(code)));
+  srv.child.kill('SIGUSR2');
+  assert.equal(await exit, 70);
+  const line = srv
+    .output()
+    .split('\n')
+    .find((l) => l.includes('"level":60'));
+  assert.ok(line, `no fatal log line in:\n${srv.output()}`);
+  const entry = JSON.parse(line) as { msg: string; err: { message: string } };
+  assert.match(entry.msg, /unhandled promise rejection: a bug in minato/);
+  assert.equal(entry.err.message, 'planted bug');
 });
