@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/policy.js';
 import { formatScope } from '../auth/scope.js';
-import { BlobNotFoundError } from '../storage/blob-store.js';
+import { BlobNotFoundError, isStorageFull } from '../storage/blob-store.js';
 import { deleteBlob, getBlob, headBlob } from './blobs.js';
 import type { Handler, RegistryDeps } from './context.js';
 import { errorBody, RegistryError } from './errors.js';
@@ -93,8 +93,15 @@ export async function registryPlugin(app: FastifyInstance, opts: RegistryPluginO
 
   app.setErrorHandler(async (err, request, reply) => {
     const e = toRegistryError(err);
-    if (e.status >= 500) request.log.error({ err }, 'request failed');
+    if (e.status === 507) {
+      request.log.error({ err: (err as Error).message }, 'out of storage space: the filesystem of the data directory (or the database) is full; free space or grow the volume. The failed request was rolled back');
+    } else if (e.status >= 500) {
+      request.log.error({ err }, 'request failed');
+    }
     reply.code(e.status).headers(e.headers).header('Content-Type', 'application/json');
+    // Answered before the body was read to its end (a refused or failed upload): close the
+    // connection rather than keep it alive and drain what the client still sends.
+    if (!request.raw.complete) reply.header('Connection', 'close');
     return errorBody(e);
   });
 }
@@ -107,6 +114,9 @@ function scopeActions(action: string): string[] {
 function toRegistryError(err: unknown): RegistryError {
   if (err instanceof RegistryError) return err;
   if (err instanceof BlobNotFoundError) return new RegistryError('BLOB_UNKNOWN', err.message);
+  if (isStorageFull(err)) {
+    return new RegistryError('UNKNOWN', 'the registry is out of storage space; nothing of this request was kept. Retry once space is freed', undefined, { status: 507 });
+  }
   const status = (err as { statusCode?: number }).statusCode;
   if (status !== undefined && status >= 400 && status < 500) {
     return new RegistryError('UNSUPPORTED', (err as Error).message, undefined, { status });

@@ -7,6 +7,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   BodyTooLargeError,
   DigestMismatchError,
+  StorageFullError,
   UploadNotFoundError,
   UploadOffsetError,
 } from '../storage/blob-store.js';
@@ -23,10 +24,17 @@ export const startUpload: Handler<'uploads'> = async (request, reply, route, dep
   await deps.blobs.createUpload(id);
   await deps.meta.createUpload(id, route.name);
   if (q.digest !== undefined) {
-    // Monolithic upload in a single POST.
+    // Monolithic upload in a single POST. If it fails, the client never learns the upload's
+    // id and cannot resume it: nothing of it is kept.
     const digest = parseDigest(q.digest);
-    await receive(request, deps, id, 0);
-    await commit(deps, route.name, id, digest);
+    try {
+      await receive(request, deps, id, 0);
+      await commit(deps, route.name, id, digest);
+    } catch (err) {
+      await deps.blobs.cancelUpload(id);
+      await deps.meta.deleteUpload(id);
+      throw err;
+    }
     return created(request, reply, deps, route.name, digest);
   }
   return accepted(request, reply, deps, route.name, id, 0);
@@ -104,6 +112,8 @@ async function receive(
     }
     if (err instanceof UploadNotFoundError) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', err.message);
     if (err instanceof BodyTooLargeError) throw new RegistryError('SIZE_INVALID', err.message);
+    // The store stops reading the body when the disk is full: that is no client hang-up.
+    if (err instanceof StorageFullError) throw err;
     if (request.raw.destroyed || request.raw.readableAborted) {
       throw new RegistryError('BLOB_UPLOAD_INVALID', 'the request body ended before it was complete; ask for the upload status and resume');
     }

@@ -25,6 +25,9 @@ import { createServerFactory, parseListen } from './listen.js';
 import { Metrics } from './metrics.js';
 import { UploadPurger } from './upload-purger.js';
 
+/** How long a stop waits for requests in flight before it closes their connections. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
 export interface RunningRegistry {
   app: FastifyInstance;
   /** The URL the registry answers on, with the port the kernel chose when listen used port 0. */
@@ -129,7 +132,15 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
       background.abort();
       purger.stop();
       await certificates.stop();
+      // Requests in flight get a grace period; then their connections are cut (an upload cut
+      // short resumes from what was stored), so a stop never waits for a client that stalls.
+      const force = setTimeout(() => {
+        log.warn({ graceSeconds: SHUTDOWN_GRACE_MS / 1000 }, 'shutting down: closing connections still busy after the grace period; their uploads can resume');
+        app.server.closeAllConnections();
+      }, SHUTDOWN_GRACE_MS);
+      force.unref();
       await app.close();
+      clearTimeout(force);
       identity.close();
       await Promise.all([db.destroy(), blobs.close()]);
     },

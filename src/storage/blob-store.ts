@@ -103,3 +103,18 @@ export class BodyTooLargeError extends Error {
     super(`body exceeds the limit of ${limit} bytes`);
   }
 }
+
+/** The filesystem (or the database) holding the data directory is full. */
+export class StorageFullError extends Error {
+  readonly code = 'STORAGE_FULL';
+  constructor(cause: unknown) {
+    super(`out of storage space (${(cause as { code?: string }).code ?? 'full'})`, { cause });
+  }
+}
+
+/** Whether an error means "no space left": the disk, a quota, or SQLite's database file. */
+export function isStorageFull(err: unknown): boolean {
+  if (err instanceof StorageFullError) return true;
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL';
+}

@@ -11,6 +11,8 @@ import {
   BlobNotFoundError,
   BodyTooLargeError,
   DigestMismatchError,
+  isStorageFull,
+  StorageFullError,
   UploadNotFoundError,
   UploadOffsetError,
   type BlobInfo,
@@ -135,22 +137,31 @@ export class FsBlobStore implements BlobStore {
       let written = 0;
       try {
         try {
-          for await (const chunk of body as AsyncIterable<Buffer>) {
-            written += chunk.length;
-            if (maxBytes !== undefined && written > maxBytes) throw new BodyTooLargeError(maxBytes);
-            await writer.add(chunk);
-            bodyBytesReceived(chunk.length);
+          try {
+            for await (const chunk of body as AsyncIterable<Buffer>) {
+              written += chunk.length;
+              if (maxBytes !== undefined && written > maxBytes) throw new BodyTooLargeError(maxBytes);
+              await writer.add(chunk);
+              bodyBytesReceived(chunk.length);
+            }
+          } catch (err) {
+            // Keep what arrived (the client may ask for the offset and resume); the hash state is
+            // dropped and rebuilt from the file when needed.
+            await writer.finish().catch(() => undefined);
+            if ('thread' in hashing.state) this.thread?.drop(id);
+            throw err;
           }
-        } catch (err) {
-          // Keep what arrived (the client may ask for the offset and resume); the hash state is
-          // dropped and rebuilt from the file when needed.
-          await writer.finish().catch(() => undefined);
-          if ('thread' in hashing.state) this.thread?.drop(id);
-          throw err;
+          await writer.finish();
+        } finally {
+          await writer.close();
         }
-        await writer.finish();
-      } finally {
-        await writer.close();
+      } catch (err) {
+        if (!isStorageFull(err)) throw err;
+        // Out of space: this request's bytes go, so the space is free again and the upload
+        // resumes at the size it had before the request.
+        if ('thread' in hashing.state) this.thread?.drop(id);
+        fsSync.truncateSync(file, size);
+        throw new StorageFullError(err);
       }
       hashing.state.offset = size + written;
       this.hashes.set(id, hashing.state);

@@ -266,3 +266,34 @@ test('a bug (an unhandled rejection) is logged as fatal and flushed before the p
   assert.match(entry.msg, /unhandled promise rejection: a bug in minato/);
   assert.equal(entry.err.message, 'planted bug');
 });
+
+test('a stop does not wait for a stalled upload: cut after the grace period, then resumable', { timeout: 60_000 }, async () => {
+  const tmp = await tempDir('minato-e2e-stop-');
+  dirs.push(tmp);
+  const args = ['--data', path.join(tmp, 'data'), '--htpasswd', await htpasswdFile(path.join(tmp, 'htpasswd'), { [USER]: PASSWORD })];
+  const first = await spawnServe(args);
+  servers.push(first);
+  const start = await request(`${first.url}/v2/stall/app/blobs/uploads/`, { method: 'POST', headers: { Authorization: AUTH } });
+  assert.equal(start.status, 202);
+  const location = String(start.headers.location);
+  // A PATCH that announces 64 MiB, sends 1 MiB and then stalls, as a client on a dead link would.
+  const sent = randomBytes(1 << 20);
+  const port = Number(new URL(first.url).port);
+  const sock = http.request({ host: '127.0.0.1', port, method: 'PATCH', path: location, headers: { Authorization: AUTH, 'Content-Length': 64 << 20 } });
+  sock.on('error', () => undefined); // the registry cuts it
+  sock.write(sent);
+  await new Promise((r) => setTimeout(r, 500));
+
+  const t0 = Date.now();
+  await first.stop();
+  const seconds = (Date.now() - t0) / 1000;
+  assert.ok(seconds < 14, `stop took ${seconds} s`);
+  assert.match(first.output(), /closing connections still busy after the grace period/);
+
+  const second = await spawnServe(args);
+  servers.push(second);
+  const status = await request(`${second.url}${location}`, { headers: { Authorization: AUTH } });
+  assert.equal(status.status, 204, status.text);
+  assert.equal(status.headers.range, `0-${sent.length - 1}`, 'what arrived before the stop is kept');
+  await second.stop();
+});

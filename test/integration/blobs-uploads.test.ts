@@ -1,6 +1,7 @@
 // Blob pull and every upload flow of the OCI Distribution Spec, over HTTP against a real server.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { client } from '../helpers/http.js';
 import { sha256 } from '../helpers/oci.js';
@@ -69,6 +70,32 @@ describe('monolithic uploads', () => {
     const get = await api('/v2/mono/malformed/blobs/sha256:1234');
     assert.equal(get.status, 400);
     assert.equal(get.json().errors[0].code, 'DIGEST_INVALID');
+  });
+
+  test('an upload refused before its body is read closes the connection instead of draining it', async () => {
+    const location = await startUpload('mono/refused');
+    const { port } = new URL(reg.url);
+    const outcome = await new Promise<{ response: string; closed: boolean }>((resolve, reject) => {
+      let response = '';
+      const sock = net.connect(Number(port), '127.0.0.1', () => {
+        // 64 MiB announced, 64 KiB sent: a server that keeps the connection waits for the rest.
+        sock.write(`PUT ${location}?digest=sha256:xyz HTTP/1.1\r\nHost: x\r\nAuthorization: ${reg.basic}\r\nContent-Length: ${64 << 20}\r\n\r\n`);
+        sock.write(Buffer.alloc(64 << 10));
+      });
+      const timer = setTimeout(() => {
+        sock.destroy();
+        resolve({ response, closed: false });
+      }, 3000);
+      sock.on('data', (d: Buffer) => (response += d.toString('latin1')));
+      sock.on('close', () => {
+        clearTimeout(timer);
+        resolve({ response, closed: true });
+      });
+      sock.on('error', reject);
+    });
+    assert.match(outcome.response, /^HTTP\/1\.1 400 /);
+    assert.match(outcome.response, /\r\nconnection: close\r\n/i);
+    assert.ok(outcome.closed, 'the registry closed the connection');
   });
 
   test('the empty blob can be pushed', async () => {
