@@ -73,8 +73,11 @@ test('a full disk: 507 with a clear message, nothing of the failed request kept,
     // What was stored before the disk filled up is served unchanged.
     assert.equal(sha256((await api(`/v2/${repo}/blobs/${sha256(kept)}`)).body), sha256(kept));
   } finally {
-    await reg.close();
-    execFileSync('umount', [mountpoint]);
-    await rm(mountpoint, { recursive: true, force: true });
+    try {
+      await reg.close();
+    } finally {
+      execFileSync('umount', [mountpoint]);
+      await rm(mountpoint, { recursive: true, force: true });
+    }
   }
 });
