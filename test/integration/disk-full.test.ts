@@ -1,10 +1,11 @@
 // A full disk (a 16 MiB tmpfs as the data directory): pushes fail with 507 and a message that
-// says so, the failed request's bytes are given back, a chunked upload resumes where it was,
-// and everything stored before is still served. Needs root to mount the tmpfs; skipped if not.
+// says so, the failed request's bytes are given back, a chunked upload resumes where it was, a
+// manifest push (a database write) is refused the same way, and everything stored before is
+// still served. Needs root to mount the tmpfs; skipped if not.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, statfsSync } from 'node:fs';
+import { readdirSync, statfsSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -69,6 +70,29 @@ test('a full disk: 507 with a clear message, nothing of the failed request kept,
     const put = await api(`${patch3.headers.location!}${patch3.headers.location!.includes('?') ? '&' : '?'}digest=${sha256(whole)}`, { method: 'PUT' });
     assert.equal(put.status, 201, put.text);
     assert.equal(sha256((await api(`/v2/${repo}/blobs/${sha256(whole)}`)).body), sha256(whole));
+
+    // With the disk completely full, a manifest push (a database write) is refused the same way,
+    // and works again once space is freed.
+    const config = Buffer.from('{}');
+    assert.equal((await api(`/v2/${repo}/blobs/uploads/?digest=${sha256(config)}`, { method: 'POST', body: config })).status, 201);
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(kept), size: kept.length }],
+    });
+    const filler = path.join(mountpoint, 'filler');
+    try {
+      writeFileSync(filler, Buffer.alloc(freeBytes(mountpoint) + (1 << 20)));
+    } catch {
+      // ENOSPC once the disk is full: what was written stays.
+    }
+    const putManifest = () => api(`/v2/${repo}/manifests/v1`, { method: 'PUT', body: manifest, headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' } });
+    const refused = await putManifest();
+    assert.equal(refused.status, 507, refused.text);
+    assert.equal((await api(`/v2/${repo}/manifests/v1`, { method: 'HEAD' })).status, 404);
+    await rm(filler);
+    assert.equal((await putManifest()).status, 201);
 
     // What was stored before the disk filled up is served unchanged.
     assert.equal(sha256((await api(`/v2/${repo}/blobs/${sha256(kept)}`)).body), sha256(kept));
