@@ -29,6 +29,7 @@ import { bodyBytesReceived } from './young-gc.js';
 const IO_CHUNK = 1 << 20;
 
 const fsyncFd = promisify(fsSync.fsync);
+const openFd = promisify(fsSync.open);
 
 // Cost model on which this store is built: metadata syscalls on a local filesystem (stat, open,
 // close, rename, mkdir) take a few microseconds, while a round trip through libuv's threadpool
@@ -112,7 +113,8 @@ export class FsBlobStore implements BlobStore {
     // Not synchronous like the other metadata calls: allocating an inode can take a few hundred
     // microseconds (ext4 without a journal scans past recently deleted inodes), measured at a
     // third of the event loop's time when pushing many small blobs.
-    await (await fs.open(this.uploadFile(id), 'wx')).close();
+    // (Only the open: closing is quick, and a second threadpool round trip per blob is not.)
+    fsSync.closeSync(await openFd(this.uploadFile(id), 'wx'));
     this.hashes.set(id, { hash: createHash('sha256'), offset: 0 });
   }
 
