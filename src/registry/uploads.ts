@@ -31,8 +31,7 @@ export const startUpload: Handler<'uploads'> = async (request, reply, route, dep
       await receive(request, deps, id, 0);
       await commit(deps, route.name, id, digest);
     } catch (err) {
-      await deps.blobs.cancelUpload(id);
-      await deps.meta.deleteUpload(id);
+      await Promise.allSettled([deps.blobs.cancelUpload(id), deps.meta.deleteUpload(id)]);
       throw err;
     }
     return created(request, reply, deps, route.name, digest);
