@@ -71,6 +71,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   });
 
   const metrics = config.metrics.enabled ? new Metrics() : undefined;
+  metrics?.watchStorage(dataDir);
   const app = await buildApp({
     log,
     accessLog: config.log.accessLog,

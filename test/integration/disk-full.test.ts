@@ -88,6 +88,8 @@ test('a full disk: 507 with a clear message, nothing of the failed request kept,
       // ENOSPC once the disk is full: what was written stays.
     }
     const putManifest = () => api(`/v2/${repo}/manifests/v1`, { method: 'PUT', body: manifest, headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' } });
+    const gauge = /^minato_storage_free_bytes (\d+)$/m.exec((await api('/metrics')).text)?.[1];
+    assert.ok(Number(gauge) < 64 << 10, `minato_storage_free_bytes ${gauge} on a full disk`);
     const refused = await putManifest();
     assert.equal(refused.status, 507, refused.text);
     assert.equal((await api(`/v2/${repo}/manifests/v1`, { method: 'HEAD' })).status, 404);

@@ -160,6 +160,9 @@ describe('health and metrics', () => {
       assert.match(text, /minato_bytes_sent_total \d+/);
       assert.match(text, /minato_uploads_in_flight 0/);
       assert.match(text, /minato_http_request_duration_seconds_bucket/);
+      const free = Number(/^minato_storage_free_bytes (\d+)$/m.exec(text)?.[1]);
+      const size = Number(/^minato_storage_size_bytes (\d+)$/m.exec(text)?.[1]);
+      assert.ok(free > 0 && size >= free, `storage gauges: free ${free}, size ${size}`);
     } finally {
       await reg.close();
     }
