@@ -137,33 +137,34 @@ export class FsBlobStore implements BlobStore {
       this.hashes.delete(id); // stale until this write has fully landed
       const writer = new UploadWriter(file, size, this.direct, hashing);
       let written = 0;
+      let failure: unknown;
       try {
         try {
-          try {
-            for await (const chunk of body as AsyncIterable<Buffer>) {
-              written += chunk.length;
-              if (maxBytes !== undefined && written > maxBytes) throw new BodyTooLargeError(maxBytes);
-              await writer.add(chunk);
-              bodyBytesReceived(chunk.length);
-            }
-          } catch (err) {
-            // Keep what arrived (the client may ask for the offset and resume); the hash state is
-            // dropped and rebuilt from the file when needed.
-            await writer.finish().catch(() => undefined);
-            if ('thread' in hashing.state) this.thread?.drop(id);
-            throw err;
+          for await (const chunk of body as AsyncIterable<Buffer>) {
+            written += chunk.length;
+            if (maxBytes !== undefined && written > maxBytes) throw new BodyTooLargeError(maxBytes);
+            await writer.add(chunk);
+            bodyBytesReceived(chunk.length);
           }
-          await writer.finish();
-        } finally {
-          await writer.close();
+        } catch (err) {
+          // Keep what arrived: the client may ask for the offset and resume.
+          await writer.finish().catch(() => undefined);
+          throw err;
         }
+        await writer.finish();
       } catch (err) {
-        if (!isStorageFull(err)) throw err;
+        failure = err;
+      } finally {
+        await writer.close();
+      }
+      if (failure !== undefined) {
+        // The hash state is dropped and rebuilt from the file when needed.
+        if ('thread' in hashing.state) this.thread?.drop(id);
+        if (!isStorageFull(failure)) throw failure;
         // Out of space: this request's bytes go, so the space is free again and the upload
         // resumes at the size it had before the request.
-        if ('thread' in hashing.state) this.thread?.drop(id);
         fsSync.truncateSync(file, size);
-        throw new StorageFullError(err);
+        throw new StorageFullError(failure);
       }
       hashing.state.offset = size + written;
       this.hashes.set(id, hashing.state);
