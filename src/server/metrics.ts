@@ -1,6 +1,6 @@
 // Prometheus metrics of the HTTP server and the registry. One Registry per server instance
 // (no prom-client globals), so two servers can run in one process.
-import { statfsSync } from 'node:fs';
+import { statfsSync, type StatsFs } from 'node:fs';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CertificateProvider } from '../tls/certificate-provider.js';
 
@@ -41,25 +41,17 @@ export class Metrics {
 
   /** Space on the filesystem of the data directory, read at each scrape: alert before pushes get 507. */
   watchStorage(dataDir: string): void {
-    const space = () => statfsSync(dataDir);
-    new Gauge({
-      name: 'minato_storage_free_bytes',
-      help: 'Bytes available to minato on the filesystem of the data directory.',
-      registers: [this.registry],
-      collect() {
-        const s = space();
-        this.set(s.bavail * s.bsize);
-      },
-    });
-    new Gauge({
-      name: 'minato_storage_size_bytes',
-      help: 'Size of the filesystem of the data directory.',
-      registers: [this.registry],
-      collect() {
-        const s = space();
-        this.set(s.blocks * s.bsize);
-      },
-    });
+    const gauge = (name: string, help: string, bytes: (fs: StatsFs) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.set(bytes(statfsSync(dataDir)));
+        },
+      });
+    gauge('minato_storage_free_bytes', 'Bytes available to minato on the filesystem of the data directory.', (fs) => fs.bavail * fs.bsize);
+    gauge('minato_storage_size_bytes', 'Size of the filesystem of the data directory.', (fs) => fs.blocks * fs.bsize);
   }
 
   /** Certificate gauges, read from the provider at each scrape. */
