@@ -54,58 +54,64 @@ describe('Location headers', () => {
   });
 });
 
-describe('uploads across restarts', () => {
-  test('an upload started before a restart resumes at its offset and completes', async () => {
-    const data = await tempDir();
-    const blob = randomBytes(200_000);
+type Api = ReturnType<typeof client>;
+
+/** Runs `before` on a registry with a fresh data dir, restarts it on that dir, then runs `after`. */
+async function acrossRestart<T>(before: (api: Api) => Promise<T>, after: (api: Api, value: T) => Promise<void>): Promise<void> {
+  const data = await tempDir();
+  try {
     let reg = await startTestRegistry({ data });
-    let location: string;
+    let value: T;
     try {
-      const api = client(reg.url, reg.basic);
-      location = (await api('/v2/resume/x/blobs/uploads/', { method: 'POST' })).headers.location!;
-      assert.equal((await api(location, { method: 'PATCH', body: blob.subarray(0, 120_000), headers: { 'Content-Range': '0-119999' } })).status, 202);
+      value = await before(client(reg.url, reg.basic));
     } finally {
       await reg.close();
     }
     reg = await startTestRegistry({ data });
     try {
-      const api = client(reg.url, reg.basic);
-      const status = await api(location);
-      assert.equal(status.status, 204);
-      assert.equal(status.headers.range, '0-119999');
-      assert.equal((await api(location, { method: 'PATCH', body: blob.subarray(120_000), headers: { 'Content-Range': '120000-199999' } })).status, 202);
-      const put = await api(`${location}?digest=${sha256(blob)}`, { method: 'PUT' });
-      assert.equal(put.status, 201, put.text);
-      assert.deepEqual((await api(`/v2/resume/x/blobs/${sha256(blob)}`)).body, blob);
+      await after(client(reg.url, reg.basic), value);
     } finally {
       await reg.close();
-      await rm(data, { recursive: true, force: true });
     }
+  } finally {
+    await rm(data, { recursive: true, force: true });
+  }
+}
+
+describe('uploads across restarts', () => {
+  test('an upload started before a restart resumes at its offset and completes', async () => {
+    const blob = randomBytes(200_000);
+    await acrossRestart(
+      async (api) => {
+        const location = (await api('/v2/resume/x/blobs/uploads/', { method: 'POST' })).headers.location!;
+        assert.equal((await api(location, { method: 'PATCH', body: blob.subarray(0, 120_000), headers: { 'Content-Range': '0-119999' } })).status, 202);
+        return location;
+      },
+      async (api, location) => {
+        const status = await api(location);
+        assert.equal(status.status, 204);
+        assert.equal(status.headers.range, '0-119999');
+        assert.equal((await api(location, { method: 'PATCH', body: blob.subarray(120_000), headers: { 'Content-Range': '120000-199999' } })).status, 202);
+        const put = await api(`${location}?digest=${sha256(blob)}`, { method: 'PUT' });
+        assert.equal(put.status, 201, put.text);
+        assert.deepEqual((await api(`/v2/resume/x/blobs/${sha256(blob)}`)).body, blob);
+      },
+    );
   });
 
   test('an upload that received nothing before a restart is unknown after it; a new one works', async () => {
-    const data = await tempDir();
     const blob = randomBytes(5000);
-    let reg = await startTestRegistry({ data });
-    let location: string;
-    try {
-      location = (await client(reg.url, reg.basic)('/v2/resume/empty/blobs/uploads/', { method: 'POST' })).headers.location!;
-    } finally {
-      await reg.close();
-    }
-    reg = await startTestRegistry({ data });
-    try {
-      const api = client(reg.url, reg.basic);
-      const gone = await api(location);
-      assert.equal(gone.status, 404);
-      assert.equal(gone.json().errors[0].code, 'BLOB_UPLOAD_UNKNOWN');
-      const fresh = (await api('/v2/resume/empty/blobs/uploads/', { method: 'POST' })).headers.location!;
-      const put = await api(`${fresh}?digest=${sha256(blob)}`, { method: 'PUT', body: blob });
-      assert.equal(put.status, 201, put.text);
-    } finally {
-      await reg.close();
-      await rm(data, { recursive: true, force: true });
-    }
+    await acrossRestart(
+      async (api) => (await api('/v2/resume/empty/blobs/uploads/', { method: 'POST' })).headers.location!,
+      async (api, location) => {
+        const gone = await api(location);
+        assert.equal(gone.status, 404);
+        assert.equal(gone.json().errors[0].code, 'BLOB_UPLOAD_UNKNOWN');
+        const fresh = (await api('/v2/resume/empty/blobs/uploads/', { method: 'POST' })).headers.location!;
+        const put = await api(`${fresh}?digest=${sha256(blob)}`, { method: 'PUT', body: blob });
+        assert.equal(put.status, 201, put.text);
+      },
+    );
   });
 
   test('abandoned uploads are purged after the configured idle time; active ones are kept', async () => {
