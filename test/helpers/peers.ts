@@ -1,8 +1,8 @@
-// Running real peer programs (skopeo, podman, nginx, htpasswd, openssl) from tests: commands with
-// captured output, free loopback ports, CA directories in the containers/image layout, and an
-// nginx started in the foreground from a temp dir and stopped by PID.
+// Running real peer programs (skopeo, podman, nginx, dockerd, htpasswd, openssl) from tests:
+// commands with captured output, free loopback ports, CA directories in the containers/image
+// layout, and nginx and dockerd started in the foreground from a temp dir and stopped by PID.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { freePort, waitFor } from './ports.js';
@@ -147,4 +147,48 @@ function canConnect(port: number): Promise<boolean> {
     });
     s.once('error', () => resolve(false));
   });
+}
+
+export interface RunningDockerd {
+  pid: number;
+  /** Environment for /usr/bin/docker: DOCKER_HOST on our socket, DOCKER_CONFIG in our dir. */
+  env: NodeJS.ProcessEnv;
+  /** The containerd that dockerd started, for `ctr --address`. */
+  containerdSocket: string;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts Debian's dockerd (20.10) on a unix socket in `dir`, with no TCP, bridge or iptables and
+ * the vfs storage driver; dockerd starts its own containerd. It also writes /etc/docker/key.json
+ * on its first start: stop() removes that file when it was not there before.
+ */
+export async function startDockerd(dir: string): Promise<RunningDockerd> {
+  const sock = path.join(dir, 'docker.sock');
+  const keyJson = '/etc/docker/key.json';
+  const hadKey = await readFile(keyJson).then(() => true, () => false);
+  const child = spawn(
+    'dockerd',
+    ['--host', `unix://${sock}`, '--data-root', path.join(dir, 'data'), '--exec-root', path.join(dir, 'exec'), '--pidfile', path.join(dir, 'docker.pid'),
+      '--iptables=false', '--ip6tables=false', '--bridge=none', '--storage-driver', 'vfs'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const env = { DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: path.join(dir, 'cli') };
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, 'SIGTERM');
+    await exited;
+    if (!hadKey) await rm(keyJson, { force: true });
+  };
+  try {
+    await waitFor(async () => child.exitCode === null && (await run('/usr/bin/docker', ['version'], { env })).code === 0, 30_000, 'dockerd');
+  } catch (err) {
+    await stop();
+    throw new Error(`${(err as Error).message}\n${out}`);
+  }
+  return { pid: child.pid!, env, containerdSocket: path.join(dir, 'exec', 'containerd', 'containerd.sock'), output: () => out, stop };
 }
