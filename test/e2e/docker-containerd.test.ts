@@ -30,13 +30,6 @@ describe('docker and containerd against the private CA', () => {
     return r;
   };
   const ctr = (args: string[]) => run('ctr', ['--address', dockerd.containerdSocket, '--namespace', 'minato-e2e', ...args], { timeoutMs: 120_000 });
-  /** Requests minato answered, from its access log. */
-  const accessLog = () =>
-    serve
-      .output()
-      .split('\n')
-      .filter((l) => l.includes('"msg":"request"'))
-      .map((l) => JSON.parse(l) as { method: string; url: string; status: number });
 
   before(async () => {
     tmp = await tempDir('minato-e2e-docker-');
@@ -110,7 +103,7 @@ describe('docker and containerd against the private CA', () => {
     const second = await dockerOk(['push', copy]);
     assert.match(second.stdout, /Mounted from team\/bb/);
     assert.ok(
-      accessLog().some((l) => l.method === 'POST' && l.url.startsWith('/v2/other/bb/blobs/uploads/?') && l.url.includes('mount=sha256') && l.status === 201),
+      serve.accessLog().some((l) => l.method === 'POST' && l.url.startsWith('/v2/other/bb/blobs/uploads/?') && l.url.includes('mount=sha256') && l.status === 201),
       'minato answered the mount with 201 Created',
     );
   });

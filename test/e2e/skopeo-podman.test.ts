@@ -42,12 +42,6 @@ for (const mode of MODES) {
       assert.equal(r.code, 0, `skopeo ${args.join(' ')} failed:\n${r.stderr}`);
       return r;
     };
-    const accessLog = () =>
-      serve
-        .output()
-        .split('\n')
-        .filter((l) => l.includes('"msg":"request"'))
-        .map((l) => JSON.parse(l) as { method: string; url: string; status: number });
 
     before(async () => {
       tmp = await tempDir('minato-e2e-skopeo-');
@@ -113,9 +107,9 @@ for (const mode of MODES) {
       // A fresh layer, so the only place the registry has it is the first repository.
       const img = await makeOciLayout(path.join(tmp, 'mount-image'), 'v1', 256 * 1024);
       await skopeoOk('copy', '--dest-creds', creds, '--dest-cert-dir', certs, img.ref, `docker://${host}/mount/one:v1`);
-      const before = accessLog().length;
+      const before = serve.accessLog().length;
       await skopeoOk('copy', '--dest-creds', creds, '--dest-cert-dir', certs, img.ref, `docker://${host}/mount/two:v1`);
-      const log = accessLog().slice(before);
+      const log = serve.accessLog().slice(before);
       const layer = img.layerDigests[0]!;
       const mounts = log.filter(
         (l) => l.method === 'POST' && l.url.startsWith('/v2/mount/two/blobs/uploads/') && (l.url.includes(`mount=${encodeURIComponent(layer)}`) || l.url.includes(`mount=${layer}`)),

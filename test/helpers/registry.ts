@@ -66,8 +66,16 @@ export interface ServeProcess {
   /** The admin password printed on first start, if this start created it. */
   adminPassword?: string;
   output(): string;
+  /** The access log lines so far (log level info, `log.accessLog` on). */
+  accessLog(): AccessLogLine[];
   stop(): Promise<void>;
   kill9(): Promise<void>;
+}
+
+export interface AccessLogLine {
+  method: string;
+  url: string;
+  status: number;
 }
 
 /** Runs `minato serve ARGS` and waits until it logs the URL it serves on. */
@@ -110,6 +118,11 @@ export async function spawnServe(args: string[], env: NodeJS.ProcessEnv = {}, ti
     pid: child.pid!,
     adminPassword: pw,
     output: () => out + err,
+    accessLog: () =>
+      out
+        .split('\n')
+        .filter((l) => l.includes('"msg":"request"'))
+        .map((l) => JSON.parse(l) as AccessLogLine),
     stop: () => stopWith('SIGTERM'),
     kill9: () => stopWith('SIGKILL'),
   };
