@@ -15,6 +15,18 @@ export const MEDIA = {
 const IMAGE_TYPES = new Set<string>([MEDIA.ociManifest, MEDIA.dockerManifest]);
 const INDEX_TYPES = new Set<string>([MEDIA.ociIndex, MEDIA.dockerList]);
 
+/**
+ * Layers that clients download from the descriptor's `urls` (Windows base layers, licensed
+ * content): registries accept manifests whose such layers they do not hold, as Distribution and
+ * Docker Hub do, or Windows images could not be pushed.
+ */
+const NON_DISTRIBUTABLE = new Set<string>([
+  'application/vnd.oci.image.layer.nondistributable.v1.tar',
+  'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip',
+  'application/vnd.oci.image.layer.nondistributable.v1.tar+zstd',
+  'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+]);
+
 export interface Descriptor {
   mediaType: string;
   digest: string;
@@ -27,6 +39,8 @@ export interface ParsedManifest {
   mediaType: string;
   /** Blobs that must already be in the repository (config and layers). */
   blobs: string[];
+  /** Non-distributable layers with `urls`: referenced, but the repository need not hold them. */
+  externalBlobs: string[];
   /** Manifests that must already be in the repository (index entries). */
   manifests: string[];
   subject: string | null;
@@ -61,10 +75,11 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
   if (IMAGE_TYPES.has(mediaType)) {
     const config = descriptor(doc.config, 'config');
     if (!Array.isArray(doc.layers)) throw invalid('layers must be an array');
-    const layers = doc.layers.map((l, i) => descriptor(l, `layers[${i}]`));
+    const layers = doc.layers.map((l, i) => ({ ...descriptor(l, `layers[${i}]`), external: isExternal(l, `layers[${i}]`) }));
     return {
       mediaType,
-      blobs: [config.digest, ...layers.map((l) => l.digest)],
+      blobs: [config.digest, ...layers.filter((l) => !l.external).map((l) => l.digest)],
+      externalBlobs: layers.filter((l) => l.external).map((l) => l.digest),
       manifests: [],
       subject,
       artifactType: (doc.artifactType as string | undefined) ?? config.mediaType,
@@ -77,6 +92,7 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
     return {
       mediaType,
       blobs: [],
+      externalBlobs: [],
       manifests: children.map((c) => c.digest),
       subject,
       artifactType: (doc.artifactType as string | undefined) ?? null,
@@ -100,6 +116,28 @@ function descriptor(value: unknown, where: string): Descriptor {
   if (typeof digest !== 'string' || !isDigest(digest)) throw invalid(`${where}.digest ${JSON.stringify(digest)} is not a valid digest`);
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw invalid(`${where}.size must be a non-negative integer`);
   return { mediaType, digest, size };
+}
+
+/**
+ * A non-distributable layer that says where clients fetch it. Its URLs must be plain http(s)
+ * without a fragment (what Distribution accepts); one without URLs must be pushed like any layer.
+ */
+function isExternal(layer: Record<string, unknown>, where: string): boolean {
+  if (!NON_DISTRIBUTABLE.has(layer.mediaType as string) || layer.urls === undefined) return false;
+  const urls = layer.urls;
+  if (!Array.isArray(urls) || urls.length === 0) throw invalid(`${where}.urls must be a non-empty array of URLs`);
+  for (const u of urls) {
+    let url: URL | undefined;
+    try {
+      url = typeof u === 'string' ? new URL(u) : undefined;
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hash !== '') {
+      throw invalid(`${where}.urls: ${JSON.stringify(u)} is not an http(s) URL without a fragment`);
+    }
+  }
+  return true;
 }
 
 function stringMap(value: unknown, where: string): Record<string, string> {

@@ -6,14 +6,28 @@ import type { ManifestRecord } from '../metadata/registry-metadata.js';
 import { apiPath, assertDeleteEnabled, type Handler, type RegistryDeps } from './context.js';
 import { RegistryError } from './errors.js';
 import { parseManifest } from './manifest-parse.js';
-import { digestAlgorithm, parseReference } from './names.js';
+import { digestAlgorithm, parseReference, type Reference } from './names.js';
 
 async function resolve(deps: RegistryDeps, name: string, reference: string): Promise<ManifestRecord> {
-  const ref = parseReference(reference);
-  const digest = ref.kind === 'digest' ? ref.digest : await deps.meta.resolveTag(name, ref.tag);
+  const ref = lookupReference(reference);
+  const digest = ref === undefined ? undefined : ref.kind === 'digest' ? ref.digest : await deps.meta.resolveTag(name, ref.tag);
   const record = digest === undefined ? undefined : (deps.manifests.get(name, digest) ?? (await load(deps, name, digest)));
   if (!record) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference} is not in repository ${name}`, { name, reference });
   return record;
+}
+
+/**
+ * A pull of something that cannot be a tag names no manifest: 404 MANIFEST_UNKNOWN, as the spec
+ * says for a manifest that is not found (and the conformance suite checks). A malformed digest is
+ * still DIGEST_INVALID, and a push of a bad tag still TAG_INVALID, so the pusher learns why.
+ */
+function lookupReference(reference: string): Reference | undefined {
+  try {
+    return parseReference(reference);
+  } catch (err) {
+    if (err instanceof RegistryError && err.code === 'TAG_INVALID') return undefined;
+    throw err;
+  }
 }
 
 async function load(deps: RegistryDeps, name: string, digest: string): Promise<ManifestRecord | undefined> {
@@ -64,7 +78,7 @@ export const putManifest: Handler<'manifest'> = async (request, reply, route, de
       size: body.length,
       content: body,
     },
-    [...parsed.blobs, ...parsed.manifests],
+    [...parsed.blobs, ...parsed.externalBlobs, ...parsed.manifests],
     ref.kind === 'tag' ? ref.tag : undefined,
   );
   reply.code(201).header('Location', deps.location(request, apiPath(route.name, 'manifests', digest))).header('Docker-Content-Digest', digest).header('Content-Length', 0);

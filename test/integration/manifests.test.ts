@@ -76,6 +76,32 @@ describe('manifests', () => {
     assert.equal((await api('/v2/man/missing/manifests/v1')).status, 404);
   });
 
+  test('non-distributable layers with urls need not be pushed (Windows base layers)', async () => {
+    const config = Buffer.from('{"os":"windows"}');
+    await pushBlob('man/foreign', config);
+    const foreign = (mediaType: string, urls?: unknown) => ({ mediaType, digest: sha256(`foreign ${mediaType}`), size: 1234, ...(urls ? { urls } : {}) });
+    const manifest = (...layers: object[]) =>
+      Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length }, layers }));
+
+    const url = ['https://mcr.example/v2/windows/blobs/x'];
+    const ok = manifest(foreign('application/vnd.oci.image.layer.nondistributable.v1.tar+gzip', url), foreign('application/vnd.docker.image.rootfs.foreign.diff.tar.gzip', url));
+    assert.equal((await putManifest('man/foreign', 'v1', ok)).status, 201);
+    assert.deepEqual((await api('/v2/man/foreign/manifests/v1')).body, ok);
+
+    // Without urls it is a layer like any other, and must be in the repository.
+    const noUrls = await putManifest('man/foreign', 'v2', manifest(foreign('application/vnd.oci.image.layer.nondistributable.v1.tar')));
+    assert.equal(noUrls.json().errors[0].code, 'MANIFEST_BLOB_UNKNOWN');
+    // Only plain http(s) URLs without a fragment are accepted.
+    for (const bad of [[], ['file:///etc/passwd'], ['https://x/#frag'], [42]]) {
+      const res = await putManifest('man/foreign', 'v3', manifest(foreign('application/vnd.oci.image.layer.nondistributable.v1.tar', bad)));
+      assert.equal(res.status, 400, JSON.stringify(bad));
+      assert.equal(res.json().errors[0].code, 'MANIFEST_INVALID', JSON.stringify(bad));
+    }
+    // A regular layer's urls do not excuse its absence.
+    const regular = await putManifest('man/foreign', 'v4', manifest(foreign('application/vnd.oci.image.layer.v1.tar+gzip', url)));
+    assert.equal(regular.json().errors[0].code, 'MANIFEST_BLOB_UNKNOWN');
+  });
+
   test('malformed manifests are MANIFEST_INVALID', async () => {
     const cases: Array<[string | Buffer, string]> = [
       ['{not json', OCI_MANIFEST],
@@ -126,8 +152,12 @@ describe('manifests', () => {
     const unknown = await api('/v2/man/basic/manifests/nope');
     assert.equal(unknown.status, 404);
     assert.equal(unknown.json().errors[0].code, 'MANIFEST_UNKNOWN');
-    const badTag = await api('/v2/man/basic/manifests/-bad');
-    assert.equal(badTag.status, 400);
+    // A pull of a name that cannot be a tag finds nothing (404, as the conformance suite checks);
+    // a push to it is told why it is refused.
+    for (const method of ['GET', 'HEAD']) assert.equal((await api('/v2/man/basic/manifests/-bad', { method })).status, 404);
+    const pushBadTag = await putManifest('man/basic', '-bad', await prepareImage('man/basic'));
+    assert.equal(pushBadTag.status, 400);
+    assert.equal(pushBadTag.json().errors[0].code, 'TAG_INVALID');
     const badDigest = await api('/v2/man/basic/manifests/sha256:abc');
     assert.equal(badDigest.status, 400);
     assert.equal(badDigest.json().errors[0].code, 'DIGEST_INVALID');
