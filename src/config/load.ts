@@ -41,7 +41,7 @@ export async function loadConfig(opts: LoadOptions = {}): Promise<Config> {
 export function parseConfig(input: unknown, source = 'configuration'): Config {
   const result = configSchema.safeParse(input);
   if (!result.success) {
-    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(top level)'}: ${i.message}`);
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(top level)'}: ${issueMessage(i)}`);
     throw new ConfigError(`${source} is invalid:\n${lines.join('\n')}`);
   }
   const config = result.data;
@@ -53,6 +53,32 @@ export function parseConfig(input: unknown, source = 'configuration'): Config {
     throw new ConfigError(`${source} is invalid:\n  tls: mode "files" needs both tls.cert and tls.key`);
   }
   return config;
+}
+
+/** An unknown key is refused rather than ignored (a typo would silently leave a default), with the nearest known key. */
+function issueMessage(issue: z.core.$ZodIssue): string {
+  if (issue.code !== 'unrecognized_keys') return issue.message;
+  const siblings = new Set(
+    configKeys()
+      .filter((k) => k.path.length > issue.path.length && issue.path.every((p, i) => k.path[i] === p))
+      .map((k) => k.path[issue.path.length]!),
+  );
+  return issue.keys
+    .map((key) => {
+      const near = [...siblings].filter((known) => editDistance(key.toLowerCase(), known.toLowerCase()) <= 2);
+      return `unknown key "${key}"${near.length ? ` (did you mean "${near[0]}"?)` : ''}`;
+    })
+    .join('; ');
+}
+
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length]!;
 }
 
 /** One entry per leaf of the schema: its path, its MINATO_* name, its type and documentation. */

@@ -7,7 +7,7 @@ import { ddnsConfigSchema, dnsProviderSchema } from '../dns/registry.js';
 const duration = z.number().int().nonnegative();
 
 const acmeSchema = z
-  .object({
+  .strictObject({
     directory: z
       .string()
       .default('letsencrypt')
@@ -16,7 +16,7 @@ const acmeSchema = z
     email: z.string().optional().describe('Contact e-mail for the ACME account (expiry notices).'),
     agreeToTerms: z.boolean().default(false).describe("Accept the CA's terms of service; required to register an account."),
     eab: z
-      .object({
+      .strictObject({
         kid: z.string().describe('Key identifier the CA gave for External Account Binding.'),
         hmacKey: z.string().meta({ secret: true }).describe('HMAC key (base64url) the CA gave for External Account Binding. Secret.'),
       })
@@ -38,7 +38,7 @@ const acmeSchema = z
     retryMaxSeconds: duration.default(86400).describe('Longest retry delay after failures.'),
     dns: dnsProviderSchema.optional().describe('DNS provider for dns-01 (kind: rfc2136 | route53 | cloudflare | exec, see docs/operations.md).'),
     dnsPropagation: z
-      .object({
+      .strictObject({
         nameservers: z.array(z.string()).default([]).describe("DNS servers (host:port) to check for the TXT record. Empty: the zone's authoritative servers."),
         timeoutSeconds: duration.default(120).describe('How long to wait for the TXT record to be visible before giving up on dns-01.'),
       })
@@ -49,7 +49,7 @@ const acmeSchema = z
   .describe('ACME (tls.mode "acme").');
 
 const caSchema = z
-  .object({
+  .strictObject({
     names: z
       .array(z.string())
       .default(['localhost', '127.0.0.1', '::1'])
@@ -65,7 +65,7 @@ const caSchema = z
   .prefault({})
   .describe('Built-in private CA (tls.mode "ca"); the CA lives in <data>/ca/, clients trust it with "minato trust" or GET /ca.crt.');
 
-export const configSchema = z.object({
+export const configSchema = z.strictObject({
   listen: z
     .string()
     .default('127.0.0.1:5000')
@@ -81,14 +81,14 @@ export const configSchema = z.object({
     .default(['127.0.0.1', '::1'])
     .describe('Client addresses whose X-Forwarded-Proto and X-Forwarded-Host headers are believed.'),
   log: z
-    .object({
+    .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Least severe level written: info logs requests and events, debug more detail.'),
       accessLog: z.boolean().default(true).describe('Write one JSON line per HTTP request.'),
     })
     .prefault({})
     .describe('Structured JSON logs on standard output.'),
   auth: z
-    .object({
+    .strictObject({
       htpasswd: z
         .string()
         .optional()
@@ -99,7 +99,7 @@ export const configSchema = z.object({
         .default(60)
         .describe('How long a verified user/password pair is remembered, so Basic auth does not cost a bcrypt per request. 0 disables.'),
       token: z
-        .object({
+        .strictObject({
           enabled: z.boolean().default(true).describe('Challenge clients with the Docker token flow (Bearer) instead of Basic.'),
           ttlSeconds: z.number().int().min(30).max(3600).default(300).describe('Lifetime of issued bearer tokens.'),
           service: z.string().default('minato').describe('The "service" (JWT audience) of issued tokens.'),
@@ -111,7 +111,7 @@ export const configSchema = z.object({
     .prefault({})
     .describe('Authentication. Anonymous push is never possible.'),
   tls: z
-    .object({
+    .strictObject({
       mode: z
         .enum(['off', 'files', 'acme', 'ca'])
         .optional()
@@ -126,7 +126,7 @@ export const configSchema = z.object({
     .describe('HTTPS. TLS 1.2 is the minimum version.'),
   ddns: ddnsConfigSchema,
   storage: z
-    .object({
+    .strictObject({
       directIO: z
         .boolean()
         .default(true)
@@ -138,7 +138,7 @@ export const configSchema = z.object({
     .prefault({})
     .describe('Blob files under the data directory.'),
   registry: z
-    .object({
+    .strictObject({
       deleteEnabled: z.boolean().default(true).describe('Allow DELETE of manifests, tags and blobs (405 UNSUPPORTED when off).'),
       maxManifestBytes: z.number().int().positive().default(4 * 1024 * 1024).describe('Largest manifest accepted (413 above).'),
       uploadPurgeAgeSeconds: duration.default(24 * 3600).describe('Uploads with no activity for this long are deleted.'),
@@ -147,7 +147,7 @@ export const configSchema = z.object({
     .prefault({})
     .describe('OCI Distribution API behaviour.'),
   metrics: z
-    .object({
+    .strictObject({
       enabled: z.boolean().default(true).describe('Serve Prometheus metrics at /metrics.'),
     })
     .prefault({})

@@ -15,7 +15,7 @@ import { TSIG_ALGORITHMS } from './tsig.js';
 const secret = { secret: true };
 
 export const rfc2136Schema = z
-  .object({
+  .strictObject({
     kind: z.literal('rfc2136'),
     server: z.string().min(1).describe('Primary name server that accepts dynamic updates, HOST:PORT (port 53 when omitted), e.g. 192.0.2.1:53.'),
     keyName: z.string().min(1).describe('TSIG key name as the server knows it, e.g. "acme-key" (the name in `key "acme-key" { ... }`).'),
@@ -27,7 +27,7 @@ export const rfc2136Schema = z
   .describe('RFC 2136 dynamic updates signed with TSIG (BIND, Knot, PowerDNS, Windows DNS).');
 
 export const route53Schema = z
-  .object({
+  .strictObject({
     kind: z.literal('route53'),
     hostedZoneId: z.string().optional().describe('Hosted zone id (Z...). Unset: found by name with ListHostedZonesByName.'),
     region: z.string().default('us-east-1').describe('AWS region for the API client (Route53 is global).'),
@@ -40,7 +40,7 @@ export const route53Schema = z
   .describe('AWS Route53 (needs route53:ChangeResourceRecordSets, ListResourceRecordSets, GetChange, ListHostedZonesByName).');
 
 export const cloudflareSchema = z
-  .object({
+  .strictObject({
     kind: z.literal('cloudflare'),
     apiToken: z.string().min(1).meta(secret).describe('Cloudflare API token with Zone:DNS:Edit (and Zone:Zone:Read unless zoneId is set).'),
     zoneId: z.string().optional().describe('Zone id. Unset: found by name.'),
@@ -51,7 +51,7 @@ export const cloudflareSchema = z
 const argv = z.array(z.string()).min(1);
 
 export const execSchema = z
-  .object({
+  .strictObject({
     kind: z.literal('exec'),
     present: argv.describe('Command (argv, no shell; use ["sh","-c","..."] for one) that adds a record; gets MINATO_DNS_NAME/TYPE/VALUE/TTL/ACTION.'),
     cleanup: argv.describe('Command that removes a record (MINATO_DNS_ACTION=cleanup).'),
@@ -82,7 +82,7 @@ export function createDnsProvider(config: DnsProviderConfig): DnsProvider {
 
 /** The `ddns` config section: keep A/AAAA records of `names` at this host's addresses. */
 export const ddnsConfigSchema = z
-  .object({
+  .strictObject({
     enabled: z.boolean().default(false).describe('Keep the A/AAAA records of ddns.names pointing at this host (a NAS on a home IPv6 prefix).'),
     names: z.array(z.string()).default([]).describe('DNS names whose address records are kept up to date.'),
     provider: dnsProviderSchema

@@ -51,6 +51,15 @@ test('broken configuration is reported with the key and the file position', asyn
       assert.match(e.message, /registry\.deleteEnabled/);
       return true;
     });
+    // A typo is refused, not ignored (it would silently leave the default in force).
+    await writeFile(bad, 'listne: 0.0.0.0:5000\ntls:\n  acme:\n    agreeToTerm: true\n    dns: { kind: cloudflare, apiTokne: x }\n');
+    await assert.rejects(loadConfig({ file: bad, env: {} }), (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, /\(top level\): unknown key "listne" \(did you mean "listen"\?\)/);
+      assert.match(e.message, /tls\.acme: unknown key "agreeToTerm" \(did you mean "agreeToTerms"\?\)/);
+      assert.match(e.message, /tls\.acme\.dns: unknown key "apiTokne"/);
+      return true;
+    });
     await assert.rejects(loadConfig({ file: path.join(dir, 'missing.yaml'), env: {} }), /cannot read config file/);
     await assert.rejects(loadConfig({ env: { MINATO_AUTH_ANONYMOUS_PULL: 'perhaps' } }), /MINATO_AUTH_ANONYMOUS_PULL: expected true or false/);
     await assert.rejects(loadConfig({ env: { MINATO_TLS_MODE: 'files' } }), /needs both tls.cert and tls.key/);
