@@ -1,6 +1,5 @@
 // minato's command line. Thin: parses flags, loads the configuration, calls services.
 import { readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import pino from 'pino';
@@ -12,7 +11,7 @@ import { certRenew, certStatus, type ApiFlags } from './cert-commands.js';
 import { ConfigError, loadConfig, setPath } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { openSqlite } from '../metadata/db.js';
-import { startRegistry } from '../server/compose.js';
+import { ensureDataDir, startRegistry } from '../server/compose.js';
 
 interface ConfigFlags {
   config?: string;
@@ -138,8 +137,7 @@ export async function main(argv: string[]): Promise<void> {
 async function withUsers(flags: ConfigFlags, fn: (users: DatabaseUsers) => Promise<void>): Promise<void> {
   const config = await configFrom(flags);
   if (config.auth.htpasswd) throw new Error(`users come from ${config.auth.htpasswd}; edit it with: htpasswd -B ${config.auth.htpasswd} NAME`);
-  const dataDir = path.resolve(config.data);
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const dataDir = await ensureDataDir(config);
   const db = await openSqlite(path.join(dataDir, 'minato.db'));
   try {
     await fn(new DatabaseUsers(db));

@@ -38,10 +38,20 @@ export interface RunningRegistry {
   close(): Promise<void>;
 }
 
+/** The data directory, made if missing (private: it holds keys and password hashes). */
+export async function ensureDataDir(config: Config): Promise<string> {
+  const dataDir = path.resolve(config.data);
+  try {
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw new Error(`cannot create the data directory ${dataDir} (--data, MINATO_DATA): ${(err as Error).message}`);
+  }
+  return dataDir;
+}
+
 export async function startRegistry(config: Config, log: Logger): Promise<RunningRegistry> {
   // Certificates first: a broken one stops start-up before anything else is opened.
-  const dataDir = path.resolve(config.data);
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const dataDir = await ensureDataDir(config);
   const certificates = await createCertificates(config, dataDir, log);
   const tlsOn = certificates.provider !== undefined;
   const serverFactory = await createServerFactory(certificates.provider);
