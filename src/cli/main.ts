@@ -158,6 +158,11 @@ async function serve(config: Config): Promise<void> {
         `  Change it with: minato user add admin --password-stdin\n\n`,
     );
   }
+  // After the password: whoever waits for this line (a supervisor, the e2e tests) has both.
+  log.info(
+    { url: registry.url, data: path.resolve(config.data), tls: config.tls.mode, auth: config.auth.htpasswd ? 'htpasswd' : 'database', challenge: config.auth.token.enabled ? 'bearer' : 'basic' },
+    'minato is serving',
+  );
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -63,13 +63,11 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
 
   let identity: IdentityProvider;
   let users: DatabaseUsers | undefined;
-  let initialAdminPassword: string | undefined;
   if (config.auth.htpasswd) {
     identity = new HtpasswdFile(config.auth.htpasswd, log.child({ mod: 'auth.htpasswd' }));
   } else {
     users = new DatabaseUsers(db);
     identity = users;
-    initialAdminPassword = await users.bootstrapAdmin();
   }
   const tokens = await TokenService.open(path.join(dataDir, 'token-key.jwk'), {
     issuer: config.auth.token.issuer,
@@ -117,6 +115,9 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     if (code === 'EACCES') throw new Error(`not allowed to listen on ${config.listen} (ports below 1024 need privileges); use a higher port`);
     throw err;
   }
+  // The first admin is made only once the server is up: a start that fails (port taken, bad
+  // certificate) must not create a user whose password nobody was shown.
+  const initialAdminPassword = await users?.bootstrapAdmin();
   const address = app.server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
   const url = `${tlsOn ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
@@ -133,7 +134,6 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   const purger = new UploadPurger(blobs, meta, config.registry.uploadPurgeAgeSeconds * 1000, log.child({ mod: 'registry.purge' }));
   purger.start(config.registry.uploadPurgeIntervalSeconds * 1000);
 
-  log.info({ url, data: dataDir, tls: config.tls.mode, auth: config.auth.htpasswd ? 'htpasswd' : 'database', challenge: config.auth.token.enabled ? 'bearer' : 'basic' }, 'minato is serving');
   return {
     app,
     url,

@@ -6,7 +6,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { run } from '../helpers/peers.js';
-import { CLI, tempDir } from '../helpers/registry.js';
+import { CLI, spawnServe, tempDir } from '../helpers/registry.js';
 
 describe('minato serve: bad start-up input', () => {
   let tmp: string;
@@ -53,4 +53,13 @@ describe('minato serve: bad start-up input', () => {
       assert.doesNotMatch(r.stdout, /minato is serving/);
     });
   }
+
+  test('none of those failed starts used up the first-start admin password', async () => {
+    const ok = await spawnServe(['--data', path.join(tmp, 'data')]);
+    try {
+      assert.ok(ok.adminPassword, `the first start that serves creates admin and prints its password:\n${ok.output()}`);
+    } finally {
+      await ok.stop();
+    }
+  });
 });
