@@ -21,7 +21,7 @@ import { ExternalUrl } from './external-url.js';
 import { createDdnsUpdater } from '../dns/registry.js';
 import { createCertificates } from './certificates.js';
 import { writeStatusOnChange } from './cert-status.js';
-import { createServerFactory, parseListen } from './listen.js';
+import { createServerFactory, parseListen, plainHttpWarning } from './listen.js';
 import { Metrics } from './metrics.js';
 import { UploadPurger } from './upload-purger.js';
 
@@ -104,6 +104,8 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   });
 
   const { host, port } = parseListen(config.listen);
+  const clearText = plainHttpWarning(config);
+  if (clearText) log.warn(clearText);
   try {
     await app.listen({ host, port });
   } catch (err) {

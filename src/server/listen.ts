@@ -5,6 +5,7 @@ import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
 import type { FastifyServerFactory } from 'fastify';
+import type { Config } from '../config/schema.js';
 import type { CertificateProvider, ServingCertificate } from '../tls/certificate-provider.js';
 
 export const TLS_MIN_VERSION = 'TLSv1.2';
@@ -16,6 +17,19 @@ export function parseListen(listen: string): { host: string; port: number } {
   const port = Number(m[3]);
   if (port > 65535) throw new Error(`listen port ${port} is out of range`);
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+/**
+ * Plain HTTP on an address other machines reach sends every password and token in clear. Fine
+ * behind a TLS-terminating proxy (externalUrl https, or a trusted proxy on another host); otherwise
+ * worth a warning that says what to do.
+ */
+export function plainHttpWarning(config: Pick<Config, 'listen' | 'externalUrl' | 'trustedProxies' | 'tls'>): string | undefined {
+  if (config.tls.mode !== 'off') return undefined;
+  const loopback = (address: string) => /^(127\.|::1$|localhost$)/i.test(address);
+  if (loopback(parseListen(config.listen).host)) return undefined;
+  if (config.externalUrl?.startsWith('https:') || config.trustedProxies.some((p) => !loopback(p))) return undefined;
+  return `serving plain HTTP on ${config.listen}: passwords and tokens cross the network in clear. Serve HTTPS (tls.mode files, acme or ca), or put a TLS-terminating proxy in front and set externalUrl to its https:// address`;
 }
 
 function contextOptions(cert: { certPem: string; keyPem: string }): tls.SecureContextOptions {

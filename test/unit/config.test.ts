@@ -3,8 +3,9 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { configDocs } from '../../src/config/docs.js';
-import { ConfigError, configKeys, loadConfig } from '../../src/config/load.js';
+import { ConfigError, configKeys, loadConfig, parseConfig } from '../../src/config/load.js';
 import { redact } from '../../src/config/redact.js';
+import { plainHttpWarning } from '../../src/server/listen.js';
 import { ROOT, tempDir } from '../helpers/registry.js';
 
 test('defaults give a loopback registry on port 5000 with auth and no TLS', async () => {
@@ -92,4 +93,20 @@ test('secrets never leave `config check` in clear', () => {
   for (const secret of ['HMAC', 'TSIG', 'CF']) assert.ok(!text.includes(`"${secret}"`), secret);
   assert.match(text, /"kid":"k"/);
   assert.match(text, /"keyName":"acme-key"/);
+});
+
+test('plain HTTP on an address other machines reach is warned about, unless a TLS proxy is in front', () => {
+  const warn = (c: Record<string, unknown>) => plainHttpWarning(parseConfig(c));
+  assert.match(warn({ listen: '0.0.0.0:5000' }) ?? '', /plain HTTP on 0\.0\.0\.0:5000: passwords and tokens cross the network in clear/);
+  assert.match(warn({ listen: '[::]:5000' }) ?? '', /in clear/);
+  for (const quiet of [
+    { listen: '127.0.0.1:5000' },
+    { listen: '[::1]:5000' },
+    { listen: 'localhost:5000' },
+    { listen: '0.0.0.0:5000', tls: { mode: 'ca' } },
+    { listen: '0.0.0.0:5000', externalUrl: 'https://registry.example.com' },
+    { listen: '0.0.0.0:5000', trustedProxies: ['10.0.0.2'] },
+  ]) {
+    assert.equal(warn(quiet), undefined, JSON.stringify(quiet));
+  }
 });
