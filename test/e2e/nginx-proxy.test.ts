@@ -6,14 +6,15 @@
 // (The token flow behind the NAIVE proxy cannot work without `externalUrl`: the realm must be
 // absolute and nothing tells minato that the client used https, so it says http:// and nginx
 // answers the token request with 400 "plain HTTP request was sent to HTTPS port".)
+// docker (dockerd 20.10) pushes and pulls through all three proxies as well.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { request } from '../helpers/http.js';
 import { makeOciLayout } from '../helpers/oci.js';
-import { caCertDir, concatPem, htpasswdFile, run, startNginx, type RunningNginx } from '../helpers/peers.js';
+import { caCertDir, concatPem, htpasswdFile, run, runOk, startDockerd, startNginx, type RunningNginx } from '../helpers/peers.js';
 import { spawnServe, tempDir, type ServeProcess } from '../helpers/registry.js';
 import { makeTestPki } from '../helpers/tls.js';
 
@@ -160,4 +161,31 @@ test('token flow behind the GOOD proxy: https realm, push and pull', async () =>
   const pulled = await pull(goodToken, 'token/big', 'v1');
   assert.equal(pulled.manifestDigest, layout.manifestDigest);
   for (const [digest, actual] of Object.entries(pulled.blobs)) assert.equal(actual, digest);
+});
+
+test('docker pushes fresh 5 MiB layers through the GOOD, the NAIVE and the token proxy and pulls them back', async () => {
+  // docker skips certificate checks for registries on 127.0.0.0/8, so no CA needs installing.
+  const dockerd = await startDockerd(path.join(tmp, 'docker'));
+  const docker = (args: string[], input?: string) => runOk('/usr/bin/docker', args, { env: dockerd.env, input, timeoutMs: 120_000 });
+  try {
+    for (const [proxy, repo] of [[good, 'good/docker'], [naive, 'naive/docker'], [goodToken, 'token/docker']] as const) {
+      await docker(['login', '-u', USER, '--password-stdin', proxy], PASSWORD);
+      const ctx = path.join(tmp, `docker-ctx-${repo.replace(/\//g, '-')}`);
+      await mkdir(ctx, { recursive: true });
+      await writeFile(path.join(ctx, 'blob'), randomBytes(FIVE_MIB)); // a new layer: it must travel through the proxy
+      await writeFile(path.join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY blob /blob\n');
+      const ref = `${proxy}/${repo}:v1`;
+      await docker(['build', '-t', ref, ctx]);
+      const pushed = /digest: (sha256:[0-9a-f]{64})/.exec((await docker(['push', ref])).stdout)?.[1];
+      assert.ok(pushed, `docker push through ${proxy} printed a digest`);
+      await docker(['rmi', ref]);
+      assert.match((await docker(['pull', ref])).stdout, new RegExp(`Digest: ${pushed}`));
+    }
+  } finally {
+    await dockerd.stop();
+  }
+  const access = await readFile(path.join(nginxDir, 'access.log'), 'utf8');
+  for (const repo of ['good/docker', 'naive/docker', 'token/docker']) {
+    assert.match(access, new RegExp(`"PATCH /v2/${repo}/blobs/uploads/[^ ]+ HTTP/1\\.1" 202`), `the layer of ${repo} went through nginx`);
+  }
 });
