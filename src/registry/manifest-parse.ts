@@ -127,12 +127,7 @@ function isExternal(layer: Record<string, unknown>, where: string): boolean {
   const urls = layer.urls;
   if (!Array.isArray(urls) || urls.length === 0) throw invalid(`${where}.urls must be a non-empty array of URLs`);
   for (const u of urls) {
-    let url: URL | undefined;
-    try {
-      url = typeof u === 'string' ? new URL(u) : undefined;
-    } catch {
-      url = undefined;
-    }
+    const url = typeof u === 'string' && URL.canParse(u) ? new URL(u) : undefined;
     if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hash !== '') {
       throw invalid(`${where}.urls: ${JSON.stringify(u)} is not an http(s) URL without a fragment`);
     }
