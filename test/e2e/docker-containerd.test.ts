@@ -23,12 +23,9 @@ describe('docker and containerd against the private CA', () => {
   let password: string;
   let installed: string[] = []; // certs.d directories written under /etc, removed at the end
 
-  const docker = (args: string[], input?: string) => run('/usr/bin/docker', args, { env: dockerd.env, input, timeoutMs: 120_000 });
-  const dockerOk = async (args: string[], input?: string) => {
-    const r = await docker(args, input);
-    assert.equal(r.code, 0, `docker ${args.join(' ')} failed:\n${r.stderr}${r.stdout}`);
-    return r;
-  };
+  const dockerOpts = (input?: string) => ({ env: dockerd.env, input, timeoutMs: 120_000 });
+  const docker = (args: string[], input?: string) => run('/usr/bin/docker', args, dockerOpts(input));
+  const dockerOk = (args: string[], input?: string) => runOk('/usr/bin/docker', args, dockerOpts(input));
   const ctr = (args: string[]) => run('ctr', ['--address', dockerd.containerdSocket, '--namespace', 'minato-e2e', ...args], { timeoutMs: 120_000 });
 
   before(async () => {
