@@ -13,14 +13,12 @@
 // MINATO_LOG_ACCESS_LOG=false. Distribution has no auth; minato uses Basic auth with a bcrypt
 // htpasswd user (credentials are cached after the first check, see auth.credentialCacheSeconds).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import bcrypt from 'bcryptjs';
+import { readLog, startDistribution, startFloorServer, startMinato, stopPid, type Distribution } from './processes.js';
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -82,77 +80,6 @@ function parseOptions(argv: string[]): Options {
   return { regbench, label, keepData, minatoNodeArgs, minatoEnv, passThrough, runs, floor };
 }
 
-/** A port the kernel considers free right now on 127.0.0.1. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** SIGTERM, then SIGKILL after `graceMs`. Only ever a PID this script started. */
-async function stopPid(pid: number, graceMs = 10_000): Promise<void> {
-  if (!alive(pid)) return;
-  try {
-    process.kill(pid, 'SIGTERM');
-  } catch {
-    return;
-  }
-  const until = Date.now() + graceMs;
-  while (alive(pid) && Date.now() < until) await sleep(100);
-  if (alive(pid)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }
-}
-
-async function waitForHttp(url: string, child: ChildProcess, what: string, logFile: string): Promise<void> {
-  const until = Date.now() + 30_000;
-  while (Date.now() < until) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`${what} exited before it answered; log ${logFile}:\n${readLog(logFile)}`);
-    }
-    try {
-      const res = await fetch(url);
-      await res.arrayBuffer();
-      if (res.status === 200 || res.status === 401) return;
-    } catch {
-      /* not up yet */
-    }
-    await sleep(100);
-  }
-  throw new Error(`${what} did not answer on ${url} within 30 s; log ${logFile}:\n${readLog(logFile)}`);
-}
-
-function readLog(file: string): string {
-  try {
-    return readFileSync(file, 'utf8').slice(-4000);
-  } catch {
-    return '(no log)';
-  }
-}
-
 async function ensureRegbench(dir: string): Promise<string> {
   const bin = path.join(dir, 'bin', 'regbench.mjs');
   if (!existsSync(bin)) throw new Error(`regbench not found at ${dir} (use --regbench DIR)`);
@@ -203,7 +130,7 @@ async function main(): Promise<number> {
   mkdirSync(distDir);
   mkdirSync(minatoDir);
 
-  let distributionPid: number | undefined;
+  let distribution: Distribution | undefined;
   let minato: ChildProcess | undefined;
   let regbench: ChildProcess | undefined;
   let cleaning: Promise<void> | undefined;
@@ -211,11 +138,7 @@ async function main(): Promise<number> {
     (cleaning ??= (async () => {
       if (regbench?.pid !== undefined) await stopPid(regbench.pid, 2000);
       if (minato?.pid !== undefined) await stopPid(minato.pid);
-      if (distributionPid !== undefined) {
-        // distribution.sh stop checks the PID file and that the PID is docker-registry.
-        await run(path.join(opts.regbench, 'scripts', 'distribution.sh'), ['stop', distDir]).catch(() => undefined);
-        await stopPid(distributionPid);
-      }
+      await distribution?.stop();
       if (!opts.keepData) rmSync(work, { recursive: true, force: true });
       else process.stderr.write(`bench: data kept in ${work}\n`);
     })());
@@ -231,46 +154,17 @@ async function main(): Promise<number> {
 
   try {
     // CNCF Distribution, quiet logging (level error, no access log).
-    const distPort = await freePort();
-    const distAddr = `127.0.0.1:${distPort}`;
-    const { stdout } = await run(path.join(opts.regbench, 'scripts', 'distribution.sh'), ['start', distDir, distAddr, 'quiet']);
-    distributionPid = Number(stdout.trim().split('\n').pop());
-    if (!Number.isInteger(distributionPid) || distributionPid <= 0) throw new Error(`distribution.sh printed no PID: ${stdout}`);
+    distribution = await startDistribution(opts.regbench, distDir);
 
-    // minato, Basic auth with a bcrypt htpasswd user, log level error, no access log.
-    const password = randomBytes(18).toString('base64url');
-    const htpasswd = path.join(minatoDir, 'htpasswd');
-    writeFileSync(htpasswd, `bench:${await bcrypt.hash(password, 10)}\n`, { mode: 0o600 });
-    const minatoPort = await freePort();
-    const minatoLog = path.join(minatoDir, 'minato.log');
-    const logFd = createWriteStream(minatoLog);
-    await new Promise((r) => logFd.on('open', r));
-    // Started as a user starts it: with the node flags of the launcher's #! line.
-    const launcher = path.join(repo, 'bin', 'minato.js');
-    const serve = opts.floor
-      ? [path.join(here, 'floor-server.js'), String(minatoPort)]
-      : [
-          ...launcherNodeFlags(launcher),
-          ...opts.minatoNodeArgs,
-          launcher,
-          'serve',
-          '--listen', `127.0.0.1:${minatoPort}`,
-          '--data', path.join(minatoDir, 'data'),
-          '--htpasswd', htpasswd,
-          '--log-level', 'error',
-        ];
-    minato = spawn(process.execPath, serve, {
-      cwd: minatoDir,
-      env: { ...process.env, ...opts.minatoEnv, MINATO_LOG_ACCESS_LOG: 'false' },
-      stdio: ['ignore', logFd, logFd],
-    });
-    const minatoPid = minato.pid;
-    if (minatoPid === undefined) throw new Error('could not start minato');
-    await waitForHttp(`http://127.0.0.1:${minatoPort}/v2/`, minato, 'minato', minatoLog);
+    // minato (or the floor server), Basic auth with a bcrypt htpasswd user, quiet logs.
+    const server = opts.floor ? await startFloorServer(minatoDir) : await startMinato(minatoDir, opts.minatoNodeArgs, opts.minatoEnv);
+    minato = server.child;
+    const { pid: minatoPid, url: minatoUrl, logFile: minatoLog } = server;
+    const password = server.password ?? 'unused';
 
     const info = await versions(opts.regbench);
     process.stderr.write(`bench: ${JSON.stringify(info)}\n`);
-    process.stderr.write(`bench: distribution pid ${distributionPid} on ${distAddr}, minato pid ${minatoPid} on 127.0.0.1:${minatoPort}\n`);
+    process.stderr.write(`bench: distribution pid ${distribution.pid} on ${distribution.url}, minato pid ${minatoPid} on ${minatoUrl}\n`);
 
     const resultsDir = path.join(repo, 'bench', 'results');
     mkdirSync(resultsDir, { recursive: true });
@@ -281,8 +175,8 @@ async function main(): Promise<number> {
     const args = [
       regbenchBin,
       '--runs', opts.runs,
-      '--label', 'distribution', '--pid', String(distributionPid), `http://${distAddr}`,
-      '--compare', `http://127.0.0.1:${minatoPort}`,
+      '--label', 'distribution', '--pid', String(distribution.pid), distribution.url,
+      '--compare', minatoUrl,
       '--label2', opts.floor ? 'floor' : 'minato', '--pid2', String(minatoPid),
       // "=" form: a base64url password may start with "-", which would read as an option.
       '--user2', 'bench', `--password2=${password}`,
@@ -313,11 +207,3 @@ main().then(
     process.exit(1);
   },
 );
-
-/** The node flags on a launcher's first line, e.g. "#!/usr/bin/env -S node --max-semi-space-size=2". */
-function launcherNodeFlags(file: string): string[] {
-  const first = readFileSync(file, 'utf8').split('\n', 1)[0]!;
-  const words = first.replace(/^#!/, '').trim().split(/\s+/);
-  const node = words.findIndex((w) => w === 'node' || w.endsWith('/node'));
-  return node === -1 ? [] : words.slice(node + 1);
-}
