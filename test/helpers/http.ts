@@ -1,5 +1,6 @@
 // A tiny HTTP client for API tests: undici-free, no connection reuse surprises, full control
 // over headers and bodies (fetch would add or drop some the tests care about).
+import assert from 'node:assert/strict';
 import http from 'node:http';
 import https from 'node:https';
 
@@ -9,6 +10,19 @@ export interface Response {
   body: Buffer;
   text: string;
   json<T = any>(): T;
+}
+
+/** Asserts an OCI error response: its status and the code of its first error (the body shows on failure). */
+export function assertOciError(res: Response, status: number, code: string, context?: string): void {
+  const seen = `${context ? `${context}: ` : ''}${res.status} ${res.text.slice(0, 300)}`;
+  assert.equal(res.status, status, seen);
+  let got: unknown;
+  try {
+    got = res.json().errors?.[0]?.code;
+  } catch {
+    got = '(no JSON body)';
+  }
+  assert.equal(got, code, seen);
 }
 
 export interface RequestOptions {

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { client, request } from '../helpers/http.js';
+import { assertOciError, client, request } from '../helpers/http.js';
 import { sha256 } from '../helpers/oci.js';
 import { startTestRegistry, tempDir, type TestRegistry } from '../helpers/registry.js';
 
@@ -36,8 +36,7 @@ describe('token flow (default)', () => {
 
   test('an anonymous request is challenged with the realm, service and scope', async () => {
     const res = await request(`${reg.url}/v2/team/app/manifests/v1`);
-    assert.equal(res.status, 401);
-    assert.equal(res.json().errors[0].code, 'UNAUTHORIZED');
+    assertOciError(res, 401, 'UNAUTHORIZED');
     const c = parseChallenge(res.headers['www-authenticate'] as string);
     assert.equal(c.scheme, 'Bearer');
     assert.equal(c.realm, `${reg.url}/token`);

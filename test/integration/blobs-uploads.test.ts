@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { client } from '../helpers/http.js';
+import { assertOciError, client } from '../helpers/http.js';
 import { sha256 } from '../helpers/oci.js';
 import { startTestRegistry, type TestRegistry } from '../helpers/registry.js';
 
@@ -56,8 +56,7 @@ describe('monolithic uploads', () => {
     const blob = randomBytes(1000);
     const wrong = sha256('something else');
     const res = await api(`/v2/mono/bad/blobs/uploads/?digest=${wrong}`, { method: 'POST', body: blob });
-    assert.equal(res.status, 400);
-    assert.equal(res.json().errors[0].code, 'DIGEST_INVALID');
+    assertOciError(res, 400, 'DIGEST_INVALID');
     assert.equal((await api(`/v2/mono/bad/blobs/${wrong}`, { method: 'HEAD' })).status, 404);
     assert.equal((await api(`/v2/mono/bad/blobs/${sha256(blob)}`, { method: 'HEAD' })).status, 404);
   });
@@ -65,11 +64,9 @@ describe('monolithic uploads', () => {
   test('a malformed digest is DIGEST_INVALID', async () => {
     const location = await startUpload('mono/malformed');
     const res = await api(`${location}?digest=sha256:xyz`, { method: 'PUT', body: 'abc' });
-    assert.equal(res.status, 400);
-    assert.equal(res.json().errors[0].code, 'DIGEST_INVALID');
+    assertOciError(res, 400, 'DIGEST_INVALID');
     const get = await api('/v2/mono/malformed/blobs/sha256:1234');
-    assert.equal(get.status, 400);
-    assert.equal(get.json().errors[0].code, 'DIGEST_INVALID');
+    assertOciError(get, 400, 'DIGEST_INVALID');
   });
 
   test('an upload refused before its body is read closes the connection instead of draining it', async () => {
@@ -151,9 +148,8 @@ describe('chunked uploads', () => {
     const first = await api(location, { method: 'PATCH', body: blob.subarray(0, 10_000), headers: { 'Content-Range': '0-9999' } });
     assert.equal(first.status, 202);
     const repeated = await api(location, { method: 'PATCH', body: blob.subarray(0, 10_000), headers: { 'Content-Range': '0-9999' } });
-    assert.equal(repeated.status, 416);
+    assertOciError(repeated, 416, 'BLOB_UPLOAD_INVALID');
     assert.equal(repeated.headers.range, '0-9999');
-    assert.equal(repeated.json().errors[0].code, 'BLOB_UPLOAD_INVALID');
     const gap = await api(location, { method: 'PATCH', body: blob.subarray(15_000), headers: { 'Content-Range': '15000-19999' } });
     assert.equal(gap.status, 416);
     // The upload is intact and can continue from the offset the registry gave.
@@ -176,8 +172,7 @@ describe('chunked uploads', () => {
     const location = await startUpload('chunked/mismatch');
     await api(location, { method: 'PATCH', body: blob.subarray(0, 2000) });
     const bad = await api(`${location}?digest=${sha256(blob)}`, { method: 'PUT' });
-    assert.equal(bad.status, 400);
-    assert.equal(bad.json().errors[0].code, 'DIGEST_INVALID');
+    assertOciError(bad, 400, 'DIGEST_INVALID');
     const fixed = await api(`${location}?digest=${sha256(blob)}`, { method: 'PUT', body: blob.subarray(2000) });
     assert.equal(fixed.status, 201, fixed.text);
   });
@@ -187,16 +182,14 @@ describe('chunked uploads', () => {
     await api(location, { method: 'PATCH', body: 'abc' });
     assert.equal((await api(location, { method: 'DELETE' })).status, 204);
     const after = await api(location);
-    assert.equal(after.status, 404);
-    assert.equal(after.json().errors[0].code, 'BLOB_UPLOAD_UNKNOWN');
+    assertOciError(after, 404, 'BLOB_UPLOAD_UNKNOWN');
   });
 
   test('an upload belongs to its repository', async () => {
     const location = await startUpload('chunked/owner');
     const other = location.replace('/chunked/owner/', '/chunked/other/');
     const res = await api(other, { method: 'PATCH', body: 'x' });
-    assert.equal(res.status, 404);
-    assert.equal(res.json().errors[0].code, 'BLOB_UPLOAD_UNKNOWN');
+    assertOciError(res, 404, 'BLOB_UPLOAD_UNKNOWN');
     const bogus = await api('/v2/chunked/owner/blobs/uploads/../../../etc', { method: 'GET' });
     assert.ok(bogus.status === 404 || bogus.status === 400, String(bogus.status));
   });
@@ -229,8 +222,7 @@ describe('blob reads', () => {
 
   test('a blob of another repository is BLOB_UNKNOWN here', async () => {
     const res = await api(`/v2/reads/other/blobs/${sha256(blob)}`);
-    assert.equal(res.status, 404);
-    assert.equal(res.json().errors[0].code, 'BLOB_UNKNOWN');
+    assertOciError(res, 404, 'BLOB_UNKNOWN');
   });
 });
 
@@ -273,7 +265,6 @@ describe('blob delete', () => {
     assert.equal((await api(`/v2/del/a/blobs/${sha256(blob)}`, { method: 'HEAD' })).status, 404);
     assert.equal((await api(`/v2/del/b/blobs/${sha256(blob)}`, { method: 'HEAD' })).status, 200);
     const again = await api(`/v2/del/a/blobs/${sha256(blob)}`, { method: 'DELETE' });
-    assert.equal(again.status, 404);
-    assert.equal(again.json().errors[0].code, 'BLOB_UNKNOWN');
+    assertOciError(again, 404, 'BLOB_UNKNOWN');
   });
 });

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { client } from '../helpers/http.js';
+import { assertOciError, client } from '../helpers/http.js';
 import { imageManifest, sha256 } from '../helpers/oci.js';
 import { startTestRegistry, type TestRegistry } from '../helpers/registry.js';
 
@@ -60,8 +60,7 @@ describe('manifests', () => {
   test('push by digest must match the content', async () => {
     const m = await prepareImage('man/bydigest');
     const wrong = await putManifest('man/bydigest', sha256('other'), m);
-    assert.equal(wrong.status, 400);
-    assert.equal(wrong.json().errors[0].code, 'DIGEST_INVALID');
+    assertOciError(wrong, 400, 'DIGEST_INVALID');
     const ok = await putManifest('man/bydigest', sha256(m), m);
     assert.equal(ok.status, 201);
   });
@@ -71,8 +70,7 @@ describe('manifests', () => {
     await pushBlob('man/missing', config);
     const m = imageManifest(config, [randomBytes(10)]);
     const res = await putManifest('man/missing', 'v1', m);
-    assert.equal(res.status, 400);
-    assert.equal(res.json().errors[0].code, 'MANIFEST_BLOB_UNKNOWN');
+    assertOciError(res, 400, 'MANIFEST_BLOB_UNKNOWN');
     assert.equal((await api('/v2/man/missing/manifests/v1')).status, 404);
   });
 
@@ -90,16 +88,15 @@ describe('manifests', () => {
 
     // Without urls it is a layer like any other, and must be in the repository.
     const noUrls = await putManifest('man/foreign', 'v2', manifest(foreign('application/vnd.oci.image.layer.nondistributable.v1.tar')));
-    assert.equal(noUrls.json().errors[0].code, 'MANIFEST_BLOB_UNKNOWN');
+    assertOciError(noUrls, 400, 'MANIFEST_BLOB_UNKNOWN');
     // Only plain http(s) URLs without a fragment are accepted.
     for (const bad of [[], ['file:///etc/passwd'], ['https://x/#frag'], [42]]) {
       const res = await putManifest('man/foreign', 'v3', manifest(foreign('application/vnd.oci.image.layer.nondistributable.v1.tar', bad)));
-      assert.equal(res.status, 400, JSON.stringify(bad));
-      assert.equal(res.json().errors[0].code, 'MANIFEST_INVALID', JSON.stringify(bad));
+      assertOciError(res, 400, 'MANIFEST_INVALID', JSON.stringify(bad));
     }
     // A regular layer's urls do not excuse its absence.
     const regular = await putManifest('man/foreign', 'v4', manifest(foreign('application/vnd.oci.image.layer.v1.tar+gzip', url)));
-    assert.equal(regular.json().errors[0].code, 'MANIFEST_BLOB_UNKNOWN');
+    assertOciError(regular, 400, 'MANIFEST_BLOB_UNKNOWN');
   });
 
   test('malformed manifests are MANIFEST_INVALID', async () => {
@@ -113,16 +110,14 @@ describe('manifests', () => {
     ];
     for (const [body, type] of cases) {
       const res = await putManifest('man/invalid', 'v1', Buffer.from(body), type);
-      assert.equal(res.status, 400, `${body}: ${res.text}`);
-      assert.equal(res.json().errors[0].code, 'MANIFEST_INVALID', String(body));
+      assertOciError(res, 400, 'MANIFEST_INVALID', String(body));
     }
   });
 
   test('a manifest above the size limit is 413', async () => {
     const big = Buffer.alloc(4 * 1024 * 1024 + 1, 0x20);
     const res = await putManifest('man/big', 'v1', big);
-    assert.equal(res.status, 413);
-    assert.equal(res.json().errors[0].code, 'SIZE_INVALID');
+    assertOciError(res, 413, 'SIZE_INVALID');
   });
 
   test('an index needs its child manifests; Docker media types work', async () => {
@@ -131,8 +126,7 @@ describe('manifests', () => {
       JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: OCI_MANIFEST, digest: sha256(child), size: child.length, platform: { os: 'linux', architecture: 'amd64' } }] }),
     );
     const early = await putManifest('man/index', 'multi', index, OCI_INDEX);
-    assert.equal(early.status, 400);
-    assert.equal(early.json().errors[0].code, 'MANIFEST_BLOB_UNKNOWN');
+    assertOciError(early, 400, 'MANIFEST_BLOB_UNKNOWN');
     assert.equal((await putManifest('man/index', sha256(child), child)).status, 201);
     assert.equal((await putManifest('man/index', 'multi', index, OCI_INDEX)).status, 201);
     const get = await api('/v2/man/index/manifests/multi');
@@ -150,17 +144,14 @@ describe('manifests', () => {
 
   test('unknown manifests and bad references', async () => {
     const unknown = await api('/v2/man/basic/manifests/nope');
-    assert.equal(unknown.status, 404);
-    assert.equal(unknown.json().errors[0].code, 'MANIFEST_UNKNOWN');
+    assertOciError(unknown, 404, 'MANIFEST_UNKNOWN');
     // A pull of a name that cannot be a tag finds nothing (404, as the conformance suite checks);
     // a push to it is told why it is refused.
     for (const method of ['GET', 'HEAD']) assert.equal((await api('/v2/man/basic/manifests/-bad', { method })).status, 404);
     const pushBadTag = await putManifest('man/basic', '-bad', await prepareImage('man/basic'));
-    assert.equal(pushBadTag.status, 400);
-    assert.equal(pushBadTag.json().errors[0].code, 'TAG_INVALID');
+    assertOciError(pushBadTag, 400, 'TAG_INVALID');
     const badDigest = await api('/v2/man/basic/manifests/sha256:abc');
-    assert.equal(badDigest.status, 400);
-    assert.equal(badDigest.json().errors[0].code, 'DIGEST_INVALID');
+    assertOciError(badDigest, 400, 'DIGEST_INVALID');
   });
 
   test('delete by tag removes the tag only; by digest removes manifest and its tags', async () => {
@@ -207,8 +198,7 @@ describe('tags and catalog', () => {
     const none = (await api('/v2/list/tags/tags/list?n=0')).json();
     assert.deepEqual(none.tags, []);
     const bad = await api('/v2/list/tags/tags/list?n=-1');
-    assert.equal(bad.status, 400);
-    assert.equal(bad.json().errors[0].code, 'PAGINATION_NUMBER_INVALID');
+    assertOciError(bad, 400, 'PAGINATION_NUMBER_INVALID');
   });
 
   test('a listing follows every tag change: new tag, deleted tag, deleted manifest', async () => {
@@ -234,8 +224,7 @@ describe('tags and catalog', () => {
 
   test('tags of an unknown repository is NAME_UNKNOWN', async () => {
     const res = await api('/v2/list/none/tags/list');
-    assert.equal(res.status, 404);
-    assert.equal(res.json().errors[0].code, 'NAME_UNKNOWN');
+    assertOciError(res, 404, 'NAME_UNKNOWN');
   });
 
   test('the catalog is sorted and paginated', async () => {
@@ -319,8 +308,7 @@ describe('names and endpoints', () => {
   test('invalid repository names are NAME_INVALID', async () => {
     for (const name of ['UPPER/case', 'a//b', 'a/../b', '..%2Fx', 'a/-b', 'x'.repeat(256), '%2e%2e/x']) {
       const res = await api(`/v2/${name}/tags/list`);
-      assert.equal(res.status, 400, `${name}: ${res.status} ${res.text}`);
-      assert.equal(res.json().errors[0].code, 'NAME_INVALID', name);
+      assertOciError(res, 400, 'NAME_INVALID', name);
     }
     const nested = await prepareImage('a/b/c/d');
     assert.equal((await putManifest('a/b/c/d', 'v1', nested)).status, 201);
@@ -333,8 +321,7 @@ describe('names and endpoints', () => {
     assert.equal(base.headers['docker-distribution-api-version'], 'registry/2.0');
     assert.equal((await api('/v2/foo/bar')).status, 404);
     const wrongMethod = await api('/v2/x/tags/list', { method: 'DELETE' });
-    assert.equal(wrongMethod.status, 405);
-    assert.equal(wrongMethod.json().errors[0].code, 'UNSUPPORTED');
+    assertOciError(wrongMethod, 405, 'UNSUPPORTED');
   });
 });
 
@@ -346,8 +333,7 @@ describe('delete disabled', () => {
       const blob = randomBytes(10);
       await c(`/v2/nodel/x/blobs/uploads/?digest=${sha256(blob)}`, { method: 'POST', body: blob });
       const res = await c(`/v2/nodel/x/blobs/${sha256(blob)}`, { method: 'DELETE' });
-      assert.equal(res.status, 405);
-      assert.equal(res.json().errors[0].code, 'UNSUPPORTED');
+      assertOciError(res, 405, 'UNSUPPORTED');
       assert.equal((await c(`/v2/nodel/x/blobs/${sha256(blob)}`, { method: 'HEAD' })).status, 200);
       assert.equal((await c('/v2/nodel/x/manifests/v1', { method: 'DELETE' })).status, 405);
     } finally {

@@ -6,7 +6,7 @@ import { rm, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import pino from 'pino';
-import { client, request } from '../helpers/http.js';
+import { assertOciError, client, request } from '../helpers/http.js';
 import { sha256 } from '../helpers/oci.js';
 import { startTestRegistry, tempDir } from '../helpers/registry.js';
 import { UploadPurger } from '../../src/server/upload-purger.js';
@@ -105,8 +105,7 @@ describe('uploads across restarts', () => {
       async (api) => (await api('/v2/resume/empty/blobs/uploads/', { method: 'POST' })).headers.location!,
       async (api, location) => {
         const gone = await api(location);
-        assert.equal(gone.status, 404);
-        assert.equal(gone.json().errors[0].code, 'BLOB_UPLOAD_UNKNOWN');
+        assertOciError(gone, 404, 'BLOB_UPLOAD_UNKNOWN');
         const fresh = (await api('/v2/resume/empty/blobs/uploads/', { method: 'POST' })).headers.location!;
         const put = await api(`${fresh}?digest=${sha256(blob)}`, { method: 'PUT', body: blob });
         assert.equal(put.status, 201, put.text);
