@@ -47,3 +47,28 @@ export interface CertificateProvider {
   status(): CertificateStatus;
   stop(): void;
 }
+
+/**
+ * What every provider shares: the certificate served now, the last failure, and the listeners
+ * to tell when a new certificate takes over.
+ */
+export abstract class SwappableCertificate {
+  protected cert: ServingCertificate | undefined;
+  protected lastError: CertificateStatus['lastError'];
+  private readonly listeners: Array<(c: ServingCertificate) => void> = [];
+
+  current(): ServingCertificate | undefined {
+    return this.cert;
+  }
+
+  onChange(listener: (cert: ServingCertificate) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Serves `next` from now on: clears the last failure and tells the listeners to swap. */
+  protected swapTo(next: ServingCertificate): void {
+    this.cert = next;
+    this.lastError = undefined;
+    for (const l of this.listeners) l(next);
+  }
+}

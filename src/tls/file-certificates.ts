@@ -3,7 +3,7 @@
 import { stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { loadCertificateFiles } from './cert-files.js';
-import type { CertificateProvider, CertificateStatus, ServingCertificate } from './certificate-provider.js';
+import { SwappableCertificate, type CertificateProvider, type CertificateStatus, type ServingCertificate } from './certificate-provider.js';
 import { certificateFields, describeCertificate, sanNames } from './describe.js';
 
 export interface FileCertificateOptions {
@@ -12,17 +12,16 @@ export interface FileCertificateOptions {
   reloadCheckSeconds: number;
 }
 
-export class FileCertificates implements CertificateProvider {
-  private cert: ServingCertificate | undefined;
-  private readonly listeners: Array<(c: ServingCertificate) => void> = [];
+export class FileCertificates extends SwappableCertificate implements CertificateProvider {
   private timer: NodeJS.Timeout | undefined;
-  private lastError: CertificateStatus['lastError'];
   private failures = 0;
 
   constructor(
     private readonly opts: FileCertificateOptions,
     private readonly log: Logger,
-  ) {}
+  ) {
+    super();
+  }
 
   /** Throws CertificateError for unusable files: start-up stops with the reason. */
   async start(): Promise<void> {
@@ -38,9 +37,7 @@ export class FileCertificates implements CertificateProvider {
         if (now === lastSeen) return;
         lastSeen = now;
         const next = await this.load();
-        this.cert = next;
-        this.lastError = undefined;
-        for (const l of this.listeners) l(next);
+        this.swapTo(next);
         this.log.info(describeCertificate(next), 'certificate files changed; new connections get the new certificate');
       } catch (err) {
         // E.g. the cert was replaced before the key: the next change of either file retries.
@@ -68,14 +65,6 @@ export class FileCertificates implements CertificateProvider {
       }),
     );
     return parts.join('|');
-  }
-
-  current(): ServingCertificate | undefined {
-    return this.cert;
-  }
-
-  onChange(listener: (cert: ServingCertificate) => void): void {
-    this.listeners.push(listener);
   }
 
   status(): CertificateStatus {

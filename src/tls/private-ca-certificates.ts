@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { X509Certificate as NodeX509 } from 'node:crypto';
 import type { Logger } from 'pino';
 import { assembleCertificate } from './cert-files.js';
-import type { CertificateProvider, CertificateStatus, ServingCertificate } from './certificate-provider.js';
+import { SwappableCertificate, type CertificateProvider, type CertificateStatus, type ServingCertificate } from './certificate-provider.js';
 import { certificateFields, describeCertificate, sanNames } from './describe.js';
 import { normalizeNames, PrivateCa } from './private-ca.js';
 
@@ -25,20 +25,18 @@ export interface PrivateCaCertificateOptions {
 /** Timers cannot be longer than this (~24.8 days); a longer wait is done in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-export class PrivateCaCertificates implements CertificateProvider {
-  private cert: ServingCertificate | undefined;
+export class PrivateCaCertificates extends SwappableCertificate implements CertificateProvider {
   private ca: PrivateCa | undefined;
   private readonly names: string[];
-  private readonly listeners: Array<(c: ServingCertificate) => void> = [];
   private timer: NodeJS.Timeout | undefined;
   private nextRenewal: Date | undefined;
-  private lastError: CertificateStatus['lastError'];
   private stopped = false;
 
   constructor(
     private readonly opts: PrivateCaCertificateOptions,
     private readonly log: Logger,
   ) {
+    super();
     this.names = normalizeNames(opts.names);
   }
 
@@ -124,9 +122,7 @@ export class PrivateCaCertificates implements CertificateProvider {
     try {
       const next = await this.issue();
       if (this.stopped) return;
-      this.cert = next;
-      this.lastError = undefined;
-      for (const l of this.listeners) l(next);
+      this.swapTo(next);
       this.schedule();
     } catch (err) {
       this.lastError = { message: (err as Error).message, at: new Date().toISOString() };
@@ -135,14 +131,6 @@ export class PrivateCaCertificates implements CertificateProvider {
       this.log.error({ err: this.lastError.message, retryInSeconds: Math.round(retry / 1000) }, 'renewing the server certificate failed; still serving the current one');
       this.schedule(retry);
     }
-  }
-
-  current(): ServingCertificate | undefined {
-    return this.cert;
-  }
-
-  onChange(listener: (cert: ServingCertificate) => void): void {
-    this.listeners.push(listener);
   }
 
   status(): CertificateStatus {

@@ -7,7 +7,7 @@ import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { assembleCertificate, isAnchored } from '../cert-files.js';
-import type { CertificateProvider, CertificateStatus, ServingCertificate } from '../certificate-provider.js';
+import { SwappableCertificate, type CertificateProvider, type CertificateStatus, type ServingCertificate } from '../certificate-provider.js';
 import { CertStore } from '../cert-store.js';
 import { certificateFields, describeCertificate, sanNames } from '../describe.js';
 import { describe, type AcmeIssuer } from './acme-issuer.js';
@@ -32,21 +32,19 @@ export interface AcmeCertificatesOptions {
   log: Logger;
 }
 
-export class AcmeCertificates implements CertificateProvider {
-  private cert: ServingCertificate | undefined;
-  private readonly listeners: Array<(c: ServingCertificate) => void> = [];
+export class AcmeCertificates extends SwappableCertificate implements CertificateProvider {
   private readonly statusListeners: Array<() => void> = [];
   private timer: NodeJS.Timeout | undefined;
   private nextAttempt: number | undefined;
   private inFlight: Promise<void> | undefined;
   private consecutiveFailures = 0;
   private totalFailures = 0;
-  private lastError: CertificateStatus['lastError'];
   private readonly abort = new AbortController();
   private readonly id: string;
   private needsFirstOrder = false;
 
   constructor(private readonly opts: AcmeCertificatesOptions) {
+    super();
     this.id = CertStore.idFor(opts.names);
   }
 
@@ -135,10 +133,8 @@ export class AcmeCertificates implements CertificateProvider {
         directory: this.opts.directoryUrl,
         obtainedAt: new Date().toISOString(),
       });
-      this.cert = cert;
       this.consecutiveFailures = 0;
-      this.lastError = undefined;
-      for (const l of this.listeners) l(cert);
+      this.swapTo(cert);
       log.info({ ...describeCertificate(cert), seconds: Math.round((Date.now() - started) / 100) / 10 }, 'ACME: certificate obtained and now served');
       await this.scheduleRenewal();
     } catch (err) {
@@ -164,14 +160,6 @@ export class AcmeCertificates implements CertificateProvider {
       if (this.opts.trustedRoots?.length) throw new Error(msg);
       this.opts.log.warn(`${msg}; clients may not trust it (set tls.acme.trustedRoots for a private CA)`);
     }
-  }
-
-  current(): ServingCertificate | undefined {
-    return this.cert;
-  }
-
-  onChange(listener: (cert: ServingCertificate) => void): void {
-    this.listeners.push(listener);
   }
 
   onStatus(listener: () => void): void {
