@@ -1,36 +1,23 @@
-// Starting and stopping the servers a benchmark compares: free loopback ports, waiting for an
-// HTTP answer, stopping by PID, and the node flags of minato's launcher.
+// Starting and stopping the servers a benchmark compares (Distribution, minato, the floor server):
+// waiting for an HTTP answer, stopping by PID, and minato started with its launcher's node flags.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import bcrypt from 'bcryptjs';
+import { freePort } from '../test/helpers/ports.js';
 
 // Compiled to <repo>/dist/bench/processes.js.
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
 
-/** A port the kernel considers free right now on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-export function sleep(ms: number): Promise<void> {
+function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-export function alive(pid: number): boolean {
+function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -58,7 +45,7 @@ export async function stopPid(pid: number, graceMs = 10_000): Promise<void> {
   }
 }
 
-export async function waitForHttp(url: string, child: ChildProcess, what: string, logFile: string): Promise<void> {
+async function waitForHttp(url: string, child: ChildProcess, what: string, logFile: string): Promise<void> {
   const until = Date.now() + 30_000;
   while (Date.now() < until) {
     if (child.exitCode !== null || child.signalCode !== null) {
@@ -85,7 +72,7 @@ export function readLog(file: string): string {
 }
 
 /** The node flags on a launcher's first line, e.g. "#!/usr/bin/env -S node --max-semi-space-size=2". */
-export function launcherNodeFlags(file: string): string[] {
+function launcherNodeFlags(file: string): string[] {
   const first = readFileSync(file, 'utf8').split('\n', 1)[0]!;
   const words = first.replace(/^#!/, '').trim().split(/\s+/);
   const node = words.findIndex((w) => w === 'node' || w.endsWith('/node'));

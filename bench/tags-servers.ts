@@ -62,23 +62,26 @@ ${links.join('\n')}
 
 async function main(rounds: number): Promise<void> {
   const work = mkdtempSync(path.join(os.tmpdir(), 'minato-tags-servers-'));
-  const dirs = Object.fromEntries(['distribution', 'nginx', 'floor', 'minato'].map((n) => {
-    const d = path.join(work, n);
+  // The pages must be readable by nginx's unprivileged worker (startNginx opens its own dir).
+  chmodSync(work, 0o755);
+  const dir = (name: string) => {
+    const d = path.join(work, name);
     mkdirSync(d);
-    return [n, d];
-  })) as Record<string, string>;
+    return d;
+  };
   let distribution: Distribution | undefined;
   let nginx: RunningNginx | undefined;
   const nodes: NodeServer[] = [];
   const targets: Target[] = [];
   try {
-    distribution = await startDistribution(regbenchDir, dirs.distribution!);
-    // The pages must be readable by nginx's unprivileged worker (startNginx opens its own dir).
-    chmodSync(work, 0o755);
-    nginx = await startNginx(dirs.nginx!, 1, nginxPages(dirs.nginx!));
-    const floor = await startFloorServer(dirs.floor!);
-    const minato = await startMinato(dirs.minato!);
-    nodes.push(floor, minato);
+    distribution = await startDistribution(regbenchDir, dir('distribution'));
+    const nginxDir = dir('nginx');
+    nginx = await startNginx(nginxDir, 1, nginxPages(nginxDir));
+    // Each is recorded as soon as it runs, so that a failure to start the next still stops it.
+    const floor = await startFloorServer(dir('floor'));
+    nodes.push(floor);
+    const minato = await startMinato(dir('minato'));
+    nodes.push(minato);
 
     const add = (name: string, url: string, auth?: NodeServer) =>
       targets.push({ name, client: client(url, auth?.user, auth?.password), medians: [] });
