@@ -71,4 +71,10 @@ export abstract class SwappableCertificate {
     this.lastError = undefined;
     for (const l of this.listeners) l(next);
   }
+
+  /** Keeps a failure for status() until the next success; returns its message for the log. */
+  protected recordFailure(message: string): string {
+    this.lastError = { message, at: new Date().toISOString() };
+    return message;
+  }
 }

@@ -41,9 +41,9 @@ export class FileCertificates extends SwappableCertificate implements Certificat
         this.log.info(describeCertificate(next), 'certificate files changed; new connections get the new certificate');
       } catch (err) {
         // E.g. the cert was replaced before the key: the next change of either file retries.
-        this.lastError = { message: (err as Error).message, at: new Date().toISOString() };
+        const message = this.recordFailure((err as Error).message);
         this.failures++;
-        this.log.error({ err: this.lastError.message }, 'certificate files changed but cannot be used; still serving the previous certificate');
+        this.log.error({ err: message }, 'certificate files changed but cannot be used; still serving the previous certificate');
       } finally {
         checking = false;
       }

@@ -125,10 +125,10 @@ export class PrivateCaCertificates extends SwappableCertificate implements Certi
       this.swapTo(next);
       this.schedule();
     } catch (err) {
-      this.lastError = { message: (err as Error).message, at: new Date().toISOString() };
+      const message = this.recordFailure((err as Error).message);
       const lifetime = this.cert ? Date.parse(this.cert.leaf.validTo) - Date.parse(this.cert.leaf.validFrom) : 600_000;
       const retry = Math.max(1000, Math.min(600_000, lifetime / 20));
-      this.log.error({ err: this.lastError.message, retryInSeconds: Math.round(retry / 1000) }, 'renewing the server certificate failed; still serving the current one');
+      this.log.error({ err: message, retryInSeconds: Math.round(retry / 1000) }, 'renewing the server certificate failed; still serving the current one');
       this.schedule(retry);
     }
   }

@@ -141,8 +141,7 @@ export class AcmeCertificates extends SwappableCertificate implements Certificat
       if (this.abort.signal.aborted) return;
       this.consecutiveFailures++;
       this.totalFailures++;
-      const message = describe(err);
-      this.lastError = { message, at: new Date().toISOString() };
+      const message = this.recordFailure(describe(err));
       const delay = retryDelay(this.consecutiveFailures, { minMs: this.opts.retryMinMs, maxMs: this.opts.retryMaxMs });
       log.error(
         { names: this.opts.names, err: message, failures: this.consecutiveFailures, retryInSeconds: Math.round(delay / 1000), serving: this.cert ? 'the current certificate' : 'a placeholder (clients will not trust it)' },
