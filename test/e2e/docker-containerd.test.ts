@@ -23,9 +23,8 @@ describe('docker and containerd against the private CA', () => {
   let password: string;
   let installed: string[] = []; // certs.d directories written under /etc, removed at the end
 
-  const dockerOpts = (input?: string) => ({ env: dockerd.env, input, timeoutMs: 120_000 });
-  const docker = (args: string[], input?: string) => run('/usr/bin/docker', args, dockerOpts(input));
-  const dockerOk = (args: string[], input?: string) => runOk('/usr/bin/docker', args, dockerOpts(input));
+  const docker = (args: string[], input?: string) => dockerd.docker(args, input);
+  const dockerOk = (args: string[], input?: string) => dockerd.dockerOk(args, input);
   const ctr = (args: string[]) => run('ctr', ['--address', dockerd.containerdSocket, '--namespace', 'minato-e2e', ...args], { timeoutMs: 120_000 });
 
   before(async () => {

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { request } from '../helpers/http.js';
 import { makeOciLayout } from '../helpers/oci.js';
-import { caCertDir, concatPem, htpasswdFile, run, runOk, startDockerd, startNginx, type RunningNginx } from '../helpers/peers.js';
+import { caCertDir, concatPem, htpasswdFile, run, startDockerd, startNginx, type RunningNginx } from '../helpers/peers.js';
 import { spawnServe, tempDir, type ServeProcess } from '../helpers/registry.js';
 import { makeTestPki } from '../helpers/tls.js';
 
@@ -166,7 +166,7 @@ test('token flow behind the GOOD proxy: https realm, push and pull', async () =>
 test('docker pushes fresh 5 MiB layers through the GOOD, the NAIVE and the token proxy and pulls them back', async () => {
   // docker skips certificate checks for registries on 127.0.0.0/8, so no CA needs installing.
   const dockerd = await startDockerd(path.join(tmp, 'docker'));
-  const docker = (args: string[], input?: string) => runOk('/usr/bin/docker', args, { env: dockerd.env, input, timeoutMs: 120_000 });
+  const docker = dockerd.dockerOk;
   try {
     for (const [proxy, repo] of [[good, 'good/docker'], [naive, 'naive/docker'], [goodToken, 'token/docker']] as const) {
       await docker(['login', '-u', USER, '--password-stdin', proxy], PASSWORD);

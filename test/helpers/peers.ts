@@ -155,6 +155,9 @@ export interface RunningDockerd {
   env: NodeJS.ProcessEnv;
   /** The containerd that dockerd started, for `ctr --address`. */
   containerdSocket: string;
+  /** Runs the docker CLI against this daemon (`input` on its stdin); `dockerOk` fails the test on a non-zero exit. */
+  docker(args: string[], input?: string): Promise<RunResult>;
+  dockerOk(args: string[], input?: string): Promise<RunResult>;
   output(): string;
   stop(): Promise<void>;
 }
@@ -190,5 +193,14 @@ export async function startDockerd(dir: string): Promise<RunningDockerd> {
     await stop();
     throw new Error(`${(err as Error).message}\n${out}`);
   }
-  return { pid: child.pid!, env, containerdSocket: path.join(dir, 'exec', 'containerd', 'containerd.sock'), output: () => out, stop };
+  const cli = (input?: string) => ({ env, input, timeoutMs: 120_000 });
+  return {
+    pid: child.pid!,
+    env,
+    containerdSocket: path.join(dir, 'exec', 'containerd', 'containerd.sock'),
+    docker: (args, input) => run('/usr/bin/docker', args, cli(input)),
+    dockerOk: (args, input) => runOk('/usr/bin/docker', args, cli(input)),
+    output: () => out,
+    stop,
+  };
 }
