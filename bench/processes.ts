@@ -1,5 +1,5 @@
 // Starting and stopping the servers a benchmark compares (Distribution, minato, the floor server):
-// waiting for an HTTP answer, stopping by PID, and minato started with its launcher's node flags.
+// waiting for an HTTP answer, stopping by PID, and minato started with its tuned node flags.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import bcrypt from 'bcryptjs';
+import { TUNED_NODE_FLAGS } from '../src/cli/launch.js';
 import { freePort } from '../test/helpers/ports.js';
 
 // Compiled to <repo>/dist/bench/processes.js.
@@ -71,14 +72,6 @@ export function readLog(file: string): string {
   }
 }
 
-/** The node flags on a launcher's first line, e.g. "#!/usr/bin/env -S node --max-semi-space-size=2". */
-function launcherNodeFlags(file: string): string[] {
-  const first = readFileSync(file, 'utf8').split('\n', 1)[0]!;
-  const words = first.replace(/^#!/, '').trim().split(/\s+/);
-  const node = words.findIndex((w) => w === 'node' || w.endsWith('/node'));
-  return node === -1 ? [] : words.slice(node + 1);
-}
-
 export interface NodeServer {
   child: ChildProcess;
   pid: number;
@@ -109,7 +102,7 @@ export async function startNodeServer(dir: string, what: string, args: (port: nu
 }
 
 /**
- * minato as a user starts it (with the node flags of the launcher's #! line), with Basic auth for
+ * minato with the tuned node flags given directly (src/cli/launch.ts; so the PID sampled is the server's own), with Basic auth for
  * a bcrypt htpasswd user "bench", log level `error` and no access log: parity with
  * Distribution's quiet config.
  */
@@ -119,7 +112,7 @@ export async function startMinato(dir: string, nodeArgs: string[] = [], env: Rec
   writeFileSync(htpasswd, `bench:${await bcrypt.hash(password, 10)}\n`, { mode: 0o600 });
   const launcher = path.join(repo, 'bin', 'minato.js');
   const args = (port: number) => [
-    ...launcherNodeFlags(launcher),
+    ...TUNED_NODE_FLAGS,
     ...nodeArgs,
     launcher,
     'serve',

@@ -12,6 +12,7 @@ import { ConfigError, loadConfig, setPath } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { openSqlite } from '../metadata/db.js';
 import { ensureDataDir, startRegistry } from '../server/compose.js';
+import { memoryMode, missingFlags, TUNED_NODE_FLAGS } from './launch.js';
 
 interface ConfigFlags {
   config?: string;
@@ -149,6 +150,7 @@ async function withUsers(flags: ConfigFlags, fn: (users: DatabaseUsers) => Promi
 async function serve(config: Config): Promise<void> {
   const destination = pino.destination({ dest: 1, sync: false, minLength: 0 });
   const log = pino({ level: config.log.level, base: { svc: 'minato' }, timestamp: pino.stdTimeFunctions.isoTime }, destination);
+  logMemoryMode(log);
   const registry = await startRegistry(config, log);
   if (registry.initialAdminPassword) {
     // Shown once, on the terminal only (not in the JSON log): only its bcrypt hash is stored.
@@ -184,4 +186,16 @@ async function serve(config: Config): Promise<void> {
   };
   process.on('uncaughtException', fatal('uncaught exception'));
   process.on('unhandledRejection', fatal('unhandled promise rejection'));
+}
+
+/** Says in the start-up log how the server got (or did not get) its node flags. */
+function logMemoryMode(log: pino.Logger): void {
+  const mode = memoryMode();
+  const flags = TUNED_NODE_FLAGS.join(' ');
+  if (mode === 'tuned') log.info({ memory: mode }, `memory tuning on: node flags from the command line (${flags})`);
+  else if (mode === 'relaunched') log.info({ memory: mode, pid: process.pid, launcher: process.ppid }, `memory tuning on: started without the node flags, so this server runs as a child process with them (${flags}); its parent only forwards signals`);
+  else {
+    const why = process.env.MINATO_NODE_TUNING === 'off' ? 'MINATO_NODE_TUNING=off' : `missing ${missingFlags(process.execArgv).join(' ')}`;
+    log.warn({ memory: mode }, `memory tuning off (${why}): node runs with its defaults, so peak memory is higher (docs/operations.md, "Memory")`);
+  }
 }

@@ -249,9 +249,11 @@ test('kill -9 during uploads: acknowledged blobs survive, nothing partial is vis
 test('a bug (an unhandled rejection) is logged as fatal and flushed before the process exits', async () => {
   const tmp = await tempDir('minato-e2e-fatal-');
   dirs.push(tmp);
-  // Stands in for a bug: a preload that rejects a promise nobody handles when asked to.
+  // Stands in for a bug: a preload that rejects a promise nobody handles when asked to, in the
+  // server process only (the launcher runs it as its child, with the marker in its environment;
+  // the launcher itself forwards the signal).
   const bug = path.join(tmp, 'bug.mjs');
-  await writeFile(bug, "process.on('SIGUSR2', () => { Promise.reject(new Error('planted bug')); });\n");
+  await writeFile(bug, "if (process.env.MINATO_LAUNCHED_WITH_FLAGS === '1') process.on('SIGUSR2', () => { Promise.reject(new Error('planted bug')); });\n");
   const srv = await spawnServe(['--data', path.join(tmp, 'data')], { NODE_OPTIONS: `--import ${pathToFileURL(bug).href}` });
   servers.push(srv);
   const exit = new Promise<number | null>((resolve) => srv.child.once('exit', (code) => resolve(code)));

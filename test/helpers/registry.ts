@@ -78,9 +78,12 @@ export interface AccessLogLine {
   status: number;
 }
 
-/** Runs `minato serve ARGS` and waits until it logs the URL it serves on. */
-export async function spawnServe(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0', ...args], {
+/**
+ * Runs `node [NODE_ARGS] bin/minato.js serve ARGS` and waits until it logs the URL it serves on.
+ * Without the tuned node flags in NODE_ARGS, `pid` is the launcher's, the server its child.
+ */
+export async function spawnServe(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000, nodeArgs: string[] = []): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve', '--listen', '127.0.0.1:0', ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
