@@ -1,12 +1,12 @@
 // A do-nothing registry for measuring the floor of regbench's tags-list scenario on this machine:
-// plain node:http, no auth, no storage, tags kept in one sorted array. It answers just what that
+// plain node:http, no auth, no storage, tags kept in one sorted array per repository. It answers just what that
 // scenario sends (blob HEAD/POST/PUT, manifest PUT, paginated tags/list). Whatever time it needs
-// for 51 sequential pages is the client's and the loopback's, not a registry's.
+// for a paginated listing is the client's and the loopback's, not a registry's.
 //   node dist/bench/floor-server.js PORT       (or: npm run bench -- --floor --scenarios tags-list)
 import { createHash, randomUUID } from 'node:crypto';
 import http from 'node:http';
 
-const tags = new Map<string, string[]>();
+const tags = new Map<string, { names: Set<string>; sorted: string[] }>();
 const blobs = new Set<string>();
 
 function body(req: http.IncomingMessage): Promise<Buffer> {
@@ -37,16 +37,18 @@ const server = http.createServer(async (req, res) => {
   }
   if ((m = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(p)) && req.method === 'PUT') {
     const digest = `sha256:${createHash('sha256').update(await body(req)).digest('hex')}`;
-    const list = tags.get(m[1]!) ?? [];
-    if (!list.includes(m[2]!)) {
-      list.push(m[2]!);
-      list.sort();
+    const repo = tags.get(m[1]!) ?? { names: new Set<string>(), sorted: [] as string[] };
+    if (!repo.names.has(m[2]!)) {
+      repo.names.add(m[2]!);
+      repo.sorted = []; // sorted again at the next listing: 100,000 puts stay linear
     }
-    tags.set(m[1]!, list);
+    tags.set(m[1]!, repo);
     return res.writeHead(201, { location: `/v2/${m[1]}/manifests/${digest}`, 'docker-content-digest': digest }).end();
   }
   if ((m = /^\/v2\/(.+)\/tags\/list$/.exec(p))) {
-    const list = tags.get(m[1]!) ?? [];
+    const repo = tags.get(m[1]!);
+    if (repo && repo.sorted.length !== repo.names.size) repo.sorted = [...repo.names].sort();
+    const list = repo?.sorted ?? [];
     const n = Number(url.searchParams.get('n') ?? 1000);
     const last = url.searchParams.get('last');
     let start = 0;

@@ -14,6 +14,12 @@ import { freePort } from '../test/helpers/ports.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
 
+/** "2026-12-01T0953Z": the UTC minute, for result file names. */
+export function stamp(d = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())}T${p(d.getUTCHours())}${p(d.getUTCMinutes())}Z`;
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -78,6 +84,8 @@ export interface NodeServer {
   port: number;
   url: string;
   logFile: string;
+  /** The launcher's PID when the server runs as its child (`--launch plain`). */
+  launcherPid?: number;
   /** Basic-auth user and password, when the server requires them. */
   user?: string;
   password?: string;
@@ -106,13 +114,13 @@ export async function startNodeServer(dir: string, what: string, args: (port: nu
  * a bcrypt htpasswd user "bench", log level `error` and no access log: parity with
  * Distribution's quiet config.
  */
-export async function startMinato(dir: string, nodeArgs: string[] = [], env: Record<string, string> = {}): Promise<NodeServer> {
+export async function startMinato(dir: string, nodeArgs: string[] = [], env: Record<string, string> = {}, launch: 'flags' | 'plain' = 'flags'): Promise<NodeServer> {
   const password = randomBytes(18).toString('base64url');
   const htpasswd = path.join(dir, 'htpasswd');
   writeFileSync(htpasswd, `bench:${await bcrypt.hash(password, 10)}\n`, { mode: 0o600 });
   const launcher = path.join(repo, 'bin', 'minato.js');
   const args = (port: number) => [
-    ...TUNED_NODE_FLAGS,
+    ...(launch === 'flags' ? TUNED_NODE_FLAGS : []),
     ...nodeArgs,
     launcher,
     'serve',
@@ -122,7 +130,12 @@ export async function startMinato(dir: string, nodeArgs: string[] = [], env: Rec
     '--log-level', 'error',
   ];
   const server = await startNodeServer(dir, 'minato', args, { ...env, MINATO_LOG_ACCESS_LOG: 'false' });
-  return { ...server, user: 'bench', password };
+  if (launch === 'flags') return { ...server, user: 'bench', password };
+  // `node bin/minato.js serve`, as a user may start it: the launcher runs the server as its child
+  // with the flags; the server is the process to sample, the launcher's own RSS is reported apart.
+  const children = readFileSync(`/proc/${server.pid}/task/${server.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+  if (children.length !== 1 || !(children[0]! > 0)) throw new Error(`expected one server process under the launcher ${server.pid}, found "${children.join(' ')}"`);
+  return { ...server, pid: children[0]!, launcherPid: server.pid, user: 'bench', password };
 }
 
 /** bench/floor-server.ts: a do-nothing node:http registry for the tags-list scenario. */

@@ -1,10 +1,12 @@
 // `npm run bench`: minato against CNCF Distribution with regbench (../shared/regbench), both on
 // loopback, on free ports chosen now. Installs regbench's dependency when missing, starts both
 // registries, runs one interleaved `regbench --compare`, writes the JSON lines to
-// bench/results/<date>-<label>.jsonl and the table to stdout, and stops every process it started
-// (by PID) on success, failure, Ctrl-C or SIGTERM.
+// bench/out/<date>-<label>.jsonl (git ignores bench/out; the runs docs/benchmarks.md cites are
+// copied to bench/results/) and the table to stdout, and stops every process it started (by PID)
+// on success, failure, Ctrl-C or SIGTERM.
 //
 //   npm run bench -- [--quick] [--runs N] [--scenarios a,b] [--label NAME] [--regbench DIR]
+//                    [--out DIR] [--launch flags|plain]
 //                    [--keep-data] [--minato-node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"]
 //                    [--minato-env NAME=VALUE]...
 //                    [any other regbench option, passed through]
@@ -18,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { readLog, startDistribution, startFloorServer, startMinato, stopPid, type Distribution } from './processes.js';
+import { readLog, stamp, startDistribution, startFloorServer, startMinato, stopPid, type Distribution } from './processes.js';
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -35,6 +37,10 @@ interface Options {
   runs: string;
   /** Compare Distribution with bench/floor-server.ts (a do-nothing node:http server) instead of minato. */
   floor: boolean;
+  /** Directory of the JSON lines. */
+  out: string;
+  /** "flags": node started with the tuned flags; "plain": `node bin/minato.js serve`, through the launcher. */
+  launch: 'flags' | 'plain';
 }
 
 function parseOptions(argv: string[]): Options {
@@ -46,6 +52,8 @@ function parseOptions(argv: string[]): Options {
   const minatoEnv: Record<string, string> = {};
   let runs = '1';
   let floor = false;
+  let out = path.join(repo, 'bench', 'out');
+  let launch: 'flags' | 'plain' = 'flags';
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const value = (): string => {
@@ -57,6 +65,12 @@ function parseOptions(argv: string[]): Options {
     else if (arg === '--label') label = value();
     else if (arg === '--keep-data') keepData = true;
     else if (arg === '--floor') floor = true;
+    else if (arg === '--out') out = path.resolve(value());
+    else if (arg === '--launch') {
+      const v = value();
+      if (v !== 'flags' && v !== 'plain') throw new Error('--launch is "flags" or "plain"');
+      launch = v;
+    }
     else if (arg === '--minato-node-args') minatoNodeArgs = value().split(/\s+/).filter(Boolean);
     else if (arg === '--minato-env') {
       const [k, ...v] = value().split('=');
@@ -68,6 +82,8 @@ function parseOptions(argv: string[]): Options {
     } else if (arg === '-h' || arg === '--help') {
       process.stdout.write(
         'usage: npm run bench -- [--quick] [--runs N] [--scenarios a,b] [--label NAME] [--regbench DIR]\n' +
+          '                        [--out DIR]  (JSON lines; default bench/out, ignored by git)\n' +
+          '                        [--launch flags|plain]  (plain: node bin/minato.js serve, through the launcher)\n' +
           '                        [--keep-data] [--minato-node-args "ARGS"] [--minato-env NAME=VALUE]...\n' +
           '                        [--floor]  (a do-nothing node server instead of minato; tags-list only)\n' +
           '                        [other regbench options]\n',
@@ -77,7 +93,7 @@ function parseOptions(argv: string[]): Options {
   }
   label ??= passThrough.includes('--quick') ? 'quick' : 'full';
   if (!/^[\w.-]+$/.test(label)) throw new Error(`--label must be letters, digits, ".", "_" or "-"`);
-  return { regbench, label, keepData, minatoNodeArgs, minatoEnv, passThrough, runs, floor };
+  return { regbench, label, keepData, minatoNodeArgs, minatoEnv, passThrough, runs, floor, out, launch };
 }
 
 async function ensureRegbench(dir: string): Promise<string> {
@@ -116,11 +132,6 @@ async function versions(regbenchDir: string): Promise<Record<string, string>> {
   return out;
 }
 
-function stamp(d = new Date()): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())}T${p(d.getUTCHours())}${p(d.getUTCMinutes())}Z`;
-}
-
 async function main(): Promise<number> {
   const opts = parseOptions(process.argv.slice(2));
   const regbenchBin = await ensureRegbench(opts.regbench);
@@ -157,7 +168,7 @@ async function main(): Promise<number> {
     distribution = await startDistribution(opts.regbench, distDir);
 
     // minato (or the floor server), Basic auth with a bcrypt htpasswd user, quiet logs.
-    const server = opts.floor ? await startFloorServer(minatoDir) : await startMinato(minatoDir, opts.minatoNodeArgs, opts.minatoEnv);
+    const server = opts.floor ? await startFloorServer(minatoDir) : await startMinato(minatoDir, opts.minatoNodeArgs, opts.minatoEnv, opts.launch);
     minato = server.child;
     const { pid: minatoPid, url: minatoUrl, logFile: minatoLog } = server;
     const password = server.password ?? 'unused';
@@ -166,9 +177,8 @@ async function main(): Promise<number> {
     process.stderr.write(`bench: ${JSON.stringify(info)}\n`);
     process.stderr.write(`bench: distribution pid ${distribution.pid} on ${distribution.url}, minato pid ${minatoPid} on ${minatoUrl}\n`);
 
-    const resultsDir = path.join(repo, 'bench', 'results');
-    mkdirSync(resultsDir, { recursive: true });
-    const resultFile = path.join(resultsDir, `${stamp()}-${opts.label}.jsonl`);
+    mkdirSync(opts.out, { recursive: true });
+    const resultFile = path.join(opts.out, `${stamp()}-${opts.label}.jsonl`);
     const out = createWriteStream(resultFile);
     out.write(`${JSON.stringify({ type: 'bench', versions: info, args: process.argv.slice(2) })}\n`);
 
@@ -190,6 +200,10 @@ async function main(): Promise<number> {
     const code = await new Promise<number>((r) => regbench!.on('close', (c, s) => r(c ?? (s ? 1 : 0))));
     await new Promise((r) => out.end(r));
     process.stderr.write(`bench: JSON lines in ${path.relative(process.cwd(), resultFile)}\n`);
+    if (server.launcherPid !== undefined) {
+      const rss = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${server.launcherPid}/status`, 'utf8'))?.[1];
+      process.stderr.write(`bench: the launcher (pid ${server.launcherPid}) peaked at ${(Number(rss) / 1024).toFixed(0)} MiB RSS, apart from the server's figures\n`);
+    }
     if (minato.exitCode !== null) process.stderr.write(`bench: minato exited during the run; log:\n${readLog(minatoLog)}\n`);
     else if (readLog(minatoLog).trim() !== '' && readLog(minatoLog) !== '(no log)') {
       process.stderr.write(`bench: minato logged:\n${readLog(minatoLog)}\n`);
