@@ -49,6 +49,9 @@ export function parseConfig(input: unknown, source = 'configuration'): Config {
   if (config.tls.mode === 'acme' && config.tls.acme.names.length === 0) {
     throw new ConfigError(`${source} is invalid:\n  tls.acme.names: list the DNS names (and IPs) the certificate must cover`);
   }
+  if (config.auth.challenge === 'bearer' && !config.auth.token.enabled) {
+    throw new ConfigError(`${source} is invalid:\n  auth.challenge: "bearer" needs the token endpoint, but auth.token.enabled is false`);
+  }
   if (config.tls.mode === 'files' && (!config.tls.cert || !config.tls.key)) {
     throw new ConfigError(`${source} is invalid:\n  tls: mode "files" needs both tls.cert and tls.key`);
   }

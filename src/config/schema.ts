@@ -94,19 +94,32 @@ export const configSchema = z.strictObject({
         .optional()
         .describe('Apache htpasswd file with the users (bcrypt; $apr1$ and {SHA} accepted). Unset: users live in the database and the first start creates "admin".'),
       realm: z.string().default('minato').describe('Realm of the Basic challenge.'),
+      challenge: z
+        .enum(['auto', 'bearer', 'basic'])
+        .default('auto')
+        .describe(
+          'Challenge (WWW-Authenticate) a /v2/ request without valid credentials gets; docker, podman, skopeo and containerd follow either. ' +
+            '"auto": Bearer (the Docker token flow, realm <origin>/token) when minato knows the scheme and host clients use: it serves TLS itself, externalUrl is set, ' +
+            'or a trusted proxy sent X-Forwarded-Proto; else Basic for that request, so a proxy that does not say it terminated TLS cannot break logins. ' +
+            '"bearer": always Bearer (behind such a proxy set externalUrl). "basic": always Basic. Basic credentials are accepted on every request in all three; ' +
+            'Bearer needs auth.token.enabled.',
+        ),
       anonymousPull: z.boolean().default(false).describe('Let clients without credentials pull. Anonymous push is never allowed.'),
       credentialCacheSeconds: duration
         .default(60)
         .describe('How long a verified user/password pair is remembered, so Basic auth does not cost a bcrypt per request. 0 disables.'),
       token: z
         .strictObject({
-          enabled: z.boolean().default(true).describe('Challenge clients with the Docker token flow (Bearer) instead of Basic.'),
+          enabled: z
+            .boolean()
+            .default(true)
+            .describe('Serve the token endpoint /token and accept the bearer tokens it issues. false: no /token, and the challenge is always Basic (auth.challenge "bearer" is refused).'),
           ttlSeconds: z.number().int().min(30).max(3600).default(300).describe('Lifetime of issued bearer tokens.'),
           service: z.string().default('minato').describe('The "service" (JWT audience) of issued tokens.'),
           issuer: z.string().default('minato').describe('The JWT issuer of issued tokens.'),
         })
         .prefault({})
-        .describe('Built-in token endpoint at /token.'),
+        .describe('Built-in token endpoint of the Docker token flow at /token (GET, and POST with the OAuth2 password grant).'),
     })
     .prefault({})
     .describe('Authentication. Anonymous push is never possible.'),

@@ -8,6 +8,7 @@ import type { RegistryDeps } from '../registry/context.js';
 import { registryPlugin } from '../registry/plugin.js';
 import { routeLabel } from '../registry/routes.js';
 import { registerCaRoutes, type TrustedCa } from './ca-routes.js';
+import { challengeDecider, type ChallengeMode } from './challenge.js';
 import type { ExternalUrl } from './external-url.js';
 import type { Metrics } from './metrics.js';
 import { registerTokenRoute } from './token-route.js';
@@ -21,8 +22,8 @@ export interface AppDeps {
   auth: Authenticator;
   urls: ExternalUrl;
   basicRealm: string;
-  /** Service name of the token flow; the Bearer challenge is used only when tokens are enabled. */
-  tokenService?: string;
+  /** auth.challenge; Bearer needs the token service (`auth.tokenService`, absent when /token is off). */
+  challenge: ChallengeMode;
   metrics?: Metrics;
   health(): Promise<void>;
   /** The served certificate's provider, for the management API (absent on plain HTTP). */
@@ -92,9 +93,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         },
       },
     },
-    tokenRealm: (request) => (tokens && deps.tokenService ? deps.urls.absolute(request, '/token') : undefined),
-    basicRealm: deps.basicRealm,
-    service: deps.tokenService ?? 'minato',
+    challenge: challengeDecider({ mode: deps.challenge, urls: deps.urls, basicRealm: deps.basicRealm, tokenService: tokens?.service }),
   });
   return app;
 }

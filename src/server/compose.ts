@@ -69,11 +69,14 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     users = new DatabaseUsers(db);
     identity = users;
   }
-  const tokens = await TokenService.open(path.join(dataDir, 'token-key.jwk'), {
-    issuer: config.auth.token.issuer,
-    service: config.auth.token.service,
-    ttlSeconds: config.auth.token.ttlSeconds,
-  });
+  // auth.token.enabled: /token is served and its bearer tokens accepted (whatever the challenge).
+  const tokens = config.auth.token.enabled
+    ? await TokenService.open(path.join(dataDir, 'token-key.jwk'), {
+        issuer: config.auth.token.issuer,
+        service: config.auth.token.service,
+        ttlSeconds: config.auth.token.ttlSeconds,
+      })
+    : undefined;
   const auth = new Authenticator(identity, new CredentialCache(config.auth.credentialCacheSeconds * 1000), tokens, {
     anonymousPull: config.auth.anonymousPull,
   });
@@ -93,7 +96,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     auth,
     urls: new ExternalUrl(config.externalUrl, config.trustedProxies, tlsOn ? 'https' : 'http'),
     basicRealm: config.auth.realm,
-    tokenService: config.auth.token.enabled ? config.auth.token.service : undefined,
+    challenge: config.auth.challenge,
     metrics,
     health: async () => {
       await sql`select 1`.execute(db);
