@@ -11,6 +11,7 @@ import { registerCaRoutes, type TrustedCa } from './ca-routes.js';
 import { challengeDecider, type ChallengeMode } from './challenge.js';
 import type { ExternalUrl } from './external-url.js';
 import type { Metrics } from './metrics.js';
+import type { ProxyWarning } from './proxy-warning.js';
 import { registerTokenRoute } from './token-route.js';
 import { registerCertificateApi } from './cert-status.js';
 import type { CertificateProvider } from '../tls/certificate-provider.js';
@@ -21,6 +22,8 @@ export interface AppDeps {
   registry: Omit<RegistryDeps, 'location' | 'observeUpload'>;
   auth: Authenticator;
   urls: ExternalUrl;
+  /** Looks for a proxy that does not say it terminated TLS (absent when the origin is certain). */
+  proxyWarning?: ProxyWarning;
   basicRealm: string;
   /** auth.challenge; Bearer needs the token service (`auth.tokenService`, absent when /token is off). */
   challenge: ChallengeMode;
@@ -44,6 +47,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     connectionTimeout: 0,
     ...(deps.serverFactory ? { serverFactory: deps.serverFactory } : {}),
   });
+
+  const { proxyWarning } = deps;
+  if (proxyWarning) {
+    app.addHook('onRequest', (request, _reply, done) => {
+      proxyWarning.observe(request);
+      done();
+    });
+  }
 
   const { metrics } = deps;
   app.addHook('onResponse', async (request, reply) => {

@@ -23,6 +23,7 @@ import { createCertificates } from './certificates.js';
 import { writeStatusOnChange } from './cert-status.js';
 import { createServerFactory, parseListen, plainHttpWarning } from './listen.js';
 import { Metrics } from './metrics.js';
+import { ProxyWarning } from './proxy-warning.js';
 import { UploadPurger } from './upload-purger.js';
 
 /** How long a stop waits for requests in flight before it closes their connections. */
@@ -81,6 +82,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     anonymousPull: config.auth.anonymousPull,
   });
 
+  const urls = new ExternalUrl(config.externalUrl, config.trustedProxies, tlsOn ? 'https' : 'http');
   const metrics = config.metrics.enabled ? new Metrics() : undefined;
   metrics?.watchStorage(dataDir);
   const app = await buildApp({
@@ -94,7 +96,8 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
       options: { deleteEnabled: config.registry.deleteEnabled, maxManifestBytes: config.registry.maxManifestBytes },
     },
     auth,
-    urls: new ExternalUrl(config.externalUrl, config.trustedProxies, tlsOn ? 'https' : 'http'),
+    urls,
+    proxyWarning: ProxyWarning.create(urls, config.trustedProxies, log.child({ mod: 'server.proxy' })),
     basicRealm: config.auth.realm,
     challenge: config.auth.challenge,
     metrics,
