@@ -105,6 +105,13 @@ export const configSchema = z.strictObject({
             'Bearer needs auth.token.enabled.',
         ),
       anonymousPull: z.boolean().default(false).describe('Let clients without credentials pull. Anonymous push is never allowed.'),
+      admins: z
+        .array(z.string())
+        .default(['admin'])
+        .describe(
+          'Users who may use the management API\'s changing operations (POST /api/v1/certificate/renew) and, with metrics.auth "admin", read /metrics; other signed-in users get 403. ' +
+            'Until roles exist. The database mode\'s first user is "admin"; with htpasswd, list your administrators\' names.',
+        ),
       credentialCacheSeconds: duration
         .default(60)
         .describe('How long a verified user/password pair is remembered, so Basic auth does not cost a bcrypt per request. 0 disables.'),
@@ -132,6 +139,12 @@ export const configSchema = z.strictObject({
       cert: z.string().optional().describe('PEM certificate chain (leaf first; order and line endings are repaired). Reloaded when it changes.'),
       key: z.string().optional().describe('PEM private key matching the certificate.'),
       reloadCheckSeconds: duration.default(5).describe('How often the certificate files are checked for changes.'),
+      manualRenewalIntervalSeconds: duration
+        .default(300)
+        .describe(
+          'Least time between two renewals asked for through the API (minato cert renew, POST /api/v1/certificate/renew): one sooner is refused with 429 and the time left, ' +
+            'so nobody can spend a public CA\'s rate limit by repeating it. Automatic renewals are not affected. 0: no limit.',
+        ),
       acme: acmeSchema,
       ca: caSchema,
     })

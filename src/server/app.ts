@@ -3,6 +3,7 @@
 import Fastify, {
   LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerFactory } from 'fastify';
 import type { Logger } from 'pino';
+import type { Admins } from '../auth/admins.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { RegistryDeps } from '../registry/context.js';
 import { registryPlugin } from '../registry/plugin.js';
@@ -15,12 +16,15 @@ import type { ProxyWarning } from './proxy-warning.js';
 import { registerTokenRoute } from './token-route.js';
 import { registerCertificateApi } from './cert-status.js';
 import type { CertificateProvider } from '../tls/certificate-provider.js';
+import type { ManualRenewal } from '../tls/manual-renewal.js';
 
 export interface AppDeps {
   log: Logger;
   accessLog: boolean;
   registry: Omit<RegistryDeps, 'location' | 'observeUpload'>;
   auth: Authenticator;
+  /** auth.admins: who may use the management API's changing operations. */
+  admins: Admins;
   urls: ExternalUrl;
   /** Looks for a proxy that does not say it terminated TLS (absent when the origin is certain). */
   proxyWarning?: ProxyWarning;
@@ -29,8 +33,8 @@ export interface AppDeps {
   challenge: ChallengeMode;
   metrics?: Metrics;
   health(): Promise<void>;
-  /** The served certificate's provider, for the management API (absent on plain HTTP). */
-  certificates?: CertificateProvider;
+  /** The served certificate's provider and its manual renewals, for the management API (absent on plain HTTP). */
+  certificates?: { provider: CertificateProvider; renewals: ManualRenewal };
   /** tls.mode "ca": serve /ca.crt, /ca/install.sh and /ca/trust/<format> (public, no auth). */
   privateCa?: TrustedCa;
   serverFactory?: FastifyServerFactory;
@@ -87,7 +91,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
   }
 
-  if (deps.certificates) registerCertificateApi(app, deps.certificates, deps.auth);
+  const guard = { auth: deps.auth, admins: deps.admins, basicRealm: deps.basicRealm };
+  if (deps.certificates) registerCertificateApi(app, deps.certificates.provider, deps.certificates.renewals, guard);
 
   const tokens = deps.auth.tokenService;
   if (tokens) registerTokenRoute(app, deps.auth, tokens, deps.basicRealm);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { sql } from 'kysely';
+import { Admins } from '../auth/admins.js';
 import { Authenticator } from '../auth/authenticator.js';
 import { CredentialCache } from '../auth/credential-cache.js';
 import { DatabaseUsers } from '../auth/database-users.js';
@@ -19,6 +20,7 @@ import { FsBlobStore } from '../storage/fs-blob-store.js';
 import { buildApp } from './app.js';
 import { ExternalUrl } from './external-url.js';
 import { createDdnsUpdater } from '../dns/registry.js';
+import { ManualRenewal } from '../tls/manual-renewal.js';
 import { createCertificates } from './certificates.js';
 import { writeStatusOnChange } from './cert-status.js';
 import { createServerFactory, parseListen, plainHttpWarning } from './listen.js';
@@ -96,6 +98,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
       options: { deleteEnabled: config.registry.deleteEnabled, maxManifestBytes: config.registry.maxManifestBytes },
     },
     auth,
+    admins: new Admins(config.auth.admins),
     urls,
     proxyWarning: ProxyWarning.create(urls, config.trustedProxies, log.child({ mod: 'server.proxy' })),
     basicRealm: config.auth.realm,
@@ -105,7 +108,10 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
       await sql`select 1`.execute(db);
     },
     serverFactory,
-    certificates: certificates.provider,
+    certificates: certificates.provider && {
+      provider: certificates.provider,
+      renewals: new ManualRenewal(certificates.provider, config.tls.manualRenewalIntervalSeconds * 1000),
+    },
     privateCa: certificates.privateCa,
   });
 
