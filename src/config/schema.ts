@@ -52,9 +52,19 @@ const caSchema = z
   .strictObject({
     names: z
       .array(z.string())
-      .default(['localhost', '127.0.0.1', '::1'])
-      .describe('DNS names and IPv4/IPv6 addresses of the registry; every one becomes a SAN of the server certificate. The host of externalUrl is added.'),
-    includeHostname: z.boolean().default(true).describe("Also put this machine's hostname in the server certificate."),
+      .default([])
+      .describe(
+        'DNS names and IPv4/IPv6 addresses clients use to reach the registry; every one becomes a SAN of the server certificate, and so does the host of externalUrl. ' +
+          "They must lie inside the CA's name constraints (start-up stops otherwise, before a new CA is written).",
+      ),
+    includeLoopback: z
+      .boolean()
+      .default(true)
+      .describe("Also put localhost, 127.0.0.1 and ::1 in the server certificate; left out, with one warning, when the CA's name constraints do not permit them."),
+    includeHostname: z
+      .boolean()
+      .default(true)
+      .describe("Also put this machine's hostname in the server certificate; left out, with one warning, when the CA's name constraints do not permit it."),
     validityDays: z.number().positive().default(90).describe('Lifetime of the server certificate; it is renewed when a third of it remains.'),
     caValidityYears: z.number().int().positive().default(10).describe('Lifetime of a CA created by minato (at the first start or by "minato ca init").'),
     permittedNames: z
