@@ -36,7 +36,7 @@ const acmeSchema = z
     renewBeforeDays: z.number().positive().optional().describe('Renew this many days before expiry. Unset: when a third of the lifetime remains, or in the window the CA suggests (ARI).'),
     retryMinSeconds: duration.default(60).describe('First retry delay after a failed order; it grows after each failure.'),
     retryMaxSeconds: duration.default(86400).describe('Longest retry delay after failures.'),
-    dns: dnsProviderSchema.optional().describe('DNS provider for dns-01 (kind: rfc2136 | route53 | cloudflare | exec, see docs/operations.md).'),
+    dns: dnsProviderSchema.optional().describe('DNS provider that writes the dns-01 TXT records: an object with kind rfc2136 | route53 | cloudflare | exec.'),
     dnsPropagation: z
       .strictObject({
         nameservers: z.array(z.string()).default([]).describe("DNS servers (host:port) to check for the TXT record. Empty: the zone's authoritative servers."),
