@@ -185,6 +185,17 @@ export const configSchema = z.strictObject({
   metrics: z
     .strictObject({
       enabled: z.boolean().default(true).describe('Serve Prometheus metrics at /metrics.'),
+      auth: z
+        .enum(['none', 'user', 'admin'])
+        .default('none')
+        .describe(
+          'Who may read /metrics. "none": anyone who reaches it (what Prometheus scrapes without credentials; keep it off a public port with metrics.listen); ' +
+            '"user": any signed-in registry user (Basic credentials or a bearer token; Prometheus: basic_auth in the scrape config); "admin": one of auth.admins.',
+        ),
+      listen: z
+        .string()
+        .optional()
+        .describe("Serve /metrics on a plain-HTTP listener of its own at HOST:PORT (e.g. 127.0.0.1:9090) instead of on the registry's port, which then answers /metrics with 404."),
     })
     .prefault({})
     .describe('Prometheus metrics.'),

@@ -12,6 +12,7 @@ import { registerCaRoutes, type TrustedCa } from './ca-routes.js';
 import { challengeDecider, type ChallengeMode } from './challenge.js';
 import type { ExternalUrl } from './external-url.js';
 import type { Metrics } from './metrics.js';
+import { registerMetricsRoute, type MetricsAccess } from './metrics-endpoint.js';
 import type { ProxyWarning } from './proxy-warning.js';
 import { registerTokenRoute } from './token-route.js';
 import { registerCertificateApi } from './cert-status.js';
@@ -32,6 +33,8 @@ export interface AppDeps {
   /** auth.challenge; Bearer needs the token service (`auth.tokenService`, absent when /token is off). */
   challenge: ChallengeMode;
   metrics?: Metrics;
+  /** Serve /metrics on this app's port (absent: not here, e.g. it has a listener of its own). */
+  metricsRoute?: { access: MetricsAccess };
   health(): Promise<void>;
   /** The served certificate's provider and its manual renewals, for the management API (absent on plain HTTP). */
   certificates?: { provider: CertificateProvider; renewals: ManualRenewal };
@@ -84,14 +87,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return '{"status":"ok"}';
   });
   if (deps.privateCa) registerCaRoutes(app, deps.privateCa, deps.urls);
-  if (metrics) {
-    app.get('/metrics', async (_request, reply) => {
-      reply.header('Content-Type', metrics.registry.contentType);
-      return metrics.registry.metrics();
-    });
-  }
-
   const guard = { auth: deps.auth, admins: deps.admins, basicRealm: deps.basicRealm };
+  if (metrics && deps.metricsRoute) registerMetricsRoute(app, metrics, deps.metricsRoute.access, guard);
   if (deps.certificates) registerCertificateApi(app, deps.certificates.provider, deps.certificates.renewals, guard);
 
   const tokens = deps.auth.tokenService;

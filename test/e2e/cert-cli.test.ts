@@ -37,6 +37,11 @@ describe('minato cert renew and status against a running server', () => {
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
 
+  test('the log names the HTTPS URL it listens on', () => {
+    assert.match(serve.output(), /"msg":"Server listening at https:\/\/127\.0\.0\.1:\d+"/);
+    assert.doesNotMatch(serve.output(), /Server listening at http:\/\//);
+  });
+
   test('an administrator renews with --force and the password on standard input', async () => {
     const old = await serial();
     const r = await cert(['renew', '--force'], 'admin', USERS.admin);
