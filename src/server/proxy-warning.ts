@@ -7,8 +7,8 @@ import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { ExternalUrl } from './external-url.js';
 
-/** Headers that only proxies add (RFC 7230 Via, RFC 7239 Forwarded, the de facto X- ones). */
-const PROXY_HEADERS = ['Via', 'Forwarded', 'X-Forwarded-For', 'X-Forwarded-Host', 'X-Real-IP'] as const;
+/** Headers that only proxies add (RFC 7230 Via, RFC 7239 Forwarded, the de facto X- ones): [as Node keys them, as shown]. */
+const PROXY_HEADERS = [['via', 'Via'], ['forwarded', 'Forwarded'], ['x-forwarded-for', 'X-Forwarded-For'], ['x-forwarded-host', 'X-Forwarded-Host'], ['x-real-ip', 'X-Real-IP']] as const;
 
 const CONSEQUENCE = 'minato cannot know whether clients use https, so it challenges them with Basic instead of the token flow and keeps upload Locations relative (pushes and pulls still work)';
 const FIX =
@@ -24,6 +24,9 @@ export interface ProxyWarningFinding {
 
 export class ProxyWarning {
   private warned = false;
+  /** The last Host header seen and its port: clients send the same one request after request. */
+  private lastHost: string | undefined;
+  private lastHostPort: number | undefined;
 
   private constructor(
     private readonly urls: ExternalUrl,
@@ -59,14 +62,18 @@ export class ProxyWarning {
           `If ${remote} is your proxy, add it to trustedProxies (MINATO_TRUSTED_PROXIES), or set externalUrl. (Logged once.)`,
       };
     }
-    const seen: string[] = [];
-    const hostPort = portOf(headers.host, this.urls.listenerScheme);
-    const localPort = request.raw.socket.localPort;
-    if (hostPort !== undefined && localPort !== undefined && hostPort !== localPort) {
-      seen.push(`the Host port ${hostPort} differs from the port minato listens on (${localPort})`);
+    if (headers.host !== this.lastHost) {
+      this.lastHost = headers.host;
+      this.lastHostPort = portOf(headers.host, this.urls.listenerScheme);
     }
-    for (const name of PROXY_HEADERS) if (headers[name.toLowerCase()] !== undefined) seen.push(`${name} present`);
-    if (seen.length === 0) return undefined;
+    const hostPort = this.lastHostPort;
+    const localPort = request.raw.socket.localPort;
+    const portDiffers = hostPort !== undefined && localPort !== undefined && hostPort !== localPort;
+    // The usual request (a direct client) stops here, without allocating.
+    if (!portDiffers && !PROXY_HEADERS.some(([key]) => headers[key] !== undefined)) return undefined;
+    const seen: string[] = [];
+    if (portDiffers) seen.push(`the Host port ${hostPort} differs from the port minato listens on (${localPort})`);
+    for (const [key, name] of PROXY_HEADERS) if (headers[key] !== undefined) seen.push(`${name} present`);
     return {
       seen,
       message: `requests arrive through a proxy (${seen.join(', ')}) that sends no X-Forwarded-Proto, and externalUrl is not set: ${CONSEQUENCE}. ${FIX}. (Logged once.)`,
