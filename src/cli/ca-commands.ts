@@ -150,7 +150,7 @@ export function addCaCommands(program: Command, { withConfigFlags, configFrom }:
 
 function printCa(ca: PrivateCa): void {
   const i = ca.info();
-  const constraints = ca.permittedNames().map((p) => (p.type === 'dns' ? p.value : `${formatIp(p.address)}/${maskBits(p.mask)}`));
+  const constraints = ca.permittedNamesText();
   process.stdout.write(
     `subject:     ${i.subject}\n` +
       `fingerprint: SHA256 ${i.fingerprintSha256}\n` +
@@ -160,17 +160,6 @@ function printCa(ca: PrivateCa): void {
       `constraints: ${i.nameConstraints ? constraints.join(', ') || '(present, none on DNS/IP)' : 'none'}\n` +
       `file:        ${ca.paths.caCert}\n`,
   );
-}
-
-function formatIp(b: Buffer): string {
-  if (b.length === 4) return [...b].join('.');
-  const groups = [];
-  for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(i).toString(16));
-  return new URL(`http://[${groups.join(':')}]/`).hostname.slice(1, -1);
-}
-
-function maskBits(mask: Buffer): number {
-  return [...mask].reduce((n, b) => n + b.toString(2).replace(/0/g, '').length, 0);
 }
 
 /** The host:port clients most likely use: externalUrl, else the listen address, else this hostname. */

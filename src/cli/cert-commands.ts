@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import { readStatusFile } from '../server/cert-status.js';
 import type { CertificateStatus } from '../tls/certificate-provider.js';
+import { isRenewalDue } from '../tls/manual-renewal.js';
 
 export interface ApiFlags {
   url?: string;
@@ -25,7 +26,7 @@ export function formatStatus(s: Status): string {
     `issuer:        ${s.issuer ?? '(no certificate yet)'}`,
     `serial:        ${s.serial ?? '-'}`,
     `not before:    ${s.notBefore ?? '-'}`,
-    `not after:     ${s.notAfter ?? '-'}${s.notAfter ? `  (${daysLeft(s.notAfter)})` : ''}`,
+    `not after:     ${s.notAfter ?? '-'}${s.notAfter ? `  (${timeLeft(s.notAfter)})` : ''}`,
     `next renewal:  ${s.nextRenewal ?? '-'}`,
     `last error:    ${s.lastError ? `${s.lastError.at}  ${s.lastError.message}` : 'none'}`,
   ];
@@ -35,15 +36,39 @@ export function formatStatus(s: Status): string {
   return `${lines.join('\n')}\n`;
 }
 
-function daysLeft(notAfter: string): string {
-  const days = (Date.parse(notAfter) - Date.now()) / 86_400_000;
-  return days < 0 ? `EXPIRED ${(-days).toFixed(1)} days ago` : `${days.toFixed(1)} days left`;
+/** "89.9 days left", "5.2 hours left", "40 minutes left", or "EXPIRED 3.0 hours ago": the unit that fits. */
+export function timeLeft(notAfter: string, now = Date.now()): string {
+  const ms = Date.parse(notAfter) - now;
+  const text = formatDuration(Math.abs(ms));
+  return ms < 0 ? `EXPIRED ${text} ago` : `${text} left`;
 }
 
-async function api(flags: ApiFlags, method: string, pathName: string): Promise<{ status: number; body: unknown }> {
+function formatDuration(ms: number): string {
+  if (ms >= 86_400_000) return `${(ms / 86_400_000).toFixed(1)} days`;
+  if (ms >= 3_600_000) return `${(ms / 3_600_000).toFixed(1)} hours`;
+  const minutes = Math.floor(ms / 60_000);
+  return minutes === 1 ? '1 minute' : `${minutes} minutes`;
+}
+
+interface Credentials {
+  user: string;
+  password: string;
+}
+
+/** The user and password for the API, read once (standard input can be read only once). */
+function credentials(flags: ApiFlags): Credentials {
   if (!flags.url) throw new Error('--url is needed to reach the running server (e.g. --url https://registry.example.com)');
   const password = flags.passwordStdin ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : process.env.MINATO_PASSWORD;
   if (!flags.user || !password) throw new Error('give --user and the password on standard input (--password-stdin) or in MINATO_PASSWORD');
+  return { user: flags.user, password };
+}
+
+interface ApiResponse {
+  status: number;
+  body: unknown;
+}
+
+async function api(flags: ApiFlags, creds: Credentials, method: string, pathName: string): Promise<ApiResponse> {
   const url = new URL(pathName, flags.url);
   const mod = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
@@ -51,7 +76,7 @@ async function api(flags: ApiFlags, method: string, pathName: string): Promise<{
       url,
       {
         method,
-        headers: { Authorization: `Basic ${Buffer.from(`${flags.user}:${password}`).toString('base64')}` },
+        headers: { Authorization: `Basic ${Buffer.from(`${creds.user}:${creds.password}`).toString('base64')}` },
         ca: flags.caFile ? readFileSync(flags.caFile) : undefined,
         rejectUnauthorized: !flags.insecure,
       },
@@ -72,12 +97,21 @@ async function api(flags: ApiFlags, method: string, pathName: string): Promise<{
   });
 }
 
+/** The answer's status when it is `expected`, else an error that says what the server meant. */
+function expect<T>(res: ApiResponse, expected: number, creds: Credentials): T {
+  if (res.status === expected) return res.body as T;
+  const said = (res.body as { error?: unknown } | undefined)?.error;
+  const reason = typeof said === 'string' ? said : JSON.stringify(res.body);
+  if (res.status === 401) throw new Error(`wrong user or password for ${creds.user} (401 from the server)`);
+  if (res.status === 403 || res.status === 409 || res.status === 429) throw new Error(`${reason} (${res.status} from the server)`);
+  throw new Error(`the server answered ${res.status}: ${reason}`);
+}
+
 export async function certStatus(config: Config, flags: ApiFlags & { json?: boolean }): Promise<void> {
   let status: Status | undefined;
   if (flags.url) {
-    const res = await api(flags, 'GET', '/api/v1/certificate');
-    if (res.status !== 200) throw new Error(`the server answered ${res.status}: ${JSON.stringify(res.body)}`);
-    status = res.body as Status;
+    const creds = credentials(flags);
+    status = expect<Status>(await api(flags, creds, 'GET', '/api/v1/certificate'), 200, creds);
   } else {
     status = await readStatusFile(path.resolve(config.data));
     if (!status) throw new Error(`no certificate status in ${path.resolve(config.data)}: is tls.mode acme, ca or files, and has the server run with this --data?`);
@@ -87,19 +121,19 @@ export async function certStatus(config: Config, flags: ApiFlags & { json?: bool
 }
 
 export async function certRenew(flags: ApiFlags & { force?: boolean }): Promise<void> {
-  const before = (await api(flags, 'GET', '/api/v1/certificate')).body as Status;
-  const due = !before.notAfter || before.lastError || (before.nextRenewal && Date.parse(before.nextRenewal) <= Date.now());
-  if (!due && !flags.force) {
+  const creds = credentials(flags);
+  const get = async () => expect<Status>(await api(flags, creds, 'GET', '/api/v1/certificate'), 200, creds);
+  const before = await get();
+  if (!isRenewalDue(before) && !flags.force) {
     process.stdout.write(`not due: the certificate is renewed automatically at ${before.nextRenewal}. Use --force to renew now.\n`);
     return;
   }
-  const res = await api(flags, 'POST', '/api/v1/certificate/renew');
-  if (res.status !== 202) throw new Error(`the server refused: ${JSON.stringify(res.body)}`);
+  expect(await api(flags, creds, 'POST', '/api/v1/certificate/renew'), 202, creds);
   const spinner = ['|', '/', '-', '\\'];
   const started = Date.now();
   for (let i = 0; Date.now() - started < 300_000; i++) {
     await new Promise((r) => setTimeout(r, 500));
-    const now = (await api(flags, 'GET', '/api/v1/certificate')).body as Status;
+    const now = await get();
     if (process.stderr.isTTY) process.stderr.write(`\r${spinner[i % 4]} renewing ${now.names.join(', ')} (${Math.round((Date.now() - started) / 1000)} s)`);
     if (now.ordering) continue;
     if (process.stderr.isTTY) process.stderr.write('\n');

@@ -162,7 +162,7 @@ async function serve(config: Config): Promise<void> {
   }
   // After the password: whoever waits for this line (a supervisor, the e2e tests) has both.
   log.info(
-    { url: registry.url, data: path.resolve(config.data), tls: config.tls.mode, auth: config.auth.htpasswd ? 'htpasswd' : 'database', challenge: config.auth.token.enabled ? 'bearer' : 'basic' },
+    { url: registry.url, data: path.resolve(config.data), tls: config.tls.mode, auth: config.auth.htpasswd ? 'htpasswd' : 'database', challenge: config.auth.token.enabled ? config.auth.challenge : 'basic' },
     'minato is serving',
   );
   let stopping = false;

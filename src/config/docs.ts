@@ -1,11 +1,20 @@
 // Renders the configuration reference from the schema; docs/configuration.md is this output.
-import { configKeys } from './load.js';
+// Keys whose value is one of several object shapes (a DNS provider, chosen by `kind`) get a
+// section after the table with every shape's keys.
+import { configKeys, type ConfigKey, type ConfigUnion } from './load.js';
 
 export function configDocs(): string {
-  const rows = configKeys().map((k) => {
-    const type = k.type === 'enum' ? k.values!.map((v) => `\`${v}\``).join(' \\| ') : k.type === 'json' ? 'object (JSON in env)' : k.type;
-    const def = k.defaultValue === undefined ? '' : `\`${JSON.stringify(k.defaultValue)}\``;
-    return `| \`${k.path.join('.')}\` | \`${k.env}\` | ${type} | ${def} | ${k.description.replace(/\|/g, '\\|')} |`;
+  const keys = configKeys();
+  const unions = new Map<ConfigUnion['schema'], { union: ConfigUnion; keys: ConfigKey[] }>();
+  for (const k of keys) {
+    if (!k.union) continue;
+    const entry = unions.get(k.union.schema) ?? { union: k.union, keys: [] };
+    entry.keys.push(k);
+    unions.set(k.union.schema, entry);
+  }
+  const rows = keys.map((k) => {
+    const see = k.union ? ` See [${k.union.title}](#${anchor(k.union.title)}).` : '';
+    return `| \`${k.path.join('.')}\` | \`${k.env}\` | ${typeText(k)} | ${defaultText(k)} | ${cell(k.description + see)} |`;
   });
   return [
     '# Configuration reference',
@@ -22,5 +31,46 @@ export function configDocs(): string {
     '| --- | --- | --- | --- | --- |',
     ...rows,
     '',
+    ...[...unions.values()].flatMap(({ union, keys: users }) => unionSection(union, users)),
   ].join('\n');
+}
+
+function unionSection(union: ConfigUnion, users: ConfigKey[]): string[] {
+  const d = union.discriminator;
+  const example = `{"${d}":"${union.members[0]!.value}",...}`;
+  const lines = [
+    `## ${union.title}`,
+    '',
+    `${users.map((k) => `\`${k.path.join('.')}\``).join(' and ')} ${users.length > 1 ? 'each take' : 'takes'} one object whose \`${d}\` chooses its shape: ` +
+      `${union.members.map((m) => `\`${m.value}\``).join(', ')}. In YAML it is a mapping; in the environment ` +
+      `(${users.map((k) => `\`${k.env}\``).join(', ')}) the same object as JSON, e.g. \`${example}\`; its keys have no variables of their own. ` +
+      'A key that its kind does not have is refused.',
+    '',
+  ];
+  for (const m of union.members) {
+    lines.push(`### \`${d}: ${m.value}\``, '', m.description, '', '| key | type | default | meaning |', '| --- | --- | --- | --- |');
+    for (const k of m.keys) lines.push(`| \`${k.path.join('.')}\` | ${typeText(k)} | ${defaultText(k) || (k.optional ? '' : 'required')} | ${cell(k.description)} |`);
+    lines.push('');
+  }
+  return lines;
+}
+
+function typeText(k: ConfigKey): string {
+  if (k.type === 'enum') return k.values!.map((v) => `\`${v}\``).join(' \\| ');
+  if (k.type === 'json') return 'object (JSON in env)';
+  if (k.type === 'map') return 'map of string to string';
+  return k.type;
+}
+
+function defaultText(k: ConfigKey): string {
+  return k.defaultValue === undefined ? '' : `\`${JSON.stringify(k.defaultValue)}\``;
+}
+
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|');
+}
+
+/** GitHub's heading anchor: lower case, punctuation dropped, spaces to hyphens. */
+function anchor(title: string): string {
+  return title.toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-');
 }

@@ -49,6 +49,9 @@ export function parseConfig(input: unknown, source = 'configuration'): Config {
   if (config.tls.mode === 'acme' && config.tls.acme.names.length === 0) {
     throw new ConfigError(`${source} is invalid:\n  tls.acme.names: list the DNS names (and IPs) the certificate must cover`);
   }
+  if (config.auth.challenge === 'bearer' && !config.auth.token.enabled) {
+    throw new ConfigError(`${source} is invalid:\n  auth.challenge: "bearer" needs the token endpoint, but auth.token.enabled is false`);
+  }
   if (config.tls.mode === 'files' && (!config.tls.cert || !config.tls.key)) {
     throw new ConfigError(`${source} is invalid:\n  tls: mode "files" needs both tls.cert and tls.key`);
   }
@@ -84,49 +87,80 @@ function editDistance(a: string, b: string): number {
 /** One entry per leaf of the schema: its path, its MINATO_* name, its type and documentation. */
 export interface ConfigKey {
   path: string[];
+  /** The MINATO_* variable; empty for a key inside a union member (set within its parent's JSON). */
   env: string;
-  type: 'string' | 'number' | 'boolean' | 'string[]' | 'enum' | 'json';
+  type: 'string' | 'number' | 'boolean' | 'string[]' | 'enum' | 'json' | 'map';
   values?: string[];
   defaultValue: unknown;
+  /** Whether the key may be left out (it has a default or is optional). */
+  optional: boolean;
   description: string;
+  /** For an object of several shapes chosen by one key (a DNS provider's `kind`): every shape. */
+  union?: ConfigUnion;
+}
+
+export interface ConfigUnion {
+  /** The union's own description, the title of its section in the docs. */
+  title: string;
+  discriminator: string;
+  members: Array<{ value: string; description: string; keys: ConfigKey[] }>;
+  /** The schema itself: keys that share one union (tls.acme.dns, ddns.provider) are documented once. */
+  schema: z.ZodType;
 }
 
 export function configKeys(): ConfigKey[] {
   const out: ConfigKey[] = [];
-  walk(configSchema, [], out);
+  walk(configSchema, [], out, true);
   return out;
 }
 
-function walk(schema: z.ZodType, path: string[], out: ConfigKey[]): void {
+function walk(schema: z.ZodType, path: string[], out: ConfigKey[], withEnv: boolean): void {
   let s: z.ZodType = schema;
   let defaultValue: unknown;
+  let optional = false;
   const description = s.description ?? '';
   // Unwrap default/optional/prefault wrappers to reach the value type.
   for (;;) {
     const def = (s as unknown as { _zod: { def: { type: string; innerType?: z.ZodType; defaultValue?: unknown } } })._zod.def;
     if (def.type === 'default') defaultValue = def.defaultValue;
     if ((def.type === 'default' || def.type === 'optional' || def.type === 'prefault') && def.innerType) {
+      optional = true;
       s = def.innerType;
       continue;
     }
     break;
   }
   if (s instanceof z.ZodObject) {
-    for (const [key, child] of Object.entries(s.shape as Record<string, z.ZodType>)) walk(child, [...path, key], out);
+    for (const [key, child] of Object.entries(s.shape as Record<string, z.ZodType>)) walk(child, [...path, key], out, withEnv);
     return;
   }
-  const env = `MINATO_${path.map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_')}`;
+  const env = withEnv ? `MINATO_${path.map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_')}` : '';
   let type: ConfigKey['type'] = 'string';
   let values: string[] | undefined;
+  let union: ConfigUnion | undefined;
   if (s instanceof z.ZodNumber) type = 'number';
   else if (s instanceof z.ZodBoolean) type = 'boolean';
   else if (s instanceof z.ZodArray) type = 'string[]';
-  else if (s instanceof z.ZodUnion) type = 'json'; // e.g. a DNS provider: one object of several shapes
+  else if (s instanceof z.ZodDiscriminatedUnion) {
+    type = 'json'; // e.g. a DNS provider: one object whose `kind` picks its shape
+    union = describeUnion(s);
+  } else if (s instanceof z.ZodUnion) type = 'json';
+  else if (s instanceof z.ZodRecord) type = 'map';
   else if (s instanceof z.ZodEnum) {
     type = 'enum';
     values = s.options.map(String);
   }
-  out.push({ path, env, type, values, defaultValue, description: description || (schema.description ?? '') });
+  out.push({ path, env, type, values, defaultValue, optional, description: description || (schema.description ?? ''), union });
+}
+
+function describeUnion(u: z.ZodDiscriminatedUnion): ConfigUnion {
+  const discriminator = (u as unknown as { _zod: { def: { discriminator: string } } })._zod.def.discriminator;
+  const members = (u.options as z.ZodObject[]).map((member) => {
+    const keys: ConfigKey[] = [];
+    for (const [key, child] of Object.entries(member.shape as Record<string, z.ZodType>)) if (key !== discriminator) walk(child, [key], keys, false);
+    return { value: String((member.shape[discriminator] as z.ZodLiteral).value), description: member.description ?? '', keys };
+  });
+  return { title: u.description ?? `Shapes by ${discriminator}`, discriminator, members, schema: u };
 }
 
 function envOverrides(env: NodeJS.ProcessEnv): Plain {

@@ -36,7 +36,7 @@ const acmeSchema = z
     renewBeforeDays: z.number().positive().optional().describe('Renew this many days before expiry. Unset: when a third of the lifetime remains, or in the window the CA suggests (ARI).'),
     retryMinSeconds: duration.default(60).describe('First retry delay after a failed order; it grows after each failure.'),
     retryMaxSeconds: duration.default(86400).describe('Longest retry delay after failures.'),
-    dns: dnsProviderSchema.optional().describe('DNS provider for dns-01 (kind: rfc2136 | route53 | cloudflare | exec, see docs/operations.md).'),
+    dns: dnsProviderSchema.optional().describe('DNS provider that writes the dns-01 TXT records: an object with kind rfc2136 | route53 | cloudflare | exec.'),
     dnsPropagation: z
       .strictObject({
         nameservers: z.array(z.string()).default([]).describe("DNS servers (host:port) to check for the TXT record. Empty: the zone's authoritative servers."),
@@ -52,9 +52,19 @@ const caSchema = z
   .strictObject({
     names: z
       .array(z.string())
-      .default(['localhost', '127.0.0.1', '::1'])
-      .describe('DNS names and IPv4/IPv6 addresses of the registry; every one becomes a SAN of the server certificate. The host of externalUrl is added.'),
-    includeHostname: z.boolean().default(true).describe("Also put this machine's hostname in the server certificate."),
+      .default([])
+      .describe(
+        'DNS names and IPv4/IPv6 addresses clients use to reach the registry; every one becomes a SAN of the server certificate, and so does the host of externalUrl. ' +
+          "They must lie inside the CA's name constraints (start-up stops otherwise, before a new CA is written).",
+      ),
+    includeLoopback: z
+      .boolean()
+      .default(true)
+      .describe("Also put localhost, 127.0.0.1 and ::1 in the server certificate; left out, with one warning, when the CA's name constraints do not permit them."),
+    includeHostname: z
+      .boolean()
+      .default(true)
+      .describe("Also put this machine's hostname in the server certificate; left out, with one warning, when the CA's name constraints do not permit it."),
     validityDays: z.number().positive().default(90).describe('Lifetime of the server certificate; it is renewed when a third of it remains.'),
     caValidityYears: z.number().int().positive().default(10).describe('Lifetime of a CA created by minato (at the first start or by "minato ca init").'),
     permittedNames: z
@@ -94,19 +104,39 @@ export const configSchema = z.strictObject({
         .optional()
         .describe('Apache htpasswd file with the users (bcrypt; $apr1$ and {SHA} accepted). Unset: users live in the database and the first start creates "admin".'),
       realm: z.string().default('minato').describe('Realm of the Basic challenge.'),
+      challenge: z
+        .enum(['auto', 'bearer', 'basic'])
+        .default('auto')
+        .describe(
+          'Challenge (WWW-Authenticate) a /v2/ request without valid credentials gets; docker, podman, skopeo and containerd follow either. ' +
+            '"auto": Bearer (the Docker token flow, realm <origin>/token) when minato knows the scheme and host clients use: it serves TLS itself, externalUrl is set, ' +
+            'or a trusted proxy sent X-Forwarded-Proto; else Basic for that request, so a proxy that does not say it terminated TLS cannot break logins. ' +
+            '"bearer": always Bearer (behind such a proxy set externalUrl). "basic": always Basic. Basic credentials are accepted on every request in all three; ' +
+            'Bearer needs auth.token.enabled.',
+        ),
       anonymousPull: z.boolean().default(false).describe('Let clients without credentials pull. Anonymous push is never allowed.'),
+      admins: z
+        .array(z.string())
+        .default(['admin'])
+        .describe(
+          'Users who may use the management API\'s changing operations (POST /api/v1/certificate/renew) and, with metrics.auth "admin", read /metrics; other signed-in users get 403. ' +
+            'Until roles exist. The database mode\'s first user is "admin"; with htpasswd, list your administrators\' names.',
+        ),
       credentialCacheSeconds: duration
         .default(60)
         .describe('How long a verified user/password pair is remembered, so Basic auth does not cost a bcrypt per request. 0 disables.'),
       token: z
         .strictObject({
-          enabled: z.boolean().default(true).describe('Challenge clients with the Docker token flow (Bearer) instead of Basic.'),
+          enabled: z
+            .boolean()
+            .default(true)
+            .describe('Serve the token endpoint /token and accept the bearer tokens it issues. false: no /token, and the challenge is always Basic (auth.challenge "bearer" is refused).'),
           ttlSeconds: z.number().int().min(30).max(3600).default(300).describe('Lifetime of issued bearer tokens.'),
           service: z.string().default('minato').describe('The "service" (JWT audience) of issued tokens.'),
           issuer: z.string().default('minato').describe('The JWT issuer of issued tokens.'),
         })
         .prefault({})
-        .describe('Built-in token endpoint at /token.'),
+        .describe('Built-in token endpoint of the Docker token flow at /token (GET, and POST with the OAuth2 password grant).'),
     })
     .prefault({})
     .describe('Authentication. Anonymous push is never possible.'),
@@ -119,6 +149,12 @@ export const configSchema = z.strictObject({
       cert: z.string().optional().describe('PEM certificate chain (leaf first; order and line endings are repaired). Reloaded when it changes.'),
       key: z.string().optional().describe('PEM private key matching the certificate.'),
       reloadCheckSeconds: duration.default(5).describe('How often the certificate files are checked for changes.'),
+      manualRenewalIntervalSeconds: duration
+        .default(300)
+        .describe(
+          'Least time between two renewals asked for through the API (minato cert renew, POST /api/v1/certificate/renew): one sooner is refused with 429 and the time left, ' +
+            'so nobody can spend a public CA\'s rate limit by repeating it. Automatic renewals are not affected. 0: no limit.',
+        ),
       acme: acmeSchema,
       ca: caSchema,
     })
@@ -149,6 +185,17 @@ export const configSchema = z.strictObject({
   metrics: z
     .strictObject({
       enabled: z.boolean().default(true).describe('Serve Prometheus metrics at /metrics.'),
+      auth: z
+        .enum(['none', 'user', 'admin'])
+        .default('none')
+        .describe(
+          'Who may read /metrics. "none": anyone who reaches it (what Prometheus scrapes without credentials; keep it off a public port with metrics.listen); ' +
+            '"user": any signed-in registry user (Basic credentials or a bearer token; Prometheus: basic_auth in the scrape config); "admin": one of auth.admins.',
+        ),
+      listen: z
+        .string()
+        .optional()
+        .describe("Serve /metrics on a plain-HTTP listener of its own at HOST:PORT (e.g. 127.0.0.1:9090) instead of on the registry's port, which then answers /metrics with 404."),
     })
     .prefault({})
     .describe('Prometheus metrics.'),

@@ -20,12 +20,13 @@ declare module 'fastify' {
   }
 }
 
+/** What a request without valid credentials is told to send (RFC 7235 WWW-Authenticate). */
+export type Challenge = { scheme: 'basic'; realm: string } | { scheme: 'bearer'; realm: string; service: string };
+
 export interface RegistryPluginOptions {
   deps: RegistryDeps;
-  /** Absolute URL of the token endpoint for the Bearer challenge, or undefined for Basic. */
-  tokenRealm(request: FastifyRequest): string | undefined;
-  basicRealm: string;
-  service: string;
+  /** The challenge a request without valid credentials gets (auth.challenge). */
+  challenge(request: FastifyRequest): Challenge;
 }
 
 const versionCheck: Handler<'base'> = async (_request, reply) => {
@@ -69,12 +70,12 @@ export async function registryPlugin(app: FastifyInstance, opts: RegistryPluginO
       return;
     }
     if (decision.status === 403) throw new RegistryError('DENIED', decision.message);
-    const realm = opts.tokenRealm(request);
+    const c = opts.challenge(request);
     let challenge: string;
-    if (realm === undefined) {
-      challenge = `Basic realm="${opts.basicRealm}"`;
+    if (c.scheme === 'basic') {
+      challenge = `Basic realm="${c.realm}"`;
     } else {
-      challenge = `Bearer realm="${realm}",service="${opts.service}"`;
+      challenge = `Bearer realm="${c.realm}",service="${c.service}"`;
       if (need) challenge += `,scope="${formatScope({ type: need.type, name: need.name, actions: scopeActions(need.action) })}"`;
       if (decision.insufficientScope) challenge += ',error="insufficient_scope"';
     }

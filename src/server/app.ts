@@ -3,30 +3,41 @@
 import Fastify, {
   LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerFactory } from 'fastify';
 import type { Logger } from 'pino';
+import type { Admins } from '../auth/admins.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { RegistryDeps } from '../registry/context.js';
 import { registryPlugin } from '../registry/plugin.js';
 import { routeLabel } from '../registry/routes.js';
 import { registerCaRoutes, type TrustedCa } from './ca-routes.js';
+import { challengeDecider, type ChallengeMode } from './challenge.js';
 import type { ExternalUrl } from './external-url.js';
 import type { Metrics } from './metrics.js';
+import { registerMetricsRoute, type MetricsAccess } from './metrics-endpoint.js';
+import type { ProxyWarning } from './proxy-warning.js';
 import { registerTokenRoute } from './token-route.js';
 import { registerCertificateApi } from './cert-status.js';
 import type { CertificateProvider } from '../tls/certificate-provider.js';
+import type { ManualRenewal } from '../tls/manual-renewal.js';
 
 export interface AppDeps {
   log: Logger;
   accessLog: boolean;
   registry: Omit<RegistryDeps, 'location' | 'observeUpload'>;
   auth: Authenticator;
+  /** auth.admins: who may use the management API's changing operations. */
+  admins: Admins;
   urls: ExternalUrl;
+  /** Looks for a proxy that does not say it terminated TLS (absent when the origin is certain). */
+  proxyWarning?: ProxyWarning;
   basicRealm: string;
-  /** Service name of the token flow; the Bearer challenge is used only when tokens are enabled. */
-  tokenService?: string;
+  /** auth.challenge; Bearer needs the token service (`auth.tokenService`, absent when /token is off). */
+  challenge: ChallengeMode;
   metrics?: Metrics;
+  /** Serve /metrics on this app's port (absent: not here, e.g. it has a listener of its own). */
+  metricsRoute?: { access: MetricsAccess };
   health(): Promise<void>;
-  /** The served certificate's provider, for the management API (absent on plain HTTP). */
-  certificates?: CertificateProvider;
+  /** The served certificate's provider and its manual renewals, for the management API (absent on plain HTTP). */
+  certificates?: { provider: CertificateProvider; renewals: ManualRenewal };
   /** tls.mode "ca": serve /ca.crt, /ca/install.sh and /ca/trust/<format> (public, no auth). */
   privateCa?: TrustedCa;
   serverFactory?: FastifyServerFactory;
@@ -43,6 +54,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     connectionTimeout: 0,
     ...(deps.serverFactory ? { serverFactory: deps.serverFactory } : {}),
   });
+
+  const { proxyWarning } = deps;
+  if (proxyWarning) {
+    app.addHook('onRequest', (request, _reply, done) => {
+      proxyWarning.observe(request);
+      done();
+    });
+  }
 
   const { metrics } = deps;
   app.addHook('onResponse', async (request, reply) => {
@@ -68,14 +87,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return '{"status":"ok"}';
   });
   if (deps.privateCa) registerCaRoutes(app, deps.privateCa, deps.urls);
-  if (metrics) {
-    app.get('/metrics', async (_request, reply) => {
-      reply.header('Content-Type', metrics.registry.contentType);
-      return metrics.registry.metrics();
-    });
-  }
-
-  if (deps.certificates) registerCertificateApi(app, deps.certificates, deps.auth);
+  const guard = { auth: deps.auth, admins: deps.admins, basicRealm: deps.basicRealm };
+  if (metrics && deps.metricsRoute) registerMetricsRoute(app, metrics, deps.metricsRoute.access, guard);
+  if (deps.certificates) registerCertificateApi(app, deps.certificates.provider, deps.certificates.renewals, guard);
 
   const tokens = deps.auth.tokenService;
   if (tokens) registerTokenRoute(app, deps.auth, tokens, deps.basicRealm);
@@ -92,9 +106,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         },
       },
     },
-    tokenRealm: (request) => (tokens && deps.tokenService ? deps.urls.absolute(request, '/token') : undefined),
-    basicRealm: deps.basicRealm,
-    service: deps.tokenService ?? 'minato',
+    challenge: challengeDecider({ mode: deps.challenge, urls: deps.urls, basicRealm: deps.basicRealm, tokenService: tokens?.service }),
   });
   return app;
 }

@@ -3,8 +3,9 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { Authenticator } from '../auth/authenticator.js';
 import type { CertificateProvider, CertificateStatus } from '../tls/certificate-provider.js';
+import type { ManualRenewal } from '../tls/manual-renewal.js';
+import { signedIn, type GuardOptions } from './api-guard.js';
 
 export function statusFile(dataDir: string): string {
   return path.join(dataDir, 'certificates', 'status.json');
@@ -34,22 +35,18 @@ export async function readStatusFile(dataDir: string): Promise<(CertificateStatu
 }
 
 /**
- * GET /api/v1/certificate: the status as JSON (an error status shows in `lastError`).
- * POST /api/v1/certificate/renew: renew now. Both need a signed-in user.
+ * GET /api/v1/certificate: the status as JSON (an error status shows in `lastError`); any
+ * signed-in user. POST /api/v1/certificate/renew: renew now; administrators only (auth.admins),
+ * at most once per tls.manualRenewalIntervalSeconds (429 with Retry-After otherwise).
  */
-export function registerCertificateApi(app: FastifyInstance, provider: CertificateProvider, auth: Authenticator): void {
-  const guard = async (authorization: string | undefined) => {
-    const decision = await auth.decide(authorization, null);
-    return decision.ok && decision.principal.user !== null;
-  };
-  app.get('/api/v1/certificate', async (request, reply) => {
-    if (!(await guard(request.headers.authorization))) return reply.code(401).header('WWW-Authenticate', 'Basic realm="minato"').send({ error: 'authentication required' });
-    return provider.status();
-  });
-  app.post('/api/v1/certificate/renew', async (request, reply) => {
-    if (!(await guard(request.headers.authorization))) return reply.code(401).header('WWW-Authenticate', 'Basic realm="minato"').send({ error: 'authentication required' });
-    if (!provider.renew) return reply.code(409).send({ error: `certificates from ${provider.status().source} are not renewed by minato: replace the files` });
-    void provider.renew();
-    return reply.code(202).send({ renewing: true, status: provider.status() });
+export function registerCertificateApi(app: FastifyInstance, provider: CertificateProvider, renewals: ManualRenewal, guard: GuardOptions): void {
+  app.get('/api/v1/certificate', { onRequest: signedIn(guard, 'user') }, async () => provider.status());
+  app.post('/api/v1/certificate/renew', { onRequest: signedIn(guard, 'admin') }, async (_request, reply) => {
+    const result = renewals.request();
+    if (result.started) return reply.code(202).send({ renewing: true, status: provider.status() });
+    if (result.reason === 'throttled') {
+      return reply.code(429).header('Retry-After', String(result.retryAfterSeconds)).send({ error: result.message, retryAfterSeconds: result.retryAfterSeconds });
+    }
+    return reply.code(409).send({ error: result.message });
   });
 }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { sql } from 'kysely';
+import { Admins } from '../auth/admins.js';
 import { Authenticator } from '../auth/authenticator.js';
 import { CredentialCache } from '../auth/credential-cache.js';
 import { DatabaseUsers } from '../auth/database-users.js';
@@ -19,10 +20,13 @@ import { FsBlobStore } from '../storage/fs-blob-store.js';
 import { buildApp } from './app.js';
 import { ExternalUrl } from './external-url.js';
 import { createDdnsUpdater } from '../dns/registry.js';
+import { ManualRenewal } from '../tls/manual-renewal.js';
 import { createCertificates } from './certificates.js';
 import { writeStatusOnChange } from './cert-status.js';
 import { createServerFactory, parseListen, plainHttpWarning } from './listen.js';
 import { Metrics } from './metrics.js';
+import { startMetricsListener, type MetricsListener } from './metrics-endpoint.js';
+import { ProxyWarning } from './proxy-warning.js';
 import { UploadPurger } from './upload-purger.js';
 
 /** How long a stop waits for requests in flight before it closes their connections. */
@@ -69,15 +73,20 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     users = new DatabaseUsers(db);
     identity = users;
   }
-  const tokens = await TokenService.open(path.join(dataDir, 'token-key.jwk'), {
-    issuer: config.auth.token.issuer,
-    service: config.auth.token.service,
-    ttlSeconds: config.auth.token.ttlSeconds,
-  });
+  // auth.token.enabled: /token is served and its bearer tokens accepted (whatever the challenge).
+  const tokens = config.auth.token.enabled
+    ? await TokenService.open(path.join(dataDir, 'token-key.jwk'), {
+        issuer: config.auth.token.issuer,
+        service: config.auth.token.service,
+        ttlSeconds: config.auth.token.ttlSeconds,
+      })
+    : undefined;
   const auth = new Authenticator(identity, new CredentialCache(config.auth.credentialCacheSeconds * 1000), tokens, {
     anonymousPull: config.auth.anonymousPull,
   });
 
+  const admins = new Admins(config.auth.admins);
+  const urls = new ExternalUrl(config.externalUrl, config.trustedProxies, tlsOn ? 'https' : 'http');
   const metrics = config.metrics.enabled ? new Metrics() : undefined;
   metrics?.watchStorage(dataDir);
   const app = await buildApp({
@@ -91,31 +100,49 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
       options: { deleteEnabled: config.registry.deleteEnabled, maxManifestBytes: config.registry.maxManifestBytes },
     },
     auth,
-    urls: new ExternalUrl(config.externalUrl, config.trustedProxies, tlsOn ? 'https' : 'http'),
+    admins,
+    urls,
+    proxyWarning: ProxyWarning.create(urls, config.trustedProxies, log.child({ mod: 'server.proxy' })),
     basicRealm: config.auth.realm,
-    tokenService: config.auth.token.enabled ? config.auth.token.service : undefined,
+    challenge: config.auth.challenge,
     metrics,
+    metricsRoute: config.metrics.listen === undefined ? { access: config.metrics.auth } : undefined,
     health: async () => {
       await sql`select 1`.execute(db);
     },
     serverFactory,
-    certificates: certificates.provider,
+    certificates: certificates.provider && {
+      provider: certificates.provider,
+      renewals: new ManualRenewal(certificates.provider, config.tls.manualRenewalIntervalSeconds * 1000),
+    },
     privateCa: certificates.privateCa,
   });
 
   const { host, port } = parseListen(config.listen);
   const clearText = plainHttpWarning(config);
   if (clearText) log.warn(clearText);
-  try {
-    await app.listen({ host, port });
-  } catch (err) {
+  const abandon = async () => {
     await Promise.allSettled([app.close(), db.destroy(), blobs.close()]);
     identity.close();
     await certificates.stop();
+  };
+  try {
+    // Fastify would say "http://" for our own HTTPS server (it made none itself).
+    await app.listen({ host, port, listenTextResolver: (address) => `Server listening at ${tlsOn ? address.replace(/^http:/, 'https:') : address}` });
+  } catch (err) {
+    await abandon();
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new Error(`${config.listen} is already in use by another program; pick another address with --listen or MINATO_LISTEN`);
     if (code === 'EACCES') throw new Error(`not allowed to listen on ${config.listen} (ports below 1024 need privileges); use a higher port`);
     throw err;
+  }
+  let metricsListener: MetricsListener | undefined;
+  if (metrics && config.metrics.listen !== undefined) {
+    const guard = { auth, admins, basicRealm: config.auth.realm };
+    metricsListener = await startMetricsListener(config.metrics.listen, metrics, config.metrics.auth, guard, log.child({ mod: 'server.metrics' })).catch(async (err: unknown) => {
+      await abandon();
+      throw err;
+    });
   }
   // The first admin is made only once the server is up: a start that fails (port taken, bad
   // certificate) must not create a user whose password nobody was shown.
@@ -152,7 +179,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
         app.server.closeAllConnections();
       }, SHUTDOWN_GRACE_MS);
       force.unref();
-      await app.close();
+      await Promise.all([app.close(), metricsListener?.close()]);
       clearTimeout(force);
       identity.close();
       await Promise.all([db.destroy(), blobs.close()]);

@@ -12,22 +12,41 @@ export class ExternalUrl {
   constructor(
     externalUrl: string | undefined,
     trustedProxies: string[],
-    private readonly listenerScheme: 'http' | 'https',
+    readonly listenerScheme: 'http' | 'https',
   ) {
     this.fixed = externalUrl?.replace(/\/+$/, '');
     this.trusted = new Set(trustedProxies.map(normalizeIp));
   }
 
+  /** Whether `externalUrl` is set: the origin never depends on the request. */
+  get isFixed(): boolean {
+    return this.fixed !== undefined;
+  }
+
+  /** Whether the request comes from an address in `trustedProxies`. */
+  fromTrustedProxy(request: FastifyRequest): boolean {
+    const remote = request.raw.socket.remoteAddress;
+    return remote !== undefined && this.trusted.has(normalizeIp(remote));
+  }
+
   /** Absolute origin when it is known for sure, else undefined. */
   origin(request: FastifyRequest): string | undefined {
     if (this.fixed) return this.fixed;
-    const remote = request.raw.socket.remoteAddress;
-    if (!remote || !this.trusted.has(normalizeIp(remote))) return undefined;
-    const proto = first(request.headers['x-forwarded-proto']);
+    if (!this.fromTrustedProxy(request)) return undefined;
+    const proto = forwardedProto(request);
     const host = first(request.headers['x-forwarded-host']);
     if (!proto && !host) return undefined;
-    const scheme = proto === 'https' || proto === 'http' ? proto : this.listenerScheme;
-    return `${scheme}://${host ?? request.headers.host ?? 'localhost'}`;
+    return `${proto ?? this.listenerScheme}://${host ?? request.headers.host ?? 'localhost'}`;
+  }
+
+  /**
+   * Whether minato knows for sure the scheme clients used: it is fixed by `externalUrl`, minato
+   * terminates TLS itself, or a trusted proxy said so in X-Forwarded-Proto. Without that, a plain
+   * HTTP listener cannot tell a direct client from a TLS-terminating proxy that forgot the header.
+   */
+  knowsOrigin(request: FastifyRequest): boolean {
+    if (this.fixed || this.listenerScheme === 'https') return true;
+    return forwardedProto(request) !== undefined && this.fromTrustedProxy(request);
   }
 
   location(request: FastifyRequest, path: string): string {
@@ -41,11 +60,17 @@ export class ExternalUrl {
   }
 }
 
+/** X-Forwarded-Proto when it is http or https (anything else says nothing). */
+function forwardedProto(request: FastifyRequest): 'http' | 'https' | undefined {
+  const proto = first(request.headers['x-forwarded-proto'])?.toLowerCase();
+  return proto === 'https' || proto === 'http' ? proto : undefined;
+}
+
 function first(value: string | string[] | undefined): string | undefined {
   const v = Array.isArray(value) ? value[0] : value;
   return v?.split(',')[0]?.trim() || undefined;
 }
 
-function normalizeIp(ip: string): string {
+export function normalizeIp(ip: string): string {
   return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
 }

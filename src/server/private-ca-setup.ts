@@ -1,25 +1,29 @@
-// tls.mode "ca": the server certificate from minato's own CA, for the configured names plus this
-// machine's hostname and the host of externalUrl.
+// tls.mode "ca": the server certificate from minato's own CA, for the configured names and the
+// host of externalUrl, plus localhost, the loopback addresses and this machine's hostname.
 import os from 'node:os';
-import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { PrivateCaCertificates } from '../tls/private-ca-certificates.js';
 import type { Certificates } from './certificates.js';
 
-/** Every name the server certificate must carry (before normalization). */
-export function serverCertificateNames(config: Config): string[] {
+/** Loopback names, so that clients on this machine reach the registry by them. */
+const LOOPBACK = ['localhost', '127.0.0.1', '::1'];
+
+/**
+ * The server certificate's names: the configured ones (tls.ca.names and the host of externalUrl),
+ * which the CA must permit, and the default ones (loopback, this machine's hostname), which are
+ * left out when the CA's name constraints exclude them.
+ */
+export function serverCertificateNames(config: Config): { names: string[]; optionalNames: string[] } {
   const c = config.tls.ca;
   const names = [...c.names];
+  if (config.externalUrl) names.push(new URL(config.externalUrl).hostname.replace(/^\[|\]$/g, ''));
+  const optionalNames = c.includeLoopback ? [...LOOPBACK] : [];
   if (c.includeHostname) {
     const h = os.hostname().toLowerCase();
-    if (/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(h)) names.push(h);
+    if (/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(h)) optionalNames.push(h);
   }
-  if (config.externalUrl) {
-    const h = new URL(config.externalUrl).hostname.replace(/^\[|\]$/g, '');
-    if (h && (isIP(h) || !names.includes(h))) names.push(h);
-  }
-  return names;
+  return { names: names.filter((n) => n !== ''), optionalNames };
 }
 
 export async function createPrivateCaCertificates(config: Config, dataDir: string, log: Logger): Promise<Certificates> {
@@ -27,7 +31,7 @@ export async function createPrivateCaCertificates(config: Config, dataDir: strin
   const provider = new PrivateCaCertificates(
     {
       dataDir,
-      names: serverCertificateNames(config),
+      ...serverCertificateNames(config),
       validityMs: Math.round(c.validityDays * 86_400_000),
       caValidityYears: c.caValidityYears,
       permittedNames: c.permittedNames,

@@ -48,6 +48,26 @@ export function isPermitted(name: string, permitted: PermittedName[]): boolean {
   return domains.some((d) => n === d.value || n.endsWith(`.${d.value}`));
 }
 
+/** Splits `names` into those the subtrees permit and those they do not, keeping the order. */
+export function partitionPermitted(names: string[], permitted: PermittedName[]): { inside: string[]; outside: string[] } {
+  const inside: string[] = [];
+  const outside: string[] = [];
+  for (const n of names) (isPermitted(n, permitted) ? inside : outside).push(n);
+  return { inside, outside };
+}
+
+/** "lan", "192.168.0.0/16", "fd00::/8": a subtree as parsePermittedName reads it. */
+export function formatPermittedName(p: PermittedName): string {
+  return p.type === 'dns' ? p.value : `${formatIp(p.address)}/${[...p.mask].reduce((n, b) => n + b.toString(2).replace(/0/g, '').length, 0)}`;
+}
+
+function formatIp(b: Buffer): string {
+  if (b.length === 4) return [...b].join('.');
+  const groups = [];
+  for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(i).toString(16));
+  return new URL(`http://[${groups.join(':')}]/`).hostname.slice(1, -1);
+}
+
 /** The extension, critical as the CA/Browser baseline asks, holding only permitted subtrees. */
 export function nameConstraintsExtension(permitted: PermittedName[]): x509.Extension {
   const subtrees = permitted.map((p) => der(0x30, p.type === 'dns' ? der(0x82, Buffer.from(p.value, 'ascii')) : der(0x87, Buffer.concat([p.address, p.mask]))));

@@ -8,12 +8,18 @@ import type { Logger } from 'pino';
 import { assembleCertificate } from './cert-files.js';
 import { SwappableCertificate, type CertificateProvider, type CertificateStatus, type ServingCertificate } from './certificate-provider.js';
 import { certificateFields, describeCertificate, sanNames } from './describe.js';
-import { normalizeNames, PrivateCa } from './private-ca.js';
+import { partitionPermitted } from './name-constraints.js';
+import { assertPermitted, normalizeNames, PrivateCa, PrivateCaError } from './private-ca.js';
 
 export interface PrivateCaCertificateOptions {
   dataDir: string;
-  /** DNS names and IP addresses of the registry (all become SANs). */
+  /** DNS names and IP addresses of the registry (all become SANs); one outside the CA's name constraints stops start-up. */
   names: string[];
+  /**
+   * Names added by default (localhost, loopback addresses, the hostname): they become SANs too,
+   * unless the CA's name constraints exclude them; then they are left out, with one warning.
+   */
+  optionalNames?: string[];
   validityMs: number;
   /** Used only when the CA does not exist yet and is created at start. */
   caValidityYears: number;
@@ -27,7 +33,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class PrivateCaCertificates extends SwappableCertificate implements CertificateProvider {
   private ca: PrivateCa | undefined;
-  private readonly names: string[];
+  /** The server certificate's names, known once the CA (and its constraints) is. */
+  private names: string[] = [];
   private timer: NodeJS.Timeout | undefined;
   private nextRenewal: Date | undefined;
   private stopped = false;
@@ -37,20 +44,24 @@ export class PrivateCaCertificates extends SwappableCertificate implements Certi
     private readonly log: Logger,
   ) {
     super();
-    this.names = normalizeNames(opts.names);
   }
 
   /** Throws when the CA cannot be loaded or created, or no certificate can be issued: start-up stops with the reason. */
   async start(): Promise<void> {
+    const required = normalizeNames(this.opts.names);
+    const optional = normalizeNames(this.opts.optionalNames ?? []).filter((n) => !required.includes(n));
+    // A new CA must be able to sign the configured names: refused before it is written.
     const { ca, created } = await PrivateCa.loadOrCreate(this.opts.dataDir, {
       validityYears: this.opts.caValidityYears,
       permittedNames: this.opts.permittedNames,
+      mustPermit: required,
     });
     this.ca = ca;
     for (const w of ca.warnings) this.log.warn(w);
     const info = ca.info();
     if (created) this.log.info({ ...info, file: ca.paths.caCert }, 'created a private CA; clients trust it with "minato trust" or GET /ca.crt');
     else this.log.info({ subject: info.subject, fingerprintSha256: info.fingerprintSha256, notAfter: info.notAfter }, 'using the private CA');
+    this.names = this.fitNames(required, optional);
 
     const stored = await this.loadStored();
     if (stored.cert && !stored.reason) {
@@ -61,6 +72,28 @@ export class PrivateCaCertificates extends SwappableCertificate implements Certi
       this.cert = await this.issue();
     }
     this.schedule();
+  }
+
+  /**
+   * The configured names, which the CA must permit, plus the default ones it permits; the
+   * default ones it does not are left out with one warning (a constrained CA for "lan" cannot
+   * sign "localhost", and nobody asked for localhost explicitly).
+   */
+  private fitNames(required: string[], optional: string[]): string[] {
+    const permitted = this.ca!.permittedNames();
+    assertPermitted(required, permitted, `the CA in ${this.ca!.paths.dir}`);
+    const { inside, outside } = partitionPermitted(optional, permitted);
+    if (outside.length > 0) {
+      const constraints = this.ca!.permittedNamesText();
+      this.log.warn(
+        { leftOut: outside, constraints },
+        `left out of the server certificate: ${outside.join(', ')}: the CA's name constraints (${constraints.join(', ')}) do not permit them. ` +
+          'They are added by default (tls.ca.includeLoopback, tls.ca.includeHostname); set those to false to silence this, or use a CA whose constraints include them',
+      );
+    }
+    const names = [...required, ...inside];
+    if (names.length === 0) throw new PrivateCaError('no names for the server certificate: list the names clients use in tls.ca.names');
+    return names;
   }
 
   /** The CA certificate clients must trust (PEM). */

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { generateP256, parsePrivateKey, pem, signingKey, type SigningKey } from './ca-keys.js';
 import { splitPemCertificates } from './cert-files.js';
-import { isPermitted, nameConstraintsExtension, NAME_CONSTRAINTS_OID, parsePermittedName, type PermittedName } from './name-constraints.js';
+import { formatPermittedName, nameConstraintsExtension, NAME_CONSTRAINTS_OID, parsePermittedName, partitionPermitted, type PermittedName } from './name-constraints.js';
 import * as x509 from './x509.js';
 
 export class PrivateCaError extends Error {}
@@ -37,6 +37,11 @@ export interface CreateCaOptions {
   validityYears: number;
   /** DNS names and IP ranges the CA may issue for (name constraints); empty: unconstrained. */
   permittedNames?: string[];
+  /**
+   * Names the CA must be able to sign (the server certificate's configured names): when the
+   * constraints exclude one, creation is refused before anything is written.
+   */
+  mustPermit?: string[];
   /** Replace an existing CA (every client must then trust the new one). */
   force?: boolean;
   now?: Date;
@@ -104,6 +109,7 @@ export class PrivateCa {
     const p = caPaths(dataDir);
     await refuseOverwrite(dataDir, opts.force);
     const permitted = (opts.permittedNames ?? []).map(parsePermittedName);
+    assertPermitted(opts.mustPermit ?? [], permitted, 'the CA about to be created from tls.ca.permittedNames');
     const { keys, pkcs8Pem } = await generateP256();
     const now = opts.now ?? new Date();
     const notAfter = new Date(now);
@@ -185,15 +191,18 @@ export class PrivateCa {
     return ext ? decodePermitted(Buffer.from(ext.value)) : [];
   }
 
+  /** The same, as text ("lan", "192.168.0.0/16"). */
+  permittedNamesText(): string[] {
+    return this.permittedNames().map(formatPermittedName);
+  }
+
   /**
    * Issues a server certificate (ECDSA P-256, serverAuth) for DNS names and IP addresses. It never
    * outlives the CA. Names outside the CA's name constraints are refused: clients would reject them.
    */
   async issueServerCertificate(names: string[], validityMs: number, now = new Date()): Promise<IssuedCertificate> {
     if (names.length === 0) throw new PrivateCaError('no names to put in the server certificate (tls.ca.names is empty)');
-    const permitted = this.permittedNames();
-    const outside = names.filter((n) => !isPermitted(n, permitted));
-    if (outside.length > 0) throw new PrivateCaError(`the CA's name constraints do not permit ${outside.join(', ')}; clients would reject the certificate`);
+    assertPermitted(names, this.permittedNames(), `the CA in ${this.paths.dir}`);
     const { keys, pkcs8Pem } = await generateP256();
     const backdate = Math.min(60_000, Math.floor(validityMs / 10));
     const notBefore = new Date(now.getTime() - backdate);
@@ -228,6 +237,19 @@ export class PrivateCa {
     await writeFileAtomic(this.paths.serverKey, issued.keyPem, 0o600);
     await writeFileAtomic(this.paths.serverCert, issued.certPem, 0o644);
   }
+}
+
+/**
+ * Refuses names outside a CA's name constraints (clients would reject a certificate carrying
+ * them), naming them, the constraints and which CA; `ca` says which one ("the CA in <dir>").
+ */
+export function assertPermitted(names: string[], permitted: PermittedName[], ca: string): void {
+  const { outside } = partitionPermitted(names, permitted);
+  if (outside.length === 0) return;
+  throw new PrivateCaError(
+    `the name constraints of ${ca} (${permitted.map(formatPermittedName).join(', ')}) do not permit ${outside.join(', ')}; clients would reject the certificate. ` +
+      'Change tls.ca.names (or externalUrl), or the constraints: tls.ca.permittedNames applies when minato creates the CA ("minato ca init --force" makes a new one, which every client must trust again)',
+  );
 }
 
 /** The canonical form of the configured names: lower-case DNS names, compressed IPs, no duplicates, in the given order. */

@@ -1,12 +1,12 @@
-// minato on plain HTTP behind nginx terminating TLS, the usual production layout. A GOOD proxy
-// (Host with port, X-Forwarded-Proto, no body limit, unbuffered) and a NAIVE one (proxy_pass and
-// Host only) in front of the same registry: because minato answers with relative Locations unless
-// a trusted proxy says otherwise, pushes and pulls must work through both. A second registry with
-// the token flow sits behind another GOOD proxy: its token realm must come out as https://.
-// (The token flow behind the NAIVE proxy cannot work without `externalUrl`: the realm must be
-// absolute and nothing tells minato that the client used https, so it says http:// and nginx
-// answers the token request with 400 "plain HTTP request was sent to HTTPS port".)
-// docker (dockerd 20.10) pushes and pulls through all three proxies as well.
+// minato on plain HTTP behind nginx terminating TLS, the usual production layout, with the
+// settings a new user has: an htpasswd file and otherwise the defaults (token endpoint on,
+// auth.challenge auto). A GOOD proxy (Host with port, X-Forwarded-Proto, no body limit,
+// unbuffered) and a NAIVE one (proxy_pass and Host only, what blog posts show) sit in front of
+// the same registry. Through the GOOD one minato knows clients use https and offers the token
+// flow with an https:// realm; through the NAIVE one it cannot know (an http:// realm would send
+// clients in plain HTTP to nginx's TLS port: 400), so it challenges with Basic and keeps
+// Locations relative. skopeo, podman and docker push fresh layers through both and pull them
+// back; the registry logs its "proxy sends no X-Forwarded-Proto" warning exactly once.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -14,7 +14,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { request } from '../helpers/http.js';
 import { makeOciLayout } from '../helpers/oci.js';
-import { caCertDir, concatPem, htpasswdFile, run, startDockerd, startNginx, type RunningNginx } from '../helpers/peers.js';
+import { caCertDir, concatPem, htpasswdFile, run, runOk, startDockerd, startNginx, type RunningNginx } from '../helpers/peers.js';
 import { spawnServe, tempDir, type ServeProcess } from '../helpers/registry.js';
 import { makeTestPki } from '../helpers/tls.js';
 
@@ -28,12 +28,10 @@ let tmp: string;
 let nginxDir: string;
 let certs: string;
 let caPem: Buffer;
-let basicRegistry: ServeProcess;
-let tokenRegistry: ServeProcess;
+let registry: ServeProcess;
 let nginx: RunningNginx;
 let good: string; // 127.0.0.1:PORT of each proxy
 let naive: string;
-let goodToken: string;
 
 before(async () => {
   tmp = await tempDir('minato-e2e-nginx-');
@@ -47,16 +45,11 @@ before(async () => {
   caPem = await readFile(pki.caCert);
   const htpasswd = await htpasswdFile(path.join(tmp, 'htpasswd'), { [USER]: PASSWORD });
 
-  const config = async (name: string, token: boolean) => {
-    const file = path.join(tmp, `${name}.json`);
-    await writeFile(file, JSON.stringify({ data: path.join(tmp, name), auth: { htpasswd, token: { enabled: token } }, log: { level: 'info' } }));
-    return file;
-  };
-  [basicRegistry, tokenRegistry] = await Promise.all([
-    spawnServe(['-c', await config('basic', false)]),
-    spawnServe(['-c', await config('token', true)]),
-  ]);
-  const backend = (s: ServeProcess) => new URL(s.url).host;
+  // A new user's configuration: the users, and nothing else but where the data goes.
+  const config = path.join(tmp, 'minato.json');
+  await writeFile(config, JSON.stringify({ data: path.join(tmp, 'data'), auth: { htpasswd } }));
+  registry = await spawnServe(['-c', config]);
+  const backend = new URL(registry.url).host;
 
   const tls = `ssl_certificate ${chain}; ssl_certificate_key ${key};`;
   const goodBlock = (port: number, upstream: string) => `
@@ -81,15 +74,13 @@ before(async () => {
     client_max_body_size 0;
     location / { proxy_pass http://${upstream}; proxy_set_header Host $http_host; }
   }`;
-  nginx = await startNginx(nginxDir, 3, ([a, b, c]) =>
-    [goodBlock(a!, backend(basicRegistry)), naiveBlock(b!, backend(basicRegistry)), goodBlock(c!, backend(tokenRegistry))].join('\n'),
-  );
-  [good, naive, goodToken] = nginx.ports.map((p) => `127.0.0.1:${p}`) as [string, string, string];
+  nginx = await startNginx(nginxDir, 2, ([a, b]) => [goodBlock(a!, backend), naiveBlock(b!, backend)].join('\n'));
+  [good, naive] = nginx.ports.map((p) => `127.0.0.1:${p}`) as [string, string];
 });
 
 after(async () => {
   await nginx?.stop();
-  await Promise.all([basicRegistry?.stop(), tokenRegistry?.stop()]);
+  await registry?.stop();
   for (const d of [tmp, nginxDir]) if (d) await rm(d, { recursive: true, force: true });
 });
 
@@ -133,9 +124,25 @@ test('Location of a new upload through the proxies is never http://', async () =
   }
 });
 
-test('5 MiB pushes through the GOOD and the NAIVE proxy, pulls through both agree', async () => {
+/** Requests to the token endpoint in minato's access log so far. */
+const tokenRequests = () => registry.accessLog().filter((l) => l.url.startsWith('/token')).length;
+
+test('the challenge: Bearer with an https:// realm through the GOOD proxy, Basic through the NAIVE one', async () => {
+  const viaGood = await request(`https://${good}/v2/`, { ca: caPem });
+  assert.equal(viaGood.status, 401);
+  assert.equal(viaGood.headers['www-authenticate'], `Bearer realm="https://${good}/token",service="minato"`);
+  const viaNaive = await request(`https://${naive}/v2/`, { ca: caPem });
+  assert.equal(viaNaive.status, 401);
+  assert.equal(viaNaive.headers['www-authenticate'], 'Basic realm="minato"');
+});
+
+test('skopeo: 5 MiB pushes through the GOOD (token flow) and the NAIVE (Basic) proxy, pulls through both agree', async () => {
+  const tokensBefore = tokenRequests();
   const viaGood = await pushFresh(good, 'good/big');
+  const tokensAfterGood = tokenRequests();
+  assert.ok(tokensAfterGood > tokensBefore, 'skopeo fetched a token from /token through the GOOD proxy');
   const viaNaive = await pushFresh(naive, 'naive/big');
+  assert.equal(tokenRequests(), tokensAfterGood, 'through the NAIVE proxy skopeo used Basic and never asked /token');
   assert.notEqual(viaGood.layerDigests[0], viaNaive.layerDigests[0]);
 
   for (const [layout, repo] of [[viaGood, 'good/big'], [viaNaive, 'naive/big']] as const) {
@@ -151,41 +158,79 @@ test('5 MiB pushes through the GOOD and the NAIVE proxy, pulls through both agre
   const access = await readFile(path.join(nginxDir, 'access.log'), 'utf8');
   assert.match(access, /"PATCH \/v2\/good\/big\/blobs\/uploads\/[^ ]+ HTTP\/1\.1" 202/);
   assert.match(access, /"PATCH \/v2\/naive\/big\/blobs\/uploads\/[^ ]+ HTTP\/1\.1" 202/);
+  assert.match(access, /"GET \/token\?[^ ]+ HTTP\/1\.1" 200/, 'the token request went through nginx over https');
 });
 
-test('token flow behind the GOOD proxy: https realm, push and pull', async () => {
-  const res = await request(`https://${goodToken}/v2/`, { ca: caPem });
-  assert.equal(res.status, 401);
-  assert.match(String(res.headers['www-authenticate']), new RegExp(`^Bearer realm="https://${goodToken.replace(/\./g, '\\.')}/token"`));
-  const layout = await pushFresh(goodToken, 'token/big');
-  const pulled = await pull(goodToken, 'token/big', 'v1');
-  assert.equal(pulled.manifestDigest, layout.manifestDigest);
-  for (const [digest, actual] of Object.entries(pulled.blobs)) assert.equal(actual, digest);
+/** A build context whose one file is a new random 5 MiB layer: it must travel through the proxy. */
+async function freshContext(name: string, dockerfile: string) {
+  const ctx = path.join(tmp, `ctx-${name}`);
+  await mkdir(ctx, { recursive: true });
+  await writeFile(path.join(ctx, 'blob'), randomBytes(FIVE_MIB));
+  await writeFile(path.join(ctx, dockerfile), 'FROM scratch\nCOPY blob /blob\n');
+  return ctx;
+}
+
+test('podman logs in, pushes a fresh 5 MiB layer and pulls it back through the NAIVE and the GOOD proxy', async () => {
+  const root = path.join(tmp, 'podman');
+  const authfile = path.join(root, 'auth.json');
+  await mkdir(root, { recursive: true });
+  const podman = (...args: string[]) =>
+    runOk('podman', ['--root', path.join(root, 'root'), '--runroot', path.join(root, 'run'), '--storage-driver', 'vfs', '--cgroup-manager', 'cgroupfs', '--events-backend', 'file', ...args], {
+      env: { REGISTRY_AUTH_FILE: authfile },
+      timeoutMs: 60_000,
+    });
+  for (const [proxy, repo] of [[naive, 'naive/podman'], [good, 'good/podman']] as const) {
+    const tokensBefore = tokenRequests();
+    await podman('login', '--cert-dir', certs, '--authfile', authfile, '-u', USER, '-p', PASSWORD, proxy);
+    const ref = `${proxy}/${repo}:v1`;
+    await podman('build', '--network', 'none', '-t', ref, await freshContext(repo.replace('/', '-'), 'Containerfile'));
+    const digestFile = path.join(root, `${repo.replace('/', '-')}.digest`);
+    await podman('push', '--authfile', authfile, '--cert-dir', certs, '--digestfile', digestFile, ref);
+    const pushed = (await readFile(digestFile, 'utf8')).trim();
+    assert.match(pushed, /^sha256:[0-9a-f]{64}$/);
+    await podman('rmi', ref);
+    await podman('pull', '--authfile', authfile, '--cert-dir', certs, ref);
+    assert.equal((await podman('image', 'inspect', '--format', '{{.Digest}}', ref)).stdout.trim(), pushed);
+    if (proxy === naive) assert.equal(tokenRequests(), tokensBefore, 'podman used Basic through the NAIVE proxy');
+    else assert.ok(tokenRequests() > tokensBefore, 'podman used the token flow through the GOOD proxy');
+  }
+  const access = await readFile(path.join(nginxDir, 'access.log'), 'utf8');
+  for (const repo of ['naive/podman', 'good/podman']) {
+    assert.match(access, new RegExp(`"PATCH /v2/${repo}/blobs/uploads/[^ ]+ HTTP/1\\.1" 202`), `the layer of ${repo} went through nginx`);
+  }
 });
 
-test('docker pushes fresh 5 MiB layers through the GOOD, the NAIVE and the token proxy and pulls them back', async () => {
+test('docker pushes fresh 5 MiB layers through the NAIVE and the GOOD proxy and pulls them back', async () => {
   // docker skips certificate checks for registries on 127.0.0.0/8, so no CA needs installing.
   const dockerd = await startDockerd(path.join(tmp, 'docker'));
   const docker = dockerd.dockerOk;
   try {
-    for (const [proxy, repo] of [[good, 'good/docker'], [naive, 'naive/docker'], [goodToken, 'token/docker']] as const) {
+    for (const [proxy, repo] of [[naive, 'naive/docker'], [good, 'good/docker']] as const) {
+      const tokensBefore = tokenRequests();
       await docker(['login', '-u', USER, '--password-stdin', proxy], PASSWORD);
-      const ctx = path.join(tmp, `docker-ctx-${repo.replace(/\//g, '-')}`);
-      await mkdir(ctx, { recursive: true });
-      await writeFile(path.join(ctx, 'blob'), randomBytes(FIVE_MIB)); // a new layer: it must travel through the proxy
-      await writeFile(path.join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY blob /blob\n');
       const ref = `${proxy}/${repo}:v1`;
-      await docker(['build', '-t', ref, ctx]);
+      await docker(['build', '-t', ref, await freshContext(repo.replace('/', '-'), 'Dockerfile')]);
       const pushed = /digest: (sha256:[0-9a-f]{64})/.exec((await docker(['push', ref])).stdout)?.[1];
       assert.ok(pushed, `docker push through ${proxy} printed a digest`);
       await docker(['rmi', ref]);
       assert.match((await docker(['pull', ref])).stdout, new RegExp(`Digest: ${pushed}`));
+      if (proxy === naive) assert.equal(tokenRequests(), tokensBefore, 'docker used Basic through the NAIVE proxy');
+      else assert.ok(tokenRequests() > tokensBefore, 'docker used the token flow through the GOOD proxy');
     }
   } finally {
     await dockerd.stop();
   }
   const access = await readFile(path.join(nginxDir, 'access.log'), 'utf8');
-  for (const repo of ['good/docker', 'naive/docker', 'token/docker']) {
+  for (const repo of ['naive/docker', 'good/docker']) {
     assert.match(access, new RegExp(`"PATCH /v2/${repo}/blobs/uploads/[^ ]+ HTTP/1\\.1" 202`), `the layer of ${repo} went through nginx`);
   }
+});
+
+test('the registry warned exactly once that a proxy sends no X-Forwarded-Proto, with the nginx fix', () => {
+  const warnings = registry.output().split('\n').filter((l) => l.includes('requests arrive through a proxy'));
+  assert.equal(warnings.length, 1, `expected one warning, got:\n${warnings.join('\n')}`);
+  const line = JSON.parse(warnings[0]!) as { level: number; msg: string; seen: string[] };
+  assert.equal(line.level, 40);
+  assert.deepEqual(line.seen, [`the Host port ${naive.split(':')[1]} differs from the port minato listens on (${new URL(registry.url).port})`]);
+  assert.ok(line.msg.includes('proxy_set_header X-Forwarded-Proto $scheme;'), line.msg);
 });

@@ -27,10 +27,10 @@ async function getToken(reg: TestRegistry, scope: string, authorization?: string
   return res;
 }
 
-describe('token flow (default)', () => {
+describe('token flow (auth.challenge bearer)', () => {
   let reg: TestRegistry;
   before(async () => {
-    reg = await startTestRegistry();
+    reg = await startTestRegistry({ auth: { challenge: 'bearer' } });
   });
   after(() => reg.close());
 
@@ -115,6 +115,86 @@ describe('token flow (default)', () => {
   test('Basic credentials are accepted directly too', async () => {
     assert.equal((await request(`${reg.url}/v2/`, { headers: { Authorization: reg.basic } })).status, 200);
     assert.equal((await request(`${reg.url}/v2/`, { headers: { Authorization: basic('admin', 'nope') } })).status, 401);
+  });
+});
+
+describe('auth.challenge auto (the default): Bearer only when minato knows the origin clients use', () => {
+  let reg: TestRegistry;
+  let untrusting: TestRegistry;
+  before(async () => {
+    [reg, untrusting] = await Promise.all([startTestRegistry(), startTestRegistry({ trustedProxies: [] })]);
+  });
+  after(() => Promise.all([reg.close(), untrusting.close()]));
+  const challengeOf = async (r: TestRegistry, headers: Record<string, string> = {}) => {
+    const res = await request(`${r.url}/v2/team/app/tags/list`, { headers });
+    assertOciError(res, 401, 'UNAUTHORIZED');
+    return String(res.headers['www-authenticate']);
+  };
+
+  test('plain HTTP without X-Forwarded-Proto: Basic (a proxy in front may have terminated TLS)', async () => {
+    assert.equal(await challengeOf(reg), 'Basic realm="minato"');
+    // A proxy that keeps the Host but says nothing of the scheme: still Basic, never an http:// realm.
+    assert.equal(await challengeOf(reg, { Host: 'registry.example.test:8443', 'X-Forwarded-For': '203.0.113.9' }), 'Basic realm="minato"');
+  });
+
+  test('X-Forwarded-Proto from a trusted proxy: Bearer with its scheme and host', async () => {
+    const c = parseChallenge(await challengeOf(reg, { Host: 'registry.example.test:8443', 'X-Forwarded-Proto': 'https' }));
+    assert.equal(c.scheme, 'Bearer');
+    assert.equal(c.realm, 'https://registry.example.test:8443/token');
+    assert.equal(c.scope, 'repository:team/app:pull');
+  });
+
+  test('X-Forwarded-Proto from an address not in trustedProxies is not believed: Basic', async () => {
+    assert.equal(await challengeOf(untrusting, { Host: 'registry.example.test:8443', 'X-Forwarded-Proto': 'https' }), 'Basic realm="minato"');
+  });
+
+  test('a bearer token from /token is accepted although the challenge was Basic', async () => {
+    const tok = await getToken(reg, 'repository:team/app:pull,push', reg.basic);
+    assert.equal(tok.status, 200);
+    const blob = randomBytes(64);
+    const api = client(reg.url, `Bearer ${tok.json().token}`);
+    assert.equal((await api(`/v2/team/app/blobs/uploads/?digest=${sha256(blob)}`, { method: 'POST', body: blob })).status, 201);
+    assert.equal((await api(`/v2/team/app/blobs/${sha256(blob)}`)).status, 200);
+  });
+
+  test('externalUrl makes the origin known: Bearer with its realm', async () => {
+    const fixed = await startTestRegistry({ externalUrl: 'https://hub.example.test' });
+    try {
+      const c = parseChallenge(await challengeOf(fixed));
+      assert.equal(c.scheme, 'Bearer');
+      assert.equal(c.realm, 'https://hub.example.test/token');
+    } finally {
+      await fixed.close();
+    }
+  });
+});
+
+describe('auth.challenge basic, and auth.token.enabled false', () => {
+  test('challenge basic answers Basic even where Bearer would be known right; /token still serves', async () => {
+    const reg = await startTestRegistry({ auth: { challenge: 'basic', realm: 'corp' } });
+    try {
+      const res = await request(`${reg.url}/v2/`, { headers: { 'X-Forwarded-Proto': 'https' } });
+      assert.equal(res.headers['www-authenticate'], 'Basic realm="corp"');
+      assert.equal((await getToken(reg, 'repository:a/b:pull', reg.basic)).status, 200);
+    } finally {
+      await reg.close();
+    }
+  });
+
+  test('token.enabled false: no /token, bearer tokens refused, Basic challenge; "bearer" with it is a config error', async () => {
+    const withTokens = await startTestRegistry();
+    const tok = (await getToken(withTokens, 'repository:a/b:pull', withTokens.basic)).json().token as string;
+    const reg = await startTestRegistry({ data: withTokens.dataDir, auth: { token: { enabled: false } } });
+    try {
+      assert.equal((await getToken(reg, 'repository:a/b:pull', reg.basic)).status, 404);
+      const res = await request(`${reg.url}/v2/a/b/tags/list`, { headers: { Authorization: `Bearer ${tok}`, 'X-Forwarded-Proto': 'https' } });
+      assertOciError(res, 401, 'UNAUTHORIZED');
+      assert.equal(res.headers['www-authenticate'], 'Basic realm="minato"');
+    } finally {
+      await reg.close();
+      await withTokens.close(); // removes the data dir both used
+    }
+    await assert.rejects(startTestRegistry({ auth: { challenge: 'bearer', token: { enabled: false } } }), /auth\.challenge: "bearer" needs the token endpoint/);
   });
 });
 

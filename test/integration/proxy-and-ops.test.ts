@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import pino from 'pino';
 import { assertOciError, client, request } from '../helpers/http.js';
 import { sha256 } from '../helpers/oci.js';
+import { freePort } from '../helpers/ports.js';
 import { startTestRegistry, tempDir } from '../helpers/registry.js';
 import { UploadPurger } from '../../src/server/upload-purger.js';
 
@@ -171,5 +172,44 @@ describe('health and metrics', () => {
     } finally {
       await reg.close();
     }
+  });
+
+  test('metrics.auth user and admin: /metrics needs a signed-in user, or one of auth.admins', async () => {
+    const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
+    for (const access of ['user', 'admin'] as const) {
+      const reg = await startTestRegistry({ metrics: { auth: access } });
+      try {
+        await reg.users!.setPassword('bob', 'bob-pw');
+        const anonymous = await request(`${reg.url}/metrics`);
+        assert.equal(anonymous.status, 401, access);
+        assert.equal(anonymous.headers['www-authenticate'], 'Basic realm="minato"');
+        const wrong = await request(`${reg.url}/metrics`, { headers: { Authorization: basic('admin', 'nope') } });
+        assert.equal(wrong.status, 401);
+        const bob = await request(`${reg.url}/metrics`, { headers: { Authorization: basic('bob', 'bob-pw') } });
+        assert.equal(bob.status, access === 'user' ? 200 : 403, `${access}: ${bob.text.slice(0, 200)}`);
+        if (access === 'admin') assert.match(bob.json().error, /bob is not an administrator: only admin may do this/);
+        const admin = await request(`${reg.url}/metrics`, { headers: { Authorization: reg.basic } });
+        assert.equal(admin.status, 200);
+        assert.match(admin.text, /^# HELP minato_/m);
+      } finally {
+        await reg.close();
+      }
+    }
+  });
+
+  test('metrics.listen: /metrics on its own port, not on the registry port', async () => {
+    const port = await freePort();
+    const reg = await startTestRegistry({ metrics: { listen: `127.0.0.1:${port}` } });
+    try {
+      assert.equal((await request(`${reg.url}/metrics`)).status, 404);
+      assert.equal((await request(`${reg.url}/v2/`, { headers: { Authorization: reg.basic } })).status, 200);
+      const res = await request(`http://127.0.0.1:${port}/metrics`);
+      assert.equal(res.status, 200);
+      assert.match(res.text, /minato_http_requests_total\{method="GET",route="base",code="200"\} 1/);
+      assert.equal((await request(`http://127.0.0.1:${port}/v2/`)).status, 404, 'only /metrics is served there');
+    } finally {
+      await reg.close();
+    }
+    await assert.rejects(request(`http://127.0.0.1:${port}/metrics`), /ECONNREFUSED/, 'the metrics listener closes with the registry');
   });
 });

@@ -82,6 +82,27 @@ test('every key has one distinct MINATO_* name and a description', () => {
   assert.ok(keys.some((k) => k.env === 'MINATO_AUTH_ANONYMOUS_PULL'));
 });
 
+test('every key of every DNS provider is documented, with its kind, type and default', () => {
+  const docs = configDocs();
+  const union = configKeys().find((k) => k.path.join('.') === 'tls.acme.dns')?.union;
+  assert.ok(union, 'tls.acme.dns is described as a union');
+  assert.deepEqual(union.members.map((m) => m.value), ['rfc2136', 'route53', 'cloudflare', 'exec']);
+  assert.equal(configKeys().find((k) => k.path.join('.') === 'ddns.provider')?.union?.schema, union.schema, 'ddns.provider shares the section');
+  for (const m of union.members) {
+    assert.ok(m.description.length > 40, `kind ${m.value} needs a description`);
+    const section = docs.slice(docs.indexOf(`### \`kind: ${m.value}\``));
+    assert.ok(section.length < docs.length, `a section for kind ${m.value}`);
+    for (const k of m.keys) {
+      assert.ok(k.description.length > 20, `${m.value}.${k.path.join('.')} needs a description`);
+      assert.ok(section.includes(`| \`${k.path.join('.')}\` |`), `${m.value}.${k.path.join('.')} is in its section`);
+    }
+  }
+  assert.match(docs, /\| `secret` \| string \| required \|/);
+  assert.match(docs, /\| `timeoutMs` \| number \| `2000` \|/);
+  assert.match(docs, /\| `env` \| map of string to string \| {2}\|/);
+  assert.match(docs, /MINATO_DNS_NAME/);
+});
+
 test('docs/configuration.md is what `minato config docs` prints', async () => {
   const onDisk = await readFile(path.join(ROOT, 'docs', 'configuration.md'), 'utf8');
   assert.equal(onDisk, configDocs(), 'regenerate with: node bin/minato.js config docs > docs/configuration.md');

@@ -6,6 +6,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Writable } from 'node:stream';
 import pino from 'pino';
 import { runOk } from '../helpers/peers.js';
 import { tempDir } from '../helpers/registry.js';
@@ -82,7 +83,7 @@ describe('private CA', () => {
     const days = (Date.parse(leaf.validTo) - Date.now()) / DAY;
     assert.ok(days > 89.9 && days <= 90, `leaf lifetime ${days} days`);
     // Names outside the name constraints would be rejected by clients: refused at issuance.
-    await assert.rejects(ca.issueServerCertificate(['registry.example.com'], DAY), /name constraints do not permit registry.example.com/);
+    await assert.rejects(ca.issueServerCertificate(['registry.example.com'], DAY), /the name constraints of the CA in .* do not permit registry\.example\.com/);
     await assert.rejects(ca.issueServerCertificate(['10.0.0.1'], DAY), /do not permit 10.0.0.1/);
   });
 
@@ -217,5 +218,55 @@ describe('PrivateCaCertificates (tls.mode ca)', () => {
     const stored = new X509Certificate(await readFile(caPaths(data).serverCert));
     assert.equal(stored.serialNumber, renewed.leaf.serialNumber, 'the renewed certificate is persisted');
     assert.equal((await stat(caPaths(data).serverKey)).mode & 0o777, 0o600);
+  });
+});
+
+describe('PrivateCaCertificates with a name-constrained CA', () => {
+  let tmp: string;
+  before(async () => {
+    tmp = await tempDir('minato-ca-constrained-');
+  });
+  after(async () => {
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  const logged = () => {
+    const lines: Array<{ level: number; msg: string; leftOut?: string[] }> = [];
+    const log = pino({ level: 'info' }, new Writable({ write: (chunk, _enc, done) => (lines.push(JSON.parse(String(chunk))), done()) }));
+    return { log, warnings: () => lines.filter((l) => l.level === 40) };
+  };
+  const constrained = (dataDir: string, names: string[], log = silent) =>
+    new PrivateCaCertificates(
+      { dataDir, names, optionalNames: ['localhost', '127.0.0.1', '::1', 'buildhost'], validityMs: 90 * DAY, caValidityYears: 10, permittedNames: ['lan', '192.168.0.0/16'] },
+      log,
+    );
+
+  test('default names the constraints exclude are left out with one warning naming them', async () => {
+    const { log, warnings } = logged();
+    const p = constrained(path.join(tmp, 'fits'), ['registry.lan', '192.168.1.10'], log);
+    await p.start();
+    p.stop();
+    assert.equal(p.current()!.leaf.subjectAltName, 'DNS:registry.lan, IP Address:192.168.1.10');
+    assert.equal(warnings().length, 1);
+    assert.deepEqual(warnings()[0]!.leftOut, ['localhost', '127.0.0.1', '::1', 'buildhost']);
+    assert.match(warnings()[0]!.msg, /^left out of the server certificate: localhost, 127\.0\.0\.1, ::1, buildhost: the CA's name constraints \(lan, 192\.168\.0\.0\/16\) do not permit them/);
+  });
+
+  test('a configured name outside the constraints stops start-up before a new CA is written', async () => {
+    const data = path.join(tmp, 'outside');
+    await assert.rejects(
+      constrained(data, ['registry.lan', 'registry.example.com']).start(),
+      /the name constraints of the CA about to be created from tls\.ca\.permittedNames \(lan, 192\.168\.0\.0\/16\) do not permit registry\.example\.com; clients would reject the certificate/,
+    );
+    assert.equal(await PrivateCa.exists(data), false, 'no CA was left on disk');
+  });
+
+  test('a configured name outside the constraints of an existing CA stops start-up; the CA is kept', async () => {
+    const data = path.join(tmp, 'existing');
+    await PrivateCa.create(data, { validityYears: 10, permittedNames: ['lan'] });
+    const ca = await readFile(caPaths(data).caCert, 'utf8');
+    await assert.rejects(constrained(data, ['nas.example.com']).start(), /the name constraints of the CA in .*\/ca \(lan\) do not permit nas\.example\.com/);
+    assert.equal(await readFile(caPaths(data).caCert, 'utf8'), ca);
+    await assert.rejects(stat(caPaths(data).serverCert), { code: 'ENOENT' });
   });
 });
