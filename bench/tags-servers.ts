@@ -9,13 +9,14 @@
 //   nginx         the pages as static files with their Link headers: about the fastest answer
 //                 any server can give this client on this machine, for context
 // Each round lists 3 times per server and keeps the median, as regbench does; a different server
-// goes first in each round. Prints a table and writes JSON lines (bench/out/ by default).
+// goes first in each round. The servers' CPU time per page (from /proc, in 10 ms ticks, summed
+// over the rounds) is the steadier figure on a busy machine. Prints a table and writes JSON lines (bench/out/ by default).
 // Everything started is stopped by PID.
 //
 //   npm run build && node dist/bench/tags-servers.js [--rounds 8] [--tags 5000,100000]
 //       [--servers floor,minato,distribution,nginx] [--out DIR] [--label NAME]
 // Distribution takes ~250 tag PUTs/s here, so it is left out of counts above 20,000 unless --servers names it.
-import { chmodSync, createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +37,19 @@ interface Target {
   set: TagSet;
   client: Client;
   medians: number[];
+  /** The server's PID, to read its CPU time (not for nginx: master and workers). */
+  pid?: number;
+  cpuS: number;
+  pagesListed: number;
+}
+
+const CLK_TCK = 100; // Linux's USER_HZ: /proc/PID/stat counts CPU time in 10 ms ticks
+
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
 }
 
 /** Every page of every set as a file named by its `last`; nginx maps `last` to file and Link header. */
@@ -142,16 +156,16 @@ async function main(opts: Options): Promise<boolean> {
   record({ type: 'bench', tool: 'tags-servers', args: process.argv.slice(2), node: process.version, loadavg: os.loadavg() });
   try {
     // Each is recorded as soon as it runs, so that a failure to start the next still stops it.
-    const urls = new Map<ServerName, { url: string; user?: string; password?: string }>();
+    const urls = new Map<ServerName, { url: string; pid?: number; user?: string; password?: string }>();
     const floor = await startFloorServer(dir('floor'));
     nodes.push(floor);
-    urls.set('floor', { url: floor.url });
+    urls.set('floor', floor);
     const minato = await startMinato(dir('minato'));
     nodes.push(minato);
     urls.set('minato', minato);
     if (needs('distribution')) {
       distribution = await startDistribution(regbenchDir, dir('distribution'));
-      urls.set('distribution', { url: distribution.url });
+      urls.set('distribution', distribution);
     }
     if (needs('nginx')) {
       const nginxDir = dir('nginx');
@@ -163,7 +177,7 @@ async function main(opts: Options): Promise<boolean> {
       for (const server of opts.servers) {
         if (!wanted(server, set)) continue;
         const u = urls.get(server)!;
-        const t: Target = { server, set, client: client(u.url, u.user, u.password), medians: [] };
+        const t: Target = { server, set, client: client(u.url, u.user, u.password), medians: [], pid: u.pid, cpuS: 0, pagesListed: 0 };
         targets.push(t);
         if (server === 'nginx') continue;
         process.stderr.write(`tags-servers: pushing ${set.tags.length} tags to ${server}\n`);
@@ -179,7 +193,10 @@ async function main(opts: Options): Promise<boolean> {
         // A different server goes first in each round.
         for (let i = 0; i < here.length; i++) {
           const t = here[(i + round) % here.length]!;
+          const cpu0 = t.pid === undefined ? 0 : cpuSeconds(t.pid);
           t.medians.push(await medianOfThree(t.client, set));
+          if (t.pid !== undefined) t.cpuS += cpuSeconds(t.pid) - cpu0;
+          t.pagesListed += 3 * (t.server === 'distribution' ? 1 : pagesFor(set.tags.length));
         }
         process.stderr.write(`round ${round + 1}, ${set.tags.length} tags: ${here.map((t) => `${t.server} ${t.medians[round]!.toFixed(1)}`).join(', ')} ms\n`);
       }
@@ -187,7 +204,7 @@ async function main(opts: Options): Promise<boolean> {
 
     let met = true;
     console.log(`\n${opts.rounds} rounds; ms to list every tag at n=${PAGE} (median of 3 listings per round); per page = that / pages`);
-    console.log('tags     server         median    min    max  per page µs   ratio to floor   rounds <= 1.25x floor');
+    console.log('tags     server         median    min    max  per page µs  server CPU µs/page   ratio to floor   rounds <= 1.25x floor');
     const perPage = new Map<string, number>();
     for (const set of sets) {
       const floorMedians = targets.find((t) => t.set === set && t.server === 'floor')!.medians;
@@ -199,11 +216,12 @@ async function main(opts: Options): Promise<boolean> {
         // Distribution answers one page whatever n says, so its time per page is not comparable.
         const usPerPage = t.server === 'distribution' ? undefined : (m / pages) * 1000;
         if (usPerPage !== undefined) perPage.set(`${t.server}:${set.tags.length}`, usPerPage);
+        const cpuUsPerPage = t.pid === undefined ? undefined : (t.cpuS / t.pagesListed) * 1e6;
         console.log(
           `${String(set.tags.length).padEnd(8)} ${t.server.padEnd(12)} ${m.toFixed(1).padStart(8)} ${Math.min(...t.medians).toFixed(1).padStart(6)} ${Math.max(...t.medians).toFixed(1).padStart(6)}` +
-            `  ${(usPerPage === undefined ? '-' : usPerPage.toFixed(0)).padStart(11)}   ${ratio.toFixed(2).padStart(14)}   ${String(within).padStart(10)} of ${opts.rounds}`,
+            `  ${(usPerPage === undefined ? '-' : usPerPage.toFixed(0)).padStart(11)}  ${(cpuUsPerPage === undefined ? '-' : cpuUsPerPage.toFixed(0)).padStart(18)}   ${ratio.toFixed(2).padStart(14)}   ${String(within).padStart(10)} of ${opts.rounds}`,
         );
-        record({ type: 'summary', tags: set.tags.length, server: t.server, pages: t.server === 'distribution' ? 1 : pages, medianMs: m, minMs: Math.min(...t.medians), maxMs: Math.max(...t.medians), usPerPage, ratioToFloor: ratio, roundsWithin: within, rounds: t.medians });
+        record({ type: 'summary', tags: set.tags.length, server: t.server, pages: t.server === 'distribution' ? 1 : pages, medianMs: m, minMs: Math.min(...t.medians), maxMs: Math.max(...t.medians), usPerPage, cpuUsPerPage, ratioToFloor: ratio, roundsWithin: within, rounds: t.medians });
         if (t.server === 'minato' && ratio > MAX_RATIO_TO_FLOOR) met = false;
       }
     }
