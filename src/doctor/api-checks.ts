@@ -201,12 +201,15 @@ function realmVerdict(report: Report, challenge: Challenge, text: string, target
     return;
   }
   const sameHost = url.hostname.toLowerCase() === target.hostname.toLowerCase() || url.hostname === `[${target.hostname}]`;
-  if (sameHost && originKey(url) !== originKey(new URL(target.origin))) {
+  const sameOrigin = originKey(url) === originKey(new URL(target.origin));
+  // The realm on the default port while the registry is reached on another: the registry was
+  // told the host without the port (nginx `Host $host`). An explicit other port is a token service.
+  if (sameHost && !sameOrigin && url.port === '' && new URL(target.origin).port !== '') {
     report.warn(
       'http.challenge',
       T.challenge,
       text,
-      `the realm ${url.origin} names the registry's host with another port than the ${target.port} you use: a proxy that sends Host without the port`,
+      `the realm ${url.origin} names the registry's host without the port ${target.port} you use: a proxy that sends Host without the port`,
       'in the proxy: proxy_set_header Host $http_host; (not $host), or set the public URL (minato externalUrl)',
     );
     return;
@@ -215,7 +218,7 @@ function realmVerdict(report: Report, challenge: Challenge, text: string, target
     report.warn('http.challenge', T.challenge, text, `the realm points to ${url.host}, a loopback address: only the registry's own machine can reach it`, 'set the public URL the registry should name itself with (minato externalUrl; Distribution auth.token.realm)');
     return;
   }
-  report.pass('http.challenge', T.challenge, sameHost ? text : `${text} (token service on ${url.host})`);
+  report.pass('http.challenge', T.challenge, sameOrigin ? text : `${text} (token service on ${url.host})`);
 }
 
 async function fetchToken(report: Report, ctx: ApiContext, challenge: Challenge, registryDate: number | undefined): Promise<string | undefined> {
@@ -266,7 +269,8 @@ async function fetchToken(report: Report, ctx: ApiContext, challenge: Challenge,
   }
   const times = jwtTimes(token);
   const now = Date.now() / 1000;
-  const ttl = times?.exp !== undefined ? ` expires in ${Math.round(times.exp - now)} s` : typeof body.expires_in === 'number' ? ` expires_in ${body.expires_in} s` : '';
+  const left = times?.exp !== undefined ? Math.round(times.exp - now) : undefined;
+  const ttl = left !== undefined ? (left > 0 ? ` expires in ${left} s` : ` expired ${-left} s ago`) : typeof body.expires_in === 'number' ? ` expires_in ${body.expires_in} s` : '';
   const detail = `token for ${ctx.repository} from ${where}${times ? `: JWT,${ttl}` : ': not a JWT (times not checked)'}`;
   if (times) {
     const regNow = registryDate !== undefined ? registryDate / 1000 : undefined;

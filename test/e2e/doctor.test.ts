@@ -2,10 +2,13 @@
 // Distribution behind nginx terminating TLS, configured well and naively (no X-Forwarded-Proto,
 // nginx's default 1 MiB body limit); nginx serving a leaf-only chain, an expired certificate,
 // one about to expire, one for another name, one without the IP address, a chain out of order;
-// and Distribution with a token realm on the wrong scheme. Each run is the built CLI with
-// --json; the test asserts which check fails or warns, with which cause, and the exit status.
+// and Distribution with a token realm on the wrong scheme, or with a token service whose clock is
+// behind. Each run is the built CLI with --json; the test asserts which check fails or warns, with
+// which cause, and the exit status.
 import assert from 'node:assert/strict';
 import { readFile, rm, writeFile } from 'node:fs/promises';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Check, DoctorReport } from '../../src/doctor/check.js';
@@ -27,6 +30,8 @@ let minatoPlain: ServeProcess;
 let distGood: RunningDistribution;
 let distNaive: RunningDistribution;
 let distToken: RunningDistribution;
+let distSkewed: RunningDistribution;
+let tokenService: https.Server;
 let nginx: RunningNginx;
 /** 127.0.0.1:PORT of each nginx server block. */
 const proxy: Record<string, string> = {};
@@ -75,6 +80,19 @@ before(async () => {
   ]);
   const minato = new URL(minatoPlain.url).host;
 
+  // A token service (a test double: Distribution issues no tokens) whose clock is 15 minutes
+  // behind: its 5-minute tokens have expired when they arrive.
+  tokenService = https.createServer({ cert: await readFile(chain), key: await readFile(key) }, (_req, res) => {
+    const now = Math.floor(Date.now() / 1000) - 900;
+    const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    res.setHeader('Content-Type', 'application/json');
+    res.end(JSON.stringify({ token: `${part({ alg: 'ES256', typ: 'JWT' })}.${part({ iss: 'test', aud: 'registry', iat: now, nbf: now, exp: now + 300 })}.c2ln`, expires_in: 300 }));
+  });
+  await new Promise<void>((resolve) => tokenService.listen(0, '127.0.0.1', resolve));
+  distSkewed = await startDistribution(path.join(tmp, 'dist-skewed'), {
+    token: { realm: `https://127.0.0.1:${(tokenService.address() as AddressInfo).port}/token`, service: 'registry', issuer: 'test', rootCertBundle: pki.caCert },
+  });
+
   const good = (port: number, upstream: string, cert = chain, certKey = key) => `
   server {
     listen 127.0.0.1:${port} ssl; ssl_certificate ${cert}; ssl_certificate_key ${certKey};
@@ -107,6 +125,7 @@ before(async () => {
     ['distGood', (p) => good(p, distGood.addr)],
     ['distNaive', (p) => naive(p, distNaive.addr, false)],
     ['distToken', (p) => good(p, tokenAddr)],
+    ['distSkewed', (p) => good(p, distSkewed.addr)],
   ];
   nginx = await startNginx(nginxDir, blocks.length, (ports) => blocks.map(([, block], i) => block(ports[i]!)).join('\n'));
   blocks.forEach(([name], i) => (proxy[name] = `127.0.0.1:${nginx.ports[i]}`));
@@ -120,7 +139,8 @@ before(async () => {
 
 after(async () => {
   await nginx?.stop();
-  await Promise.all([minatoTls?.stop(), minatoPlain?.stop(), distGood?.stop(), distNaive?.stop(), distToken?.stop()]);
+  await Promise.all([minatoTls?.stop(), minatoPlain?.stop(), distGood?.stop(), distNaive?.stop(), distToken?.stop(), distSkewed?.stop()]);
+  await new Promise((resolve) => (tokenService ? tokenService.close(resolve) : resolve(undefined)));
   for (const d of [tmp, nginxDir]) if (d) await rm(d, { recursive: true, force: true });
 });
 
@@ -337,6 +357,15 @@ describe('CNCF Distribution behind nginx (not minato)', () => {
     assert.equal(r.code, 1, show(r));
     assertStatus(r, 'http.challenge', 'fail', /realm is http:\/\/.*Requesting bearer token: invalid status code from registry 400/);
     assertStatus(r, 'auth.token', 'fail', /400 "The plain HTTP request was sent to HTTPS port"/);
+  });
+
+  test('a token service whose clock is 15 minutes behind: the token expired on arrival (exit 1)', async () => {
+    const r = await doctor(proxy.distSkewed!, ['--ca-file', pki.caCert]);
+    assert.equal(r.code, 1, show(r));
+    assertStatus(r, 'http.challenge', 'pass', /\(token service on 127\.0\.0\.1:\d+\)/);
+    assertStatus(r, 'http.clock', 'pass'); // the registry's own clock is right
+    assertStatus(r, 'auth.token', 'fail', /JWT, expired \d+ s ago.*the token expired on arrival: exp .*The token service's clock is behind/);
+    assertStatus(r, 'auth.login', 'fail', /refused a fresh token/);
   });
 });
 
