@@ -8,6 +8,7 @@ import { addCaCommands } from './ca-commands.js';
 import { configDocs } from '../config/docs.js';
 import { redact } from '../config/redact.js';
 import { certRenew, certStatus, type ApiFlags } from './cert-commands.js';
+import { addDoctorCommand } from './doctor-command.js';
 import { ConfigError, loadConfig, setPath } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { openSqlite } from '../metadata/db.js';
@@ -115,6 +116,8 @@ export async function main(argv: string[]): Promise<void> {
   apiOptions(cert.command('renew').description('Renew the certificate now through the running server, with a progress line.'))
     .option('--force', 'renew even when it is not due yet')
     .action(async (flags: ApiFlags & { force?: boolean }) => certRenew(flags));
+
+  addDoctorCommand(program);
 
   const config = program.command('config').description('Inspect the configuration.');
   config

@@ -1,6 +1,7 @@
-// Running real peer programs (skopeo, podman, nginx, dockerd, htpasswd, openssl) from tests:
-// commands with captured output, free loopback ports, CA directories in the containers/image
-// layout, and nginx and dockerd started in the foreground from a temp dir and stopped by PID.
+// Running real peer programs (skopeo, podman, nginx, dockerd, Distribution, htpasswd, openssl)
+// from tests: commands with captured output, free loopback ports, CA directories in the
+// containers/image layout, and nginx, dockerd and Distribution started in the foreground from a
+// temp dir and stopped by PID.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -118,7 +119,7 @@ ${servers(ports)}
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const up = await Promise.race([
-      waitFor(async () => (await Promise.all(ports.map(canConnect))).every(Boolean), 10_000, 'nginx').then(() => true),
+      waitFor(async () => (await Promise.all(ports.map((p) => canConnect(p)))).every(Boolean), 10_000, 'nginx').then(() => true),
       exited.then(() => false),
     ]);
     if (up) {
@@ -138,15 +139,79 @@ ${servers(ports)}
   }
 }
 
-function canConnect(port: number): Promise<boolean> {
+function canConnect(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
+    const s = net.connect(port, host);
     s.once('connect', () => {
       s.destroy();
       resolve(true);
     });
     s.once('error', () => resolve(false));
   });
+}
+
+export interface RunningDistribution {
+  pid: number;
+  /** 127.0.0.1:PORT it listens on (plain HTTP). */
+  addr: string;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export interface DistributionOptions {
+  /** bcrypt htpasswd file: Basic auth. */
+  htpasswd?: string;
+  /** Token auth with a static realm (Distribution never issues tokens itself). */
+  token?: { realm: string; service: string; issuer: string; rootCertBundle: string };
+  deleteEnabled?: boolean;
+  /** 127.0.0.1:PORT to listen on, when it must be known before the start (default: a free port). */
+  addr?: string;
+}
+
+/**
+ * CNCF Distribution (Debian's docker-registry 2.8) on plain HTTP on a free 127.0.0.1 port, with
+ * its storage and config in `dir`. Debian's own config listens on :5000 on every interface, so it
+ * is never used.
+ */
+export async function startDistribution(dir: string, opts: DistributionOptions = {}): Promise<RunningDistribution> {
+  await mkdir(path.join(dir, 'data'), { recursive: true });
+  const addr = opts.addr ?? `127.0.0.1:${await freePort()}`;
+  const auth = opts.htpasswd
+    ? `auth:\n  htpasswd:\n    realm: test-registry\n    path: ${opts.htpasswd}\n`
+    : opts.token
+      ? `auth:\n  token:\n    realm: ${opts.token.realm}\n    service: ${opts.token.service}\n    issuer: ${opts.token.issuer}\n    rootcertbundle: ${opts.token.rootCertBundle}\n`
+      : '';
+  const config = `version: 0.1
+log:
+  level: info
+storage:
+  filesystem:
+    rootdirectory: ${path.join(dir, 'data')}
+  delete:
+    enabled: ${opts.deleteEnabled ?? false}
+http:
+  addr: ${addr}
+  secret: not-a-secret-test-only
+${auth}`;
+  const file = path.join(dir, 'config.yml');
+  await writeFile(file, config);
+  const child = spawn('docker-registry', ['serve', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, 'SIGTERM');
+    await exited;
+  };
+  const [host, port] = addr.split(':') as [string, string];
+  try {
+    await waitFor(() => child.exitCode === null && canConnect(Number(port), host), 10_000, 'docker-registry');
+  } catch (err) {
+    await stop();
+    throw new Error(`${(err as Error).message}\n${out}`);
+  }
+  return { pid: child.pid!, addr, output: () => out, stop };
 }
 
 export interface RunningDockerd {

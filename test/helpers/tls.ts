@@ -1,8 +1,14 @@
-// A throw-away CA and server certificate made with the openssl CLI, for HTTPS tests.
+// A throw-away CA and server certificate made with the openssl CLI, for HTTPS tests, and more
+// server certificates from its intermediate with any names and dates (expired, not yet valid,
+// for another name), which openssl's x509 command cannot back-date.
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { generateP256, parsePrivateKey, signingKey } from '../../src/tls/ca-keys.js';
+import * as x509 from '../../src/tls/x509.js';
 
 const run = promisify(execFile);
 
@@ -14,6 +20,7 @@ export interface TestPki {
   leafKey: string;
   /** Intermediate CA between root and leaf (the leaf is issued by it). */
   intermediateCert: string;
+  intermediateKey: string;
 }
 
 /**
@@ -32,5 +39,39 @@ export async function makeTestPki(dir: string, names = ['localhost', '127.0.0.1'
   await run('openssl', ['req', ...ec, '-subj', `/CN=${names[0]}`, '-keyout', p('leaf.key'), '-out', p('leaf.csr')]);
   await writeFile(p('leaf.ext'), `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n`);
   await run('openssl', ['x509', '-req', '-in', p('leaf.csr'), '-CA', p('int.pem'), '-CAkey', p('int.key'), '-CAcreateserial', '-days', '30', '-out', p('leaf.pem'), '-extfile', p('leaf.ext')]);
-  return { caCert: p('ca.pem'), caKey: p('ca.key'), leafCert: p('leaf.pem'), leafKey: p('leaf.key'), intermediateCert: p('int.pem') };
+  return { caCert: p('ca.pem'), caKey: p('ca.key'), leafCert: p('leaf.pem'), leafKey: p('leaf.key'), intermediateCert: p('int.pem'), intermediateKey: p('int.key') };
+}
+
+/**
+ * Another server certificate from the PKI's intermediate: `names` (DNS names and IPs) as SANs,
+ * valid from `notBefore` to `notAfter`. Writes `<tag>-leaf.pem` (leaf only) and `<tag>-leaf.key`.
+ */
+export async function issueTestCert(
+  pki: TestPki,
+  dir: string,
+  opts: { tag: string; names: string[]; notBefore: Date; notAfter: Date },
+): Promise<{ cert: string; key: string }> {
+  const issuer = new x509.X509Certificate(await readFile(pki.intermediateCert, 'utf8'));
+  const signer = await signingKey(parsePrivateKey(await readFile(pki.intermediateKey, 'utf8'), pki.intermediateKey), pki.intermediateKey);
+  const { keys, pkcs8Pem } = await generateP256();
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: randomBytes(8).toString('hex'),
+    subject: [{ CN: [opts.names[0]!] }],
+    issuer: issuer.subjectName,
+    notBefore: opts.notBefore,
+    notAfter: opts.notAfter,
+    publicKey: keys.publicKey,
+    signingKey: signer.cryptoKey,
+    signingAlgorithm: signer.algorithm,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      new x509.SubjectAlternativeNameExtension(opts.names.map((n) => ({ type: isIP(n) ? ('ip' as const) : ('dns' as const), value: n }))),
+    ],
+  });
+  const out = { cert: path.join(dir, `${opts.tag}-leaf.pem`), key: path.join(dir, `${opts.tag}-leaf.key`) };
+  await writeFile(out.cert, cert.toString('pem') + '\n');
+  await writeFile(out.key, pkcs8Pem, { mode: 0o600 });
+  return out;
 }
