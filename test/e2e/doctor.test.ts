@@ -37,12 +37,12 @@ let nginx: RunningNginx;
 const proxy: Record<string, string> = {};
 
 /**
- * The minato behind the proxies, with the Docker token flow: behind the NAIVE proxy (no
+ * The minato behind the proxies, forced to the Docker token flow: behind the NAIVE proxy (no
  * X-Forwarded-Proto) its realm comes out http://, the wrong-scheme realm doctor must catch.
  */
 function tokenBackendConfig(htpasswd: string): Record<string, unknown> {
-  // after auth.challenge lands: challenge: 'bearer' forces the wrong-scheme realm
-  return { data: path.join(tmp, 'plain'), auth: { htpasswd, token: { enabled: true } }, log: { level: 'info' } };
+  // challenge: 'bearer' forces the realm the default ('auto') would avoid here by challenging with Basic.
+  return { data: path.join(tmp, 'plain'), auth: { htpasswd, challenge: 'bearer', token: { enabled: true } }, log: { level: 'info' } };
 }
 
 before(async () => {
