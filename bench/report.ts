@@ -42,7 +42,8 @@ const ROWS: Row[] = [
   { scenario: 'manifest-hot', metric: 'headDigest.rps', what: 'HEAD manifest by digest, req/s', min: 6 },
   { scenario: 'manifest-hot', metric: 'getDigest.rps', what: 'GET manifest by digest, req/s', min: 6 },
   { scenario: 'manifest-hot', metric: 'server.cpuUsPerReq', what: 'server CPU-µs per request' },
-  { scenario: 'tags-list', metric: 'listMs', what: 'list 5000 tags at n=100, ms', max: 2 },
+  // No target against Distribution (it ignores n): the tags-list target is against the floor server, bench/tags-servers.ts.
+  { scenario: 'tags-list', metric: 'listMs', what: 'list 5000 tags at n=100, ms' },
   { scenario: 'catalog', metric: 'listMs', what: 'list 1000+ repos at n=100, ms', max: 0.1 },
 ];
 const SCENARIOS = ['push-large', 'pull-large', 'push-many-small', 'manifest-hot', 'tags-list', 'catalog'];
