@@ -3,7 +3,7 @@
 // short-lived cache); bearer tokens when the token service is on.
 import { basicCredential, type CredentialCache } from './credential-cache.js';
 import type { IdentityProvider } from './identity.js';
-import { allowedActions, ANONYMOUS, type PolicyOptions, type Principal } from './policy.js';
+import { allowedActions, ANONYMOUS, isAllowed, type PolicyOptions, type Principal } from './policy.js';
 import { grants, type Access } from './scope.js';
 import type { TokenService } from './token-service.js';
 
@@ -13,8 +13,19 @@ export interface Need {
   action: string;
 }
 
+/**
+ * What a request's credentials allow: its principal and, for a bearer token, the token's own
+ * access list. Kept with the request, so that whatever the request does beyond its own need (a
+ * mount reads its source) is asked of the same credentials (`Authenticator.permits`).
+ */
+export interface Grant {
+  principal: Principal;
+  /** The bearer token's scopes; undefined for Basic and anonymous requests, which the policy alone decides. */
+  token?: readonly Access[];
+}
+
 export type Decision =
-  | { ok: true; principal: Principal }
+  | ({ ok: true } & Grant)
   /** 401: no or bad credentials, or a token lacking the scope (the client should get a new one). */
   | { ok: false; status: 401; message: string; insufficientScope: boolean }
   /** 403: a known user that the policy refuses. */
@@ -54,7 +65,7 @@ export class Authenticator {
    */
   decideCached(authorization: string | undefined, need: Need | null): Decision | undefined {
     if (authorization === undefined || authorization === '') {
-      if (need === null ? this.policy.anonymousPull : this.allowed(ANONYMOUS, need)) return { ok: true, principal: ANONYMOUS };
+      if (need === null ? this.policy.anonymousPull : isAllowed(ANONYMOUS, need.type, need.name, need.action, this.policy)) return { ok: true, principal: ANONYMOUS };
       return { ok: false, status: 401, message: 'authentication required', insufficientScope: false };
     }
     const { scheme, value } = parseAuthorization(authorization);
@@ -76,21 +87,32 @@ export class Authenticator {
     if (scheme === 'bearer' && this.tokens) {
       const claims = await this.tokens.verify(value);
       if (!claims) return { ok: false, status: 401, message: 'invalid or expired token', insufficientScope: false };
-      const principal: Principal = { user: claims.subject === '' ? null : claims.subject };
-      if (need === null || grants(claims.access, need.type, need.name, need.action)) return { ok: true, principal };
+      const principal: Principal = claims.subject === '' ? ANONYMOUS : { user: claims.subject };
+      // The policy is asked too, not only the token: an anonymous token must not open the
+      // registry once anonymous pull is off (nor GET /v2/ while it is off).
+      if (principal.user === null && !this.policy.anonymousPull) {
+        return { ok: false, status: 401, message: 'anonymous access is not allowed on this registry; sign in', insufficientScope: false };
+      }
+      const grant: Decision = { ok: true, principal, token: claims.access };
+      if (need === null || this.permits(grant, need)) return grant;
       return { ok: false, status: 401, message: `token does not grant ${need.action} on ${need.name}`, insufficientScope: true };
     }
     return { ok: false, status: 401, message: 'unsupported authorization scheme', insufficientScope: false };
   }
 
   private basicDecision(principal: Principal, need: Need | null): Decision {
-    if (need === null || this.allowed(principal, need)) return { ok: true, principal };
+    if (need === null || isAllowed(principal, need.type, need.name, need.action, this.policy)) return { ok: true, principal };
     return { ok: false, status: 403, message: `${principal.user} may not ${need.action} ${need.name}`, principal };
   }
 
-  /** Whether a principal may do something beyond the request's own need (e.g. pull the mount source). */
-  allowed(principal: Principal, need: Need): boolean {
-    return allowedActions(principal, need.type, need.name, [need.action], this.policy).includes(need.action);
+  /**
+   * Whether the credentials a request was granted with also allow `need` (e.g. pull the source
+   * of a mount): the policy for its principal and, for a bearer token, the token's scopes too.
+   * No I/O, no allocation.
+   */
+  permits(grant: Grant, need: Need): boolean {
+    if (!isAllowed(grant.principal, need.type, need.name, need.action, this.policy)) return false;
+    return grant.token === undefined || grants(grant.token, need.type, need.name, need.action);
   }
 
   /** Decodes a Basic credential (base64 of "user:password"); undefined when malformed or wrong. */

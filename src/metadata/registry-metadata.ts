@@ -117,10 +117,14 @@ export class RegistryMetadata {
     return row === undefined ? undefined : Number(row.size);
   }
 
-  /** Size of a blob known to the registry in any repository, or undefined. */
-  async blobSize(digest: string): Promise<number | undefined> {
-    const row = this.q('select size from blobs where digest = ?').get(digest) as { size: number } | undefined;
-    return row === undefined ? undefined : Number(row.size);
+  /** Names of repositories that hold a blob, at most `limit`, oldest link first. */
+  async repositoriesWithBlob(digest: string, limit: number): Promise<string[]> {
+    return this.q(
+      'select repositories.name from repository_blobs inner join repositories on repositories.id = repository_blobs.repository_id ' +
+        'where repository_blobs.digest = ? order by repository_blobs.created_at limit ?',
+    )
+      .pluck()
+      .all(digest, limit) as string[];
   }
 
   /** Removes a blob from a repository (the bytes stay until garbage collection). */

@@ -2,6 +2,7 @@
 // request bodies as raw streams, authorizes every request in one hook, dispatches on the parsed
 // route, and writes every error as the spec's {"errors":[...]} JSON.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Grant } from '../auth/authenticator.js';
 import type { Principal } from '../auth/policy.js';
 import { formatScope } from '../auth/scope.js';
 import { BlobNotFoundError, isStorageFull } from '../storage/blob-store.js';
@@ -16,6 +17,8 @@ import { cancelUpload, getUpload, patchUpload, putUpload, startUpload } from './
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
+    /** The credentials the request was authorized with, for what it does beyond its own need. */
+    grant: Grant | null;
     oci: OciRoute | null;
   }
 }
@@ -48,6 +51,7 @@ const HANDLERS: Record<OciRoute['kind'], Record<string, AnyHandler>> = {
 export async function registryPlugin(app: FastifyInstance, opts: RegistryPluginOptions): Promise<void> {
   const { deps } = opts;
   app.decorateRequest('principal', null);
+  app.decorateRequest('grant', null);
   app.decorateRequest('oci', null);
 
   // Leave every body as the raw request stream: blobs are piped to storage, never buffered.
@@ -66,6 +70,7 @@ export async function registryPlugin(app: FastifyInstance, opts: RegistryPluginO
     const decision = deps.auth.decideCached(authorization, need) ?? (await deps.auth.decide(authorization, need));
     if (decision.ok) {
       request.principal = decision.principal;
+      request.grant = decision;
       return;
     }
     if (decision.status === 403) throw new RegistryError('DENIED', decision.message);

@@ -57,10 +57,15 @@ const METHOD_ACTION: Record<string, string> = {
   DELETE: 'delete',
 };
 
-/** The scope a request needs; null for the version check, which needs only a valid identity. */
+/**
+ * The scope a request needs; null for the version check, which needs only a valid identity.
+ * Everything about an upload session, its status (GET) included, needs push: the session
+ * belongs to a pusher, and anonymous pull must not let anyone watch it.
+ */
 export function requiredAccess(route: OciRoute, method: string): Need | null {
   if (route.kind === 'base') return null;
   if (route.kind === 'catalog') return { type: 'registry', name: 'catalog', action: '*' };
+  if (route.kind === 'upload') return { type: 'repository', name: route.name, action: 'push' };
   return { type: 'repository', name: route.name, action: METHOD_ACTION[method] ?? 'pull' };
 }
 

@@ -151,28 +151,32 @@ async function commit(deps: RegistryDeps, name: string, id: string, digest: Dige
   await deps.meta.linkBlob(name, digest, size, id);
 }
 
+/** How many repositories holding a blob a mount without `from` looks at (the first one the client may pull is used). */
+const MOUNT_CANDIDATES = 100;
+
 /**
- * Cross-repository mount. With `from`, the client must be allowed to pull it and it must hold the
- * blob; without `from`, any repository the client may pull that holds the blob will do.
+ * Cross-repository mount. The source must be a repository the request's own credentials may
+ * pull (for a bearer token: one its scopes grant pull on, not merely one its user could pull);
+ * with `from` it is that repository, without `from` the first such repository holding the blob.
+ * Anything else is no mount, and the client gets an upload session instead (202), as from
+ * Distribution.
  */
 async function tryMount(request: FastifyRequest, deps: RegistryDeps, name: string, digest: Digest, from: string | undefined): Promise<boolean> {
-  const principal = request.principal;
-  if (!principal) return false;
-  let size: number | undefined;
+  const grant = request.grant;
+  if (!grant) return false;
+  const mayPull = (repository: string) => deps.auth.permits(grant, { type: 'repository', name: repository, action: 'pull' });
+  let source: string | undefined;
   if (from !== undefined) {
     try {
       assertName(from);
     } catch {
       return false;
     }
-    if (!deps.auth.allowed(principal, { type: 'repository', name: from, action: 'pull' })) return false;
-    size = await deps.meta.repositoryBlobSize(from, digest);
+    source = mayPull(from) ? from : undefined;
   } else {
-    size = await deps.meta.blobSize(digest);
-    // Today every user may pull every repository; with per-project roles this must check the
-    // repositories that hold the blob.
-    if (size !== undefined && !deps.auth.allowed(principal, { type: 'repository', name, action: 'pull' })) size = undefined;
+    source = (await deps.meta.repositoriesWithBlob(digest, MOUNT_CANDIDATES)).find(mayPull);
   }
+  const size = source === undefined ? undefined : await deps.meta.repositoryBlobSize(source, digest);
   if (size === undefined || !(await deps.blobs.stat(digest))) return false;
   await deps.meta.linkBlob(name, digest, size);
   return true;

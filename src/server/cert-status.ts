@@ -6,6 +6,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { CertificateProvider, CertificateStatus } from '../tls/certificate-provider.js';
 
+const CERTIFICATE_API = { type: 'registry', name: 'certificate', action: '*' } as const;
+
 export function statusFile(dataDir: string): string {
   return path.join(dataDir, 'certificates', 'status.json');
 }
@@ -35,13 +37,11 @@ export async function readStatusFile(dataDir: string): Promise<(CertificateStatu
 
 /**
  * GET /api/v1/certificate: the status as JSON (an error status shows in `lastError`).
- * POST /api/v1/certificate/renew: renew now. Both need a signed-in user.
+ * POST /api/v1/certificate/renew: renew now. Both need a signed-in user, asked as the scope
+ * `registry:certificate:*`: a bearer token for repositories does not open them.
  */
 export function registerCertificateApi(app: FastifyInstance, provider: CertificateProvider, auth: Authenticator): void {
-  const guard = async (authorization: string | undefined) => {
-    const decision = await auth.decide(authorization, null);
-    return decision.ok && decision.principal.user !== null;
-  };
+  const guard = async (authorization: string | undefined) => (await auth.decide(authorization, CERTIFICATE_API)).ok;
   app.get('/api/v1/certificate', async (request, reply) => {
     if (!(await guard(request.headers.authorization))) return reply.code(401).header('WWW-Authenticate', 'Basic realm="minato"').send({ error: 'authentication required' });
     return provider.status();

@@ -97,6 +97,16 @@ describe('HTTPS listener', () => {
     assert.equal(res.status, 200);
   });
 
+  test('the certificate API opens for a user, not for a bearer token scoped to repositories', async () => {
+    const ca = await readFile(pki.caCert, 'utf8');
+    const base = `https://localhost:${port}`;
+    const tok = await request(`${base}/token?service=minato&scope=repository:any/repo:pull,push`, { ca, headers: { Authorization: reg.basic } });
+    assert.equal(tok.status, 200, tok.text);
+    const withToken = await request(`${base}/api/v1/certificate`, { ca, headers: { Authorization: `Bearer ${tok.json().token}` } });
+    assert.equal(withToken.status, 401, withToken.text);
+    assert.equal((await request(`${base}/api/v1/certificate`, { ca, headers: { Authorization: reg.basic } })).status, 200);
+  });
+
   test('refuses TLS 1.1', async () => {
     await assert.rejects(peerChain(port, bothRoots, { maxVersion: 'TLSv1.1', minVersion: 'TLSv1' }));
   });
