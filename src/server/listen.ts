@@ -41,7 +41,7 @@ function contextOptions(cert: { certPem: string; keyPem: string }): tls.SecureCo
  * the provider's certificate (or a self-signed placeholder while it has none) and swaps on change.
  */
 export async function createServerFactory(provider: CertificateProvider | undefined): Promise<FastifyServerFactory> {
-  if (!provider) return (handler) => keepAlive(http.createServer(handler));
+  if (!provider) return (handler) => keepAlive(http.createServer(inOrder(handler)));
 
   const initial: Pick<ServingCertificate, 'certPem' | 'keyPem'> = provider.current() ?? (await (await import('../tls/placeholder.js')).placeholderCertificate());
   let context = tls.createSecureContext(contextOptions(initial));
@@ -61,12 +61,29 @@ export async function createServerFactory(provider: CertificateProvider | undefi
     };
   }
   return (handler) => {
-    const server = keepAlive(https.createServer(options, handler));
+    const server = keepAlive(https.createServer(options, inOrder(handler)));
     provider.onChange((cert) => {
       context = tls.createSecureContext(contextOptions(cert));
       server.setSecureContext(contextOptions(cert));
     });
     return server;
+  };
+}
+
+type RequestListener = (request: http.IncomingMessage, response: http.ServerResponse) => void;
+
+/**
+ * Pipelined requests are handled one at a time, in order. Node parses every request a client
+ * wrote at once and calls the handler for each straight away (it only orders the responses), so
+ * a GET could overtake the PUT before it and a DELETE be lost (RFC 9112, section 9.3.2: only
+ * safe requests may be processed in parallel). Node hands a response its socket only once the
+ * responses before it on that connection have finished; until then `response.socket` is null,
+ * and the request waits for the 'socket' event. One property read on an ordinary request.
+ */
+function inOrder(handler: RequestListener): RequestListener {
+  return (request, response) => {
+    if (response.socket !== null) handler(request, response);
+    else response.once('socket', () => handler(request, response));
   };
 }
 
