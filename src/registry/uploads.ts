@@ -11,22 +11,28 @@ import {
   UploadNotFoundError,
   UploadOffsetError,
 } from '../storage/blob-store.js';
-import { apiPath, hasBody, query, type Handler, type RegistryDeps } from './context.js';
+import { apiPath, hasBody, queryParam, type Handler, type RegistryDeps } from './context.js';
 import { RegistryError } from './errors.js';
-import { assertName, isDigest, parseDigest, type Digest } from './names.js';
+import { assertName, parseDigest, type Digest } from './names.js';
 
 export const startUpload: Handler<'uploads'> = async (request, reply, route, deps) => {
-  const q = query(request);
-  if (q.mount !== undefined && isDigest(q.mount) && (await tryMount(request, deps, route.name, q.mount, q.from))) {
-    return created(request, reply, deps, route.name, q.mount);
+  // Every parameter is checked before anything is made: a malformed one is a 400, not a
+  // silent fallback to an upload the client did not ask for.
+  const given = queryParam(request, 'digest', 'DIGEST_INVALID');
+  const digest = given === undefined ? undefined : parseDigest(given);
+  const mountParam = queryParam(request, 'mount', 'DIGEST_INVALID');
+  const mount = mountParam === undefined ? undefined : parseDigest(mountParam);
+  const from = queryParam(request, 'from', 'NAME_INVALID');
+  if (from !== undefined) assertName(from);
+  if (mount !== undefined && (await tryMount(request, deps, route.name, mount, from))) {
+    return created(request, reply, deps, route.name, mount);
   }
   const id = randomUUID();
   await deps.blobs.createUpload(id);
   await deps.meta.createUpload(id, route.name);
-  if (q.digest !== undefined) {
+  if (digest !== undefined) {
     // Monolithic upload in a single POST. If it fails, the client never learns the upload's
     // id and cannot resume it: nothing of it is kept.
-    const digest = parseDigest(q.digest);
     try {
       await receive(request, deps, id, 0);
       await commit(deps, route.name, id, digest);
@@ -57,7 +63,7 @@ export const patchUpload: Handler<'upload'> = async (request, reply, route, deps
 
 export const putUpload: Handler<'upload'> = async (request, reply, route, deps) => {
   const size = await uploadSize(deps, route.name, route.id);
-  const digest = parseDigest(query(request).digest);
+  const digest = parseDigest(queryParam(request, 'digest', 'DIGEST_INVALID'));
   if (hasBody(request)) {
     const range = parseContentRange(request.headers['content-range']);
     await receive(request, deps, route.id, range ? range.start : size, () => outOfOrder(request, deps, route.name, route.id, size));
@@ -167,11 +173,6 @@ async function tryMount(request: FastifyRequest, deps: RegistryDeps, name: strin
   const mayPull = (repository: string) => deps.auth.permits(grant, { type: 'repository', name: repository, action: 'pull' });
   let source: string | undefined;
   if (from !== undefined) {
-    try {
-      assertName(from);
-    } catch {
-      return false;
-    }
     source = mayPull(from) ? from : undefined;
   } else {
     source = (await deps.meta.repositoriesWithBlob(digest, MOUNT_CANDIDATES)).find(mayPull);

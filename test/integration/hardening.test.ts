@@ -73,3 +73,42 @@ describe('anonymous access', () => {
     }
   });
 });
+
+describe('query parameters are single values, checked before use', () => {
+  let reg: TestRegistry;
+  let api: ReturnType<typeof client>;
+  const blob = randomBytes(300);
+  before(async () => {
+    reg = await startTestRegistry();
+    api = client(reg.url, reg.basic);
+    assert.equal((await api(`/v2/q/a/blobs/uploads/?digest=${sha256(blob)}`, { method: 'POST', body: blob })).status, 201);
+  });
+  after(() => reg.close());
+
+  test('listings: a repeated last, n or artifactType is a 400, never a 500', async () => {
+    assertOciError(await api('/v2/_catalog?last=a&last=b'), 400, 'UNSUPPORTED');
+    assertOciError(await api('/v2/_catalog?n=2&last=a&last=b'), 400, 'UNSUPPORTED');
+    assertOciError(await api('/v2/_catalog?n=1&n=2'), 400, 'PAGINATION_NUMBER_INVALID');
+    assertOciError(await api('/v2/q/a/tags/list?last=a&last=b'), 400, 'UNSUPPORTED');
+    assertOciError(await api('/v2/q/a/tags/list?n=-1'), 400, 'PAGINATION_NUMBER_INVALID');
+    const referrers = await api(`/v2/q/a/referrers/${sha256(blob)}?artifactType=a&artifactType=b`);
+    assertOciError(referrers, 400, 'UNSUPPORTED');
+    assert.match(referrers.json().errors[0].message, /artifactType.*once/);
+    // One value each still works.
+    assert.equal((await api('/v2/_catalog?n=2&last=a')).status, 200);
+    assert.equal((await api(`/v2/q/a/referrers/${sha256(blob)}?artifactType=a`)).status, 200);
+  });
+
+  test('uploads: a repeated or malformed digest, mount or from is refused before anything is made', async () => {
+    const d = sha256(blob);
+    assertOciError(await api(`/v2/q/b/blobs/uploads/?digest=${d}&digest=${d}`, { method: 'POST', body: blob }), 400, 'DIGEST_INVALID');
+    assertOciError(await api(`/v2/q/b/blobs/uploads/?mount=${d}&mount=${d}&from=q/a`, { method: 'POST' }), 400, 'DIGEST_INVALID');
+    assertOciError(await api(`/v2/q/b/blobs/uploads/?mount=${d}&from=q/a&from=q/c`, { method: 'POST' }), 400, 'NAME_INVALID');
+    assertOciError(await api(`/v2/q/b/blobs/uploads/?mount=${d}&from=../x`, { method: 'POST' }), 400, 'NAME_INVALID');
+    assertOciError(await api(`/v2/q/b/blobs/uploads/?mount=not-a-digest&from=q/a`, { method: 'POST' }), 400, 'DIGEST_INVALID');
+    const post = await api('/v2/q/b/blobs/uploads/', { method: 'POST' });
+    assert.equal(post.status, 202);
+    assertOciError(await api(`${post.headers.location}?digest=${d}&digest=${d}`, { method: 'PUT', body: blob }), 400, 'DIGEST_INVALID');
+    assertOciError(await api(`/v2/q/b/blobs/${d}`), 404, 'BLOB_UNKNOWN');
+  });
+});
