@@ -2,10 +2,13 @@
 // each test sends what the probe sent and checks what a client must see instead.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { importJWK, SignJWT, type JWK } from 'jose';
 import { assertOciError, client, request } from '../helpers/http.js';
 import { sha256 } from '../helpers/oci.js';
-import { bearerToken, startTestRegistry, type TestRegistry } from '../helpers/registry.js';
+import { bearerToken, requestToken, startTestRegistry, type TestRegistry } from '../helpers/registry.js';
 
 describe('cross-repository mount follows the request credentials', () => {
   let reg: TestRegistry;
@@ -110,5 +113,73 @@ describe('query parameters are single values, checked before use', () => {
     assert.equal(post.status, 202);
     assertOciError(await api(`${post.headers.location}?digest=${d}&digest=${d}`, { method: 'PUT', body: blob }), 400, 'DIGEST_INVALID');
     assertOciError(await api(`/v2/q/b/blobs/${d}`), 404, 'BLOB_UNKNOWN');
+  });
+});
+
+describe('the token endpoint and token checks', () => {
+  let reg: TestRegistry;
+  before(async () => {
+    reg = await startTestRegistry();
+  });
+  after(() => reg.close());
+  const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { access: unknown[] };
+  const form = (fields: Array<[string, string]>) => ({
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(fields).toString(),
+  });
+
+  test('a token signed with the registry key but without exp is refused', async () => {
+    const jwk = JSON.parse(await readFile(path.join(reg.dataDir, 'token-key.jwk'), 'utf8')) as JWK;
+    const key = await importJWK(jwk, 'ES256');
+    const sign = (withExp: boolean) => {
+      const jwt = new SignJWT({ access: [{ type: 'repository', name: 'x/y', actions: ['pull'] }] })
+        .setProtectedHeader({ alg: 'ES256', kid: jwk.kid! })
+        .setIssuer('minato')
+        .setAudience('minato')
+        .setSubject('admin')
+        .setIssuedAt();
+      return (withExp ? jwt.setExpirationTime('2m') : jwt).sign(key);
+    };
+    const get = async (token: string) => request(`${reg.url}/v2/x/y/tags/list`, { headers: { Authorization: `Bearer ${token}` } });
+    assertOciError(await get(await sign(true)), 404, 'NAME_UNKNOWN'); // the same token with exp is good
+    const noExp = await sign(false);
+    for (let i = 0; i < 2; i++) assertOciError(await get(noExp), 401, 'UNAUTHORIZED');
+  });
+
+  test('service: a wrong or repeated one is a 400, a missing one is allowed', async () => {
+    const wrong = await requestToken(reg.url, 'repository:x/y:pull', reg.basic, { service: 'elsewhere' });
+    assert.equal(wrong.status, 400, wrong.text);
+    assert.match(wrong.json().errors[0].message, /service "minato"/);
+    assert.equal((await request(`${reg.url}/token?service=minato&service=minato&scope=repository:x/y:pull`, { headers: { Authorization: reg.basic } })).status, 400);
+    assert.equal((await requestToken(reg.url, 'repository:x/y:pull', reg.basic, {})).status, 200);
+    const post = await request(`${reg.url}/token`, form([['grant_type', 'password'], ['username', 'admin'], ['password', reg.password], ['service', 'elsewhere']]));
+    assert.equal(post.status, 400, post.text);
+    assert.equal(post.json().error, 'invalid_request');
+  });
+
+  test('invalid names, unknown types and actions are dropped; one entry per resource', async () => {
+    const token = await bearerToken(
+      reg.url,
+      ['repository:../x:push', 'repository:ok/x:pull,frob', 'repository:ok/x:push', 'frob:ok/x:pull', 'repository:UPPER:pull', 'repository:ok/y:frob', 'registry:catalog:*'],
+      reg.basic,
+    );
+    assert.deepEqual(claimsOf(token).access, [
+      { type: 'repository', name: 'ok/x', actions: ['pull', 'push'] },
+      { type: 'registry', name: 'catalog', actions: ['*'] },
+    ]);
+  });
+
+  test('at most 64 scopes per request: 2000 are refused, 64 are fine', async () => {
+    const many = (n: number) => Array.from({ length: n }, (_, i) => `repository:m/${i}:pull`);
+    const post = await request(`${reg.url}/token`, form([['grant_type', 'password'], ['username', 'admin'], ['password', reg.password], ['scope', many(2000).join(' ')]]));
+    assert.equal(post.status, 400, post.text.slice(0, 200));
+    assert.equal(post.json().error, 'invalid_scope');
+    const refused = await requestToken(reg.url, many(65), reg.basic);
+    assert.equal(refused.status, 400, refused.text.slice(0, 200));
+    assert.match(refused.json().errors[0].message, /at most 64/);
+    const fine = await requestToken(reg.url, many(64), reg.basic);
+    assert.equal(fine.status, 200);
+    assert.equal(claimsOf(fine.json().token).access.length, 64);
   });
 });
