@@ -11,7 +11,7 @@ import type { Handler, RegistryDeps } from './context.js';
 import { errorBody, RegistryError } from './errors.js';
 import { listCatalog, listReferrers, listTags } from './listings.js';
 import { deleteManifest, getManifest, headManifest, putManifest } from './manifests.js';
-import { matchRoute, requiredAccess, type OciRoute } from './routes.js';
+import { matchRoute, requiredAccess, targetPath, type OciRoute } from './routes.js';
 import { cancelUpload, getUpload, patchUpload, putUpload, startUpload } from './uploads.js';
 
 declare module 'fastify' {
@@ -60,9 +60,7 @@ export async function registryPlugin(app: FastifyInstance, opts: RegistryPluginO
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('Docker-Distribution-API-Version', 'registry/2.0');
-    const url = request.raw.url ?? '';
-    const q = url.indexOf('?');
-    const route = matchRoute((q === -1 ? url : url.slice(0, q)).slice('/v2/'.length));
+    const route = matchRoute(targetPath(request.raw.url ?? '').slice('/v2/'.length));
     if (!route) throw new RegistryError('NAME_UNKNOWN', 'no such API endpoint', undefined, { status: 404 });
     request.oci = route;
     const need = requiredAccess(route, request.method);

@@ -25,6 +25,18 @@ const PATTERNS: Array<[RegExp, (m: RegExpExecArray) => OciRoute]> = [
 ];
 
 /**
+ * The path of a request target, without its query. An absolute-form target
+ * ("http://host:port/v2/...", which RFC 9112 section 3.2.2 requires servers to accept) loses its
+ * scheme and authority, as Fastify's router does; an origin-form one costs one comparison.
+ */
+export function targetPath(target: string): string {
+  let start = 0;
+  if (target.charCodeAt(0) !== 0x2f /* "/" */) start = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/.exec(target)?.[0].length ?? 0;
+  const q = target.indexOf('?', start);
+  return q === -1 ? (start === 0 ? target : target.slice(start)) : target.slice(start, q);
+}
+
+/**
  * Parses the part of the path after "/v2/" (without the query string). Returns undefined for
  * paths that are no API resource (404), and throws NAME_INVALID for a malformed repository name.
  */

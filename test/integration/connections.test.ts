@@ -73,3 +73,26 @@ describe('pipelined requests', () => {
     assert.deepEqual(order, bodies.map((_, i) => 100 + i));
   });
 });
+
+describe('absolute-form request targets (RFC 9112, section 3.2.2)', () => {
+  let reg: TestRegistry;
+  before(async () => {
+    reg = await startTestRegistry();
+    const blob = Buffer.from('absolute');
+    const res = await client(reg.url, reg.basic)(`/v2/abs/x/blobs/uploads/?digest=sha256:${createHash('sha256').update(blob).digest('hex')}`, { method: 'POST', body: blob });
+    assert.equal(res.status, 201);
+  });
+  after(() => reg.close());
+
+  test('GET http://host:port/v2/... is served like its origin form', async () => {
+    const { host } = new URL(reg.url);
+    const raw =
+      httpRequest('GET', `http://${host}/v2/`, { Authorization: reg.basic }) +
+      httpRequest('GET', `http://${host}/v2/abs/x/tags/list?n=1`, { Authorization: reg.basic }) +
+      httpRequest('GET', `http://${host}/v2/abs/none/tags/list`, { Authorization: reg.basic, Connection: 'close' });
+    const responses = await exchange(reg.url, raw);
+    assert.deepEqual(statuses(responses), [200, 200, 404], responses);
+    assert.match(responses, /"name":"abs\/x"/);
+    assert.match(responses, /NAME_UNKNOWN/);
+  });
+});
