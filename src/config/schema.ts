@@ -119,6 +119,14 @@ export const configSchema = z.strictObject({
       cert: z.string().optional().describe('PEM certificate chain (leaf first; order and line endings are repaired). Reloaded when it changes.'),
       key: z.string().optional().describe('PEM private key matching the certificate.'),
       reloadCheckSeconds: duration.default(5).describe('How often the certificate files are checked for changes.'),
+      ciphers: z
+        .string()
+        .min(1)
+        .default('ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305')
+        .describe(
+          'OpenSSL cipher list offered on TLS 1.2 (TLS 1.3 suites are all AEAD and always offered). The default is forward secrecy (ECDHE) with AEAD ciphers only, no CBC or RSA key exchange; ' +
+            'append e.g. ":ECDHE-RSA-AES128-SHA" only for old clients that cannot do better.',
+        ),
       acme: acmeSchema,
       ca: caSchema,
     })

@@ -54,7 +54,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   const dataDir = await ensureDataDir(config);
   const certificates = await createCertificates(config, dataDir, log);
   const tlsOn = certificates.provider !== undefined;
-  const serverFactory = await createServerFactory(certificates.provider);
+  const serverFactory = await createServerFactory(certificates.provider, { ciphers: config.tls.ciphers });
 
   const db = await openSqlite(path.join(dataDir, 'minato.db'));
   const meta = new RegistryMetadata(db);

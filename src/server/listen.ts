@@ -32,19 +32,34 @@ export function plainHttpWarning(config: Pick<Config, 'listen' | 'externalUrl' |
   return `serving plain HTTP on ${config.listen}: passwords and tokens cross the network in clear. Serve HTTPS (tls.mode files, acme or ca), or put a TLS-terminating proxy in front and set externalUrl to its https:// address`;
 }
 
-function contextOptions(cert: { certPem: string; keyPem: string }): tls.SecureContextOptions {
-  return { cert: cert.certPem, key: cert.keyPem, minVersion: TLS_MIN_VERSION };
+export interface ListenerOptions {
+  /** OpenSSL cipher list for TLS 1.2 (tls.ciphers); TLS 1.3 suites are all AEAD and stay on. */
+  ciphers: string;
 }
 
 /**
  * A server factory for Fastify. Without a provider: plain HTTP. With one: HTTPS that starts with
  * the provider's certificate (or a self-signed placeholder while it has none) and swaps on change.
  */
-export async function createServerFactory(provider: CertificateProvider | undefined): Promise<FastifyServerFactory> {
+export async function createServerFactory(provider: CertificateProvider | undefined, listener: ListenerOptions): Promise<FastifyServerFactory> {
   if (!provider) return (handler) => keepAlive(http.createServer(inOrder(handler)));
 
+  // Every context gets the same versions and ciphers: OpenSSL keeps the cipher list of the
+  // context a handshake started with, even when SNICallback hands over another one.
+  const contextOptions = (cert: { certPem: string; keyPem: string }): tls.SecureContextOptions => ({
+    cert: cert.certPem,
+    key: cert.keyPem,
+    minVersion: TLS_MIN_VERSION,
+    ciphers: listener.ciphers,
+  });
   const initial: Pick<ServingCertificate, 'certPem' | 'keyPem'> = provider.current() ?? (await (await import('../tls/placeholder.js')).placeholderCertificate());
-  let context = tls.createSecureContext(contextOptions(initial));
+  let context: tls.SecureContext;
+  try {
+    context = tls.createSecureContext(contextOptions(initial));
+  } catch (err) {
+    if (!/cipher/i.test((err as Error).message)) throw err;
+    throw new Error(`tls.ciphers "${listener.ciphers}" selects no cipher this OpenSSL knows (${(err as Error).message}); see "openssl ciphers -v '<list>'"`);
+  }
   const options: https.ServerOptions = contextOptions(initial);
   const alpn = provider.alpnChallengeContext?.bind(provider);
   if (alpn) {
