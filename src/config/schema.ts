@@ -98,6 +98,24 @@ export const configSchema = z.strictObject({
       credentialCacheSeconds: duration
         .default(60)
         .describe('How long a verified user/password pair is remembered, so Basic auth does not cost a bcrypt per request. 0 disables.'),
+      throttle: z
+        .strictObject({
+          userFailures: z
+            .number()
+            .int()
+            .nonnegative()
+            .default(10)
+            .describe('Failed logins one user may have from one client address (an IPv6 /64) in windowSeconds; then that user gets 429 with Retry-After from there, other addresses are not affected. 0 turns the login throttle off.'),
+          addressFailures: z
+            .number()
+            .int()
+            .nonnegative()
+            .default(100)
+            .describe('Failed logins one client address may have for all users together in windowSeconds; then every login from it gets 429. 0: no limit per address.'),
+          windowSeconds: z.number().int().positive().default(300).describe('Window the failures are counted in, and how long a refusal lasts from the failure that reached a limit.'),
+        })
+        .prefault({})
+        .describe('Login throttle for Basic credentials (on /v2/, /token and the certificate API). Behind a reverse proxy it needs trustedProxies and X-Forwarded-For to see client addresses.'),
       token: z
         .strictObject({
           enabled: z.boolean().default(true).describe('Challenge clients with the Docker token flow (Bearer) instead of Basic.'),

@@ -20,6 +20,8 @@ export interface RegistryDeps {
   options: RegistryOptions;
   /** Location header for an API path: absolute when the external URL is known, else relative. */
   location(request: FastifyRequest, path: string): string;
+  /** The client's address (behind a trusted proxy, the one it forwarded), for the login throttle. */
+  clientAddress(request: FastifyRequest): string;
   /** Counts request body bytes stored, and uploads in progress (for metrics). */
   observeUpload?: { started(): void; finished(bytes: number): void };
 }

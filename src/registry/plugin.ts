@@ -65,13 +65,16 @@ export async function registryPlugin(app: FastifyInstance, opts: RegistryPluginO
     request.oci = route;
     const need = requiredAccess(route, request.method);
     const authorization = request.headers.authorization;
-    const decision = deps.auth.decideCached(authorization, need) ?? (await deps.auth.decide(authorization, need));
+    const decision = deps.auth.decideCached(authorization, need) ?? (await deps.auth.decide(authorization, need, deps.clientAddress(request)));
     if (decision.ok) {
       request.principal = decision.principal;
       request.grant = decision;
       return;
     }
     if (decision.status === 403) throw new RegistryError('DENIED', decision.message);
+    if (decision.status === 429) {
+      throw new RegistryError('TOOMANYREQUESTS', decision.message, undefined, { headers: { 'Retry-After': String(decision.retryAfterSeconds) } });
+    }
     const realm = opts.tokenRealm(request);
     let challenge: string;
     if (realm === undefined) {

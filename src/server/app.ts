@@ -8,6 +8,7 @@ import type { RegistryDeps } from '../registry/context.js';
 import { registryPlugin } from '../registry/plugin.js';
 import { routeLabel } from '../registry/routes.js';
 import { registerCaRoutes, type TrustedCa } from './ca-routes.js';
+import type { ClientAddresses } from './client-address.js';
 import type { ExternalUrl } from './external-url.js';
 import type { Metrics } from './metrics.js';
 import { registerTokenRoute } from './token-route.js';
@@ -16,8 +17,10 @@ import type { CertificateProvider } from '../tls/certificate-provider.js';
 
 export interface AppDeps {
   log: Logger;
+  /** Who a request comes from (behind trusted proxies), for the login throttle. */
+  clients: ClientAddresses;
   accessLog: boolean;
-  registry: Omit<RegistryDeps, 'location' | 'observeUpload'>;
+  registry: Omit<RegistryDeps, 'location' | 'clientAddress' | 'observeUpload'>;
   auth: Authenticator;
   urls: ExternalUrl;
   basicRealm: string;
@@ -75,15 +78,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
   }
 
-  if (deps.certificates) registerCertificateApi(app, deps.certificates, deps.auth);
+  if (deps.certificates) registerCertificateApi(app, deps.certificates, deps.auth, deps.clients);
 
   const tokens = deps.auth.tokenService;
-  if (tokens) registerTokenRoute(app, deps.auth, tokens, deps.basicRealm);
+  if (tokens) registerTokenRoute(app, deps.auth, tokens, deps.basicRealm, deps.clients);
 
   await app.register(registryPlugin, {
     deps: {
       ...deps.registry,
       location: (request, path) => deps.urls.location(request, path),
+      clientAddress: (request) => deps.clients.of(request.raw),
       observeUpload: metrics && {
         started: () => metrics.uploadsInFlight.inc(),
         finished: (bytes) => {

@@ -2,9 +2,10 @@
 // (works while the server is down), and the management API that shows and renews.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { CertificateProvider, CertificateStatus } from '../tls/certificate-provider.js';
+import type { ClientAddresses } from './client-address.js';
 
 const CERTIFICATE_API = { type: 'registry', name: 'certificate', action: '*' } as const;
 
@@ -40,14 +41,20 @@ export async function readStatusFile(dataDir: string): Promise<(CertificateStatu
  * POST /api/v1/certificate/renew: renew now. Both need a signed-in user, asked as the scope
  * `registry:certificate:*`: a bearer token for repositories does not open them.
  */
-export function registerCertificateApi(app: FastifyInstance, provider: CertificateProvider, auth: Authenticator): void {
-  const guard = async (authorization: string | undefined) => (await auth.decide(authorization, CERTIFICATE_API)).ok;
+export function registerCertificateApi(app: FastifyInstance, provider: CertificateProvider, auth: Authenticator, clients: ClientAddresses): void {
+  /** Undefined when the request may go on; else the refusal, sent. */
+  const refuse = async (request: FastifyRequest, reply: FastifyReply) => {
+    const decision = await auth.decide(request.headers.authorization, CERTIFICATE_API, clients.of(request.raw));
+    if (decision.ok) return undefined;
+    if (decision.status === 429) return reply.code(429).header('Retry-After', decision.retryAfterSeconds).send({ error: decision.message });
+    return reply.code(401).header('WWW-Authenticate', 'Basic realm="minato"').send({ error: 'authentication required' });
+  };
   app.get('/api/v1/certificate', async (request, reply) => {
-    if (!(await guard(request.headers.authorization))) return reply.code(401).header('WWW-Authenticate', 'Basic realm="minato"').send({ error: 'authentication required' });
+    if (await refuse(request, reply)) return reply;
     return provider.status();
   });
   app.post('/api/v1/certificate/renew', async (request, reply) => {
-    if (!(await guard(request.headers.authorization))) return reply.code(401).header('WWW-Authenticate', 'Basic realm="minato"').send({ error: 'authentication required' });
+    if (await refuse(request, reply)) return reply;
     if (!provider.renew) return reply.code(409).send({ error: `certificates from ${provider.status().source} are not renewed by minato: replace the files` });
     void provider.renew();
     return reply.code(202).send({ renewing: true, status: provider.status() });

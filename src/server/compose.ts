@@ -9,6 +9,7 @@ import { Authenticator } from '../auth/authenticator.js';
 import { CredentialCache } from '../auth/credential-cache.js';
 import { DatabaseUsers } from '../auth/database-users.js';
 import { HtpasswdFile } from '../auth/htpasswd-file.js';
+import { LoginThrottle } from '../auth/login-throttle.js';
 import type { IdentityProvider } from '../auth/identity.js';
 import { TokenService } from '../auth/token-service.js';
 import type { Config } from '../config/schema.js';
@@ -17,6 +18,7 @@ import { RegistryMetadata } from '../metadata/registry-metadata.js';
 import { ManifestCache } from '../registry/manifest-cache.js';
 import { FsBlobStore } from '../storage/fs-blob-store.js';
 import { buildApp } from './app.js';
+import { ClientAddresses } from './client-address.js';
 import { ExternalUrl } from './external-url.js';
 import { createDdnsUpdater } from '../dns/registry.js';
 import { createCertificates } from './certificates.js';
@@ -74,14 +76,34 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     service: config.auth.token.service,
     ttlSeconds: config.auth.token.ttlSeconds,
   });
-  const auth = new Authenticator(identity, new CredentialCache(config.auth.credentialCacheSeconds * 1000), tokens, {
-    anonymousPull: config.auth.anonymousPull,
-  });
-
   const metrics = config.metrics.enabled ? new Metrics() : undefined;
+  const throttleLog = log.child({ mod: 'auth.throttle' });
+  const { throttle: limits } = config.auth;
+  const throttle = new LoginThrottle({
+    userFailures: limits.userFailures,
+    addressFailures: limits.addressFailures,
+    windowMs: limits.windowSeconds * 1000,
+    onThrottled: ({ scope, address, user, failures, retryAfterSeconds }) =>
+      throttleLog.warn(
+        { scope, address, user, failures, retryAfterSeconds },
+        scope === 'user'
+          ? `${failures} failed logins of this user from ${address}: its logins from there get 429 for ${retryAfterSeconds} s. If this is the real user, the password in its client is wrong; other addresses are not affected`
+          : `${failures} failed logins from ${address}: logins from there get 429 for ${retryAfterSeconds} s. Behind a proxy, make sure it is in trustedProxies and sends X-Forwarded-For`,
+      ),
+  });
+  const auth = new Authenticator(
+    identity,
+    new CredentialCache(config.auth.credentialCacheSeconds * 1000),
+    tokens,
+    { anonymousPull: config.auth.anonymousPull },
+    { throttle, onFailure: (reason) => metrics?.authFailures.inc({ reason }) },
+  );
+
   metrics?.watchStorage(dataDir);
+  const clients = new ClientAddresses(config.trustedProxies);
   const app = await buildApp({
     log,
+    clients,
     accessLog: config.log.accessLog,
     registry: {
       blobs,

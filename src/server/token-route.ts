@@ -6,10 +6,14 @@
 // refused, as the spec says. A request for another service, with a parameter given twice, or
 // with more than MAX_REQUESTED_SCOPES scopes is refused (400).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { parseAuthorization, type Authenticator } from '../auth/authenticator.js';
+import { parseAuthorization, type Authenticator, type LoginRefusal } from '../auth/authenticator.js';
 import { ANONYMOUS, type Principal } from '../auth/policy.js';
 import { countScopes, MAX_REQUESTED_SCOPES, parseScopes } from '../auth/scope.js';
 import type { TokenService } from '../auth/token-service.js';
+import type { ClientAddresses } from './client-address.js';
+
+/** No usable credentials at all (another scheme, or an empty user name). */
+const WRONG_SCHEME: LoginRefusal = { refused: 'credentials' };
 
 /** All values of one request parameter (query string or form). */
 type Params = (name: string) => string[];
@@ -50,10 +54,17 @@ function checkRequest(params: Params, service: string): string[] {
   return scopes;
 }
 
-export function registerTokenRoute(app: FastifyInstance, auth: Authenticator, tokens: TokenService, basicRealm: string): void {
-  const unauthorized = (reply: FastifyReply, message: string) => {
-    reply.code(401).header('WWW-Authenticate', `Basic realm="${basicRealm}"`).header('Content-Type', 'application/json');
-    return JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message }] });
+export function registerTokenRoute(app: FastifyInstance, auth: Authenticator, tokens: TokenService, basicRealm: string, clients: ClientAddresses): void {
+  /** The answer to a login that gave no principal: 401, or 429 with Retry-After from the throttle. */
+  const refused = (reply: FastifyReply, refusal: LoginRefusal) => {
+    reply.header('Content-Type', 'application/json');
+    if (refusal.refused === 'throttled') {
+      const message = `too many failed logins from this address; retry in ${refusal.retryAfterSeconds} s`;
+      reply.code(429).header('Retry-After', refusal.retryAfterSeconds);
+      return JSON.stringify({ errors: [{ code: 'TOOMANYREQUESTS', message }], error: 'slow_down', error_description: message });
+    }
+    reply.code(401).header('WWW-Authenticate', `Basic realm="${basicRealm}"`);
+    return JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'invalid username or password' }] });
   };
   const issue = async (reply: FastifyReply, principal: Principal, scopes: string[]) => {
     const { token, expiresIn, issuedAt } = await tokens.issue(principal.user ?? '', auth.grantsFor(principal, parseScopes(scopes)));
@@ -68,9 +79,9 @@ export function registerTokenRoute(app: FastifyInstance, auth: Authenticator, to
     const header = request.headers.authorization;
     if (header !== undefined) {
       const { scheme, value } = parseAuthorization(header);
-      const found = scheme === 'basic' ? await auth.basicPrincipal(value) : undefined;
-      if (!found) return unauthorized(reply, 'invalid username or password');
-      principal = found;
+      const login = scheme === 'basic' ? await auth.basicLogin(value, clients.of(request.raw)) : WRONG_SCHEME;
+      if (!('user' in login)) return refused(reply, login);
+      principal = login;
     }
     return issue(reply, principal, scopes);
   }));
@@ -85,8 +96,9 @@ export function registerTokenRoute(app: FastifyInstance, auth: Authenticator, to
       throw new TokenRequestError('unsupported_grant_type', 'only grant_type=password is supported; use GET /token otherwise');
     }
     const user = form.get('username') ?? '';
-    if (user === '' || !(await auth.checkPassword(user, form.get('password') ?? ''))) return unauthorized(reply, 'invalid username or password');
-    return issue(reply, { user }, scopes);
+    const login = user === '' ? WRONG_SCHEME : await auth.passwordLogin(user, form.get('password') ?? '', clients.of(request.raw));
+    if (!('user' in login)) return refused(reply, login);
+    return issue(reply, login, scopes);
   }));
 }
 
