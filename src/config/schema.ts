@@ -150,6 +150,26 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('HTTPS. TLS 1.2 is the minimum version.'),
+  connections: z
+    .strictObject({
+      headersTimeoutSeconds: z
+        .number()
+        .positive()
+        .default(15)
+        .describe("Time a client has from a connection's (or a request's) first byte to the end of its headers, TLS handshake included; then 408 and close. Bounds clients that dribble their headers."),
+      keepAliveTimeoutSeconds: z.number().positive().default(75).describe('How long an idle kept-alive connection waits for its next request.'),
+      idleTimeoutSeconds: duration
+        .default(300)
+        .describe('A connection with no bytes in either direction for this long while a request runs is closed (a stalled upload resumes from what was stored). 0 disables.'),
+      maxPerAddress: z
+        .number()
+        .int()
+        .nonnegative()
+        .default(256)
+        .describe('Most connections one client address may hold open at once; more are closed on connect. trustedProxies are exempt. 0: no limit.'),
+    })
+    .prefault({})
+    .describe('Limits on HTTP connections, against slow and greedy clients.'),
   ddns: ddnsConfigSchema,
   storage: z
     .strictObject({

@@ -25,15 +25,21 @@ const PATTERNS: Array<[RegExp, (m: RegExpExecArray) => OciRoute]> = [
 ];
 
 /**
- * The path of a request target, without its query. An absolute-form target
+ * A request target in origin form ("/v2/...?n=1"). An absolute-form target
  * ("http://host:port/v2/...", which RFC 9112 section 3.2.2 requires servers to accept) loses its
  * scheme and authority, as Fastify's router does; an origin-form one costs one comparison.
  */
+export function originForm(target: string): string {
+  if (target.charCodeAt(0) === 0x2f /* "/" */) return target;
+  const authority = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/.exec(target);
+  return authority ? target.slice(authority[0].length) || '/' : target;
+}
+
+/** The path of a request target, without its query (see `originForm`). */
 export function targetPath(target: string): string {
-  let start = 0;
-  if (target.charCodeAt(0) !== 0x2f /* "/" */) start = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/.exec(target)?.[0].length ?? 0;
-  const q = target.indexOf('?', start);
-  return q === -1 ? (start === 0 ? target : target.slice(start)) : target.slice(start, q);
+  const origin = originForm(target);
+  const q = origin.indexOf('?');
+  return q === -1 ? origin : origin.slice(0, q);
 }
 
 /**

@@ -56,7 +56,23 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   const dataDir = await ensureDataDir(config);
   const certificates = await createCertificates(config, dataDir, log);
   const tlsOn = certificates.provider !== undefined;
-  const serverFactory = await createServerFactory(certificates.provider, { ciphers: config.tls.ciphers });
+  const clients = new ClientAddresses(config.trustedProxies);
+  const { connections } = config;
+  const serverFactory = await createServerFactory(certificates.provider, {
+    ciphers: config.tls.ciphers,
+    connections: {
+      headersTimeoutMs: connections.headersTimeoutSeconds * 1000,
+      keepAliveTimeoutMs: connections.keepAliveTimeoutSeconds * 1000,
+      idleTimeoutMs: connections.idleTimeoutSeconds * 1000,
+      maxPerAddress: connections.maxPerAddress,
+    },
+    isTrustedProxy: (address) => clients.isTrustedProxy(address),
+    onLimited: (address, open) =>
+      log.warn(
+        { mod: 'server.connections', address, open },
+        `${address} holds ${open} connections, the most connections.maxPerAddress allows: further ones are closed on connect. Raise the limit for a proxy or NAT gateway, or add a proxy to trustedProxies`,
+      ),
+  });
 
   const db = await openSqlite(path.join(dataDir, 'minato.db'));
   const meta = new RegistryMetadata(db);
@@ -100,7 +116,6 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   );
 
   metrics?.watchStorage(dataDir);
-  const clients = new ClientAddresses(config.trustedProxies);
   const app = await buildApp({
     log,
     clients,
