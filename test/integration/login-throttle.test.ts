@@ -74,6 +74,21 @@ describe('login throttle', () => {
     assert.equal((await v2(basic('dave', 'dave-pw'), from)).status, 200);
   });
 
+  test('a wrong login takes as long for a user that does not exist: the time does not tell', async () => {
+    const median = async (user: string, localAddress: string) => {
+      const times: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const started = process.hrtime.bigint();
+        assert.equal((await v2(basic(user, `wrong-${i}`), { localAddress })).status, 401);
+        times.push(Number(process.hrtime.bigint() - started) / 1e6);
+      }
+      return times.sort((a, b) => a - b)[2]!;
+    };
+    const known = await median('admin', '127.0.0.9');
+    const unknown = await median('nobody-here', '127.0.0.10');
+    assert.ok(unknown > known * 0.4, `a wrong password took ${known.toFixed(1)} ms for a user, ${unknown.toFixed(1)} ms for no user`);
+  });
+
   test('behind a trusted proxy, clients are told apart by X-Forwarded-For', async () => {
     // 127.0.0.1 is a trusted proxy by default.
     const via = (client: string) => ({ localAddress: '127.0.0.1', headers: { 'X-Forwarded-For': `198.51.100.9, ${client}` } });
