@@ -156,7 +156,7 @@ export const configSchema = z.strictObject({
         .number()
         .positive()
         .default(15)
-        .describe("Time a client has from a connection's (or a request's) first byte to the end of its headers, TLS handshake included; then 408 and close. Bounds clients that dribble their headers."),
+        .describe("Time a client has from a connection's (or a request's) first byte to the end of its headers; then 408 and close. A TLS handshake gets the same time. Bounds clients that dribble their headers."),
       keepAliveTimeoutSeconds: z.number().positive().default(75).describe('How long an idle kept-alive connection waits for its next request.'),
       idleTimeoutSeconds: duration
         .default(300)
