@@ -1,9 +1,11 @@
 // Turns a request's Authorization header into a principal and decides whether it may perform
 // one action on one resource. Basic credentials are accepted in every mode (checked through a
-// short-lived cache); bearer tokens when the token service is on.
+// short-lived cache, and, when not cached, through the login throttle); bearer tokens when the
+// token service is on.
 import { basicCredential, type CredentialCache } from './credential-cache.js';
 import type { IdentityProvider } from './identity.js';
-import { allowedActions, ANONYMOUS, type PolicyOptions, type Principal } from './policy.js';
+import type { LoginThrottle } from './login-throttle.js';
+import { allowedActions, ANONYMOUS, isAllowed, type PolicyOptions, type Principal } from './policy.js';
 import { grants, type Access } from './scope.js';
 import type { TokenService } from './token-service.js';
 
@@ -13,12 +15,39 @@ export interface Need {
   action: string;
 }
 
+/**
+ * What a request's credentials allow: its principal and, for a bearer token, the token's own
+ * access list. Kept with the request, so that whatever the request does beyond its own need (a
+ * mount reads its source) is asked of the same credentials (`Authenticator.permits`).
+ */
+export interface Grant {
+  principal: Principal;
+  /** The bearer token's scopes; undefined for Basic and anonymous requests, which the policy alone decides. */
+  token?: readonly Access[];
+}
+
 export type Decision =
-  | { ok: true; principal: Principal }
+  | ({ ok: true } & Grant)
   /** 401: no or bad credentials, or a token lacking the scope (the client should get a new one). */
   | { ok: false; status: 401; message: string; insufficientScope: boolean }
   /** 403: a known user that the policy refuses. */
-  | { ok: false; status: 403; message: string; principal: Principal };
+  | { ok: false; status: 403; message: string; principal: Principal }
+  /** 429: too many failed logins from this client; nothing was checked. */
+  | { ok: false; status: 429; message: string; retryAfterSeconds: number };
+
+/** A password check that did not give a principal: wrong credentials, or refused by the throttle. */
+export type LoginRefusal = { refused: 'credentials' } | { refused: 'throttled'; retryAfterSeconds: number };
+
+/** Why a request's credentials were not accepted, as counted in minato_auth_failures_total. */
+export type AuthFailure = 'password' | 'token' | 'throttled';
+
+export interface AuthenticatorOptions {
+  throttle?: LoginThrottle;
+  /** Called for every refused credential (metrics). */
+  onFailure?(reason: AuthFailure): void;
+}
+
+const WRONG: LoginRefusal = { refused: 'credentials' };
 
 /** "Basic abc=" -> { scheme: 'basic', value: 'abc=' } (scheme lowercased, value trimmed). */
 export function parseAuthorization(header: string): { scheme: string; value: string } {
@@ -32,19 +61,25 @@ export class Authenticator {
     private readonly cache: CredentialCache,
     private readonly tokens: TokenService | undefined,
     private readonly policy: PolicyOptions,
+    private readonly opts: AuthenticatorOptions = {},
   ) {
-    identity.onChange(() => cache.clear());
+    // Changed users or passwords: cached logins may be stale, and a user refused for failed
+    // logins may just have been given the password it was trying.
+    identity.onChange(() => {
+      cache.clear();
+      opts.throttle?.clear();
+    });
   }
 
   get tokenService(): TokenService | undefined {
     return this.tokens;
   }
 
-  /** Checks user and password, with the cache in front of the slow hash. */
-  async checkPassword(user: string, password: string): Promise<boolean> {
+  /** Checks user and password from `address` (the client's), with the cache in front of the slow hash. */
+  async passwordLogin(user: string, password: string, address: string): Promise<Principal | LoginRefusal> {
     // A colon cannot be part of a Basic user name (RFC 7617), and would make the cache key ambiguous.
-    if (user.includes(':')) return false;
-    return (await this.basicPrincipal(basicCredential(user, password))) !== undefined;
+    if (user.includes(':')) return WRONG;
+    return this.basicLogin(basicCredential(user, password), address);
   }
 
   /**
@@ -54,7 +89,7 @@ export class Authenticator {
    */
   decideCached(authorization: string | undefined, need: Need | null): Decision | undefined {
     if (authorization === undefined || authorization === '') {
-      if (need === null ? this.policy.anonymousPull : this.allowed(ANONYMOUS, need)) return { ok: true, principal: ANONYMOUS };
+      if (need === null ? this.policy.anonymousPull : isAllowed(ANONYMOUS, need.type, need.name, need.action, this.policy)) return { ok: true, principal: ANONYMOUS };
       return { ok: false, status: 401, message: 'authentication required', insufficientScope: false };
     }
     const { scheme, value } = parseAuthorization(authorization);
@@ -63,45 +98,77 @@ export class Authenticator {
     return user === undefined ? undefined : this.basicDecision({ user }, need);
   }
 
-  /** `need` null means "any authenticated client" (GET /v2/). */
-  async decide(authorization: string | undefined, need: Need | null): Promise<Decision> {
+  /**
+   * `need` null means "any authenticated client" (GET /v2/). `address` is the client's (see
+   * server/client-address.ts), for the login throttle.
+   */
+  async decide(authorization: string | undefined, need: Need | null, address: string): Promise<Decision> {
     const cached = this.decideCached(authorization, need);
     if (cached) return cached;
     const { scheme, value } = parseAuthorization(authorization!);
     if (scheme === 'basic') {
-      const principal = await this.basicPrincipal(value);
-      if (!principal) return { ok: false, status: 401, message: 'invalid username or password', insufficientScope: false };
-      return this.basicDecision(principal, need);
+      const login = await this.basicLogin(value, address);
+      if ('user' in login) return this.basicDecision(login, need);
+      if (login.refused === 'throttled') {
+        return { ok: false, status: 429, message: `too many failed logins from this address; retry in ${login.retryAfterSeconds} s`, retryAfterSeconds: login.retryAfterSeconds };
+      }
+      return { ok: false, status: 401, message: 'invalid username or password', insufficientScope: false };
     }
     if (scheme === 'bearer' && this.tokens) {
       const claims = await this.tokens.verify(value);
-      if (!claims) return { ok: false, status: 401, message: 'invalid or expired token', insufficientScope: false };
-      const principal: Principal = { user: claims.subject === '' ? null : claims.subject };
-      if (need === null || grants(claims.access, need.type, need.name, need.action)) return { ok: true, principal };
+      if (!claims) {
+        this.opts.onFailure?.('token');
+        return { ok: false, status: 401, message: 'invalid or expired token', insufficientScope: false };
+      }
+      const principal: Principal = claims.subject === '' ? ANONYMOUS : { user: claims.subject };
+      // The policy is asked too, not only the token: an anonymous token must not open the
+      // registry once anonymous pull is off (nor GET /v2/ while it is off).
+      if (principal.user === null && !this.policy.anonymousPull) {
+        return { ok: false, status: 401, message: 'anonymous access is not allowed on this registry; sign in', insufficientScope: false };
+      }
+      const grant: Decision = { ok: true, principal, token: claims.access };
+      if (need === null || this.permits(grant, need)) return grant;
       return { ok: false, status: 401, message: `token does not grant ${need.action} on ${need.name}`, insufficientScope: true };
     }
     return { ok: false, status: 401, message: 'unsupported authorization scheme', insufficientScope: false };
   }
 
   private basicDecision(principal: Principal, need: Need | null): Decision {
-    if (need === null || this.allowed(principal, need)) return { ok: true, principal };
+    if (need === null || isAllowed(principal, need.type, need.name, need.action, this.policy)) return { ok: true, principal };
     return { ok: false, status: 403, message: `${principal.user} may not ${need.action} ${need.name}`, principal };
   }
 
-  /** Whether a principal may do something beyond the request's own need (e.g. pull the mount source). */
-  allowed(principal: Principal, need: Need): boolean {
-    return allowedActions(principal, need.type, need.name, [need.action], this.policy).includes(need.action);
+  /**
+   * Whether the credentials a request was granted with also allow `need` (e.g. pull the source
+   * of a mount): the policy for its principal and, for a bearer token, the token's scopes too.
+   * No I/O, no allocation.
+   */
+  permits(grant: Grant, need: Need): boolean {
+    if (!isAllowed(grant.principal, need.type, need.name, need.action, this.policy)) return false;
+    return grant.token === undefined || grants(grant.token, need.type, need.name, need.action);
   }
 
-  /** Decodes a Basic credential (base64 of "user:password"); undefined when malformed or wrong. */
-  async basicPrincipal(value: string): Promise<Principal | undefined> {
+  /**
+   * Checks a Basic credential (base64 of "user:password") sent from `address`. A credential
+   * verified recently is answered from the cache (the throttle is not asked: only the right
+   * password gets there); any other asks the throttle first, then runs the slow hash.
+   */
+  async basicLogin(value: string, address: string): Promise<Principal | LoginRefusal> {
     const cached = this.cache.userFor(value);
     if (cached !== undefined) return { user: cached };
     const decoded = Buffer.from(value, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    if (colon <= 0) return undefined;
-    const user = decoded.slice(0, colon);
-    if (!(await this.identity.verify(user, decoded.slice(colon + 1)))) return undefined;
+    const user = colon <= 0 ? undefined : decoded.slice(0, colon);
+    const wait = this.opts.throttle?.attempt(address, user) ?? 0;
+    if (wait > 0) {
+      this.opts.onFailure?.('throttled');
+      return { refused: 'throttled', retryAfterSeconds: wait };
+    }
+    if (user === undefined || !(await this.identity.verify(user, decoded.slice(colon + 1)))) {
+      this.opts.onFailure?.('password');
+      return WRONG;
+    }
+    this.opts.throttle?.succeeded(address, user);
     this.cache.add(value, user);
     return { user };
   }

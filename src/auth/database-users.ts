@@ -11,7 +11,7 @@ export class DatabaseUsers implements IdentityProvider {
 
   async verify(user: string, password: string): Promise<boolean> {
     const row = await this.db.selectFrom('users').select('password_hash').where('name', '=', user).executeTakeFirst();
-    return row !== undefined && verifyPassword(password, row.password_hash);
+    return verifyPassword(password, row?.password_hash);
   }
 
   /** Creates or replaces a user; only the bcrypt hash is stored. */

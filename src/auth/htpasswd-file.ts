@@ -61,8 +61,7 @@ export class HtpasswdFile implements IdentityProvider {
   }
 
   async verify(user: string, password: string): Promise<boolean> {
-    const hash = this.users.get(user);
-    return hash !== undefined && verifyPassword(password, hash);
+    return verifyPassword(password, this.users.get(user));
   }
 
   onChange(listener: () => void): void {

@@ -22,7 +22,19 @@ export function hashKind(hash: string): HashKind {
   return 'unsupported';
 }
 
-export async function verifyPassword(password: string, hash: string): Promise<boolean> {
+/** A bcrypt hash of cost BCRYPT_COST that no password is checked against on purpose. */
+const NO_USER_HASH = '$2b$10$CGpsRpX0.fuvQi2eam9UcOG6ur5amWVvUtbniJSkqoVDsTkmF214S';
+
+/**
+ * Checks a password against a user's hash; without one (no such user) it spends the time of a
+ * bcrypt check anyway and says no, so that how long a wrong login takes does not tell whether
+ * the user exists.
+ */
+export async function verifyPassword(password: string, hash: string | undefined): Promise<boolean> {
+  if (hash === undefined) {
+    await bcrypt.compare(password, NO_USER_HASH);
+    return false;
+  }
   switch (hashKind(hash)) {
     case 'bcrypt':
       return bcrypt.compare(password, hash);

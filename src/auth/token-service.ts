@@ -14,6 +14,9 @@ export interface TokenClaims {
 
 type Key = Awaited<ReturnType<typeof importJWK>>;
 
+/** The schema's bound on auth.token.ttlSeconds, plus a minute of clock skew. */
+const MAX_TOKEN_AGE_SECONDS = 3600 + 60;
+
 export class TokenService {
   // Verified tokens, so a busy client costs one ECDSA verify per token, not per request.
   private readonly verified = new Map<string, TokenClaims>();
@@ -77,6 +80,10 @@ export class TokenService {
         issuer: this.issuer,
         audience: this.service,
         algorithms: ['ES256'],
+        // A token without an expiry would be good forever; one issued longer ago than the
+        // longest lifetime we issue (auth.token.ttlSeconds <= 3600) was not issued by us as is.
+        requiredClaims: ['exp', 'iat'],
+        maxTokenAge: MAX_TOKEN_AGE_SECONDS,
       });
       const claims: TokenClaims = {
         subject: payload.sub ?? '',

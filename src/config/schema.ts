@@ -125,6 +125,24 @@ export const configSchema = z.strictObject({
       credentialCacheSeconds: duration
         .default(60)
         .describe('How long a verified user/password pair is remembered, so Basic auth does not cost a bcrypt per request. 0 disables.'),
+      throttle: z
+        .strictObject({
+          userFailures: z
+            .number()
+            .int()
+            .nonnegative()
+            .default(10)
+            .describe('Failed logins one user may have from one client address (an IPv6 /64) in windowSeconds; then that user gets 429 with Retry-After from there, other addresses are not affected. 0 turns the login throttle off.'),
+          addressFailures: z
+            .number()
+            .int()
+            .nonnegative()
+            .default(100)
+            .describe('Failed logins one client address may have for all users together in windowSeconds; then every login from it gets 429. 0: no limit per address.'),
+          windowSeconds: z.number().int().positive().default(300).describe('Window the failures are counted in, and how long a refusal lasts from the failure that reached a limit.'),
+        })
+        .prefault({})
+        .describe('Login throttle for Basic credentials (on /v2/, /token and the certificate API). Behind a reverse proxy it needs trustedProxies and X-Forwarded-For to see client addresses.'),
       token: z
         .strictObject({
           enabled: z
@@ -155,11 +173,39 @@ export const configSchema = z.strictObject({
           'Least time between two renewals asked for through the API (minato cert renew, POST /api/v1/certificate/renew): one sooner is refused with 429 and the time left, ' +
             'so nobody can spend a public CA\'s rate limit by repeating it. Automatic renewals are not affected. 0: no limit.',
         ),
+      ciphers: z
+        .string()
+        .min(1)
+        .default('ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305')
+        .describe(
+          'OpenSSL cipher list offered on TLS 1.2 (TLS 1.3 suites are all AEAD and always offered). The default is forward secrecy (ECDHE) with AEAD ciphers only, no CBC or RSA key exchange; ' +
+            'append e.g. ":ECDHE-RSA-AES128-SHA" only for old clients that cannot do better.',
+        ),
       acme: acmeSchema,
       ca: caSchema,
     })
     .prefault({})
     .describe('HTTPS. TLS 1.2 is the minimum version.'),
+  connections: z
+    .strictObject({
+      headersTimeoutSeconds: z
+        .number()
+        .positive()
+        .default(15)
+        .describe("Time a client has from a connection's (or a request's) first byte to the end of its headers; then 408 and close. A TLS handshake gets the same time. Bounds clients that dribble their headers."),
+      keepAliveTimeoutSeconds: z.number().positive().default(75).describe('How long an idle kept-alive connection waits for its next request.'),
+      idleTimeoutSeconds: duration
+        .default(300)
+        .describe('A connection with no bytes in either direction for this long while a request runs is closed (a stalled upload resumes from what was stored). 0 disables.'),
+      maxPerAddress: z
+        .number()
+        .int()
+        .nonnegative()
+        .default(256)
+        .describe('Most connections one client address may hold open at once; more are closed on connect. trustedProxies are exempt. 0: no limit.'),
+    })
+    .prefault({})
+    .describe('Limits on HTTP connections, against slow and greedy clients.'),
   ddns: ddnsConfigSchema,
   storage: z
     .strictObject({

@@ -117,10 +117,14 @@ export class RegistryMetadata {
     return row === undefined ? undefined : Number(row.size);
   }
 
-  /** Size of a blob known to the registry in any repository, or undefined. */
-  async blobSize(digest: string): Promise<number | undefined> {
-    const row = this.q('select size from blobs where digest = ?').get(digest) as { size: number } | undefined;
-    return row === undefined ? undefined : Number(row.size);
+  /** Names of repositories that hold a blob, at most `limit`, oldest link first. */
+  async repositoriesWithBlob(digest: string, limit: number): Promise<string[]> {
+    return this.q(
+      'select repositories.name from repository_blobs inner join repositories on repositories.id = repository_blobs.repository_id ' +
+        'where repository_blobs.digest = ? order by repository_blobs.created_at limit ?',
+    )
+      .pluck()
+      .all(digest, limit) as string[];
   }
 
   /** Removes a blob from a repository (the bytes stay until garbage collection). */
@@ -130,28 +134,31 @@ export class RegistryMetadata {
     return this.q('delete from repository_blobs where repository_id = ? and digest = ?').run(repositoryId, digest).changes > 0;
   }
 
-  /** Which of these digests are not blobs of the repository. */
-  async missingBlobs(repository: string, digests: string[]): Promise<string[]> {
-    return this.missing('repository_blobs', repository, digests);
+  /** Sizes of those of these digests that are blobs of the repository. */
+  async blobSizes(repository: string, digests: string[]): Promise<Map<string, number>> {
+    return this.sizes(
+      'select repository_blobs.digest as digest, blobs.size as size from repository_blobs inner join blobs on blobs.digest = repository_blobs.digest ' +
+        'where repository_blobs.repository_id = ? and repository_blobs.digest in (select value from json_each(?))',
+      repository,
+      digests,
+    );
   }
 
-  /** Which of these digests are not manifests of the repository. */
-  async missingManifests(repository: string, digests: string[]): Promise<string[]> {
-    return this.missing('manifests', repository, digests);
+  /** Sizes of those of these digests that are manifests of the repository. */
+  async manifestSizes(repository: string, digests: string[]): Promise<Map<string, number>> {
+    return this.sizes('select digest, size from manifests where repository_id = ? and digest in (select value from json_each(?))', repository, digests);
   }
 
-  private missing(table: 'repository_blobs' | 'manifests', repository: string, digests: string[]): string[] {
-    const wanted = [...new Set(digests)];
-    if (wanted.length === 0) return [];
+  private sizes(sql: string, repository: string, digests: string[]): Map<string, number> {
+    const found = new Map<string, number>();
+    if (digests.length === 0) return found;
     const repositoryId = this.repositoryIdSync(repository);
-    if (repositoryId === undefined) return wanted;
+    if (repositoryId === undefined) return found;
     // One statement whatever the count: the digests go in as one JSON array parameter, so
     // manifests with thousands of layers stay below SQLite's bound-parameter limit.
-    const rows = this.q(
-      `select digest from ${table} where repository_id = ? and digest in (select value from json_each(?))`,
-    ).all(repositoryId, JSON.stringify(wanted)) as Array<{ digest: string }>;
-    const found = new Set(rows.map((r) => r.digest));
-    return wanted.filter((d) => !found.has(d));
+    const rows = this.q(sql).all(repositoryId, JSON.stringify([...new Set(digests)])) as Array<{ digest: string; size: number }>;
+    for (const r of rows) found.set(r.digest, Number(r.size));
+    return found;
   }
 
   /** Stores a manifest (idempotent) with its references, and points `tag` at it when given. */

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { RegistryMetadata } from '../metadata/registry-metadata.js';
 import type { BlobStore } from '../storage/blob-store.js';
-import { RegistryError } from './errors.js';
+import { RegistryError, type ErrorCode } from './errors.js';
 import type { ManifestCache } from './manifest-cache.js';
 import type { OciRoute } from './routes.js';
 
@@ -20,6 +20,8 @@ export interface RegistryDeps {
   options: RegistryOptions;
   /** Location header for an API path: absolute when the external URL is known, else relative. */
   location(request: FastifyRequest, path: string): string;
+  /** The client's address (behind a trusted proxy, the one it forwarded), for the login throttle. */
+  clientAddress(request: FastifyRequest): string;
   /** Counts request body bytes stored, and uploads in progress (for metrics). */
   observeUpload?: { started(): void; finished(bytes: number): void };
 }
@@ -36,8 +38,15 @@ export function apiPath(name: string, ...rest: string[]): string {
   return `/v2/${name}/${rest.join('/')}`;
 }
 
-export function query(request: FastifyRequest): Record<string, string | undefined> {
-  return request.query as Record<string, string | undefined>;
+/**
+ * A query parameter the API takes once (the spec defines none that repeats). Fastify turns a
+ * repeated one into an array, which must reach no comparison and no SQL statement (it made
+ * SQLite throw, a 500): a 400 with `code`, the spec's code for that parameter where it has one.
+ */
+export function queryParam(request: FastifyRequest, name: string, code: ErrorCode = 'UNSUPPORTED'): string | undefined {
+  const value = (request.query as Record<string, string | string[] | undefined>)[name];
+  if (value === undefined || typeof value === 'string') return value;
+  throw new RegistryError(code, `query parameter "${name}" must be given once, not ${value.length} times`, { parameter: name }, { status: 400 });
 }
 
 export function hasBody(request: FastifyRequest): boolean {
@@ -52,15 +61,16 @@ export function assertDeleteEnabled(deps: RegistryDeps): void {
 
 /** Tag lists and the catalog share this: `n` and `last` query parameters and a Link header. */
 export function pageParams(request: FastifyRequest, defaultN: number, maxN: number): { n: number; last: string | undefined } {
-  const q = query(request);
+  const given = queryParam(request, 'n', 'PAGINATION_NUMBER_INVALID');
   let n = defaultN;
-  if (q.n !== undefined) {
-    n = Number(q.n);
-    if (!/^\d+$/.test(q.n) || !Number.isSafeInteger(n)) {
-      throw new RegistryError('PAGINATION_NUMBER_INVALID', `n must be a non-negative integer, got "${q.n}"`);
+  if (given !== undefined) {
+    n = Number(given);
+    if (!/^\d+$/.test(given) || !Number.isSafeInteger(n)) {
+      throw new RegistryError('PAGINATION_NUMBER_INVALID', `n must be a non-negative integer, got "${given.slice(0, 40)}"`);
     }
   }
-  return { n: Math.min(n, maxN), last: q.last === '' ? undefined : q.last };
+  const last = queryParam(request, 'last');
+  return { n: Math.min(n, maxN), last: last === '' ? undefined : last };
 }
 
 export function setNextLink(reply: FastifyReply, path: string, n: number, last: string): void {

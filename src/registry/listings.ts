@@ -1,6 +1,6 @@
 // Tag lists, the catalog and referrers: index lookups in metadata, paginated with `n` and `last`
 // and a Link header (OCI Distribution Spec v1.1, "Listing tags", "Listing referrers").
-import { type Handler, pageParams, setNextLink } from './context.js';
+import { type Handler, pageParams, queryParam, setNextLink } from './context.js';
 import { RegistryError } from './errors.js';
 import { MEDIA } from './manifest-parse.js';
 import { parseDigest } from './names.js';
@@ -37,7 +37,7 @@ export const listCatalog: Handler<'catalog'> = async (request, reply, route, dep
 
 export const listReferrers: Handler<'referrers'> = async (request, reply, route, deps) => {
   const digest = parseDigest(route.digest);
-  const artifactType = (request.query as Record<string, string | undefined>).artifactType || undefined;
+  const artifactType = queryParam(request, 'artifactType') || undefined;
   const manifests = await deps.meta.listReferrers(route.name, digest, artifactType);
   if (artifactType !== undefined) reply.header('OCI-Filters-Applied', 'artifactType');
   reply.code(200).header('Content-Type', MEDIA.ociIndex);

@@ -35,21 +35,34 @@ export interface Descriptor {
   annotations?: Record<string, string>;
 }
 
+/** A blob or manifest a manifest references, with the size it claims and where it says so. */
+export interface Referenced {
+  digest: string;
+  size: number;
+  /** The descriptor's place in the manifest ("layers[2]"), for messages. */
+  where: string;
+}
+
 export interface ParsedManifest {
   mediaType: string;
-  /** Blobs that must already be in the repository (config and layers). */
-  blobs: string[];
+  /** Blobs that must already be in the repository with these sizes (config and layers). */
+  blobs: Referenced[];
   /** Non-distributable layers with `urls`: referenced, but the repository need not hold them. */
   externalBlobs: string[];
-  /** Manifests that must already be in the repository (index entries). */
-  manifests: string[];
+  /** Manifests that must already be in the repository with these sizes (index entries). */
+  manifests: Referenced[];
   subject: string | null;
   /** artifactType, else the config media type for image manifests (what the referrers API reports). */
   artifactType: string | null;
   annotations: Record<string, string> | null;
 }
 
-/** `contentType` is the request's Content-Type header, used when the body has no mediaType. */
+/**
+ * `contentType` is the request's Content-Type header, used when the body has no mediaType.
+ * Every field the specs define is checked for its type, and a wrong one is MANIFEST_INVALID
+ * with a message that starts with the field's path ("layers[0].size must be ..."); fields the
+ * specs do not define are left alone, as they require.
+ */
 export function parseManifest(body: Buffer, contentType: string | undefined): ParsedManifest {
   let doc: unknown;
   try {
@@ -58,10 +71,10 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
     throw invalid(`manifest is not valid JSON: ${(err as Error).message}`);
   }
   if (!isObject(doc)) throw invalid('manifest must be a JSON object');
-  if (doc.schemaVersion !== 2) throw invalid(`unsupported schemaVersion ${JSON.stringify(doc.schemaVersion)} (only 2 is supported)`);
+  if (doc.schemaVersion !== 2) throw invalid(`schemaVersion must be the number 2 (the only version supported), got ${JSON.stringify(doc.schemaVersion)}`);
 
   const header = contentType?.split(';')[0]?.trim();
-  const declared = typeof doc.mediaType === 'string' ? doc.mediaType : undefined;
+  const declared = optionalString(doc, 'mediaType', '');
   if (declared !== undefined && header && header !== declared && header !== 'application/json') {
     throw invalid(`Content-Type ${header} does not match the manifest's mediaType ${declared}`);
   }
@@ -69,35 +82,33 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
   if (!mediaType) throw invalid('manifest has no mediaType and the request no Content-Type');
 
   const subject = doc.subject === undefined ? null : descriptor(doc.subject, 'subject').digest;
-  if (doc.artifactType !== undefined && typeof doc.artifactType !== 'string') throw invalid('artifactType must be a string');
+  const artifactType = optionalString(doc, 'artifactType', '') ?? null;
   const annotations = doc.annotations === undefined ? null : stringMap(doc.annotations, 'annotations');
 
   if (IMAGE_TYPES.has(mediaType)) {
     const config = descriptor(doc.config, 'config');
-    if (!Array.isArray(doc.layers)) throw invalid('layers must be an array');
-    const layers = doc.layers.map((l, i) => ({ ...descriptor(l, `layers[${i}]`), external: isExternal(l, `layers[${i}]`) }));
+    const layers = array(doc.layers, 'layers').map((l, i) => {
+      const where = `layers[${i}]`;
+      return { ...descriptor(l, where), where, external: isExternal(l as Record<string, unknown>, where) };
+    });
     return {
       mediaType,
-      blobs: [config.digest, ...layers.filter((l) => !l.external).map((l) => l.digest)],
+      blobs: [{ digest: config.digest, size: config.size, where: 'config' }, ...layers.filter((l) => !l.external)],
       externalBlobs: layers.filter((l) => l.external).map((l) => l.digest),
       manifests: [],
       subject,
-      artifactType: (doc.artifactType as string | undefined) ?? config.mediaType,
+      artifactType: artifactType ?? config.mediaType,
       annotations,
     };
   }
   if (INDEX_TYPES.has(mediaType)) {
-    if (!Array.isArray(doc.manifests)) throw invalid('manifests must be an array');
-    const children = doc.manifests.map((m, i) => descriptor(m, `manifests[${i}]`));
-    return {
-      mediaType,
-      blobs: [],
-      externalBlobs: [],
-      manifests: children.map((c) => c.digest),
-      subject,
-      artifactType: (doc.artifactType as string | undefined) ?? null,
-      annotations,
-    };
+    const children = array(doc.manifests, 'manifests').map((m, i) => {
+      const where = `manifests[${i}]`;
+      const child = descriptor(m, where);
+      if ((m as Record<string, unknown>).platform !== undefined) platform((m as Record<string, unknown>).platform, `${where}.platform`);
+      return { digest: child.digest, size: child.size, where };
+    });
+    return { mediaType, blobs: [], externalBlobs: [], manifests: children, subject, artifactType, annotations };
   }
   throw invalid(`unsupported manifest media type ${mediaType}`);
 }
@@ -109,13 +120,32 @@ function guessMediaType(doc: Record<string, unknown>): string | undefined {
   return undefined;
 }
 
+// Standard base64 with padding (RFC 4648 section 4), what the image-spec requires of `data`.
+const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** A content descriptor (image-spec "Descriptor"): every field it defines, type-checked. */
 function descriptor(value: unknown, where: string): Descriptor {
   if (!isObject(value)) throw invalid(`${where} must be a descriptor object`);
   const { mediaType, digest, size } = value;
   if (typeof mediaType !== 'string' || mediaType === '') throw invalid(`${where}.mediaType must be a non-empty string`);
   if (typeof digest !== 'string' || !isDigest(digest)) throw invalid(`${where}.digest ${JSON.stringify(digest)} is not a valid digest`);
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw invalid(`${where}.size must be a non-negative integer`);
+  if (value.urls !== undefined) stringArray(value.urls, `${where}.urls`);
+  if (value.annotations !== undefined) stringMap(value.annotations, `${where}.annotations`);
+  optionalString(value, 'artifactType', `${where}.`);
+  const data = optionalString(value, 'data', `${where}.`);
+  if (data !== undefined && !BASE64_RE.test(data)) throw invalid(`${where}.data must be base64 (RFC 4648, with padding)`);
   return { mediaType, digest, size };
+}
+
+/** An index entry's platform (image-spec "Image Index", Docker manifest list): architecture and os required. */
+function platform(value: unknown, where: string): void {
+  if (!isObject(value)) throw invalid(`${where} must be an object`);
+  for (const field of ['architecture', 'os']) {
+    if (typeof value[field] !== 'string') throw invalid(`${where}.${field} must be a string`);
+  }
+  for (const field of ['os.version', 'variant']) optionalString(value, field, `${where}.`);
+  for (const field of ['os.features', 'features']) if (value[field] !== undefined) stringArray(value[field], `${where}.${field}`);
 }
 
 /**
@@ -124,15 +154,33 @@ function descriptor(value: unknown, where: string): Descriptor {
  */
 function isExternal(layer: Record<string, unknown>, where: string): boolean {
   if (!NON_DISTRIBUTABLE.has(layer.mediaType as string) || layer.urls === undefined) return false;
-  const urls = layer.urls;
-  if (!Array.isArray(urls) || urls.length === 0) throw invalid(`${where}.urls must be a non-empty array of URLs`);
+  const urls = layer.urls as string[];
+  if (urls.length === 0) throw invalid(`${where}.urls must be a non-empty array of URLs`);
   for (const u of urls) {
-    const url = typeof u === 'string' && URL.canParse(u) ? new URL(u) : undefined;
+    const url = URL.canParse(u) ? new URL(u) : undefined;
     if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hash !== '') {
       throw invalid(`${where}.urls: ${JSON.stringify(u)} is not an http(s) URL without a fragment`);
     }
   }
   return true;
+}
+
+function optionalString(object: Record<string, unknown>, field: string, prefix: string): string | undefined {
+  const value = object[field];
+  if (value !== undefined && typeof value !== 'string') throw invalid(`${prefix}${field} must be a string`);
+  return value;
+}
+
+function array(value: unknown, where: string): unknown[] {
+  if (!Array.isArray(value)) throw invalid(`${where} must be an array`);
+  return value;
+}
+
+function stringArray(value: unknown, where: string): string[] {
+  array(value, where).forEach((v, i) => {
+    if (typeof v !== 'string') throw invalid(`${where}[${i}] must be a string`);
+  });
+  return value as string[];
 }
 
 function stringMap(value: unknown, where: string): Record<string, string> {

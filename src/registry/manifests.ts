@@ -5,7 +5,7 @@ import type { FastifyRequest } from 'fastify';
 import type { ManifestRecord } from '../metadata/registry-metadata.js';
 import { apiPath, assertDeleteEnabled, type Handler, type RegistryDeps } from './context.js';
 import { RegistryError } from './errors.js';
-import { parseManifest } from './manifest-parse.js';
+import { parseManifest, type ParsedManifest, type Referenced } from './manifest-parse.js';
 import { digestAlgorithm, parseReference, type Reference } from './names.js';
 
 async function resolve(deps: RegistryDeps, name: string, reference: string): Promise<ManifestRecord> {
@@ -58,14 +58,7 @@ export const putManifest: Handler<'manifest'> = async (request, reply, route, de
   }
   const parsed = parseManifest(body, request.headers['content-type']);
 
-  const missingBlobs = await deps.meta.missingBlobs(route.name, parsed.blobs);
-  const missingManifests = await deps.meta.missingManifests(route.name, parsed.manifests);
-  const missing = [...missingBlobs, ...missingManifests];
-  if (missing.length > 0) {
-    throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest references ${missing.length} unknown blob(s) or manifest(s), first ${missing[0]}`, {
-      digests: missing.slice(0, 20),
-    });
-  }
+  await assertReferences(deps, route.name, parsed);
 
   await deps.meta.putManifest(
     route.name,
@@ -78,7 +71,7 @@ export const putManifest: Handler<'manifest'> = async (request, reply, route, de
       size: body.length,
       content: body,
     },
-    [...parsed.blobs, ...parsed.externalBlobs, ...parsed.manifests],
+    [...parsed.blobs.map((b) => b.digest), ...parsed.externalBlobs, ...parsed.manifests.map((m) => m.digest)],
     ref.kind === 'tag' ? ref.tag : undefined,
   );
   reply.code(201).header('Location', deps.location(request, apiPath(route.name, 'manifests', digest))).header('Docker-Content-Digest', digest).header('Content-Length', 0);
@@ -95,6 +88,36 @@ export const deleteManifest: Handler<'manifest'> = async (request, reply, route,
   reply.code(202).header('Content-Length', 0);
   await reply.send();
 };
+
+/**
+ * Every blob and child manifest a manifest references must be in the repository, with the size
+ * its descriptor gives (a blob's stored size, a child manifest's length): clients pulling it
+ * would otherwise fail on a size mismatch. Checked before anything is stored.
+ */
+async function assertReferences(deps: RegistryDeps, name: string, parsed: ParsedManifest): Promise<void> {
+  const blobSizes = await deps.meta.blobSizes(name, parsed.blobs.map((b) => b.digest));
+  const manifestSizes = await deps.meta.manifestSizes(name, parsed.manifests.map((m) => m.digest));
+  const checked: Array<[Referenced, number | undefined]> = [
+    ...parsed.blobs.map((b): [Referenced, number | undefined] => [b, blobSizes.get(b.digest)]),
+    ...parsed.manifests.map((m): [Referenced, number | undefined] => [m, manifestSizes.get(m.digest)]),
+  ];
+  const missing = [...new Set(checked.filter(([, size]) => size === undefined).map(([r]) => r.digest))];
+  if (missing.length > 0) {
+    throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest references ${missing.length} unknown blob(s) or manifest(s), first ${missing[0]}`, {
+      digests: missing.slice(0, 20),
+    });
+  }
+  const wrong = checked.find(([r, size]) => r.size !== size);
+  if (wrong) {
+    const [r, size] = wrong;
+    throw new RegistryError('MANIFEST_INVALID', `${r.where} gives size ${r.size} for ${r.digest}, but the repository holds it with ${size} bytes`, {
+      descriptor: r.where,
+      digest: r.digest,
+      size: r.size,
+      stored: size,
+    });
+  }
+}
 
 /** Reads the whole manifest (bounded: manifests are small, and the limit is enforced while reading). */
 async function readManifestBody(request: FastifyRequest, limit: number): Promise<Buffer> {

@@ -15,8 +15,13 @@ export const MAX_NAME_LENGTH = 255;
 export type Digest = `sha256:${string}` | `sha512:${string}`;
 export type DigestAlgorithm = 'sha256' | 'sha512';
 
+/** Whether a repository name follows the spec's grammar (and our length bound). */
+export function isName(name: string): boolean {
+  return name.length > 0 && name.length <= MAX_NAME_LENGTH && NAME_RE.test(name);
+}
+
 export function assertName(name: string): void {
-  if (name.length === 0 || name.length > MAX_NAME_LENGTH || !NAME_RE.test(name)) {
+  if (!isName(name)) {
     throw new RegistryError('NAME_INVALID', `invalid repository name "${truncate(name)}"`, {
       rule: 'lowercase path components of [a-z0-9] joined by ".", "_", "__" or "-", separated by "/"',
     });

@@ -2,6 +2,7 @@
 // request bodies as raw streams, authorizes every request in one hook, dispatches on the parsed
 // route, and writes every error as the spec's {"errors":[...]} JSON.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Grant } from '../auth/authenticator.js';
 import type { Principal } from '../auth/policy.js';
 import { formatScope } from '../auth/scope.js';
 import { BlobNotFoundError, isStorageFull } from '../storage/blob-store.js';
@@ -10,12 +11,14 @@ import type { Handler, RegistryDeps } from './context.js';
 import { errorBody, RegistryError } from './errors.js';
 import { listCatalog, listReferrers, listTags } from './listings.js';
 import { deleteManifest, getManifest, headManifest, putManifest } from './manifests.js';
-import { matchRoute, requiredAccess, type OciRoute } from './routes.js';
+import { matchRoute, requiredAccess, targetPath, type OciRoute } from './routes.js';
 import { cancelUpload, getUpload, patchUpload, putUpload, startUpload } from './uploads.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
+    /** The credentials the request was authorized with, for what it does beyond its own need. */
+    grant: Grant | null;
     oci: OciRoute | null;
   }
 }
@@ -49,6 +52,7 @@ const HANDLERS: Record<OciRoute['kind'], Record<string, AnyHandler>> = {
 export async function registryPlugin(app: FastifyInstance, opts: RegistryPluginOptions): Promise<void> {
   const { deps } = opts;
   app.decorateRequest('principal', null);
+  app.decorateRequest('grant', null);
   app.decorateRequest('oci', null);
 
   // Leave every body as the raw request stream: blobs are piped to storage, never buffered.
@@ -57,19 +61,21 @@ export async function registryPlugin(app: FastifyInstance, opts: RegistryPluginO
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('Docker-Distribution-API-Version', 'registry/2.0');
-    const url = request.raw.url ?? '';
-    const q = url.indexOf('?');
-    const route = matchRoute((q === -1 ? url : url.slice(0, q)).slice('/v2/'.length));
+    const route = matchRoute(targetPath(request.raw.url ?? '').slice('/v2/'.length));
     if (!route) throw new RegistryError('NAME_UNKNOWN', 'no such API endpoint', undefined, { status: 404 });
     request.oci = route;
     const need = requiredAccess(route, request.method);
     const authorization = request.headers.authorization;
-    const decision = deps.auth.decideCached(authorization, need) ?? (await deps.auth.decide(authorization, need));
+    const decision = deps.auth.decideCached(authorization, need) ?? (await deps.auth.decide(authorization, need, deps.clientAddress(request)));
     if (decision.ok) {
       request.principal = decision.principal;
+      request.grant = decision;
       return;
     }
     if (decision.status === 403) throw new RegistryError('DENIED', decision.message);
+    if (decision.status === 429) {
+      throw new RegistryError('TOOMANYREQUESTS', decision.message, undefined, { headers: { 'Retry-After': String(decision.retryAfterSeconds) } });
+    }
     const c = opts.challenge(request);
     let challenge: string;
     if (c.scheme === 'basic') {

@@ -25,6 +25,24 @@ const PATTERNS: Array<[RegExp, (m: RegExpExecArray) => OciRoute]> = [
 ];
 
 /**
+ * A request target in origin form ("/v2/...?n=1"). An absolute-form target
+ * ("http://host:port/v2/...", which RFC 9112 section 3.2.2 requires servers to accept) loses its
+ * scheme and authority, as Fastify's router does; an origin-form one costs one comparison.
+ */
+export function originForm(target: string): string {
+  if (target.charCodeAt(0) === 0x2f /* "/" */) return target;
+  const authority = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/.exec(target);
+  return authority ? target.slice(authority[0].length) || '/' : target;
+}
+
+/** The path of a request target, without its query (see `originForm`). */
+export function targetPath(target: string): string {
+  const origin = originForm(target);
+  const q = origin.indexOf('?');
+  return q === -1 ? origin : origin.slice(0, q);
+}
+
+/**
  * Parses the part of the path after "/v2/" (without the query string). Returns undefined for
  * paths that are no API resource (404), and throws NAME_INVALID for a malformed repository name.
  */
@@ -57,10 +75,15 @@ const METHOD_ACTION: Record<string, string> = {
   DELETE: 'delete',
 };
 
-/** The scope a request needs; null for the version check, which needs only a valid identity. */
+/**
+ * The scope a request needs; null for the version check, which needs only a valid identity.
+ * Everything about an upload session, its status (GET) included, needs push: the session
+ * belongs to a pusher, and anonymous pull must not let anyone watch it.
+ */
 export function requiredAccess(route: OciRoute, method: string): Need | null {
   if (route.kind === 'base') return null;
   if (route.kind === 'catalog') return { type: 'registry', name: 'catalog', action: '*' };
+  if (route.kind === 'upload') return { type: 'repository', name: route.name, action: 'push' };
   return { type: 'repository', name: route.name, action: METHOD_ACTION[method] ?? 'pull' };
 }
 

@@ -11,22 +11,28 @@ import {
   UploadNotFoundError,
   UploadOffsetError,
 } from '../storage/blob-store.js';
-import { apiPath, hasBody, query, type Handler, type RegistryDeps } from './context.js';
+import { apiPath, hasBody, queryParam, type Handler, type RegistryDeps } from './context.js';
 import { RegistryError } from './errors.js';
-import { assertName, isDigest, parseDigest, type Digest } from './names.js';
+import { assertName, parseDigest, type Digest } from './names.js';
 
 export const startUpload: Handler<'uploads'> = async (request, reply, route, deps) => {
-  const q = query(request);
-  if (q.mount !== undefined && isDigest(q.mount) && (await tryMount(request, deps, route.name, q.mount, q.from))) {
-    return created(request, reply, deps, route.name, q.mount);
+  // Every parameter is checked before anything is made: a malformed one is a 400, not a
+  // silent fallback to an upload the client did not ask for.
+  const given = queryParam(request, 'digest', 'DIGEST_INVALID');
+  const digest = given === undefined ? undefined : parseDigest(given);
+  const mountParam = queryParam(request, 'mount', 'DIGEST_INVALID');
+  const mount = mountParam === undefined ? undefined : parseDigest(mountParam);
+  const from = queryParam(request, 'from', 'NAME_INVALID');
+  if (from !== undefined) assertName(from);
+  if (mount !== undefined && (await tryMount(request, deps, route.name, mount, from))) {
+    return created(request, reply, deps, route.name, mount);
   }
   const id = randomUUID();
   await deps.blobs.createUpload(id);
   await deps.meta.createUpload(id, route.name);
-  if (q.digest !== undefined) {
+  if (digest !== undefined) {
     // Monolithic upload in a single POST. If it fails, the client never learns the upload's
     // id and cannot resume it: nothing of it is kept.
-    const digest = parseDigest(q.digest);
     try {
       await receive(request, deps, id, 0);
       await commit(deps, route.name, id, digest);
@@ -57,7 +63,7 @@ export const patchUpload: Handler<'upload'> = async (request, reply, route, deps
 
 export const putUpload: Handler<'upload'> = async (request, reply, route, deps) => {
   const size = await uploadSize(deps, route.name, route.id);
-  const digest = parseDigest(query(request).digest);
+  const digest = parseDigest(queryParam(request, 'digest', 'DIGEST_INVALID'));
   if (hasBody(request)) {
     const range = parseContentRange(request.headers['content-range']);
     await receive(request, deps, route.id, range ? range.start : size, () => outOfOrder(request, deps, route.name, route.id, size));
@@ -151,28 +157,27 @@ async function commit(deps: RegistryDeps, name: string, id: string, digest: Dige
   await deps.meta.linkBlob(name, digest, size, id);
 }
 
+/** How many repositories holding a blob a mount without `from` looks at (the first one the client may pull is used). */
+const MOUNT_CANDIDATES = 100;
+
 /**
- * Cross-repository mount. With `from`, the client must be allowed to pull it and it must hold the
- * blob; without `from`, any repository the client may pull that holds the blob will do.
+ * Cross-repository mount. The source must be a repository the request's own credentials may
+ * pull (for a bearer token: one its scopes grant pull on, not merely one its user could pull);
+ * with `from` it is that repository, without `from` the first such repository holding the blob.
+ * Anything else is no mount, and the client gets an upload session instead (202), as from
+ * Distribution.
  */
 async function tryMount(request: FastifyRequest, deps: RegistryDeps, name: string, digest: Digest, from: string | undefined): Promise<boolean> {
-  const principal = request.principal;
-  if (!principal) return false;
-  let size: number | undefined;
+  const grant = request.grant;
+  if (!grant) return false;
+  const mayPull = (repository: string) => deps.auth.permits(grant, { type: 'repository', name: repository, action: 'pull' });
+  let source: string | undefined;
   if (from !== undefined) {
-    try {
-      assertName(from);
-    } catch {
-      return false;
-    }
-    if (!deps.auth.allowed(principal, { type: 'repository', name: from, action: 'pull' })) return false;
-    size = await deps.meta.repositoryBlobSize(from, digest);
+    source = mayPull(from) ? from : undefined;
   } else {
-    size = await deps.meta.blobSize(digest);
-    // Today every user may pull every repository; with per-project roles this must check the
-    // repositories that hold the blob.
-    if (size !== undefined && !deps.auth.allowed(principal, { type: 'repository', name, action: 'pull' })) size = undefined;
+    source = (await deps.meta.repositoriesWithBlob(digest, MOUNT_CANDIDATES)).find(mayPull);
   }
+  const size = source === undefined ? undefined : await deps.meta.repositoryBlobSize(source, digest);
   if (size === undefined || !(await deps.blobs.stat(digest))) return false;
   await deps.meta.linkBlob(name, digest, size);
   return true;

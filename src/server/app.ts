@@ -10,6 +10,7 @@ import { registryPlugin } from '../registry/plugin.js';
 import { routeLabel } from '../registry/routes.js';
 import { registerCaRoutes, type TrustedCa } from './ca-routes.js';
 import { challengeDecider, type ChallengeMode } from './challenge.js';
+import type { ClientAddresses } from './client-address.js';
 import type { ExternalUrl } from './external-url.js';
 import type { Metrics } from './metrics.js';
 import { registerMetricsRoute, type MetricsAccess } from './metrics-endpoint.js';
@@ -21,8 +22,10 @@ import type { ManualRenewal } from '../tls/manual-renewal.js';
 
 export interface AppDeps {
   log: Logger;
+  /** Who a request comes from (behind trusted proxies), for the login throttle. */
+  clients: ClientAddresses;
   accessLog: boolean;
-  registry: Omit<RegistryDeps, 'location' | 'observeUpload'>;
+  registry: Omit<RegistryDeps, 'location' | 'clientAddress' | 'observeUpload'>;
   auth: Authenticator;
   /** auth.admins: who may use the management API's changing operations. */
   admins: Admins;
@@ -87,17 +90,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return '{"status":"ok"}';
   });
   if (deps.privateCa) registerCaRoutes(app, deps.privateCa, deps.urls);
-  const guard = { auth: deps.auth, admins: deps.admins, basicRealm: deps.basicRealm };
+  const guard = { auth: deps.auth, admins: deps.admins, basicRealm: deps.basicRealm, clients: deps.clients };
   if (metrics && deps.metricsRoute) registerMetricsRoute(app, metrics, deps.metricsRoute.access, guard);
   if (deps.certificates) registerCertificateApi(app, deps.certificates.provider, deps.certificates.renewals, guard);
 
   const tokens = deps.auth.tokenService;
-  if (tokens) registerTokenRoute(app, deps.auth, tokens, deps.basicRealm);
+  if (tokens) registerTokenRoute(app, deps.auth, tokens, deps.basicRealm, deps.clients);
 
   await app.register(registryPlugin, {
     deps: {
       ...deps.registry,
       location: (request, path) => deps.urls.location(request, path),
+      clientAddress: (request) => deps.clients.of(request.raw),
       observeUpload: metrics && {
         started: () => metrics.uploadsInFlight.inc(),
         finished: (bytes) => {

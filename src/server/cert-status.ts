@@ -7,6 +7,9 @@ import type { CertificateProvider, CertificateStatus } from '../tls/certificate-
 import type { ManualRenewal } from '../tls/manual-renewal.js';
 import { signedIn, type GuardOptions } from './api-guard.js';
 
+/** What the credentials must grant: a bearer token for repositories does not open this API. */
+const CERTIFICATE_API = { type: 'registry', name: 'certificate', action: '*' } as const;
+
 export function statusFile(dataDir: string): string {
   return path.join(dataDir, 'certificates', 'status.json');
 }
@@ -37,11 +40,12 @@ export async function readStatusFile(dataDir: string): Promise<(CertificateStatu
 /**
  * GET /api/v1/certificate: the status as JSON (an error status shows in `lastError`); any
  * signed-in user. POST /api/v1/certificate/renew: renew now; administrators only (auth.admins),
- * at most once per tls.manualRenewalIntervalSeconds (429 with Retry-After otherwise).
+ * at most once per tls.manualRenewalIntervalSeconds (429 with Retry-After otherwise). Both are
+ * asked as the scope `registry:certificate:*`, so a bearer token for repositories opens neither.
  */
 export function registerCertificateApi(app: FastifyInstance, provider: CertificateProvider, renewals: ManualRenewal, guard: GuardOptions): void {
-  app.get('/api/v1/certificate', { onRequest: signedIn(guard, 'user') }, async () => provider.status());
-  app.post('/api/v1/certificate/renew', { onRequest: signedIn(guard, 'admin') }, async (_request, reply) => {
+  app.get('/api/v1/certificate', { onRequest: signedIn(guard, 'user', CERTIFICATE_API) }, async () => provider.status());
+  app.post('/api/v1/certificate/renew', { onRequest: signedIn(guard, 'admin', CERTIFICATE_API) }, async (_request, reply) => {
     const result = renewals.request();
     if (result.started) return reply.code(202).send({ renewing: true, status: provider.status() });
     if (result.reason === 'throttled') {

@@ -1,15 +1,17 @@
 // The port-80 listener of ACME mode: answers HTTP-01 challenges and sends every other request
-// to HTTPS, so plain-HTTP visitors end up on the registry.
+// to HTTPS, so plain-HTTP visitors end up on the registry. It serves only tiny requests, so its
+// limits are short and fixed: 15 s for the headers, 30 s for a whole request.
 import http from 'node:http';
 import type { Logger } from 'pino';
+import { originForm } from '../registry/routes.js';
 import type { Http01Solver } from '../tls/acme/solvers.js';
 import { parseListen } from './listen.js';
 
 const PREFIX = '/.well-known/acme-challenge/';
 
 export async function startChallengeListener(listen: string, solver: Http01Solver, httpsPort: number, log: Logger): Promise<http.Server> {
-  const server = http.createServer((req, res) => {
-    const url = req.url ?? '/';
+  const server = http.createServer({ headersTimeout: 15_000, requestTimeout: 30_000, connectionsCheckingInterval: 5_000 }, (req, res) => {
+    const url = originForm(req.url ?? '/');
     if (req.method === 'GET' && url.startsWith(PREFIX)) {
       const answer = solver.respond(url.slice(PREFIX.length));
       log.info({ token: url.slice(PREFIX.length), answered: answer !== undefined, remote: req.socket.remoteAddress }, 'HTTP-01 challenge request');

@@ -10,6 +10,7 @@ import { Authenticator } from '../auth/authenticator.js';
 import { CredentialCache } from '../auth/credential-cache.js';
 import { DatabaseUsers } from '../auth/database-users.js';
 import { HtpasswdFile } from '../auth/htpasswd-file.js';
+import { LoginThrottle } from '../auth/login-throttle.js';
 import type { IdentityProvider } from '../auth/identity.js';
 import { TokenService } from '../auth/token-service.js';
 import type { Config } from '../config/schema.js';
@@ -18,6 +19,7 @@ import { RegistryMetadata } from '../metadata/registry-metadata.js';
 import { ManifestCache } from '../registry/manifest-cache.js';
 import { FsBlobStore } from '../storage/fs-blob-store.js';
 import { buildApp } from './app.js';
+import { ClientAddresses } from './client-address.js';
 import { ExternalUrl } from './external-url.js';
 import { createDdnsUpdater } from '../dns/registry.js';
 import { ManualRenewal } from '../tls/manual-renewal.js';
@@ -58,7 +60,23 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   const dataDir = await ensureDataDir(config);
   const certificates = await createCertificates(config, dataDir, log);
   const tlsOn = certificates.provider !== undefined;
-  const serverFactory = await createServerFactory(certificates.provider);
+  const clients = new ClientAddresses(config.trustedProxies);
+  const { connections } = config;
+  const serverFactory = await createServerFactory(certificates.provider, {
+    ciphers: config.tls.ciphers,
+    connections: {
+      headersTimeoutMs: connections.headersTimeoutSeconds * 1000,
+      keepAliveTimeoutMs: connections.keepAliveTimeoutSeconds * 1000,
+      idleTimeoutMs: connections.idleTimeoutSeconds * 1000,
+      maxPerAddress: connections.maxPerAddress,
+    },
+    isTrustedProxy: (address) => clients.isTrustedProxy(address),
+    onLimited: (address, open) =>
+      log.warn(
+        { mod: 'server.connections', address, open },
+        `${address} holds ${open} connections, the most connections.maxPerAddress allows: further ones are closed on connect. Raise the limit for a proxy or NAT gateway, or add a proxy to trustedProxies`,
+      ),
+  });
 
   const db = await openSqlite(path.join(dataDir, 'minato.db'));
   const meta = new RegistryMetadata(db);
@@ -81,16 +99,36 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
         ttlSeconds: config.auth.token.ttlSeconds,
       })
     : undefined;
-  const auth = new Authenticator(identity, new CredentialCache(config.auth.credentialCacheSeconds * 1000), tokens, {
-    anonymousPull: config.auth.anonymousPull,
+  const metrics = config.metrics.enabled ? new Metrics() : undefined;
+  const throttleLog = log.child({ mod: 'auth.throttle' });
+  const { throttle: limits } = config.auth;
+  const throttle = new LoginThrottle({
+    userFailures: limits.userFailures,
+    addressFailures: limits.addressFailures,
+    windowMs: limits.windowSeconds * 1000,
+    onThrottled: ({ scope, address, user, failures, retryAfterSeconds }) =>
+      throttleLog.warn(
+        { scope, address, user, failures, retryAfterSeconds },
+        scope === 'user'
+          ? `${failures} failed logins of this user from ${address}: its logins from there get 429 for ${retryAfterSeconds} s. If this is the real user, the password in its client is wrong; other addresses are not affected`
+          : `${failures} failed logins from ${address}: logins from there get 429 for ${retryAfterSeconds} s. Behind a proxy, make sure it is in trustedProxies and sends X-Forwarded-For`,
+      ),
   });
+  const auth = new Authenticator(
+    identity,
+    new CredentialCache(config.auth.credentialCacheSeconds * 1000),
+    tokens,
+    { anonymousPull: config.auth.anonymousPull },
+    { throttle, onFailure: (reason) => metrics?.authFailures.inc({ reason }) },
+  );
 
   const admins = new Admins(config.auth.admins);
   const urls = new ExternalUrl(config.externalUrl, config.trustedProxies, tlsOn ? 'https' : 'http');
-  const metrics = config.metrics.enabled ? new Metrics() : undefined;
+
   metrics?.watchStorage(dataDir);
   const app = await buildApp({
     log,
+    clients,
     accessLog: config.log.accessLog,
     registry: {
       blobs,
@@ -138,7 +176,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   }
   let metricsListener: MetricsListener | undefined;
   if (metrics && config.metrics.listen !== undefined) {
-    const guard = { auth, admins, basicRealm: config.auth.realm };
+    const guard = { auth, admins, basicRealm: config.auth.realm, clients };
     metricsListener = await startMetricsListener(config.metrics.listen, metrics, config.metrics.auth, guard, log.child({ mod: 'server.metrics' })).catch(async (err: unknown) => {
       await abandon();
       throw err;

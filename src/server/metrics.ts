@@ -29,6 +29,12 @@ export class Metrics {
     help: 'Response body bytes sent (blobs, manifests, listings).',
     registers: [this.registry],
   });
+  readonly authFailures = new Counter({
+    name: 'minato_auth_failures_total',
+    help: 'Refused credentials by reason: password (wrong user or password), token (invalid or expired bearer token), throttled (refused by the login throttle).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly uploadsInFlight = new Gauge({
     name: 'minato_uploads_in_flight',
     help: 'Upload requests currently streaming a body.',

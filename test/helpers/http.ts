@@ -31,6 +31,8 @@ export interface RequestOptions {
   body?: Buffer | string;
   ca?: string | Buffer;
   servername?: string;
+  /** Local address to connect from (127.0.0.2 ... are loopback too, and count as other clients). */
+  localAddress?: string;
 }
 
 export function request(url: string, opts: RequestOptions = {}): Promise<Response> {
@@ -51,6 +53,7 @@ export function request(url: string, opts: RequestOptions = {}): Promise<Respons
         agent: false,
         ca: opts.ca,
         servername: opts.servername,
+        localAddress: opts.localAddress,
       },
       (res) => {
         const chunks: Buffer[] = [];

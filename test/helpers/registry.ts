@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { parseConfig } from '../../src/config/load.js';
 import { startRegistry, type RunningRegistry } from '../../src/server/compose.js';
+import { request, type Response } from './http.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const CLI = path.join(ROOT, 'bin', 'minato.js');
@@ -129,4 +130,18 @@ export async function spawnServe(args: string[], env: NodeJS.ProcessEnv = {}, ti
     stop: () => stopWith('SIGTERM'),
     kill9: () => stopWith('SIGKILL'),
   };
+}
+
+/** GET /token for these scopes (Basic credentials optional), with service=minato unless `query` says otherwise. */
+export function requestToken(base: string, scopes: string | string[], authorization?: string, query: Record<string, string> = { service: 'minato' }): Promise<Response> {
+  const params = new URLSearchParams(query);
+  for (const s of ([] as string[]).concat(scopes)) params.append('scope', s);
+  return request(`${base}/token?${params}`, { headers: authorization ? { Authorization: authorization } : {} });
+}
+
+/** A bearer token for these scopes; fails the test when the endpoint issues none. */
+export async function bearerToken(base: string, scopes: string | string[], authorization?: string): Promise<string> {
+  const res = await requestToken(base, scopes, authorization);
+  if (res.status !== 200) throw new Error(`GET /token answered ${res.status}: ${res.text}`);
+  return (res.json() as { token: string }).token;
 }

@@ -114,6 +114,69 @@ describe('manifests', () => {
     }
   });
 
+  test('every field the specs define must have its type: MANIFEST_INVALID naming the field, nothing stored', async () => {
+    const m = JSON.parse((await prepareImage('man/types')).toString());
+    const layer = m.layers[0];
+    const index = (entry: Record<string, unknown>) => ({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: OCI_MANIFEST, digest: sha256('x'), size: 1, ...entry }] });
+    const cases: Array<[string, unknown, string]> = [
+      ['mediaType', { ...m, mediaType: 5 }, OCI_MANIFEST],
+      ['schemaVersion', { ...m, schemaVersion: '2' }, OCI_MANIFEST],
+      ['artifactType', { ...m, artifactType: ['a'] }, OCI_MANIFEST],
+      ['annotations', { ...m, annotations: { a: 1 } }, OCI_MANIFEST],
+      ['annotations', { ...m, annotations: ['a'] }, OCI_MANIFEST],
+      ['config.mediaType', { ...m, config: { ...m.config, mediaType: 7 } }, OCI_MANIFEST],
+      ['config.size', { ...m, config: { ...m.config, size: '12' } }, OCI_MANIFEST],
+      ['config.size', { ...m, config: { ...m.config, size: 1.5 } }, OCI_MANIFEST],
+      ['config.annotations', { ...m, config: { ...m.config, annotations: { a: true } } }, OCI_MANIFEST],
+      ['config.data', { ...m, config: { ...m.config, data: 12 } }, OCI_MANIFEST],
+      ['config.data', { ...m, config: { ...m.config, data: 'not base64!' } }, OCI_MANIFEST],
+      ['layers[0].urls', { ...m, layers: [{ ...layer, urls: 'http://example.com/l' }] }, OCI_MANIFEST],
+      ['layers[0].urls[0]', { ...m, layers: [{ ...layer, urls: [5] }] }, OCI_MANIFEST],
+      ['layers[0].artifactType', { ...m, layers: [{ ...layer, artifactType: {} }] }, OCI_MANIFEST],
+      ['layers', { ...m, layers: {} }, OCI_MANIFEST],
+      ['layers[0]', { ...m, layers: ['sha256:abc'] }, OCI_MANIFEST],
+      ['subject', { ...m, subject: 'sha256:abc' }, OCI_MANIFEST],
+      ['subject.size', { ...m, subject: { mediaType: OCI_MANIFEST, digest: sha256('s'), size: -1 } }, OCI_MANIFEST],
+      ['manifests[0].platform', index({ platform: 'linux/amd64' }), OCI_INDEX],
+      ['manifests[0].platform.architecture', index({ platform: { os: 'linux', architecture: 64 } }), OCI_INDEX],
+      ['manifests[0].platform.os', index({ platform: { architecture: 'amd64' } }), OCI_INDEX],
+      ['manifests[0].platform.os.features', index({ platform: { os: 'linux', architecture: 'amd64', 'os.features': 'x' } }), OCI_INDEX],
+      ['manifests[0].platform.variant', index({ platform: { os: 'linux', architecture: 'arm', variant: 7 } }), OCI_INDEX],
+      ['manifests[0].platform.features[0]', index({ platform: { os: 'linux', architecture: 'amd64', features: [1] } }), OCI_INDEX],
+      ['manifests', { schemaVersion: 2, mediaType: OCI_INDEX, manifests: null }, OCI_INDEX],
+    ];
+    for (const [field, doc, type] of cases) {
+      const res = await putManifest('man/types', 'bad', Buffer.from(JSON.stringify(doc)), type);
+      assertOciError(res, 400, 'MANIFEST_INVALID', field);
+      assert.ok(res.json().errors[0].message.startsWith(`${field} `), `${field}: ${res.json().errors[0].message}`);
+    }
+    assertOciError(await api('/v2/man/types/manifests/bad'), 404, 'MANIFEST_UNKNOWN');
+    // Well-typed optional fields are accepted.
+    const good = { ...m, annotations: { a: 'b' }, config: { ...m.config, data: Buffer.from('{}').toString('base64'), annotations: { c: 'd' } }, layers: [{ ...layer, urls: ['https://example.com/l'] }] };
+    assert.equal((await putManifest('man/types', 'good', Buffer.from(JSON.stringify(good)))).status, 201);
+  });
+
+  test('a descriptor whose size differs from the stored blob or manifest is refused, naming it; nothing stored', async () => {
+    const m = JSON.parse((await prepareImage('man/size')).toString());
+    const wrongLayer = { ...m, layers: [{ ...m.layers[0], size: m.layers[0].size + 1 }] };
+    const res = await putManifest('man/size', 'v1', Buffer.from(JSON.stringify(wrongLayer)));
+    assertOciError(res, 400, 'MANIFEST_INVALID');
+    assert.match(res.json().errors[0].message, /^layers\[0\]/);
+    assert.match(res.json().errors[0].message, new RegExp(`${m.layers[0].size}`));
+    const wrongConfig = { ...m, config: { ...m.config, size: 0 } };
+    assert.match((await putManifest('man/size', 'v1', Buffer.from(JSON.stringify(wrongConfig)))).json().errors[0].message, /^config/);
+    assertOciError(await api('/v2/man/size/manifests/v1'), 404, 'MANIFEST_UNKNOWN');
+
+    const child = Buffer.from(JSON.stringify(m));
+    assert.equal((await putManifest('man/size', sha256(child), child)).status, 201);
+    const index = (size: number) => Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: OCI_MANIFEST, digest: sha256(child), size }] }));
+    const badIndex = await putManifest('man/size', 'multi', index(child.length - 1), OCI_INDEX);
+    assertOciError(badIndex, 400, 'MANIFEST_INVALID');
+    assert.match(badIndex.json().errors[0].message, /^manifests\[0\]/);
+    assertOciError(await api('/v2/man/size/manifests/multi'), 404, 'MANIFEST_UNKNOWN');
+    assert.equal((await putManifest('man/size', 'multi', index(child.length), OCI_INDEX)).status, 201);
+  });
+
   test('a manifest above the size limit is 413', async () => {
     const big = Buffer.alloc(4 * 1024 * 1024 + 1, 0x20);
     const res = await putManifest('man/big', 'v1', big);

@@ -97,8 +97,29 @@ describe('HTTPS listener', () => {
     assert.equal(res.status, 200);
   });
 
+  test('the certificate API opens for a user, not for a bearer token scoped to repositories', async () => {
+    const ca = await readFile(pki.caCert, 'utf8');
+    const base = `https://localhost:${port}`;
+    const tok = await request(`${base}/token?service=minato&scope=repository:any/repo:pull,push`, { ca, headers: { Authorization: reg.basic } });
+    assert.equal(tok.status, 200, tok.text);
+    const withToken = await request(`${base}/api/v1/certificate`, { ca, headers: { Authorization: `Bearer ${tok.json().token}` } });
+    assert.equal(withToken.status, 401, withToken.text);
+    assert.equal((await request(`${base}/api/v1/certificate`, { ca, headers: { Authorization: reg.basic } })).status, 200);
+  });
+
   test('refuses TLS 1.1', async () => {
     await assert.rejects(peerChain(port, bothRoots, { maxVersion: 'TLSv1.1', minVersion: 'TLSv1' }));
+  });
+
+  test('TLS 1.2 offers only AEAD suites with forward secrecy: CBC-SHA is refused, GCM and ChaCha20 work', async () => {
+    const tls12 = { maxVersion: 'TLSv1.2', minVersion: 'TLSv1.2' } as const;
+    for (const cbc of ['ECDHE-ECDSA-AES128-SHA', 'ECDHE-ECDSA-AES256-SHA384', 'AES128-GCM-SHA256']) {
+      await assert.rejects(peerChain(port, bothRoots, { ...tls12, ciphers: cbc }), /handshake failure|no ciphers/i, cbc);
+    }
+    for (const aead of ['ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-CHACHA20-POLY1305']) {
+      assert.ok((await peerChain(port, bothRoots, { ...tls12, ciphers: aead })).length > 0, aead);
+    }
+    assert.ok((await peerChain(port, bothRoots, { minVersion: 'TLSv1.3' })).length > 0, 'TLS 1.3');
   });
 
   test('new certificate files are picked up live; an open connection keeps working', async () => {
@@ -143,5 +164,21 @@ describe('start-up with bad files', () => {
   test('a mismatched key stops start-up with the reason', async () => {
     await assert.rejects(startTestRegistry({ tls: { cert: pki.leafCert, key: other.leafKey } }), /does not match any certificate/);
     await assert.rejects(startTestRegistry({ tls: { cert: path.join(dir, 'missing.pem'), key: pki.leafKey } }), /cannot read/);
+  });
+
+  test('tls.ciphers replaces the TLS 1.2 list; one naming no cipher stops start-up saying so', async () => {
+    const fullchain = path.join(dir, 'ciphers-fullchain.pem');
+    await writeFile(fullchain, (await readFile(pki.leafCert, 'utf8')) + (await readFile(pki.intermediateCert, 'utf8')));
+    const reg = await startTestRegistry({ tls: { cert: fullchain, key: pki.leafKey, ciphers: 'ECDHE-ECDSA-AES256-GCM-SHA384' } });
+    try {
+      const port = Number(new URL(reg.url).port);
+      const ca = await readFile(pki.caCert, 'utf8');
+      const tls12 = { maxVersion: 'TLSv1.2', minVersion: 'TLSv1.2' } as const;
+      await assert.rejects(peerChain(port, ca, { ...tls12, ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256' }));
+      assert.ok((await peerChain(port, ca, { ...tls12, ciphers: 'ECDHE-ECDSA-AES256-GCM-SHA384' })).length > 0);
+    } finally {
+      await reg.close();
+    }
+    await assert.rejects(startTestRegistry({ tls: { cert: pki.leafCert, key: pki.leafKey, ciphers: 'NOT-A-CIPHER' } }), /tls\.ciphers "NOT-A-CIPHER" selects no cipher/);
   });
 });

@@ -57,20 +57,20 @@ test('Basic auth: a verified password is cached, a wrong one never is, and a use
   const basic = (u: string, p: string) => `Basic ${basicCredential(u, p)}`;
 
   assert.equal(auth.decideCached(basic('alice', 'right'), need), undefined, 'nothing cached yet');
-  assert.deepEqual(await auth.decide(basic('alice', 'right'), need), { ok: true, principal: { user: 'alice' } });
+  assert.deepEqual(await auth.decide(basic('alice', 'right'), need, '127.0.0.1'), { ok: true, principal: { user: 'alice' } });
   assert.deepEqual(auth.decideCached(basic('alice', 'right'), need), { ok: true, principal: { user: 'alice' } });
-  assert.equal(await auth.checkPassword('alice', 'right'), true);
+  assert.deepEqual(await auth.passwordLogin('alice', 'right', '127.0.0.1'), { user: 'alice' });
   assert.equal(verifications, 1, 'one bcrypt for three checks');
 
-  for (let i = 0; i < 2; i++) assert.equal((await auth.decide(basic('alice', 'wrong'), need)).ok, false);
+  for (let i = 0; i < 2; i++) assert.equal((await auth.decide(basic('alice', 'wrong'), need, '127.0.0.1')).ok, false);
   assert.equal(verifications, 3, 'wrong passwords are verified every time');
-  assert.equal(await auth.checkPassword('alice:right', ''), false, 'a colon in a user name is refused');
+  assert.deepEqual(await auth.passwordLogin('alice:right', '', '127.0.0.1'), { refused: 'credentials' }, 'a colon in a user name is refused');
   assert.equal(auth.decideCached(undefined, need)?.ok, false, 'anonymous push is refused at once');
 
   passwords.set('alice', 'new');
   listeners.forEach((fn) => fn());
   assert.equal(auth.decideCached(basic('alice', 'right'), need), undefined);
-  assert.equal((await auth.decide(basic('alice', 'right'), need)).ok, false, 'the old password no longer works');
+  assert.equal((await auth.decide(basic('alice', 'right'), need, '127.0.0.1')).ok, false, 'the old password no longer works');
 });
 
 test('policy: users get pull/push/delete, anonymous at most pull, never push', () => {

@@ -1,11 +1,11 @@
 // Names, tags, digests, ranges and scopes: the small parsers every request goes through.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseScope } from '../../src/auth/scope.js';
+import { countScopes, parseScope, parseScopes } from '../../src/auth/scope.js';
 import { parseRange } from '../../src/registry/blobs.js';
 import { RegistryError } from '../../src/registry/errors.js';
 import { assertName, parseReference } from '../../src/registry/names.js';
-import { matchRoute } from '../../src/registry/routes.js';
+import { matchRoute, targetPath } from '../../src/registry/routes.js';
 import { parseContentRange } from '../../src/registry/uploads.js';
 
 const code = (fn: () => unknown) => {
@@ -43,6 +43,13 @@ test('routes are matched from the end of the path', () => {
   assert.equal(code(() => matchRoute('%2e%2e/blobs/uploads/')), 'NAME_INVALID');
 });
 
+test('request targets: origin form and absolute form give the same path', () => {
+  assert.equal(targetPath('/v2/a/tags/list?n=1'), '/v2/a/tags/list');
+  assert.equal(targetPath('/v2/'), '/v2/');
+  assert.equal(targetPath('http://reg:5000/v2/a/tags/list?n=1'), '/v2/a/tags/list');
+  assert.equal(targetPath('HTTPS://[::1]:5000/v2/a/manifests/v1'), '/v2/a/manifests/v1');
+});
+
 test('byte ranges', () => {
   assert.equal(parseRange(undefined, 10), null);
   assert.deepEqual(parseRange('bytes=0-4', 10), { start: 0, end: 4 });
@@ -67,4 +74,14 @@ test('token scopes', () => {
   assert.deepEqual(parseScope('registry:catalog:*'), { type: 'registry', name: 'catalog', actions: ['*'] });
   assert.equal(parseScope('repository:app'), undefined);
   assert.equal(parseScope('garbage'), undefined);
+  assert.equal(parseScope('repository:../x:push'), undefined, 'a name outside the grammar');
+  assert.equal(parseScope('repository:a/b:frob'), undefined, 'no known action');
+  assert.equal(parseScope('user:a:pull'), undefined, 'unknown type');
+  assert.equal(parseScope('registry:catalog:pull'), undefined);
+  assert.deepEqual(parseScope('repository:a/b:pull,frob,pull'), { type: 'repository', name: 'a/b', actions: ['pull'] });
+  assert.deepEqual(parseScopes(['repository:a:pull repository:b:pull', 'repository:a:push']), [
+    { type: 'repository', name: 'a', actions: ['pull', 'push'] },
+    { type: 'repository', name: 'b', actions: ['pull'] },
+  ]);
+  assert.equal(countScopes(['a b  c', '', 'd']), 4);
 });
