@@ -34,8 +34,12 @@ export interface UploadRecord {
   createdAt: number;
 }
 
-/** Tag names kept in memory for listings, over all repositories. */
-const MAX_CACHED_TAGS = 50_000;
+/**
+ * Tag names kept in memory for listings, over all repositories: ~50 bytes each, so ~12 MiB at
+ * most. With 50,000 a repository of 100,000 tags and one of 5,000, listed in turn, pushed each
+ * other out, and every listing of the large one began by reading all its tags again.
+ */
+const MAX_CACHED_TAGS = 250_000;
 
 export class RegistryMetadata {
   // Repository ids never change once assigned, so a name -> id cache is always right.
