@@ -15,15 +15,6 @@ export type OciRoute =
   | { kind: 'upload'; name: string; id: string }
   | { kind: 'referrers'; name: string; digest: string };
 
-const PATTERNS: Array<[RegExp, (m: RegExpExecArray) => OciRoute]> = [
-  [/^(.+)\/blobs\/uploads\/?$/, (m) => ({ kind: 'uploads', name: m[1]! })],
-  [/^(.+)\/blobs\/uploads\/([^/]+)$/, (m) => ({ kind: 'upload', name: m[1]!, id: m[2]! })],
-  [/^(.+)\/blobs\/([^/]+)$/, (m) => ({ kind: 'blob', name: m[1]!, digest: m[2]! })],
-  [/^(.+)\/manifests\/([^/]+)$/, (m) => ({ kind: 'manifest', name: m[1]!, reference: m[2]! })],
-  [/^(.+)\/tags\/list$/, (m) => ({ kind: 'tags', name: m[1]! })],
-  [/^(.+)\/referrers\/([^/]+)$/, (m) => ({ kind: 'referrers', name: m[1]!, digest: m[2]! })],
-];
-
 /**
  * A request target in origin form ("/v2/...?n=1"). An absolute-form target
  * ("http://host:port/v2/...", which RFC 9112 section 3.2.2 requires servers to accept) loses its
@@ -45,25 +36,55 @@ export function targetPath(target: string): string {
 /**
  * Parses the part of the path after "/v2/" (without the query string). Returns undefined for
  * paths that are no API resource (404), and throws NAME_INVALID for a malformed repository name.
+ * The last one to three segments decide (string comparisons, no regular expressions: every
+ * request comes through here).
  */
 export function matchRoute(rest: string): OciRoute | undefined {
   if (rest === '') return { kind: 'base' };
   if (rest === '_catalog') return { kind: 'catalog' };
-  let path: string;
-  try {
-    path = decodeURIComponent(rest);
-  } catch {
-    throw new RegistryError('NAME_INVALID', 'malformed percent-encoding in the path');
-  }
-  for (const [re, make] of PATTERNS) {
-    const m = re.exec(path);
-    if (m) {
-      const route = make(m);
-      if ('name' in route) assertName(route.name);
-      return route;
+  let path = rest;
+  if (rest.includes('%')) {
+    try {
+      path = decodeURIComponent(rest);
+    } catch {
+      throw new RegistryError('NAME_INVALID', 'malformed percent-encoding in the path');
     }
   }
-  return undefined;
+  const route = resourceOf(path);
+  if (route && 'name' in route) assertName(route.name);
+  return route;
+}
+
+function resourceOf(path: string): OciRoute | undefined {
+  const cut = path.lastIndexOf('/');
+  if (cut <= 0) return undefined;
+  const last = path.slice(cut + 1);
+  const before = path.slice(0, cut); // "<name>/<resource>"
+  const cut2 = before.lastIndexOf('/');
+  if (cut2 <= 0) return undefined;
+  const resource = before.slice(cut2 + 1);
+  const name = before.slice(0, cut2);
+  switch (resource) {
+    case 'manifests':
+      return last === '' ? undefined : { kind: 'manifest', name, reference: last };
+    case 'blobs':
+      // ".../blobs/uploads" starts an upload (as ".../blobs/uploads/" does, below).
+      if (last === 'uploads') return { kind: 'uploads', name };
+      return last === '' ? undefined : { kind: 'blob', name, digest: last };
+    case 'tags':
+      return last === 'list' ? { kind: 'tags', name } : undefined;
+    case 'referrers':
+      return last === '' ? undefined : { kind: 'referrers', name, digest: last };
+    case 'uploads': {
+      // "<name>/blobs/uploads/" or "<name>/blobs/uploads/<id>"
+      const cut3 = name.lastIndexOf('/');
+      if (cut3 <= 0 || name.slice(cut3 + 1) !== 'blobs') return undefined;
+      const repository = name.slice(0, cut3);
+      return last === '' ? { kind: 'uploads', name: repository } : { kind: 'upload', name: repository, id: last };
+    }
+    default:
+      return undefined;
+  }
 }
 
 const METHOD_ACTION: Record<string, string> = {
