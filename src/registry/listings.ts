@@ -10,6 +10,19 @@ function jsonBody(value: unknown): Buffer {
   return Buffer.from(JSON.stringify(value));
 }
 
+/**
+ * A JSON array of names, written out directly: tags and repository names are ASCII from their
+ * grammars (names.ts), with no character JSON would escape, and only names that passed the
+ * grammar are ever stored. Half the cost of JSON.stringify, on the path a paginated listing takes
+ * once per page. Sent as a string with its charset (as Distribution does): Node then writes
+ * headers and body in one write instead of gathering a header string and a Buffer.
+ */
+function nameArray(names: readonly string[]): string {
+  return names.length === 0 ? '[]' : `["${names.join('","')}"]`;
+}
+
+const JSON_UTF8 = 'application/json; charset=utf-8';
+
 /** Without `n` a page holds this many entries; a Link header leads to the next page. */
 const DEFAULT_PAGE = 1000;
 const MAX_PAGE = 10_000;
@@ -22,8 +35,8 @@ export const listTags: Handler<'tags'> = async (request, reply, route, deps) => 
   const tags = n === 0 ? [] : await deps.meta.listTags(route.name, last, n + 1);
   const page = tags.slice(0, n);
   if (tags.length > n) setNextLink(reply, `/v2/${route.name}/tags/list`, n, page[page.length - 1]!);
-  reply.code(200).header('Content-Type', 'application/json');
-  await reply.send(jsonBody({ name: route.name, tags: page }));
+  reply.code(200).header('Content-Type', JSON_UTF8);
+  await reply.send(`{"name":"${route.name}","tags":${nameArray(page)}}`);
 };
 
 export const listCatalog: Handler<'catalog'> = async (request, reply, route, deps) => {
@@ -31,8 +44,8 @@ export const listCatalog: Handler<'catalog'> = async (request, reply, route, dep
   const names = n === 0 ? [] : await deps.meta.listRepositories(last, n + 1);
   const page = names.slice(0, n);
   if (names.length > n) setNextLink(reply, '/v2/_catalog', n, page[page.length - 1]!);
-  reply.code(200).header('Content-Type', 'application/json');
-  await reply.send(jsonBody({ repositories: page }));
+  reply.code(200).header('Content-Type', JSON_UTF8);
+  await reply.send(`{"repositories":${nameArray(page)}}`);
 };
 
 export const listReferrers: Handler<'referrers'> = async (request, reply, route, deps) => {
