@@ -85,16 +85,17 @@ export class Authenticator {
   /**
    * The decision when it needs no slow work: no credentials, or Basic credentials verified
    * recently. Undefined when only `decide` can tell (a bcrypt to run, a token to verify).
-   * Every request asks this first, so the usual one costs a hash and a map lookup, no promise.
+   * Every request asks this first, so the usual one costs a hash and a map lookup, no promise
+   * (and on a kept-alive `connection` that sent the same header before, not even the hash).
    */
-  decideCached(authorization: string | undefined, need: Need | null): Decision | undefined {
+  decideCached(authorization: string | undefined, need: Need | null, connection?: object): Decision | undefined {
     if (authorization === undefined || authorization === '') {
       if (need === null ? this.policy.anonymousPull : isAllowed(ANONYMOUS, need.type, need.name, need.action, this.policy)) return { ok: true, principal: ANONYMOUS };
       return { ok: false, status: 401, message: 'authentication required', insufficientScope: false };
     }
     const { scheme, value } = parseAuthorization(authorization);
     if (scheme !== 'basic') return undefined;
-    const user = this.cache.userFor(value);
+    const user = this.cache.userFor(value, connection);
     return user === undefined ? undefined : this.basicDecision({ user }, need);
   }
 

@@ -4,7 +4,9 @@
 // random secret: passwords are never kept, and a copy of the map is no offline guessing oracle.
 // (One-shot `hash()` costs ~0.4 us where an HMAC object costs ~2-4 us; length extension does not
 // matter for a lookup key nobody sees.) Only successes are cached, and everything is dropped
-// when users change.
+// when users change. A client sends the same header on every request of a kept-alive connection,
+// so each connection also remembers its last hit and skips the hash when the header is the same
+// (compared only with what that connection itself sent before: no timing oracle for others).
 import { hash, randomBytes } from 'node:crypto';
 
 interface Entry {
@@ -17,9 +19,18 @@ export function basicCredential(user: string, password: string): string {
   return Buffer.from(`${user}:${password}`, 'utf8').toString('base64');
 }
 
+/** A connection's last verified credential (compared by value, on that connection only). */
+interface ConnectionHit extends Entry {
+  credential: string;
+  generation: number;
+}
+
 export class CredentialCache {
   private readonly secret = randomBytes(32).toString('base64');
   private readonly entries = new Map<string, Entry>();
+  private readonly lastHit = new WeakMap<object, ConnectionHit>();
+  /** Bumped by clear(): a connection's hit from before no longer counts. */
+  private generation = 0;
 
   constructor(
     private readonly ttlMs: number,
@@ -30,16 +41,23 @@ export class CredentialCache {
     return hash('sha256', `${this.secret}\0${credential}`, 'base64');
   }
 
-  /** The user of a Basic credential verified in the last `ttlMs`, or undefined. */
-  userFor(credential: string): string | undefined {
+  /**
+   * The user of a Basic credential verified in the last `ttlMs`, or undefined. `connection` (the
+   * request's socket) lets a repeated header on one connection skip the hash.
+   */
+  userFor(credential: string, connection?: object): string | undefined {
     if (this.ttlMs <= 0) return undefined;
+    const now = Date.now();
+    const hit = connection && this.lastHit.get(connection);
+    if (hit !== undefined && hit.credential === credential && hit.generation === this.generation && hit.expires >= now) return hit.user;
     const k = this.keyOf(credential);
     const entry = this.entries.get(k);
     if (entry === undefined) return undefined;
-    if (entry.expires < Date.now()) {
+    if (entry.expires < now) {
       this.entries.delete(k);
       return undefined;
     }
+    if (connection) this.lastHit.set(connection, { credential, user: entry.user, expires: entry.expires, generation: this.generation });
     return entry.user;
   }
 
@@ -55,5 +73,6 @@ export class CredentialCache {
 
   clear(): void {
     this.entries.clear();
+    this.generation++;
   }
 }

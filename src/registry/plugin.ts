@@ -2,7 +2,7 @@
 // request bodies as raw streams, authorizes every request in one hook, dispatches on the parsed
 // route, and writes every error as the spec's {"errors":[...]} JSON.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Grant } from '../auth/authenticator.js';
+import type { Decision, Grant, Need } from '../auth/authenticator.js';
 import type { Principal } from '../auth/policy.js';
 import { formatScope } from '../auth/scope.js';
 import { BlobNotFoundError, isStorageFull } from '../storage/blob-store.js';
@@ -59,22 +59,11 @@ export async function registryPlugin(app: FastifyInstance, opts: RegistryPluginO
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
 
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('Docker-Distribution-API-Version', 'registry/2.0');
-    const route = matchRoute(targetPath(request.raw.url ?? '').slice('/v2/'.length));
-    if (!route) throw new RegistryError('NAME_UNKNOWN', 'no such API endpoint', undefined, { status: 404 });
-    request.oci = route;
-    const need = requiredAccess(route, request.method);
-    const authorization = request.headers.authorization;
-    const decision = deps.auth.decideCached(authorization, need) ?? (await deps.auth.decide(authorization, need, deps.clientAddress(request)));
-    if (decision.ok) {
-      request.principal = decision.principal;
-      request.grant = decision;
-      return;
-    }
-    if (decision.status === 403) throw new RegistryError('DENIED', decision.message);
+  /** A refused request's error: 403, 429, or 401 with the challenge the client should answer. */
+  const refusal = (request: FastifyRequest, need: Need | null, decision: Exclude<Decision, { ok: true }>): RegistryError => {
+    if (decision.status === 403) return new RegistryError('DENIED', decision.message);
     if (decision.status === 429) {
-      throw new RegistryError('TOOMANYREQUESTS', decision.message, undefined, { headers: { 'Retry-After': String(decision.retryAfterSeconds) } });
+      return new RegistryError('TOOMANYREQUESTS', decision.message, undefined, { headers: { 'Retry-After': String(decision.retryAfterSeconds) } });
     }
     const c = opts.challenge(request);
     let challenge: string;
@@ -85,7 +74,35 @@ export async function registryPlugin(app: FastifyInstance, opts: RegistryPluginO
       if (need) challenge += `,scope="${formatScope({ type: need.type, name: need.name, actions: scopeActions(need.action) })}"`;
       if (decision.insufficientScope) challenge += ',error="insufficient_scope"';
     }
-    throw new RegistryError('UNAUTHORIZED', decision.message, undefined, { headers: { 'WWW-Authenticate': challenge } });
+    return new RegistryError('UNAUTHORIZED', decision.message, undefined, { headers: { 'WWW-Authenticate': challenge } });
+  };
+  const settle = (request: FastifyRequest, need: Need | null, decision: Decision, done: (err?: Error) => void): void => {
+    if (!decision.ok) return done(refusal(request, need, decision));
+    request.principal = decision.principal;
+    request.grant = decision;
+    done();
+  };
+
+  // A callback hook, not an async one: the usual request (no credentials, or Basic credentials
+  // verified recently) is decided synchronously and costs no promise; only the slow path awaits.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('Docker-Distribution-API-Version', 'registry/2.0');
+    let need: Need | null;
+    let cached: Decision | undefined;
+    try {
+      const route = matchRoute(targetPath(request.raw.url ?? '').slice('/v2/'.length));
+      if (!route) return done(new RegistryError('NAME_UNKNOWN', 'no such API endpoint', undefined, { status: 404 }));
+      request.oci = route;
+      need = requiredAccess(route, request.method);
+      cached = deps.auth.decideCached(request.headers.authorization, need, request.raw.socket);
+    } catch (err) {
+      return done(err as Error);
+    }
+    if (cached) return settle(request, need, cached, done);
+    deps.auth.decide(request.headers.authorization, need, deps.clientAddress(request)).then(
+      (decision) => settle(request, need, decision, done),
+      (err: Error) => done(err),
+    );
   });
 
   const dispatch = async (request: FastifyRequest, reply: FastifyReply) => {

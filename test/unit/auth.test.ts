@@ -40,6 +40,22 @@ test('the credential cache remembers successes briefly and never the password', 
   assert.equal(off.userFor(good), undefined);
 });
 
+test("a connection's remembered credential counts only for that header, until it expires or users change", async () => {
+  const cache = new CredentialCache(50);
+  const good = basicCredential('u', 'p');
+  const connection = {};
+  cache.add(good, 'u');
+  assert.equal(cache.userFor(good, connection), 'u');
+  assert.equal(cache.userFor(good, connection), 'u', 'the repeated header is answered from the connection');
+  assert.equal(cache.userFor(basicCredential('u', 'other'), connection), undefined, 'another header on the same connection is not');
+  cache.clear();
+  assert.equal(cache.userFor(good, connection), undefined, 'a user change forgets what connections remembered');
+  cache.add(good, 'u');
+  assert.equal(cache.userFor(good, connection), 'u');
+  await new Promise((r) => setTimeout(r, 80));
+  assert.equal(cache.userFor(good, connection), undefined, 'and so does the end of the cache lifetime');
+});
+
 test('Basic auth: a verified password is cached, a wrong one never is, and a user change clears it', async () => {
   const passwords = new Map([['alice', 'right']]);
   let verifications = 0;
