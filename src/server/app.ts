@@ -10,6 +10,7 @@ import { registryPlugin } from '../registry/plugin.js';
 import { routeLabel } from '../registry/routes.js';
 import { registerCaRoutes, type TrustedCa } from './ca-routes.js';
 import { challengeDecider, type ChallengeMode } from './challenge.js';
+import { lazyChildLogger } from './lazy-child-logger.js';
 import type { ClientAddresses } from './client-address.js';
 import type { ExternalUrl } from './external-url.js';
 import type { Metrics } from './metrics.js';
@@ -51,6 +52,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance: deps.log as FastifyBaseLogger,
     // One access-log line per request is written below, instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: lazyChildLogger,
     exposeHeadRoutes: false,
     // Large blobs can take long; idle keep-alive sockets are closed on shutdown.
     requestTimeout: 0,
@@ -67,12 +69,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
 
   const { metrics } = deps;
-  app.addHook('onResponse', async (request, reply) => {
+  // A callback hook: an async one would cost a promise per request for work that never waits.
+  app.addHook('onResponse', (request, reply, done) => {
     const ms = reply.elapsedTime;
-    const route = routeLabel(request.oci);
     if (metrics) {
-      metrics.requests.inc({ method: request.method, route, code: reply.statusCode });
-      metrics.duration.observe({ method: request.method, route }, ms / 1000);
+      metrics.observeRequest(request.method, routeLabel(request.oci), reply.statusCode, ms / 1000);
       const length = Number(reply.getHeader('content-length'));
       if (request.method !== 'HEAD' && length > 0) metrics.bytesOut.inc(length);
     }
@@ -82,6 +83,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         'request',
       );
     }
+    done();
   });
 
   app.get('/healthz', async (_request, reply) => {

@@ -19,6 +19,22 @@ export class Metrics {
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
     registers: [this.registry],
   });
+  // The labelled series of each (method, route, status), looked up once: prom-client would hash
+  // the label values again on every request. Bounded: Node's parser accepts known methods only.
+  private readonly perRequestKind = new Map<string, { count: Counter.Internal; latency: Histogram.Internal<'method' | 'route'> }>();
+
+  /** One finished HTTP request. */
+  observeRequest(method: string, route: string, code: number, seconds: number): void {
+    const key = `${method} ${route} ${code}`;
+    let series = this.perRequestKind.get(key);
+    if (!series) {
+      series = { count: this.requests.labels(method, route, String(code)), latency: this.duration.labels(method, route) };
+      this.perRequestKind.set(key, series);
+    }
+    series.count.inc();
+    series.latency.observe(seconds);
+  }
+
   readonly bytesIn = new Counter({
     name: 'minato_bytes_received_total',
     help: 'Blob bytes received from clients and stored.',
