@@ -8,9 +8,10 @@
 //   distribution  CNCF Distribution: one unpaginated page (it ignores n), for context
 //   nginx         the pages as static files with their Link headers: about the fastest answer
 //                 any server can give this client on this machine, for context
-// Each round lists 3 times per server and keeps the median, as regbench does; a different server
-// goes first in each round. The servers' CPU time per page (from /proc, in 10 ms ticks, summed
-// over the rounds) is the steadier figure on a busy machine. Prints a table and writes JSON lines (bench/out/ by default).
+// After three unmeasured rounds (JIT warm-up), each round lists 3 times per server and keeps the
+// median, as regbench does; a different server goes first in each round. The servers' CPU time
+// per page (from /proc, in 10 ms ticks, summed over the rounds) is the steadier figure on a busy
+// machine. Prints a table and writes JSON lines (bench/out/ by default).
 // Everything started is stopped by PID.
 //
 //   npm run build && node dist/bench/tags-servers.js [--rounds 8] [--tags 5000,100000]
@@ -31,6 +32,8 @@ type ServerName = (typeof SERVERS)[number];
 /** Targets of the tags-list criterion (docs/benchmarks.md). */
 const MAX_RATIO_TO_FLOOR = 1.25;
 const MAX_PER_PAGE_GROWTH = 1.2;
+/** Unmeasured rounds of three listings per server and size before the measured ones. */
+const WARMUP_LISTINGS = 3;
 
 interface Target {
   server: ServerName;
@@ -186,6 +189,9 @@ async function main(opts: Options): Promise<boolean> {
         process.stderr.write(`tags-servers: ${Math.round(set.tags.length / ((performance.now() - t0) / 1000))} tag PUTs/s\n`);
       }
     }
+
+    // Unmeasured listings first, so that no server's first round pays for its JIT warming up.
+    for (const t of targets) for (let i = 0; i < WARMUP_LISTINGS; i++) await medianOfThree(t.client, t.set);
 
     for (let round = 0; round < opts.rounds; round++) {
       for (const set of sets) {

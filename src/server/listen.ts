@@ -10,6 +10,7 @@ import type { FastifyServerFactory } from 'fastify';
 import type { Config } from '../config/schema.js';
 import type { CertificateProvider, ServingCertificate } from '../tls/certificate-provider.js';
 import { limitConnectionsPerAddress } from './connection-limit.js';
+import { StallWatch } from './stall-watch.js';
 
 export const TLS_MIN_VERSION = 'TLSv1.2';
 const ACME_TLS_ALPN = 'acme-tls/1';
@@ -58,7 +59,7 @@ export interface ConnectionSettings {
  * the provider's certificate (or a self-signed placeholder while it has none) and swaps on change.
  */
 export async function createServerFactory(provider: CertificateProvider | undefined, listener: ListenerOptions): Promise<FastifyServerFactory> {
-  if (!provider) return (handler) => bounded(http.createServer(serverOptions(listener.connections), inOrder(handler)), listener);
+  if (!provider) return (handler) => bounded((watched) => http.createServer(serverOptions(listener.connections), inOrder(handler, watched)), listener);
 
   // Every context gets the same versions and ciphers: OpenSSL keeps the cipher list of the
   // context a handshake started with, even when SNICallback hands over another one.
@@ -93,7 +94,7 @@ export async function createServerFactory(provider: CertificateProvider | undefi
     };
   }
   return (handler) => {
-    const server = bounded(https.createServer(options, inOrder(handler)), listener);
+    const server = bounded((watched) => https.createServer(options, inOrder(handler, watched)), listener);
     provider.onChange((cert) => {
       context = tls.createSecureContext(contextOptions(cert));
       server.setSecureContext(contextOptions(cert));
@@ -112,10 +113,16 @@ type RequestListener = (request: http.IncomingMessage, response: http.ServerResp
  * responses before it on that connection have finished; until then `response.socket` is null,
  * and the request waits for the 'socket' event. One property read on an ordinary request.
  */
-function inOrder(handler: RequestListener): RequestListener {
+function inOrder(handler: RequestListener, watch: StallWatch | undefined): RequestListener {
+  const run: RequestListener = watch
+    ? (request, response) => {
+        watch.serving(response);
+        handler(request, response);
+      }
+    : handler;
   return (request, response) => {
-    if (response.socket !== null) handler(request, response);
-    else response.once('socket', () => handler(request, response));
+    if (response.socket !== null) run(request, response);
+    else response.once('socket', () => run(request, response));
   };
 }
 
@@ -132,15 +139,19 @@ function serverOptions(c: ConnectionSettings): http.ServerOptions {
  * request's, to the end of its headers (a slowloris client gets 408 and is closed); it does not
  * run while a kept-alive connection waits for its next request, which `keepAliveTimeout` bounds
  * (long, since clients reuse connections between a push's many requests; Node's 5 s is short).
- * `requestTimeout` stays off: a large blob may take hours. `timeout`: a connection with no bytes
- * in either direction that long during a request is closed (a body or a reader that stalls).
+ * `requestTimeout` stays off: a large blob may take hours. The idle timeout: a connection with
+ * no bytes in either direction that long during a request is closed (a body or a reader that
+ * stalls), by a StallWatch that `create` wires into the request listener.
  */
-function bounded<S extends http.Server>(server: S, listener: ListenerOptions): S {
+function bounded<S extends http.Server>(create: (watch: StallWatch | undefined) => S, listener: ListenerOptions): S {
   const c = listener.connections;
+  const watch = c.idleTimeoutMs > 0 ? new StallWatch(c.idleTimeoutMs) : undefined;
+  const server = create(watch);
+  if (watch) server.once('close', () => watch.stop());
   server.headersTimeout = c.headersTimeoutMs;
   server.keepAliveTimeout = c.keepAliveTimeoutMs;
   server.requestTimeout = 0;
-  server.timeout = c.idleTimeoutMs;
+  server.timeout = 0; // the idle timeout is the StallWatch's (stall-watch.ts says why)
   limitConnectionsPerAddress(server, { maxPerAddress: c.maxPerAddress, exempt: listener.isTrustedProxy, onLimited: listener.onLimited });
   return server;
 }
