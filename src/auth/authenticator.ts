@@ -56,6 +56,9 @@ export function parseAuthorization(header: string): { scheme: string; value: str
 }
 
 export class Authenticator {
+  /** Basic checks in flight, by address and credential (see basicLogin). */
+  private readonly checking = new Map<string, Promise<Principal | LoginRefusal>>();
+
   constructor(
     private readonly identity: IdentityProvider,
     private readonly cache: CredentialCache,
@@ -152,11 +155,25 @@ export class Authenticator {
   /**
    * Checks a Basic credential (base64 of "user:password") sent from `address`. A credential
    * verified recently is answered from the cache (the throttle is not asked: only the right
-   * password gets there); any other asks the throttle first, then runs the slow hash.
+   * password gets there); any other asks the throttle first, then runs the slow hash. Requests
+   * that bring the same credential from the same address while it is being checked wait for that
+   * one check: a client pushing layers on 32 connections when its cache entry has expired costs
+   * one bcrypt and one throttle attempt, not 32 (which the throttle, counting attempts in flight
+   * as failures, refused with 429 from the eleventh on).
    */
-  async basicLogin(value: string, address: string): Promise<Principal | LoginRefusal> {
+  basicLogin(value: string, address: string): Promise<Principal | LoginRefusal> {
     const cached = this.cache.userFor(value);
-    if (cached !== undefined) return { user: cached };
+    if (cached !== undefined) return Promise.resolve({ user: cached });
+    const key = `${address} ${value}`;
+    let check = this.checking.get(key);
+    if (check === undefined) {
+      check = this.verifyBasic(value, address).finally(() => this.checking.delete(key));
+      this.checking.set(key, check);
+    }
+    return check;
+  }
+
+  private async verifyBasic(value: string, address: string): Promise<Principal | LoginRefusal> {
     const decoded = Buffer.from(value, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     const user = colon <= 0 ? undefined : decoded.slice(0, colon);

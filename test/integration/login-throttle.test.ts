@@ -2,12 +2,51 @@
 // /v2/, /token (GET and POST), while the same user from another address still logs in, and the
 // refusal ends after the window. 127.0.0.x addresses are loopback and count as other clients.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { assertOciError, request, type RequestOptions } from '../helpers/http.js';
 import { startTestRegistry, type TestRegistry } from '../helpers/registry.js';
 
 const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
 const WINDOW_SECONDS = 3;
+
+test('the right password on 32 kept-alive connections at once, as the cached login expires, is checked once and never throttled', async () => {
+  // docker pushes layers on many connections; when its cached login expires, every connection's
+  // next request needs the password checked at the same moment. Each check in flight counts as a
+  // failure until it succeeds, so 32 checks of the right password used to get 429 from the 11th.
+  const reg = await startTestRegistry({ auth: { credentialCacheSeconds: 1, throttle: { userFailures: 10, addressFailures: 25, windowSeconds: 60 } } });
+  try {
+    const { port } = new URL(reg.url);
+    const sockets = await Promise.all(
+      Array.from({ length: 32 }, () => new Promise<net.Socket>((resolve) => {
+        const socket = net.connect({ host: '127.0.0.1', port: Number(port), localAddress: '127.0.0.6' }, () => resolve(socket));
+      })),
+    );
+    const wave = async () => {
+      const answers = sockets.map((socket) => new Promise<string>((resolve) => {
+        let data = '';
+        const onData = (d: Buffer) => {
+          data += d.toString('latin1');
+          if (!data.includes('\r\n\r\n')) return;
+          socket.off('data', onData);
+          resolve(data.slice(9, 12));
+        };
+        socket.on('data', onData);
+      }));
+      for (const socket of sockets) socket.write(`GET /v2/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${reg.basic}\r\n\r\n`);
+      return Promise.all(answers);
+    };
+    try {
+      assert.deepEqual(await wave(), Array(32).fill('200'));
+      await new Promise((r) => setTimeout(r, 1200)); // the cached login expires
+      assert.deepEqual(await wave(), Array(32).fill('200'));
+    } finally {
+      for (const socket of sockets) socket.destroy();
+    }
+  } finally {
+    await reg.close();
+  }
+});
 
 describe('login throttle', () => {
   let reg: TestRegistry;
@@ -63,15 +102,21 @@ describe('login throttle', () => {
   });
 
   test('one address trying many users is refused as a whole after its own limit', async () => {
-    await reg.users!.setPassword('dave', 'dave-pw'); // before: a change of users lifts every refusal
-    const from = { localAddress: '127.0.0.6' };
-    const statuses: number[] = [];
-    for (let i = 0; i < 30; i++) statuses.push((await v2(basic(`user${i}`, 'guess'), from)).status);
-    assert.deepEqual(statuses, [...Array(25).fill(401), ...Array(5).fill(429)]);
-    assert.equal((await v2(basic('dave', 'dave-pw'), from)).status, 429, 'a right password from the refused address');
-    assert.equal((await v2(basic('dave', 'dave-pw'), { localAddress: '127.0.0.7' })).status, 200);
-    // A login verified in the last auth.credentialCacheSeconds is not throttled: only the right password gets there.
-    assert.equal((await v2(basic('dave', 'dave-pw'), from)).status, 200);
+    // Its own registry with a long window: 30 bcrypt checks can take longer than 3 s on a busy machine.
+    const own = await startTestRegistry({ auth: { throttle: { userFailures: 10, addressFailures: 25, windowSeconds: 120 } } });
+    try {
+      const login = (authorization: string, localAddress: string) => request(`${own.url}/v2/`, { localAddress, headers: { Authorization: authorization } });
+      await own.users!.setPassword('dave', 'dave-pw'); // before: a change of users lifts every refusal
+      const statuses: number[] = [];
+      for (let i = 0; i < 30; i++) statuses.push((await login(basic(`user${i}`, 'guess'), '127.0.0.6')).status);
+      assert.deepEqual(statuses, [...Array(25).fill(401), ...Array(5).fill(429)]);
+      assert.equal((await login(basic('dave', 'dave-pw'), '127.0.0.6')).status, 429, 'a right password from the refused address');
+      assert.equal((await login(basic('dave', 'dave-pw'), '127.0.0.7')).status, 200);
+      // A login verified in the last auth.credentialCacheSeconds is not throttled: only the right password gets there.
+      assert.equal((await login(basic('dave', 'dave-pw'), '127.0.0.6')).status, 200);
+    } finally {
+      await own.close();
+    }
   });
 
   test('a wrong login takes as long for a user that does not exist: the time does not tell', async () => {
