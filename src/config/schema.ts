@@ -89,7 +89,7 @@ export const configSchema = z.strictObject({
   trustedProxies: z
     .array(z.string())
     .default(['127.0.0.1', '::1'])
-    .describe('Client addresses whose X-Forwarded-Proto and X-Forwarded-Host headers are believed.'),
+    .describe('Addresses of the reverse proxies in front of minato: their X-Forwarded-Proto and X-Forwarded-Host are believed (Location headers, the token realm, auth.challenge auto), their X-Forwarded-For names the client for the login throttle, and they are exempt from connections.maxPerAddress.'),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Least severe level written: info logs requests and events, debug more detail.'),

@@ -123,7 +123,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   );
 
   const admins = new Admins(config.auth.admins);
-  const urls = new ExternalUrl(config.externalUrl, config.trustedProxies, tlsOn ? 'https' : 'http');
+  const urls = new ExternalUrl(config.externalUrl, clients, tlsOn ? 'https' : 'http');
 
   metrics?.watchStorage(dataDir);
   const app = await buildApp({

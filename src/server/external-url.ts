@@ -4,18 +4,17 @@
 //    it used, so a proxy that forgets the forwarded headers cannot send clients to the wrong
 //    scheme or port (the classic "unknown blob" behind TLS termination).
 import type { FastifyRequest } from 'fastify';
+import type { ClientAddresses } from './client-address.js';
 
 export class ExternalUrl {
-  private readonly trusted: Set<string>;
   private readonly fixed: string | undefined;
 
   constructor(
     externalUrl: string | undefined,
-    trustedProxies: string[],
+    private readonly proxies: Pick<ClientAddresses, 'isTrustedProxy'>,
     readonly listenerScheme: 'http' | 'https',
   ) {
     this.fixed = externalUrl?.replace(/\/+$/, '');
-    this.trusted = new Set(trustedProxies.map(normalizeIp));
   }
 
   /** Whether `externalUrl` is set: the origin never depends on the request. */
@@ -25,8 +24,7 @@ export class ExternalUrl {
 
   /** Whether the request comes from an address in `trustedProxies`. */
   fromTrustedProxy(request: FastifyRequest): boolean {
-    const remote = request.raw.socket.remoteAddress;
-    return remote !== undefined && this.trusted.has(normalizeIp(remote));
+    return this.proxies.isTrustedProxy(request.raw.socket.remoteAddress);
   }
 
   /** Absolute origin when it is known for sure, else undefined. */
@@ -69,8 +67,4 @@ function forwardedProto(request: FastifyRequest): 'http' | 'https' | undefined {
 function first(value: string | string[] | undefined): string | undefined {
   const v = Array.isArray(value) ? value[0] : value;
   return v?.split(',')[0]?.trim() || undefined;
-}
-
-export function normalizeIp(ip: string): string {
-  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
 }

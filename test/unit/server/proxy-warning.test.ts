@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import type { FastifyRequest } from 'fastify';
 import pino from 'pino';
+import { ClientAddresses } from '../../../src/server/client-address.js';
 import { ExternalUrl } from '../../../src/server/external-url.js';
 import { ProxyWarning } from '../../../src/server/proxy-warning.js';
 
@@ -17,7 +18,7 @@ function fakeRequest(headers: Record<string, string>, remoteAddress = '127.0.0.1
 function detector(externalUrl?: string, scheme: 'http' | 'https' = 'http') {
   const lines: Array<{ msg: string; seen: string[]; remote?: string }> = [];
   const log = pino(new Writable({ write: (chunk, _enc, done) => (lines.push(JSON.parse(String(chunk))), done()) }));
-  const warning = ProxyWarning.create(new ExternalUrl(externalUrl, TRUSTED, scheme), TRUSTED, log);
+  const warning = ProxyWarning.create(new ExternalUrl(externalUrl, new ClientAddresses(TRUSTED), scheme), TRUSTED, log);
   return { warning, lines };
 }
 
