@@ -1,5 +1,5 @@
 // regbench's tags-list scenario, step by step, with regbench's own client library, for the tools
-// that time it outside a regbench run (tags-latency.ts, tags-servers.ts): push N tags (regbench:
+// that time it outside a regbench run (tags-servers.ts): push N tags (regbench:
 // 5000) of one image at concurrency 32, then list them at n=100 following the Link headers.
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
