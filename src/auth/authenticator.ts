@@ -36,7 +36,7 @@ export type Decision =
   | { ok: false; status: 429; message: string; retryAfterSeconds: number };
 
 /** A password check that did not give a principal: wrong credentials, or refused by the throttle. */
-export type LoginRefusal = { refused: 'credentials' } | { refused: 'throttled'; retryAfterSeconds: number };
+export type LoginRefusal = { refused: 'credentials' } | { refused: 'throttled'; retryAfterSeconds: number; message: string };
 
 /** Why a request's credentials were not accepted, as counted in minato_auth_failures_total. */
 export type AuthFailure = 'password' | 'token' | 'throttled';
@@ -114,7 +114,7 @@ export class Authenticator {
       const login = await this.basicLogin(value, address);
       if ('user' in login) return this.basicDecision(login, need);
       if (login.refused === 'throttled') {
-        return { ok: false, status: 429, message: `too many failed logins from this address; retry in ${login.retryAfterSeconds} s`, retryAfterSeconds: login.retryAfterSeconds };
+        return { ok: false, status: 429, message: login.message, retryAfterSeconds: login.retryAfterSeconds };
       }
       return { ok: false, status: 401, message: 'invalid username or password', insufficientScope: false };
     }
@@ -180,7 +180,7 @@ export class Authenticator {
     const wait = this.opts.throttle?.attempt(address, user) ?? 0;
     if (wait > 0) {
       this.opts.onFailure?.('throttled');
-      return { refused: 'throttled', retryAfterSeconds: wait };
+      return { refused: 'throttled', retryAfterSeconds: wait, message: `too many failed logins from this address; retry in ${wait} s` };
     }
     if (user === undefined || !(await this.identity.verify(user, decoded.slice(colon + 1)))) {
       this.opts.onFailure?.('password');

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import http from 'node:http';
 import path from 'node:path';
+import { basicCredential } from '../auth/credential-cache.js';
 import type { Config } from '../config/schema.js';
 import { readStatusFile } from '../server/cert-status.js';
 import type { CertificateStatus } from '../tls/certificate-provider.js';
@@ -76,7 +77,7 @@ async function api(flags: ApiFlags, creds: Credentials, method: string, pathName
       url,
       {
         method,
-        headers: { Authorization: `Basic ${Buffer.from(`${creds.user}:${creds.password}`).toString('base64')}` },
+        headers: { Authorization: `Basic ${basicCredential(creds.user, creds.password)}` },
         ca: flags.caFile ? readFileSync(flags.caFile) : undefined,
         rejectUnauthorized: !flags.insecure,
       },

@@ -4,6 +4,7 @@
 // X-Forwarded-Proto the realm comes out http://, and the token request meets nginx's 400 "plain
 // HTTP request was sent to HTTPS port"), fetch a token, compare its times with the clocks, and
 // use it on /v2/ as a client would.
+import { basicCredential } from '../auth/credential-cache.js';
 import type { Report } from './check.js';
 import { jwtTimes, parseChallenges, type Challenge } from './challenge.js';
 import { header, HttpError, type HttpClient, type HttpResponse } from './http-client.js';
@@ -46,7 +47,7 @@ const T = {
 };
 
 function basic(c: Credentials): string {
-  return `Basic ${Buffer.from(`${c.user}:${c.password}`).toString('base64')}`;
+  return `Basic ${basicCredential(c.user, c.password)}`;
 }
 
 /** When /v2/ cannot be reached at all. */

@@ -59,9 +59,8 @@ export function registerTokenRoute(app: FastifyInstance, auth: Authenticator, to
   const refused = (reply: FastifyReply, refusal: LoginRefusal) => {
     reply.header('Content-Type', 'application/json');
     if (refusal.refused === 'throttled') {
-      const message = `too many failed logins from this address; retry in ${refusal.retryAfterSeconds} s`;
       reply.code(429).header('Retry-After', refusal.retryAfterSeconds);
-      return JSON.stringify({ errors: [{ code: 'TOOMANYREQUESTS', message }], error: 'slow_down', error_description: message });
+      return JSON.stringify({ errors: [{ code: 'TOOMANYREQUESTS', message: refusal.message }], error: 'slow_down', error_description: refusal.message });
     }
     reply.code(401).header('WWW-Authenticate', `Basic realm="${basicRealm}"`);
     return JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'invalid username or password' }] });
