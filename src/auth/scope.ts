@@ -3,7 +3,7 @@
 // Only what the registry knows goes into a token: repository names of the spec's grammar, the
 // actions pull, push, delete and *, the registry resources catalog and certificate. Anything
 // else is left out rather than refused, as Distribution's token servers do.
-import { isName } from '../registry/names.js';
+import { isName } from '../oci/names.js';
 
 export type Action = 'pull' | 'push' | 'delete' | '*';
 

@@ -7,7 +7,7 @@ import { DEFAULT_CONTAINERS_CERTS_DIR, DEFAULT_DOCKER_CERTS_DIR, DEFAULT_REPOSIT
 import { formatReport } from '../doctor/format.js';
 import { parseTarget, TargetError, type Target } from '../doctor/target.js';
 import { TrustStoreError } from '../doctor/trust-stores.js';
-import { assertName } from '../registry/names.js';
+import { assertName } from '../oci/names.js';
 
 interface DoctorFlags {
   user?: string;

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { BlobNotFoundError, type ByteRange } from '../storage/blob-store.js';
 import { assertDeleteEnabled, type Handler } from './context.js';
 import { RegistryError } from './errors.js';
-import { parseDigest, type Digest } from './names.js';
+import { parseDigest, type Digest } from '../oci/names.js';
 import { sendFileRange } from './send-file.js';
 
 async function blobSize(deps: Parameters<Handler<'blob'>>[3], name: string, digest: Digest): Promise<number> {

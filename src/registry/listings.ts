@@ -2,8 +2,8 @@
 // and a Link header (OCI Distribution Spec v1.1, "Listing tags", "Listing referrers").
 import { type Handler, pageParams, queryParam, setNextLink } from './context.js';
 import { RegistryError } from './errors.js';
-import { MEDIA } from './manifest-parse.js';
-import { parseDigest } from './names.js';
+import { MEDIA } from '../oci/manifest-parse.js';
+import { parseDigest } from '../oci/names.js';
 
 /** Buffers keep Content-Type exactly as set (Fastify adds a charset to strings). */
 function jsonBody(value: unknown): Buffer {

@@ -4,9 +4,10 @@ import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { ManifestRecord } from '../metadata/registry-metadata.js';
 import { apiPath, assertDeleteEnabled, type Handler, type RegistryDeps } from './context.js';
+import { OciError } from '../oci/errors.js';
 import { RegistryError } from './errors.js';
-import { parseManifest, type ParsedManifest, type Referenced } from './manifest-parse.js';
-import { digestAlgorithm, parseReference, type Reference } from './names.js';
+import { parseManifest, type ParsedManifest, type Referenced } from '../oci/manifest-parse.js';
+import { digestAlgorithm, parseReference, type Reference } from '../oci/names.js';
 
 async function resolve(deps: RegistryDeps, name: string, reference: string): Promise<ManifestRecord> {
   const ref = lookupReference(reference);
@@ -25,7 +26,7 @@ function lookupReference(reference: string): Reference | undefined {
   try {
     return parseReference(reference);
   } catch (err) {
-    if (err instanceof RegistryError && err.code === 'TAG_INVALID') return undefined;
+    if (err instanceof OciError && err.code === 'TAG_INVALID') return undefined;
     throw err;
   }
 }

@@ -8,7 +8,8 @@ import { formatScope } from '../auth/scope.js';
 import { BlobNotFoundError, isStorageFull } from '../storage/blob-store.js';
 import { deleteBlob, getBlob, headBlob } from './blobs.js';
 import type { Handler, RegistryDeps } from './context.js';
-import { errorBody, RegistryError } from './errors.js';
+import { OciError } from '../oci/errors.js';
+import { errorBody, fromOciError, RegistryError } from './errors.js';
 import { listCatalog, listReferrers, listTags } from './listings.js';
 import { deleteManifest, getManifest, headManifest, putManifest } from './manifests.js';
 import { matchRoute, requiredAccess, targetPath, type OciRoute } from './routes.js';
@@ -136,7 +137,7 @@ function scopeActions(action: string): string[] {
 }
 
 function toRegistryError(err: unknown): RegistryError {
-  if (err instanceof RegistryError) return err;
+  if (err instanceof OciError) return fromOciError(err);
   if (err instanceof BlobNotFoundError) return new RegistryError('BLOB_UNKNOWN', err.message);
   if (isStorageFull(err)) {
     return new RegistryError('UNKNOWN', 'the registry is out of storage space; nothing of this request was kept. Retry once space is freed', undefined, { status: 507 });

@@ -3,7 +3,7 @@
 // Routes are plain data; authorization asks `requiredAccess` which scope a request needs.
 import type { Need } from '../auth/authenticator.js';
 import { RegistryError } from './errors.js';
-import { assertName } from './names.js';
+import { assertName } from '../oci/names.js';
 
 export type OciRoute =
   | { kind: 'base' }

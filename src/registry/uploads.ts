@@ -13,7 +13,7 @@ import {
 } from '../storage/blob-store.js';
 import { apiPath, hasBody, queryParam, type Handler, type RegistryDeps } from './context.js';
 import { RegistryError } from './errors.js';
-import { assertName, parseDigest, type Digest } from './names.js';
+import { assertName, parseDigest, type Digest } from '../oci/names.js';
 
 export const startUpload: Handler<'uploads'> = async (request, reply, route, deps) => {
   // Every parameter is checked before anything is made: a malformed one is a 400, not a

@@ -2,7 +2,7 @@
 // Blobs are content-addressed and immutable; uploads are append-only files that become
 // visible as a blob only through commitUpload, after the digest has been verified.
 import type { Readable } from 'node:stream';
-import type { Digest } from '../registry/names.js';
+import type { Digest } from '../oci/names.js';
 
 export interface BlobInfo {
   digest: Digest;
@@ -26,6 +26,13 @@ export interface BlobReader {
   readonly depth: number;
   /** Closes the file; call once no returned chunk is in use any more. */
   close(): Promise<void>;
+}
+
+/** Plain, JSON-serialisable state of an upload in progress (see the BlobStore contract). */
+export interface UploadState {
+  id: string;
+  offset: number;
+  driver?: Record<string, unknown>;
 }
 
 export interface BlobStore {

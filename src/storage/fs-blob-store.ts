@@ -5,7 +5,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import { digestAlgorithm, type Digest, type DigestAlgorithm } from '../registry/names.js';
+import { digestAlgorithm, type Digest, type DigestAlgorithm } from '../oci/names.js';
 import { bufferedBlobReader, DIRECT_READ_MIN, directBlobReader } from './blob-reader.js';
 import {
   BlobNotFoundError,

@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import type { BlobReader } from '../../src/storage/blob-store.js';
 import { FsBlobStore } from '../../src/storage/fs-blob-store.js';
-import type { Digest } from '../../src/registry/names.js';
+import type { Digest } from '../../src/oci/names.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { countScopes, parseScope, parseScopes } from '../../src/auth/scope.js';
 import { parseRange } from '../../src/registry/blobs.js';
-import { RegistryError } from '../../src/registry/errors.js';
-import { assertName, parseReference } from '../../src/registry/names.js';
+import { OciError } from '../../src/oci/errors.js';
+import { assertName, parseReference } from '../../src/oci/names.js';
 import { matchRoute, targetPath } from '../../src/registry/routes.js';
 import { parseContentRange } from '../../src/registry/uploads.js';
 
@@ -13,7 +13,7 @@ const code = (fn: () => unknown) => {
     fn();
     return 'ok';
   } catch (e) {
-    return e instanceof RegistryError ? e.code : String(e);
+    return e instanceof OciError ? e.code : String(e);
   }
 };
 

@@ -1,6 +1,6 @@
 // Grammar of repository names, tags and digests (OCI Distribution Spec v1.1, "Pulling manifests"
 // and the image-spec "Digests" section).
-import { RegistryError } from './errors.js';
+import { OciError } from './errors.js';
 
 const COMPONENT = '[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*';
 const NAME_RE = new RegExp(`^${COMPONENT}(?:/${COMPONENT})*$`);
@@ -22,7 +22,7 @@ export function isName(name: string): boolean {
 
 export function assertName(name: string): void {
   if (!isName(name)) {
-    throw new RegistryError('NAME_INVALID', `invalid repository name "${truncate(name)}"`, {
+    throw new OciError('NAME_INVALID', `invalid repository name "${truncate(name)}"`, {
       rule: 'lowercase path components of [a-z0-9] joined by ".", "_", "__" or "-", separated by "/"',
     });
   }
@@ -39,7 +39,7 @@ export function isDigest(ref: string): ref is Digest {
 /** Throws DIGEST_INVALID for anything that is not a supported, well-formed digest. */
 export function parseDigest(value: string | undefined): Digest {
   if (value === undefined || !isDigest(value)) {
-    throw new RegistryError('DIGEST_INVALID', `invalid digest "${truncate(value ?? '')}"`, {
+    throw new OciError('DIGEST_INVALID', `invalid digest "${truncate(value ?? '')}"`, {
       supported: ['sha256', 'sha512'],
     });
   }
@@ -53,7 +53,7 @@ export function parseReference(ref: string): Reference {
   if (isDigest(ref)) return { kind: 'digest', digest: ref };
   if (DIGEST_SHAPE_RE.test(ref)) parseDigest(ref); // throws DIGEST_INVALID
   if (isTag(ref)) return { kind: 'tag', tag: ref };
-  throw new RegistryError('TAG_INVALID', `invalid tag "${truncate(ref)}"`, {
+  throw new OciError('TAG_INVALID', `invalid tag "${truncate(ref)}"`, {
     rule: '[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}',
   });
 }

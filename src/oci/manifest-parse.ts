@@ -1,7 +1,7 @@
 // Validates a pushed manifest and extracts what the registry indexes: the blobs and manifests it
 // references, its subject and artifact type. Accepts the OCI image manifest and index, and Docker
 // schema 2 manifests and manifest lists (OCI image-spec v1.1, Docker image manifest v2.2).
-import { RegistryError } from './errors.js';
+import { OciError } from './errors.js';
 import { isDigest } from './names.js';
 
 export const MEDIA = {
@@ -194,6 +194,6 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function invalid(message: string): RegistryError {
-  return new RegistryError('MANIFEST_INVALID', message);
+function invalid(message: string): OciError {
+  return new OciError('MANIFEST_INVALID', message);
 }

@@ -1,0 +1,63 @@
+// Typed domain events: every change the registry makes is described by one, written to the
+// outbox in the same transaction as the change (MetadataTx.appendEvents), then delivered at least
+// once, in order, to sinks (events/dispatcher.ts). Consumers: cache invalidation across replicas,
+// the JSON-lines event log; later the audit log, webhooks, replication and scan triggers.
+//
+// Events carry principal ids, never only names (names change; ids do not).
+
+/** Who caused an event. `id` is the principal's stable id (absent for anonymous and the system). */
+export interface Actor {
+  kind: 'anonymous' | 'user' | 'robot' | 'system';
+  id?: string;
+  name?: string;
+  /** The client's address (behind trusted proxies, the one they forwarded). */
+  address?: string;
+}
+
+interface Base {
+  /** ISO 8601 time of the change. */
+  at: string;
+  actor: Actor;
+}
+
+export type RegistryEvent = Base &
+  (
+    | { type: 'blob.pushed'; repository: string; digest: string; size: number }
+    | { type: 'blob.mounted'; repository: string; digest: string; size: number; from: string }
+    | { type: 'blob.deleted'; repository: string; digest: string }
+    | { type: 'manifest.pushed'; repository: string; digest: string; mediaType: string; size: number; tag?: string; subject?: string }
+    | { type: 'manifest.deleted'; repository: string; digest: string; tags: string[] }
+    | { type: 'tag.updated'; repository: string; tag: string; digest: string; previous?: string }
+    | { type: 'tag.deleted'; repository: string; tag: string; digest: string }
+    | { type: 'artifact.pulled'; repository: string; digest: string; tag?: string; count: number }
+    | { type: 'auth.login'; user: string; ok: boolean; reason?: string }
+    | { type: 'cert.obtained'; names: string[]; notAfter: string; issuer: string }
+    | { type: 'cert.failed'; names: string[]; error: string }
+  );
+
+export type EventType = RegistryEvent['type'];
+
+/** An event as read back from the outbox: its id orders it (per repository and overall). */
+export type StoredEvent = RegistryEvent & { id: number };
+
+/** The repository an event concerns, if any (delivery is in order per repository). */
+export function eventRepository(event: RegistryEvent): string | undefined {
+  return 'repository' in event ? event.repository : undefined;
+}
+
+/**
+ * Where events go. `deliver` gets batches in outbox order; it resolves once the batch is handled
+ * (written, sent, applied). It may be called again with the same events after a crash or a
+ * failure (at least once): sinks must be idempotent or tolerate repeats. A rejection is retried
+ * with backoff; the batch is never skipped. `signal` aborts on shutdown.
+ */
+export interface EventSink {
+  readonly name: string;
+  /**
+   * 'fleet': one delivery per fleet (the dispatcher holds a fleet-wide lease and a stored cursor),
+   * e.g. the event log, the audit log, webhooks. 'replica': every replica applies every event
+   * (cache invalidation), starting from the newest event at start-up.
+   */
+  readonly scope: 'fleet' | 'replica';
+  deliver(batch: readonly StoredEvent[], signal: AbortSignal): Promise<void>;
+}

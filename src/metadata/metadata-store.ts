@@ -1,0 +1,145 @@
+// The contract every metadata store fulfils: SQLite (embedded, sqlite/) and PostgreSQL (fleets,
+// postgres/). It holds what the registry knows about repositories, blobs, manifests, tags,
+// uploads in progress, principals and the event outbox; blob bytes live in the BlobStore.
+//
+// Reads run outside transactions and see committed state. Every change runs inside
+// `transaction`, which is where policy checks that need data and the events describing the
+// change join it: the change and its events commit together or not at all.
+//
+// Conformance: test/conformance/metadata-store.ts, run against every implementation.
+import type { RegistryEvent, StoredEvent } from '../events/events.js';
+import type { UploadState } from '../storage/blob-store.js';
+
+export interface ManifestRecord {
+  digest: string;
+  mediaType: string;
+  artifactType: string | null;
+  subject: string | null;
+  annotations: Record<string, string> | null;
+  size: number;
+  content: Buffer;
+}
+
+export interface ReferrerDescriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  artifactType?: string;
+  annotations?: Record<string, string>;
+}
+
+export interface UploadRecord {
+  id: string;
+  repository: string;
+  /** Milliseconds since the epoch. */
+  createdAt: number;
+  /** Last time bytes were appended (or created), for purging abandoned uploads. */
+  updatedAt: number;
+  /** The storage driver's resumable state (plain data), or undefined before the first byte. */
+  state: UploadState;
+}
+
+/** Who: a stable id that never changes when a name does (memberships and audit rows keep it). */
+export interface PrincipalRecord {
+  id: string;
+  kind: 'user' | 'robot';
+  name: string;
+  createdAt: number;
+}
+
+/** What deleting a manifest removed. */
+export interface DeletedManifest {
+  deleted: boolean;
+  /** Tags that pointed at it (and are gone with it), for the events. */
+  tags: string[];
+}
+
+/**
+ * The changes, inside one transaction. Every method may throw; the transaction is then rolled
+ * back and nothing of it is visible. Reads inside a transaction see its own writes.
+ */
+export interface MetadataTx {
+  /** Records a committed blob (idempotent) and makes it part of the repository (created if new). */
+  linkBlob(repository: string, digest: string, size: number): Promise<void>;
+  /** Removes a blob from a repository (the bytes stay until garbage collection). False when it was not linked. */
+  unlinkBlob(repository: string, digest: string): Promise<boolean>;
+  /** Stores a manifest (idempotent) with its references, and points `tag` at it when given. */
+  putManifest(repository: string, manifest: ManifestRecord, references: string[], tag?: string): Promise<void>;
+  /** The digest a tag points at now (inside the transaction: what a tag move replaces). */
+  resolveTag(repository: string, tag: string): Promise<string | undefined>;
+  /** Deletes a manifest and every tag pointing at it. */
+  deleteManifest(repository: string, digest: string): Promise<DeletedManifest>;
+  /** Deletes one tag; returns the digest it pointed at, or undefined when there was no such tag. */
+  deleteTag(repository: string, tag: string): Promise<string | undefined>;
+
+  /**
+   * Records an upload (created at POST). A single-process store may keep uploads that have no
+   * bytes yet in memory only: until then there is nothing to resume after a restart.
+   */
+  createUpload(record: Omit<UploadRecord, 'updatedAt'>): Promise<void>;
+  /**
+   * Replaces an upload's state if its offset is still `expectedOffset` (compare-and-set: two
+   * appends that raced lose cleanly). False when the upload is gone or has moved on.
+   */
+  updateUpload(id: string, state: UploadState, expectedOffset: number): Promise<boolean>;
+  /** Idempotent. */
+  deleteUpload(id: string): Promise<void>;
+
+  /** Appends events to the outbox; they become visible to readers when the transaction commits. */
+  appendEvents(events: RegistryEvent[]): Promise<void>;
+}
+
+export interface MetadataStore {
+  /**
+   * Runs `fn` in one write transaction and commits when it resolves (rolls back when it throws).
+   * Concurrency: writers are serialised (SQLite: one writer behind an async mutex; PostgreSQL: a
+   * pooled connection per transaction, row locks). Keep `fn` short: load what a policy needs
+   * before, never await network I/O inside. Not reentrant: never call `transaction` inside `fn`.
+   * Errors: a unavailable database throws MetadataUnavailableError (a client sees 503).
+   */
+  transaction<T>(fn: (tx: MetadataTx) => Promise<T>): Promise<T>;
+
+  /** Whether the repository exists (has ever held a blob or manifest). */
+  repositoryExists(name: string): Promise<boolean>;
+  /** Size of a blob the repository holds, or undefined. */
+  repositoryBlobSize(repository: string, digest: string): Promise<number | undefined>;
+  /** Names of repositories that hold a blob, at most `limit`, oldest link first. */
+  repositoriesWithBlob(digest: string, limit: number): Promise<string[]>;
+  /** Sizes of those of these digests that are blobs of the repository. One round trip whatever the count. */
+  blobSizes(repository: string, digests: string[]): Promise<Map<string, number>>;
+  /** Sizes of those of these digests that are manifests of the repository. One round trip whatever the count. */
+  manifestSizes(repository: string, digests: string[]): Promise<Map<string, number>>;
+  getManifest(repository: string, digest: string): Promise<ManifestRecord | undefined>;
+  resolveTag(repository: string, tag: string): Promise<string | undefined>;
+  /** Tags in byte order after `last`, at most `limit`. An index range scan. */
+  listTags(repository: string, last: string | undefined, limit: number): Promise<string[]>;
+  /** Repository names in byte order after `last`, at most `limit`. An index range scan. */
+  listRepositories(last: string | undefined, limit: number): Promise<string[]>;
+  /** Manifests whose subject is `subject`, oldest first; only those of `artifactType` when given. */
+  listReferrers(repository: string, subject: string, artifactType?: string): Promise<ReferrerDescriptor[]>;
+
+  getUpload(id: string): Promise<UploadRecord | undefined>;
+  /** Uploads with no activity since `time` (ms since the epoch), for the purge. */
+  uploadsIdleSince(time: number): Promise<UploadRecord[]>;
+
+  /** Principals: the stable id of a name, made on first sight. */
+  principal(kind: PrincipalRecord['kind'], name: string): Promise<PrincipalRecord>;
+
+  /** Outbox events with an id greater than `after`, in id order, at most `limit`. */
+  eventsAfter(after: number, limit: number): Promise<StoredEvent[]>;
+  /** The highest event id so far (0 when none): where a new reader that wants only new events starts. */
+  lastEventId(): Promise<number>;
+  /** Removes delivered events older than `before` (ms since the epoch). Returns how many. */
+  pruneEvents(before: number): Promise<number>;
+
+  /** Throws when the database cannot answer (readiness). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The database cannot be reached or refused the work for a reason that may pass (restart, failover). */
+export class MetadataUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super(`the metadata database is unavailable (${(cause as Error)?.message ?? String(cause)})`, { cause });
+  }
+}
