@@ -8,7 +8,7 @@
 /** Who caused an event. `id` is the principal's stable id (absent for anonymous and the system). */
 export interface Actor {
   kind: 'anonymous' | 'user' | 'robot' | 'system';
-  id?: string;
+  id?: number;
   name?: string;
   /** The client's address (behind trusted proxies, the one they forwarded). */
   address?: string;

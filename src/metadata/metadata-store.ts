@@ -41,7 +41,8 @@ export interface UploadRecord {
 
 /** Who: a stable id that never changes when a name does (memberships and audit rows keep it). */
 export interface PrincipalRecord {
-  id: string;
+  /** An integer, as Harbor's API gives user and robot ids. */
+  id: number;
   kind: 'user' | 'robot';
   name: string;
   createdAt: number;

@@ -79,6 +79,40 @@ const migrations: Record<string, Migration> = {
       }
     },
   },
+  // Principals with stable ids (users now, robots later: memberships and audit rows keep the id
+  // when a name changes), resumable upload state for any replica, and the event outbox.
+  '0002_core': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('principals')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addUniqueConstraint('principals_kind_name', ['kind', 'name'])
+        .execute();
+      await db.schema.alterTable('uploads').addColumn('offset_bytes', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('uploads').addColumn('state', 'text').execute();
+      await db.schema.alterTable('uploads').addColumn('updated_at', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .createTable('events')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('repository', 'text')
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('events_created_at').on('events').column('created_at').execute();
+      await db.schema
+        .createTable('event_cursors')
+        .addColumn('sink', 'text', (c) => c.primaryKey())
+        .addColumn('last_id', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+    async down(db: Kysely<any>) {
+      for (const t of ['event_cursors', 'events', 'principals']) await db.schema.dropTable(t).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

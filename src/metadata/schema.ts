@@ -52,6 +52,35 @@ export interface UploadsTable {
   id: string;
   repository: string;
   created_at: number;
+  /** Bytes stored so far (the compare-and-set key of an append). */
+  offset_bytes: Generated<number>;
+  /** The storage driver's UploadState as JSON (null until the first bytes). */
+  state: string | null;
+  updated_at: Generated<number>;
+}
+
+/** Users and robots by stable id; `name` is unique per kind. */
+export interface PrincipalsTable {
+  id: Generated<number>;
+  kind: string;
+  name: string;
+  created_at: number;
+}
+
+/** The outbox: one row per RegistryEvent, in commit order. */
+export interface EventsTable {
+  id: Generated<number>;
+  type: string;
+  repository: string | null;
+  /** The whole event as JSON. */
+  payload: string;
+  created_at: number;
+}
+
+/** How far each fleet-wide sink has delivered. */
+export interface EventCursorsTable {
+  sink: string;
+  last_id: number;
 }
 
 export interface UsersTable {
@@ -69,4 +98,7 @@ export interface Database {
   tags: TagsTable;
   uploads: UploadsTable;
   users: UsersTable;
+  principals: PrincipalsTable;
+  events: EventsTable;
+  event_cursors: EventCursorsTable;
 }
