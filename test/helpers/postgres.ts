@@ -17,8 +17,11 @@ export interface RunningPostgres {
   adminUrl: string;
   port: number;
   pid: number;
-  /** Creates an empty database owned by `minato` and returns its URL. */
-  createDatabase(name?: string): Promise<string>;
+  /**
+   * Creates an empty database owned by `minato` and returns its URL. `icuLocale` (e.g. "en-US")
+   * gives it that ICU collation instead of the cluster's C.UTF-8, as databases in the field have.
+   */
+  createDatabase(name?: string, options?: { icuLocale?: string }): Promise<string>;
   /** Restarts the server (connections drop; data stays), for failure tests. */
   restart(): Promise<void>;
   /** Stops the server without a restart (connections refused until start()). */
@@ -78,8 +81,9 @@ export async function startPostgres(): Promise<RunningPostgres> {
     adminUrl,
     port,
     pid,
-    async createDatabase(name = `t_${process.pid}_${++count}_${randomBytes(3).toString('hex')}`) {
-      await admin(`create database ${name} owner minato`);
+    async createDatabase(name = `t_${process.pid}_${++count}_${randomBytes(3).toString('hex')}`, options = {}) {
+      const locale = options.icuLocale ? ` template template0 locale_provider icu icu_locale '${options.icuLocale.replace(/'/g, "''")}'` : '';
+      await admin(`create database ${name} owner minato${locale}`);
       return `postgres://minato:minato-pw@127.0.0.1:${port}/${name}`;
     },
     async restart() {

@@ -1,0 +1,563 @@
+// The MetadataStore contract (src/metadata/metadata-store.ts) as one suite, registered against any
+// implementation by metadata-store.test.ts: every method, what a transaction makes visible and
+// when, and many callers at once. `open` must give a fresh, empty store each time.
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, it } from 'node:test';
+import type { RegistryEvent, StoredEvent } from '../../src/events/events.js';
+import type { ManifestRecord, MetadataStore } from '../../src/metadata/metadata-store.js';
+import { sha256 } from '../helpers/oci.js';
+
+export interface MetadataStoreImplementation {
+  name: string;
+  open(): Promise<MetadataStore>;
+}
+
+const MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json';
+const actor = { kind: 'user', id: 1, name: 'alice' } as const;
+
+function manifest(seed: string, extra: Partial<Omit<ManifestRecord, 'digest' | 'content' | 'size'>> = {}): ManifestRecord {
+  const content = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MANIFEST_TYPE, seed }));
+  return { digest: sha256(content), mediaType: MANIFEST_TYPE, artifactType: null, subject: null, annotations: null, size: content.length, content, ...extra };
+}
+
+const blob = (seed: string) => sha256(`blob ${seed}`);
+
+function tagUpdated(repository: string, tag: string, digest: string, previous?: string): RegistryEvent {
+  return { type: 'tag.updated', at: new Date().toISOString(), actor, repository, tag, digest, ...(previous ? { previous } : {}) };
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** Events as read back, without their ids (compared with what was appended). */
+const withoutIds = (events: StoredEvent[]) => events.map(({ id: _id, ...rest }) => rest);
+
+export function metadataStoreConformance(impl: MetadataStoreImplementation): void {
+  const withStore = async (fn: (store: MetadataStore) => Promise<void>) => {
+    const store = await impl.open();
+    try {
+      await fn(store);
+    } finally {
+      await store.close();
+    }
+  };
+  const test = (name: string, fn: (store: MetadataStore) => Promise<void>) => it(name, () => withStore(fn));
+
+  describe(`MetadataStore conformance: ${impl.name}`, () => {
+    describe('blobs', () => {
+      test('linkBlob makes the repository and the blob; it is idempotent; unlinkBlob removes only that link', async (store) => {
+        assert.equal(await store.repositoryExists('team/app'), false);
+        await store.transaction((tx) => tx.linkBlob('team/app', blob('a'), 42));
+        await store.transaction((tx) => tx.linkBlob('team/app', blob('a'), 42));
+        await store.transaction((tx) => tx.linkBlob('team/other', blob('a'), 42));
+        assert.equal(await store.repositoryExists('team/app'), true);
+        assert.equal(await store.repositoryBlobSize('team/app', blob('a')), 42);
+        assert.equal(await store.repositoryBlobSize('team/app', blob('b')), undefined);
+        assert.equal(await store.repositoryBlobSize('nobody/here', blob('a')), undefined);
+
+        assert.equal(await store.transaction((tx) => tx.unlinkBlob('team/app', blob('a'))), true);
+        assert.equal(await store.transaction((tx) => tx.unlinkBlob('team/app', blob('a'))), false);
+        assert.equal(await store.transaction((tx) => tx.unlinkBlob('nobody/here', blob('a'))), false);
+        assert.equal(await store.repositoryBlobSize('team/app', blob('a')), undefined);
+        assert.equal(await store.repositoryBlobSize('team/other', blob('a')), 42, 'the other repository keeps its link');
+        assert.equal(await store.repositoryExists('team/app'), true, 'a repository that held a blob still exists');
+      });
+
+      test('repositoriesWithBlob lists the holders oldest link first, at most limit', async (store) => {
+        for (const repository of ['r/two', 'r/one', 'r/three']) {
+          await store.transaction((tx) => tx.linkBlob(repository, blob('shared'), 7));
+          await sleep(3); // distinct link times
+        }
+        assert.deepEqual(await store.repositoriesWithBlob(blob('shared'), 10), ['r/two', 'r/one', 'r/three']);
+        assert.deepEqual(await store.repositoriesWithBlob(blob('shared'), 2), ['r/two', 'r/one']);
+        assert.deepEqual(await store.repositoriesWithBlob(blob('none'), 10), []);
+      });
+
+      test('blobSizes answers for the repository own blobs only, duplicates and unknown digests ignored', async (store) => {
+        await store.transaction(async (tx) => {
+          await tx.linkBlob('team/app', blob('a'), 1);
+          await tx.linkBlob('team/app', blob('b'), 2);
+          await tx.linkBlob('team/other', blob('c'), 3);
+        });
+        const sizes = await store.blobSizes('team/app', [blob('a'), blob('b'), blob('c'), blob('zzz'), blob('a')]);
+        assert.deepEqual([...sizes.entries()].sort(), [
+          [blob('a'), 1],
+          [blob('b'), 2],
+        ].sort());
+        assert.equal((await store.blobSizes('team/app', [])).size, 0);
+        assert.equal((await store.blobSizes('nobody/here', [blob('a')])).size, 0);
+        // Many digests in one call (a manifest with thousands of layers).
+        const many = Array.from({ length: 3000 }, (_, i) => blob(`many-${i}`));
+        assert.deepEqual([...(await store.blobSizes('team/app', [...many, blob('b')])).keys()], [blob('b')]);
+      });
+    });
+
+    describe('manifests and tags', () => {
+      test('putManifest stores the record whole and is idempotent; manifestSizes sees it', async (store) => {
+        const m = manifest('one', { artifactType: 'application/vnd.example', subject: sha256('subject'), annotations: { 'org.example': 'yes' } });
+        const plain = manifest('plain');
+        await store.transaction((tx) => tx.putManifest('team/app', m, [blob('a'), blob('b'), blob('a')]));
+        await store.transaction((tx) => tx.putManifest('team/app', m, [blob('b'), blob('a')]));
+        await store.transaction((tx) => tx.putManifest('team/app', plain, []));
+        assert.deepEqual(await store.getManifest('team/app', m.digest), m);
+        assert.deepEqual(await store.getManifest('team/app', plain.digest), plain);
+        assert.equal(await store.getManifest('team/other', m.digest), undefined);
+        assert.equal(await store.getManifest('team/app', sha256('absent')), undefined);
+        assert.equal(await store.repositoryExists('team/app'), true);
+        const sizes = await store.manifestSizes('team/app', [m.digest, plain.digest, sha256('absent'), blob('a')]);
+        assert.deepEqual([...sizes.entries()].sort(), [
+          [m.digest, m.size],
+          [plain.digest, plain.size],
+        ].sort());
+        assert.equal((await store.manifestSizes('nobody/here', [m.digest])).size, 0);
+        assert.deepEqual(await store.listTags('team/app', undefined, 10), [], 'no tag without one');
+      });
+
+      test('a tag points at the manifest last put with it; the old manifest stays', async (store) => {
+        const m1 = manifest('1');
+        const m2 = manifest('2');
+        await store.transaction((tx) => tx.putManifest('team/app', m1, [], 'latest'));
+        assert.equal(await store.resolveTag('team/app', 'latest'), m1.digest);
+        await store.transaction((tx) => tx.putManifest('team/app', m2, [], 'latest'));
+        assert.equal(await store.resolveTag('team/app', 'latest'), m2.digest);
+        assert.deepEqual(await store.getManifest('team/app', m1.digest), m1);
+        assert.equal(await store.resolveTag('team/app', 'other'), undefined);
+        assert.equal(await store.resolveTag('nobody/here', 'latest'), undefined);
+        assert.deepEqual(await store.listTags('team/app', undefined, 10), ['latest']);
+      });
+
+      test('resolveTag inside a transaction sees its own move; outside, the committed digest until commit', async (store) => {
+        const m1 = manifest('1');
+        const m2 = manifest('2');
+        await store.transaction((tx) => tx.putManifest('team/app', m1, [], 'latest'));
+        const moved = deferred();
+        const release = deferred();
+        const done = store.transaction(async (tx) => {
+          assert.equal(await tx.resolveTag('team/app', 'latest'), m1.digest);
+          await tx.putManifest('team/app', m2, [], 'latest');
+          assert.equal(await tx.resolveTag('team/app', 'latest'), m2.digest);
+          moved.resolve();
+          await release.promise;
+        });
+        await moved.promise;
+        assert.equal(await store.resolveTag('team/app', 'latest'), m1.digest, 'not visible before commit');
+        assert.equal(await store.getManifest('team/app', m2.digest), undefined);
+        release.resolve();
+        await done;
+        assert.equal(await store.resolveTag('team/app', 'latest'), m2.digest);
+      });
+
+      test('deleteManifest removes it with every tag pointing at it and returns those tags', async (store) => {
+        const m1 = manifest('1');
+        const m2 = manifest('2');
+        await store.transaction(async (tx) => {
+          await tx.putManifest('team/app', m1, [blob('a')], 'b-tag');
+          await tx.putManifest('team/app', m1, [blob('a')], 'a-tag');
+          await tx.putManifest('team/app', m2, [], 'keep');
+        });
+        const gone = await store.transaction((tx) => tx.deleteManifest('team/app', m1.digest));
+        assert.deepEqual({ deleted: gone.deleted, tags: [...gone.tags].sort() }, { deleted: true, tags: ['a-tag', 'b-tag'] });
+        assert.equal(await store.getManifest('team/app', m1.digest), undefined);
+        assert.equal(await store.resolveTag('team/app', 'a-tag'), undefined);
+        assert.equal(await store.resolveTag('team/app', 'keep'), m2.digest);
+        assert.deepEqual(await store.listTags('team/app', undefined, 10), ['keep']);
+        assert.equal((await store.manifestSizes('team/app', [m1.digest])).size, 0);
+        assert.deepEqual(await store.transaction((tx) => tx.deleteManifest('team/app', m1.digest)), { deleted: false, tags: [] });
+        assert.deepEqual(await store.transaction((tx) => tx.deleteManifest('nobody/here', m1.digest)), { deleted: false, tags: [] });
+        // Put again after the delete: stored afresh.
+        await store.transaction((tx) => tx.putManifest('team/app', m1, [blob('a')], 'again'));
+        assert.deepEqual(await store.getManifest('team/app', m1.digest), m1);
+      });
+
+      test('deleteTag returns the digest it pointed at and leaves the manifest', async (store) => {
+        const m = manifest('1');
+        await store.transaction((tx) => tx.putManifest('team/app', m, [], 'v1'));
+        assert.equal(await store.transaction((tx) => tx.deleteTag('team/app', 'v1')), m.digest);
+        assert.equal(await store.transaction((tx) => tx.deleteTag('team/app', 'v1')), undefined);
+        assert.equal(await store.transaction((tx) => tx.deleteTag('nobody/here', 'v1')), undefined);
+        assert.equal(await store.resolveTag('team/app', 'v1'), undefined);
+        assert.deepEqual(await store.getManifest('team/app', m.digest), m);
+      });
+
+      test('listTags pages through the tags in byte order', async (store) => {
+        // Locale collations order these differently ("_" first, "a" before "B"); byte order is the spec's.
+        const tags = ['latest', 'Latest', 'v1.0', 'v1.0-rc', 'v1_0', 'v1.10', 'v1.9', '_x', '0', 'A', 'a', 'Z', 'z', 'B', 'b-c', 'b.c', 'b_c', 'bc'];
+        const m = manifest('1');
+        await store.transaction(async (tx) => {
+          for (const tag of tags) await tx.putManifest('team/app', m, [], tag);
+        });
+        await store.transaction((tx) => tx.putManifest('team/other', m, [], 'other-only'));
+        const expected = [...tags].sort(); // JavaScript's order is byte order for ASCII
+        assert.deepEqual(await store.listTags('team/app', undefined, 100), expected);
+        const pages: string[][] = [];
+        let last: string | undefined;
+        for (;;) {
+          const page = await store.listTags('team/app', last, 4);
+          if (page.length === 0) break;
+          assert.ok(page.length <= 4);
+          pages.push(page);
+          last = page[page.length - 1];
+        }
+        assert.deepEqual(pages.flat(), expected);
+        assert.equal(pages.length, Math.ceil(expected.length / 4));
+        assert.deepEqual(await store.listTags('team/app', 'b', 3), expected.filter((t) => t > 'b').slice(0, 3), 'a `last` that is no tag');
+        assert.deepEqual(await store.listTags('team/app', 'zz', 3), []);
+        assert.deepEqual(await store.listTags('nobody/here', undefined, 3), []);
+      });
+
+      test('listRepositories pages through the names in byte order', async (store) => {
+        const names = ['a', 'a-b', 'a.b', 'a/b', 'a_b', 'a0', 'ab', 'b/c/d', 'b__c', 'z'];
+        for (const name of names) await store.transaction((tx) => tx.linkBlob(name, blob('x'), 1));
+        await store.transaction((tx) => tx.putManifest('m/only', manifest('1'), []));
+        const expected = [...names, 'm/only'].sort();
+        assert.deepEqual(await store.listRepositories(undefined, 100), expected);
+        const seen: string[] = [];
+        let last: string | undefined;
+        for (let page = await store.listRepositories(last, 3); page.length > 0; page = await store.listRepositories(last, 3)) {
+          seen.push(...page);
+          last = page[page.length - 1];
+        }
+        assert.deepEqual(seen, expected);
+        assert.deepEqual(await store.listRepositories('a/', 2), expected.filter((n) => n > 'a/').slice(0, 2));
+      });
+
+      test('listReferrers gives the manifests of a subject oldest first, optionally of one artifactType', async (store) => {
+        const subject = manifest('subject');
+        const sig = manifest('sig', { subject: subject.digest, artifactType: 'application/vnd.example.sig', annotations: { 'org.example.signer': 'alice' } });
+        const sbom = manifest('sbom', { subject: subject.digest, artifactType: 'application/vnd.example.sbom' });
+        const bare = manifest('bare', { subject: subject.digest });
+        await store.transaction((tx) => tx.putManifest('team/app', subject, []));
+        for (const m of [sig, sbom, bare]) {
+          await store.transaction((tx) => tx.putManifest('team/app', m, []));
+          await sleep(3); // distinct creation times
+        }
+        await store.transaction((tx) => tx.putManifest('team/other', manifest('elsewhere', { subject: subject.digest, artifactType: 'application/vnd.example.sig' }), []));
+        assert.deepEqual(await store.listReferrers('team/app', subject.digest), [
+          { mediaType: MANIFEST_TYPE, digest: sig.digest, size: sig.size, artifactType: 'application/vnd.example.sig', annotations: { 'org.example.signer': 'alice' } },
+          { mediaType: MANIFEST_TYPE, digest: sbom.digest, size: sbom.size, artifactType: 'application/vnd.example.sbom' },
+          { mediaType: MANIFEST_TYPE, digest: bare.digest, size: bare.size },
+        ]);
+        assert.deepEqual(
+          (await store.listReferrers('team/app', subject.digest, 'application/vnd.example.sig')).map((d) => d.digest),
+          [sig.digest],
+        );
+        assert.deepEqual(await store.listReferrers('team/app', subject.digest, 'application/none'), []);
+        assert.deepEqual(await store.listReferrers('team/app', sig.digest), []);
+        assert.deepEqual(await store.listReferrers('nobody/here', subject.digest), []);
+      });
+    });
+
+    describe('uploads', () => {
+      test('createUpload records it at once; getUpload reads it back; deleteUpload is idempotent', async (store) => {
+        const createdAt = Date.now() - 1000;
+        await store.transaction((tx) => tx.createUpload({ id: 'u-1', repository: 'team/app', createdAt, state: { id: 'u-1', offset: 0 } }));
+        assert.deepEqual(await store.getUpload('u-1'), { id: 'u-1', repository: 'team/app', createdAt, updatedAt: createdAt, state: { id: 'u-1', offset: 0 } });
+        assert.equal(await store.getUpload('u-2'), undefined);
+        await store.transaction((tx) => tx.deleteUpload('u-1'));
+        await store.transaction((tx) => tx.deleteUpload('u-1'));
+        assert.equal(await store.getUpload('u-1'), undefined);
+      });
+
+      test('updateUpload is a compare-and-set on the offset, and keeps the driver state whole', async (store) => {
+        const createdAt = Date.now() - 1000;
+        await store.transaction((tx) => tx.createUpload({ id: 'u-1', repository: 'team/app', createdAt, state: { id: 'u-1', offset: 0 } }));
+        const state = { id: 'u-1', offset: 5_000_000, driver: { uploadId: 'mp-1', parts: [{ number: 1, etag: '"abc"' }], hash: 'AAEC/w==' } };
+        const before = Date.now();
+        assert.equal(await store.transaction((tx) => tx.updateUpload('u-1', state, 0)), true);
+        const read = await store.getUpload('u-1');
+        assert.deepEqual(read?.state, state);
+        assert.ok(read!.updatedAt >= before, 'an append moves updatedAt');
+        assert.equal(read!.createdAt, createdAt);
+        assert.equal(await store.transaction((tx) => tx.updateUpload('u-1', { id: 'u-1', offset: 99 }, 0)), false, 'a stale offset loses');
+        assert.deepEqual((await store.getUpload('u-1'))?.state, state);
+        assert.equal(await store.transaction((tx) => tx.updateUpload('u-1', { id: 'u-1', offset: 6_000_000 }, 5_000_000)), true);
+        assert.equal(await store.transaction((tx) => tx.updateUpload('u-gone', { id: 'u-gone', offset: 1 }, 0)), false);
+      });
+
+      test('uploadsIdleSince lists uploads without activity since the time', async (store) => {
+        const now = Date.now();
+        await store.transaction(async (tx) => {
+          await tx.createUpload({ id: 'u-old', repository: 'team/app', createdAt: now - 60_000, state: { id: 'u-old', offset: 0 } });
+          await tx.createUpload({ id: 'u-new', repository: 'team/app', createdAt: now, state: { id: 'u-new', offset: 0 } });
+        });
+        assert.deepEqual((await store.uploadsIdleSince(now - 30_000)).map((u) => u.id), ['u-old']);
+        assert.equal((await store.uploadsIdleSince(now - 30_000))[0]?.repository, 'team/app');
+        await store.transaction((tx) => tx.updateUpload('u-old', { id: 'u-old', offset: 10 }, 0));
+        assert.deepEqual(await store.uploadsIdleSince(now - 30_000), [], 'an append is activity');
+      });
+
+      test('an upload created in a transaction is visible to others only after commit', async (store) => {
+        const created = deferred();
+        const release = deferred();
+        const done = store.transaction(async (tx) => {
+          await tx.createUpload({ id: 'u-1', repository: 'team/app', createdAt: Date.now(), state: { id: 'u-1', offset: 0 } });
+          created.resolve();
+          await release.promise;
+        });
+        await created.promise;
+        assert.equal(await store.getUpload('u-1'), undefined);
+        release.resolve();
+        await done;
+        assert.equal((await store.getUpload('u-1'))?.repository, 'team/app');
+      });
+    });
+
+    describe('principals', () => {
+      test('a principal keeps its id across calls; ids are unique per kind and name', async (store) => {
+        const alice = await store.principal('user', 'alice');
+        assert.ok(Number.isInteger(alice.id) && alice.id > 0);
+        assert.deepEqual(await store.principal('user', 'alice'), alice);
+        assert.equal(alice.kind, 'user');
+        assert.equal(alice.name, 'alice');
+        assert.ok(Math.abs(alice.createdAt - Date.now()) < 60_000);
+        const robot = await store.principal('robot', 'alice');
+        const bob = await store.principal('user', 'bob');
+        assert.equal(new Set([alice.id, robot.id, bob.id]).size, 3);
+        assert.equal(robot.kind, 'robot');
+        assert.equal((await store.principal('robot', 'alice')).id, robot.id);
+      });
+
+      test('callers that meet a new name at once all get the same id', async (store) => {
+        const ids = await Promise.all(Array.from({ length: 12 }, () => store.principal('user', 'carol')));
+        assert.equal(new Set(ids.map((p) => p.id)).size, 1);
+      });
+    });
+
+    describe('events', () => {
+      test('appended events become visible when the transaction commits, in order, with the whole event', async (store) => {
+        assert.equal(await store.lastEventId(), 0);
+        assert.deepEqual(await store.eventsAfter(0, 10), []);
+        const events: RegistryEvent[] = [
+          { type: 'blob.pushed', at: new Date().toISOString(), actor, repository: 'team/app', digest: blob('a'), size: 3 },
+          { type: 'manifest.pushed', at: new Date().toISOString(), actor, repository: 'team/app', digest: manifest('1').digest, mediaType: MANIFEST_TYPE, size: 10, tag: 'v1' },
+          { type: 'auth.login', at: new Date().toISOString(), actor: { kind: 'anonymous', address: '192.0.2.1' }, user: 'mallory', ok: false, reason: 'bad password' },
+        ];
+        const appended = deferred();
+        const release = deferred();
+        const done = store.transaction(async (tx) => {
+          await tx.linkBlob('team/app', blob('a'), 3);
+          await tx.appendEvents(events.slice(0, 2));
+          await tx.appendEvents(events.slice(2));
+          appended.resolve();
+          await release.promise;
+        });
+        await appended.promise;
+        assert.deepEqual(await store.eventsAfter(0, 10), [], 'nothing before commit');
+        assert.equal(await store.lastEventId(), 0);
+        release.resolve();
+        await done;
+        const stored = await store.eventsAfter(0, 10);
+        assert.deepEqual(withoutIds(stored), events);
+        assert.ok(stored.every((e, i) => Number.isInteger(e.id) && (i === 0 || e.id > stored[i - 1]!.id)), 'ids ascend');
+        assert.equal(await store.lastEventId(), stored[2]!.id);
+      });
+
+      test('a rolled-back transaction leaves no event', async (store) => {
+        await assert.rejects(
+          store.transaction(async (tx) => {
+            await tx.appendEvents([tagUpdated('team/app', 'v1', manifest('1').digest)]);
+            throw new Error('policy said no');
+          }),
+          /policy said no/,
+        );
+        assert.deepEqual(await store.eventsAfter(0, 10), []);
+        assert.equal(await store.lastEventId(), 0);
+      });
+
+      test('eventsAfter pages in id order; lastEventId is where a reader of new events starts', async (store) => {
+        const batches = [['a', 'b'], ['c'], ['d', 'e', 'f']].map((tags) => tags.map((t) => tagUpdated('team/app', t, manifest(t).digest)));
+        for (const batch of batches) await store.transaction((tx) => tx.appendEvents(batch));
+        const all = await store.eventsAfter(0, 100);
+        assert.deepEqual(withoutIds(all), batches.flat());
+        const paged: StoredEvent[] = [];
+        for (let after = 0, page = await store.eventsAfter(after, 2); page.length > 0; page = await store.eventsAfter(after, 2)) {
+          assert.ok(page.length <= 2);
+          paged.push(...page);
+          after = page[page.length - 1]!.id;
+        }
+        assert.deepEqual(paged, all);
+        const start = await store.lastEventId();
+        assert.equal(start, all[all.length - 1]!.id);
+        assert.deepEqual(await store.eventsAfter(start, 10), []);
+        await store.transaction((tx) => tx.appendEvents([tagUpdated('team/app', 'g', manifest('g').digest)]));
+        assert.deepEqual(
+          (await store.eventsAfter(start, 10)).map((e) => (e as { tag: string }).tag),
+          ['g'],
+        );
+      });
+
+      test('a reader that follows its cursor misses no event of a transaction that committed late', async (store) => {
+        // The first transaction appends, then waits while a second one appends and commits and a
+        // reader moves its cursor past what it saw. Ids that were drawn in append order but
+        // committed out of it would leave the first event behind the cursor.
+        const appended = deferred();
+        const release = deferred();
+        const first = store.transaction(async (tx) => {
+          await tx.appendEvents([tagUpdated('team/app', 'first', manifest('1').digest)]);
+          appended.resolve();
+          await release.promise;
+        });
+        await appended.promise;
+        const second = store.transaction((tx) => tx.appendEvents([tagUpdated('team/app', 'second', manifest('2').digest)]));
+        // A store may make the second commit wait for the first; then the reader sees nothing yet.
+        await Promise.race([second, sleep(300)]);
+        const seen = await store.eventsAfter(0, 10);
+        const cursor = seen.at(-1)?.id ?? 0;
+        release.resolve();
+        await Promise.all([first, second]);
+        const rest = await store.eventsAfter(cursor, 10);
+        assert.deepEqual([...seen, ...rest].map((e) => (e as { tag: string }).tag).sort(), ['first', 'second']);
+      });
+
+      test('readers following their cursors while many writers commit see every event once', async (store) => {
+        const writers = 6;
+        const perWriter = 25;
+        let writing = true;
+        const read: StoredEvent[] = [];
+        const reader = (async () => {
+          let cursor = 0;
+          while (writing || (await store.eventsAfter(cursor, 1)).length > 0) {
+            const page = await store.eventsAfter(cursor, 50);
+            read.push(...page);
+            cursor = page.at(-1)?.id ?? cursor;
+            if (page.length === 0) await sleep(1);
+          }
+        })();
+        await Promise.all(
+          Array.from({ length: writers }, async (_, w) => {
+            for (let i = 0; i < perWriter; i++) {
+              await store.transaction(async (tx) => {
+                await tx.linkBlob(`team/w${w}`, blob(`${w}-${i}`), i + 1);
+                await tx.appendEvents([{ type: 'blob.pushed', at: new Date().toISOString(), actor, repository: `team/w${w}`, digest: blob(`${w}-${i}`), size: i + 1 }]);
+              });
+            }
+          }),
+        );
+        writing = false;
+        await reader;
+        const all = await store.eventsAfter(0, writers * perWriter + 1);
+        assert.equal(all.length, writers * perWriter);
+        assert.deepEqual(
+          read.map((e) => e.id),
+          all.map((e) => e.id),
+          'the reader saw every committed event, in id order, none twice',
+        );
+      });
+
+      test('pruneEvents removes the events older than the time and counts them', async (store) => {
+        const old = ['a', 'b', 'c'].map((t) => tagUpdated('team/app', t, manifest(t).digest));
+        await store.transaction((tx) => tx.appendEvents(old));
+        await sleep(5);
+        const cutoff = Date.now();
+        await sleep(5);
+        const recent = [tagUpdated('team/app', 'd', manifest('d').digest)];
+        await store.transaction((tx) => tx.appendEvents(recent));
+        const last = await store.lastEventId();
+        assert.equal(await store.pruneEvents(cutoff), 3);
+        assert.deepEqual(withoutIds(await store.eventsAfter(0, 10)), recent);
+        assert.equal(await store.lastEventId(), last);
+        assert.equal(await store.pruneEvents(cutoff), 0);
+      });
+    });
+
+    describe('transactions', () => {
+      test('a transaction returns what fn returns; one that throws leaves nothing and rethrows the same error', async (store) => {
+        assert.equal(await store.transaction(async () => 42), 42);
+        const boom = new Error('boom');
+        await assert.rejects(
+          store.transaction(async (tx) => {
+            await tx.linkBlob('team/app', blob('a'), 1);
+            await tx.putManifest('team/app', manifest('1'), [blob('a')], 'v1');
+            await tx.createUpload({ id: 'u-1', repository: 'team/app', createdAt: Date.now(), state: { id: 'u-1', offset: 0 } });
+            await tx.appendEvents([tagUpdated('team/app', 'v1', manifest('1').digest)]);
+            throw boom;
+          }),
+          (err) => err === boom,
+        );
+        assert.equal(await store.repositoryExists('team/app'), false);
+        assert.equal(await store.repositoryBlobSize('team/app', blob('a')), undefined);
+        assert.equal(await store.getManifest('team/app', manifest('1').digest), undefined);
+        assert.equal(await store.resolveTag('team/app', 'v1'), undefined);
+        assert.equal(await store.getUpload('u-1'), undefined);
+        assert.deepEqual(await store.listRepositories(undefined, 10), []);
+        assert.deepEqual(await store.eventsAfter(0, 10), []);
+        // A rollback of changes to existing rows restores them.
+        await store.transaction((tx) => tx.putManifest('team/app', manifest('1'), [], 'v1'));
+        await assert.rejects(
+          store.transaction(async (tx) => {
+            await tx.deleteManifest('team/app', manifest('1').digest);
+            await tx.putManifest('team/app', manifest('2'), [], 'v2');
+            throw boom;
+          }),
+          (err) => err === boom,
+        );
+        assert.equal(await store.resolveTag('team/app', 'v1'), manifest('1').digest);
+        assert.equal(await store.resolveTag('team/app', 'v2'), undefined);
+      });
+
+      test('concurrent moves of one tag by many callers form one history, and the outbox has it in commit order', async (store) => {
+        const n = 24;
+        const pushed = Array.from({ length: n }, (_, i) => manifest(`m${i}`));
+        const previous = await Promise.all(
+          pushed.map((m, i) =>
+            store.transaction(async (tx) => {
+              await tx.linkBlob('team/app', blob(`layer-${i}`), i + 1);
+              const before = await tx.resolveTag('team/app', 'latest');
+              await tx.putManifest('team/app', m, [blob(`layer-${i}`)], 'latest');
+              await tx.appendEvents([tagUpdated('team/app', 'latest', m.digest, before)]);
+              return before;
+            }),
+          ),
+        );
+        // No lost update: every blob linked, and every move replaced exactly the one before it.
+        const sizes = await store.blobSizes('team/app', pushed.map((_, i) => blob(`layer-${i}`)));
+        assert.equal(sizes.size, n);
+        assert.equal(previous.filter((p) => p === undefined).length, 1, 'exactly one move found no tag');
+        const replaced = previous.filter((p): p is string => p !== undefined);
+        assert.equal(new Set(replaced).size, n - 1, 'no two moves replaced the same digest');
+        const events = (await store.eventsAfter(0, 100)) as Array<StoredEvent & { digest: string; previous?: string }>;
+        assert.equal(events.length, n);
+        events.forEach((e, i) => assert.equal(e.previous, i === 0 ? undefined : events[i - 1]!.digest, `event ${i} follows event ${i - 1}`));
+        assert.equal(await store.resolveTag('team/app', 'latest'), events[n - 1]!.digest);
+      });
+
+      test('many callers storing the same blobs and manifest at once all succeed (no deadlock)', async (store) => {
+        // What concurrent pushes of one image do: each transaction commits one layer that others
+        // commit at the same moment, or stores the one manifest (references in any order) under its tag.
+        const layers = Array.from({ length: 4 }, (_, i) => blob(`shared-${i}`));
+        const shared = manifest('shared');
+        const rotated = (i: number) => [...layers.slice(i % layers.length), ...layers.slice(0, i % layers.length)];
+        await Promise.all(
+          Array.from({ length: 24 }, (_, i) =>
+            store.transaction(async (tx) => {
+              const repository = `team/r${i % 3}`;
+              await tx.linkBlob(repository, layers[i % layers.length]!, 100);
+              if (i % 2 === 0) await tx.putManifest(repository, shared, rotated(i), i % 4 === 0 ? 'latest' : `t${i}`);
+            }),
+          ),
+        );
+        for (const r of ['team/r0', 'team/r1', 'team/r2']) {
+          assert.equal((await store.blobSizes(r, layers)).size, layers.length);
+          assert.deepEqual(await store.getManifest(r, shared.digest), shared);
+          assert.equal(await store.resolveTag(r, 'latest'), shared.digest);
+        }
+        for (let i = 2; i < 24; i += 4) assert.equal(await store.resolveTag(`team/r${i % 3}`, `t${i}`), shared.digest);
+      });
+
+      test('of concurrent appends at the same offset exactly one wins', async (store) => {
+        await store.transaction((tx) => tx.createUpload({ id: 'u-1', repository: 'team/app', createdAt: Date.now(), state: { id: 'u-1', offset: 0 } }));
+        const won = await Promise.all(Array.from({ length: 12 }, (_, i) => store.transaction((tx) => tx.updateUpload('u-1', { id: 'u-1', offset: 1000 + i }, 0))));
+        assert.equal(won.filter(Boolean).length, 1);
+        assert.equal((await store.getUpload('u-1'))?.state.offset, 1000 + won.indexOf(true));
+      });
+    });
+
+    test('ping answers', async (store) => {
+      await store.ping();
+    });
+  });
+}
