@@ -87,7 +87,9 @@ export async function startPostgres(): Promise<RunningPostgres> {
       return `postgres://minato:minato-pw@127.0.0.1:${port}/${name}`;
     },
     async restart() {
-      await as(path.join(PGBIN, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', '-t', '30', '-o', options, 'restart']);
+      // -l as at start: without it the new postmaster inherits pg_ctl's output pipes, and
+      // runOk waits for them to close until its 60 s timeout.
+      await as(path.join(PGBIN, 'pg_ctl'), ['-D', data, '-l', path.join(dir, 'server.log'), '-m', 'fast', '-w', '-t', '30', '-o', options, 'restart']);
     },
     halt: stopServer,
     start,

@@ -2,9 +2,9 @@
 // "the database is unavailable" (MetadataUnavailableError, a 503 with Retry-After for clients)
 // rather than a bug.
 //
-// Recovery after a restart or failover is pg.Pool's own: a connection that dies is dropped
-// (idle ones report it on the pool's 'error' event, which must have a listener or the process
-// exits), and the next query opens a new one; named statements are prepared again on it.
+// Recovery after a restart or failover is pg.Pool's own: a connection that dies is dropped and
+// the next query opens a new one; named statements are prepared again on it. What must not
+// happen is an 'error' event nobody listens to (see createPool): it would end the process.
 import type { Logger } from 'pino';
 import pg from 'pg';
 import { MetadataUnavailableError } from '../metadata-store.js';
@@ -12,7 +12,7 @@ import { MetadataUnavailableError } from '../metadata-store.js';
 export interface PoolOptions {
   url: string;
   maxConnections: number;
-  /** 0: no limit. */
+  /** Server-side limit of a statement, and twice it of a transaction left idle; 0: no limit. */
   statementTimeoutSeconds: number;
   log?: Logger;
 }
@@ -35,9 +35,16 @@ export function createPool(options: PoolOptions): pg.Pool {
     idleTimeoutMillis: 30_000,
     application_name: 'minato',
     types,
-    // Server-side limits, so a stuck query or a transaction left open cannot hold locks forever.
-    ...(timeoutMs > 0 ? { statement_timeout: timeoutMs, idle_in_transaction_session_timeout: timeoutMs } : {}),
+    // Server-side limits, so a stuck query or a transaction left open (its caller awaiting
+    // something else) cannot hold locks forever. The idle limit is the longer one: a statement
+    // that waited out its own limit must leave the transaction that blocked it time to finish.
+    ...(timeoutMs > 0 ? { statement_timeout: timeoutMs, idle_in_transaction_session_timeout: 2 * timeoutMs } : {}),
   });
+  // A connection that dies while checked out (in a transaction, between its statements, or
+  // held by Kysely) reports it as an 'error' event on its client; unheard, that event would end
+  // the process. The client's next statement then fails ("not queryable": unavailable), and
+  // pg.Pool drops it when it comes back.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   let lastLogged = 0;
   pool.on('error', (err) => {
     // An idle connection died (server restart, failover, network): pg.Pool has dropped it and the
@@ -76,11 +83,12 @@ export async function run<R extends pg.QueryResultRow>(on: Queryable, s: Stateme
 
 // SQLSTATE classes and codes that say the server cannot do the work now but may soon: connection
 // failures (08), insufficient resources (53: too many connections, disk full), the server
-// shutting down or starting (57P01-57P03), a statement cancelled by statement_timeout (57014), and
-// the two conflicts PostgreSQL resolves by aborting one transaction (40001, 40P01). A client that
-// retries after Retry-After succeeds; nothing was half-written, the transaction rolled back.
+// shutting down or starting (57P01-57P03), a statement cancelled by statement_timeout (57014) or a
+// session ended by idle_in_transaction_session_timeout (25P03), and the two conflicts PostgreSQL
+// resolves by aborting one transaction (40001, 40P01). A client that retries after Retry-After
+// succeeds; nothing was half-written, the transaction rolled back.
 const UNAVAILABLE_CLASSES = new Set(['08', '53']);
-const UNAVAILABLE_CODES = new Set(['57P01', '57P02', '57P03', '57014', '40001', '40P01']);
+const UNAVAILABLE_CODES = new Set(['57P01', '57P02', '57P03', '57014', '25P03', '40001', '40P01']);
 // Errors of the socket and of pg's own client, which carry no SQLSTATE.
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 const CLIENT_MESSAGES = /timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error|Connection ended|not queryable/i;

@@ -36,7 +36,7 @@ export interface PostgresMetadataOptions {
   url: string;
   /** Pool size of this process. Default 10. */
   maxConnections?: number;
-  /** Longest a statement (or an idle transaction) may run before the server cancels it; 0: no limit. Default 30. */
+  /** Longest a statement may run before the server cancels it (an idle transaction: twice as long); 0: no limit. Default 30. */
   statementTimeoutSeconds?: number;
   log?: Logger;
 }

@@ -164,7 +164,7 @@ export class PostgresTx implements MetadataTx {
 
   /** Writes the buffered events (see the top of this file) and commits. */
   async commit(): Promise<void> {
-    if (this.failure !== undefined) throw this.failure;
+    if (this.failure !== undefined) throw storeError(this.failure);
     if (this.types.length > 0) {
       await this.q(LOCK_OUTBOX, []);
       await this.q(INSERT_EVENTS, [this.types, this.repositories, this.payloads, this.times]);
