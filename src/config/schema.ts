@@ -3,6 +3,7 @@
 // Keys are camelCase so that every key maps to exactly one MINATO_* variable (see env.ts).
 import { z } from 'zod';
 import { ddnsConfigSchema, dnsProviderSchema } from '../dns/registry.js';
+import { storageDriverSchema } from '../storage/config.js';
 
 const duration = z.number().int().nonnegative();
 
@@ -209,16 +210,19 @@ export const configSchema = z.strictObject({
   ddns: ddnsConfigSchema,
   storage: z
     .strictObject({
+      driver: storageDriverSchema
+        .default({ kind: 'filesystem' })
+        .describe('Where blobs are kept: an object with kind filesystem (files under the data directory) | s3 (a bucket every replica shares).'),
       directIO: z
         .boolean()
         .default(true)
         .describe(
-          'Write and read large blobs (1 MiB and up) with O_DIRECT, bypassing the page cache; buffered I/O is used where the filesystem refuses it. ' +
+          'Filesystem driver: write and read large blobs (1 MiB and up) with O_DIRECT, bypassing the page cache; buffered I/O is used where the filesystem refuses it. ' +
             'Far cheaper on VMs that hand free memory back to the host; turn it off on bare metal to keep hot layers in the page cache.',
         ),
     })
     .prefault({})
-    .describe('Blob files under the data directory.'),
+    .describe('Blob storage.'),
   registry: z
     .strictObject({
       deleteEnabled: z.boolean().default(true).describe('Allow DELETE of manifests, tags and blobs (405 UNSUPPORTED when off).'),
