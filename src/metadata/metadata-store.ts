@@ -74,11 +74,6 @@ export interface MetadataTx {
   deleteTag(repository: string, tag: string): Promise<string | undefined>;
 
   /**
-   * Records an upload (created at POST). A single-process store may keep uploads that have no
-   * bytes yet in memory only: until then there is nothing to resume after a restart.
-   */
-  createUpload(record: Omit<UploadRecord, 'updatedAt'>): Promise<void>;
-  /**
    * Replaces an upload's state if its offset is still `expectedOffset` (compare-and-set: two
    * appends that raced lose cleanly). False when the upload is gone or has moved on.
    */
@@ -119,6 +114,12 @@ export interface MetadataStore {
   /** Manifests whose subject is `subject`, oldest first; only those of `artifactType` when given. */
   listReferrers(repository: string, subject: string, artifactType?: string): Promise<ReferrerDescriptor[]>;
 
+  /**
+   * Records an upload (at POST), outside any transaction: it changes nothing else and has no
+   * event. A single-process store may keep uploads that have no bytes yet in memory only (until
+   * then there is nothing to resume after a restart); a store shared by replicas must write it.
+   */
+  createUpload(record: Omit<UploadRecord, 'updatedAt'>): Promise<void>;
   getUpload(id: string): Promise<UploadRecord | undefined>;
   /** Uploads with no activity since `time` (ms since the epoch), for the purge. */
   uploadsIdleSince(time: number): Promise<UploadRecord[]>;
