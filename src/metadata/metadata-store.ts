@@ -35,8 +35,10 @@ export interface UploadRecord {
   createdAt: number;
   /** Last time bytes were appended (or created), for purging abandoned uploads. */
   updatedAt: number;
-  /** The storage driver's resumable state (plain data), or undefined before the first byte. */
+  /** The storage driver's resumable state (plain data). */
   state: UploadState;
+  /** False while the record is only in this process's memory (see createUpload): it would not survive a restart. */
+  durable: boolean;
 }
 
 /** Who: a stable id that never changes when a name does (memberships and audit rows keep it). */
@@ -119,7 +121,7 @@ export interface MetadataStore {
    * event. A single-process store may keep uploads that have no bytes yet in memory only (until
    * then there is nothing to resume after a restart); a store shared by replicas must write it.
    */
-  createUpload(record: Omit<UploadRecord, 'updatedAt'>): Promise<void>;
+  createUpload(record: Omit<UploadRecord, 'updatedAt' | 'durable'>): Promise<void>;
   getUpload(id: string): Promise<UploadRecord | undefined>;
   /** Uploads with no activity since `time` (ms since the epoch), for the purge. */
   uploadsIdleSince(time: number): Promise<UploadRecord[]>;
@@ -131,6 +133,9 @@ export interface MetadataStore {
   eventsAfter(after: number, limit: number): Promise<StoredEvent[]>;
   /** The highest event id so far (0 when none): where a new reader that wants only new events starts. */
   lastEventId(): Promise<number>;
+  /** How far a fleet-wide sink has delivered (undefined: never ran). */
+  eventCursor(sink: string): Promise<number | undefined>;
+  saveEventCursor(sink: string, lastId: number): Promise<void>;
   /** Removes delivered events older than `before` (ms since the epoch). Returns how many. */
   pruneEvents(before: number): Promise<number>;
 

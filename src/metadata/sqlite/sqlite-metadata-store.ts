@@ -21,7 +21,7 @@ import type {
   ReferrerDescriptor,
   UploadRecord,
 } from '../metadata-store.js';
-import { SerialLock } from './serial-lock.js';
+import { SerialLock } from '../../util/async.js';
 
 type ManifestRow = { digest: string; media_type: string; artifact_type: string | null; subject: string | null; annotations: string | null; size: number; content: Buffer };
 type UploadRow = { id: string; repository: string; created_at: number; updated_at: number; offset_bytes: number; state: string | null };
@@ -207,8 +207,8 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
-  async createUpload(record: Omit<UploadRecord, 'updatedAt'>): Promise<void> {
-    this.emptyUploads.set(record.id, { ...record, updatedAt: record.createdAt });
+  async createUpload(record: Omit<UploadRecord, 'updatedAt' | 'durable'>): Promise<void> {
+    this.emptyUploads.set(record.id, { ...record, updatedAt: record.createdAt, durable: false });
   }
 
   async getUpload(id: string): Promise<UploadRecord | undefined> {
@@ -219,7 +219,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async uploadsIdleSince(time: number): Promise<UploadRecord[]> {
-    const rows = this.read.q('select id, repository, created_at, updated_at, offset_bytes, state from uploads where max(created_at, updated_at) < ?').all(time) as UploadRow[];
+    const rows = this.read.q('select id, repository, created_at, updated_at, offset_bytes, state from uploads where (case when updated_at = 0 then created_at else updated_at end) < ?').all(time) as UploadRow[];
     const idle = rows.map(uploadRecord);
     for (const upload of this.emptyUploads.values()) if (upload.updatedAt < time) idle.push(upload);
     return idle;
@@ -251,6 +251,17 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async lastEventId(): Promise<number> {
     return Number(this.read.q('select coalesce(max(id), 0) from events').pluck().get());
+  }
+
+  async eventCursor(sink: string): Promise<number | undefined> {
+    const id = this.read.q('select last_id from event_cursors where sink = ?').pluck().get(sink) as number | undefined;
+    return id === undefined ? undefined : Number(id);
+  }
+
+  async saveEventCursor(sink: string, lastId: number): Promise<void> {
+    await this.transaction(async () => {
+      this.write.q('insert into event_cursors (sink, last_id) values (?, ?) on conflict (sink) do update set last_id = excluded.last_id').run(sink, lastId);
+    });
   }
 
   async pruneEvents(before: number): Promise<number> {
@@ -405,5 +416,5 @@ function manifestRecord(row: ManifestRow): ManifestRecord {
 
 function uploadRecord(row: UploadRow): UploadRecord {
   const state = row.state ? (JSON.parse(row.state) as UploadState) : { id: row.id, offset: Number(row.offset_bytes) };
-  return { id: row.id, repository: row.repository, createdAt: Number(row.created_at), updatedAt: Number(row.updated_at), state };
+  return { id: row.id, repository: row.repository, createdAt: Number(row.created_at), updatedAt: Number(row.updated_at), state, durable: true };
 }

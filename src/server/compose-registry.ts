@@ -1,0 +1,88 @@
+// Composition of the registry's core: the metadata store and the blob store the configuration
+// names, the caches, the policy chains, the use cases, the event outbox's batcher and dispatcher,
+// and the upload purge. The only place that knows which implementations run.
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import { Artifacts } from '../core/artifacts.js';
+import { UploadPurger } from '../core/upload-purger.js';
+import { UploadSessions } from '../core/upload-sessions.js';
+import { EventDispatcher } from '../events/dispatcher.js';
+import { EventBatcher } from '../events/event-batcher.js';
+import { EventLogSink } from '../events/event-log-sink.js';
+import type { EventSink } from '../events/events.js';
+import { CachedMetadataStore } from '../metadata/cached-metadata-store.js';
+import type { Db } from '../metadata/db.js';
+import type { MetadataStore } from '../metadata/metadata-store.js';
+import { SqliteMetadataStore } from '../metadata/sqlite/sqlite-metadata-store.js';
+import { chainsWith, type Permissions } from '../policy/authorization.js';
+import { Policies } from '../policy/policy.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import { FsBlobStore } from '../storage/filesystem/fs-blob-store.js';
+import { KeyedQueue } from '../util/async.js';
+
+export interface RegistryCore {
+  meta: MetadataStore;
+  /** Kysely on the metadata database, for the modules that query with it (database users). */
+  db: Db;
+  blobs: BlobStore;
+  uploads: UploadSessions;
+  artifacts: Artifacts;
+  /** Events that describe no change of their own (pulls, logins, certificates), written in batches. */
+  events: EventBatcher;
+  /** Starts the background work (event delivery, upload purge) once the server is up. */
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface CoreOptions {
+  permissions: Permissions;
+  /** Counts request body bytes stored and uploads in progress (metrics). */
+  observeUpload?: { started(): void; finished(bytes: number): void };
+}
+
+export async function composeRegistryCore(config: Config, dataDir: string, log: Logger, options: CoreOptions): Promise<RegistryCore> {
+  const sqlite = await SqliteMetadataStore.open(path.join(dataDir, 'minato.db'));
+  // One process writes the embedded database: the caches follow every change it makes.
+  const cached = new CachedMetadataStore(sqlite, { soleWriter: true });
+  const meta: MetadataStore = cached;
+  const blobs: BlobStore = await FsBlobStore.open(dataDir, { directIO: config.storage.directIO }).catch(async (err: unknown) => {
+    await sqlite.close();
+    throw err;
+  });
+  log.info({ directIO: (blobs as FsBlobStore).direct !== undefined }, (blobs as FsBlobStore).direct ? 'large blobs use direct I/O' : 'blobs use buffered I/O');
+
+  const policies = new Policies(chainsWith(options.permissions));
+  const events = new EventBatcher(meta, log.child({ mod: 'events' }));
+  const uploads = new UploadSessions({ blobs, meta, policies, serial: new KeyedQueue(), observe: options.observeUpload });
+  const artifacts = new Artifacts({ meta, blobs, policies, events, deleteEnabled: config.registry.deleteEnabled });
+
+  const sinks: EventSink[] = [];
+  // A sole writer's caches already follow its own changes (replicas sharing a database add a CacheInvalidationSink).
+  if (config.events.log !== undefined) sinks.push(new EventLogSink(path.resolve(dataDir, config.events.log)));
+  const dispatcher = new EventDispatcher(meta, sinks, log.child({ mod: 'events' }), {
+    pollIntervalMs: 200,
+    retentionMs: config.events.retentionDays * 86_400_000,
+  });
+  const purger = new UploadPurger(blobs, meta, config.registry.uploadPurgeAgeSeconds * 1000, log.child({ mod: 'registry.purge' }));
+
+  return {
+    meta,
+    db: sqlite.db,
+    blobs,
+    uploads,
+    artifacts,
+    events,
+    async start() {
+      await dispatcher.start();
+      purger.start(config.registry.uploadPurgeIntervalSeconds * 1000);
+    },
+    async close() {
+      purger.stop();
+      await uploads.drain();
+      await events.flush();
+      await dispatcher.close();
+      await Promise.all([meta.close(), blobs.close()]);
+    },
+  };
+}
