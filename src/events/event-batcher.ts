@@ -48,8 +48,8 @@ export class EventBatcher {
     const batch = this.pending;
     this.pending = [];
     this.pulls.clear();
-    this.flushing = this.meta
-      .transaction((tx) => tx.appendEvents(batch))
+    this.flushing = this.withActorIds(batch)
+      .then(() => this.meta.transaction((tx) => tx.appendEvents(batch)))
       .catch((err: unknown) => {
         this.log.warn({ err: (err as Error).message, events: batch.length }, 'could not write events to the outbox; will retry');
         this.pending = [...batch, ...this.pending].slice(-MAX_PENDING * 10);
@@ -62,5 +62,15 @@ export class EventBatcher {
         this.flushing = undefined;
       });
     await this.flushing;
+  }
+
+  /** Events carry principal ids: looked up here (cached by the store), not on the request's path. */
+  private async withActorIds(batch: RegistryEvent[]): Promise<void> {
+    for (const event of batch) {
+      const { actor } = event;
+      if (actor.id === undefined && (actor.kind === 'user' || actor.kind === 'robot') && actor.name) {
+        event.actor = { ...actor, id: (await this.meta.principal(actor.kind, actor.name)).id };
+      }
+    }
   }
 }

@@ -16,6 +16,7 @@ import type { Config } from '../config/schema.js';
 import { buildApp } from './app.js';
 import { ClientAddresses } from './client-address.js';
 import { composeRegistryCore } from './compose-registry.js';
+import { certificateEvents, loginEvents } from './event-sources.js';
 import { ExternalUrl } from './external-url.js';
 import { createDdnsUpdater } from '../dns/registry.js';
 import { ManualRenewal } from '../tls/manual-renewal.js';
@@ -122,7 +123,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     new CredentialCache(config.auth.credentialCacheSeconds * 1000),
     tokens,
     { anonymousPull: config.auth.anonymousPull },
-    { throttle, onFailure: (reason) => metrics?.authFailures.inc({ reason }) },
+    { throttle, onFailure: (reason) => metrics?.authFailures.inc({ reason }), onLogin: loginEvents(core.events) },
   );
 
   const admins = new Admins(config.auth.admins);
@@ -195,6 +196,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   certificates.provider?.listening?.();
   if (certificates.provider) writeStatusOnChange(certificates.provider, dataDir);
   if (certificates.provider) metrics?.watchCertificates(certificates.provider);
+  if (certificates.provider) certificateEvents(certificates.provider, core.events);
 
   // DDNS keeps this host's A/AAAA records current (a NAS reached by its own global IPv6).
   const background = new AbortController();
