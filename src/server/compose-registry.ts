@@ -41,16 +41,30 @@ export interface CoreOptions {
   observeUpload?: { started(): void; finished(bytes: number): void };
 }
 
-export async function composeRegistryCore(config: Config, dataDir: string, log: Logger, options: CoreOptions): Promise<RegistryCore> {
+export interface Stores {
+  meta: MetadataStore;
+  db: Db;
+  blobs: BlobStore;
+  /** Whether this process is the only writer of the metadata (the embedded database). */
+  soleWriter: boolean;
+}
+
+/** The metadata store and the blob store the configuration names (not yet cached). */
+export async function openStores(config: Config, dataDir: string, log: Logger): Promise<Stores> {
   const sqlite = await SqliteMetadataStore.open(path.join(dataDir, 'minato.db'));
-  // One process writes the embedded database: the caches follow every change it makes.
-  const cached = new CachedMetadataStore(sqlite, { soleWriter: true });
-  const meta: MetadataStore = cached;
-  const blobs: BlobStore = await FsBlobStore.open(dataDir, { directIO: config.storage.directIO }).catch(async (err: unknown) => {
+  const fs = await FsBlobStore.open(dataDir, { directIO: config.storage.directIO }).catch(async (err: unknown) => {
     await sqlite.close();
     throw err;
   });
-  log.info({ directIO: (blobs as FsBlobStore).direct !== undefined }, (blobs as FsBlobStore).direct ? 'large blobs use direct I/O' : 'blobs use buffered I/O');
+  log.info({ directIO: fs.direct !== undefined }, fs.direct ? 'large blobs use direct I/O' : 'blobs use buffered I/O');
+  return { meta: sqlite, db: sqlite.db, blobs: fs, soleWriter: true };
+}
+
+export async function composeRegistryCore(config: Config, dataDir: string, log: Logger, options: CoreOptions): Promise<RegistryCore> {
+  const stores = await openStores(config, dataDir, log);
+  const { blobs, db } = stores;
+  // A sole writer's caches follow every change it makes; with several replicas, see CachedMetadataStore.
+  const meta: MetadataStore = new CachedMetadataStore(stores.meta, { soleWriter: stores.soleWriter });
 
   const policies = new Policies(chainsWith(options.permissions));
   const events = new EventBatcher(meta, log.child({ mod: 'events' }));
@@ -68,7 +82,7 @@ export async function composeRegistryCore(config: Config, dataDir: string, log: 
 
   return {
     meta,
-    db: sqlite.db,
+    db,
     blobs,
     uploads,
     artifacts,
