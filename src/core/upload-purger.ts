@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 import type { BlobStore } from '../storage/blob-store.js';
+import type { Locker } from '../coordination/coordination.js';
 
 export class UploadPurger {
   private timer: NodeJS.Timeout | undefined;
@@ -16,16 +17,31 @@ export class UploadPurger {
     private readonly log: Logger,
   ) {}
 
-  start(intervalMs: number): void {
+  /** Purges every `intervalMs`; with a fleet `locker`, only the replica that holds the job's lock does. */
+  start(intervalMs: number, locker?: Locker): void {
     if (intervalMs <= 0) return;
     this.timer = setInterval(() => {
-      this.purge().catch((err) => this.log.error({ err }, 'purging abandoned uploads failed; will retry'));
+      this.purgeOnce(locker).catch((err) => this.log.error({ err }, 'purging abandoned uploads failed; will retry'));
     }, intervalMs);
     this.timer.unref();
   }
 
   stop(): void {
     clearInterval(this.timer);
+  }
+
+  private async purgeOnce(locker: Locker | undefined): Promise<void> {
+    if (!locker) {
+      await this.purge();
+      return;
+    }
+    const lease = await locker.tryLock('jobs/upload-purge');
+    if (!lease) return; // another replica is purging
+    try {
+      await this.purge();
+    } finally {
+      await lease.release();
+    }
   }
 
   /** Returns how many uploads were removed. */

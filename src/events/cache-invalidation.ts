@@ -1,14 +1,21 @@
-// Keeps this replica's metadata caches right when other replicas change things: every replica
-// applies every event to its own caches (metadata/cached-metadata-store.ts).
+// Keeps this process's caches right when another process changes things: every replica (and the
+// embedded server, when the CLI changes users) applies every event to its own caches. Today:
+// cached logins are dropped when a user's password changes or the user is deleted. (Metadata is
+// not cached when several replicas share the database: metadata/cached-metadata-store.ts.)
 import type { EventSink, StoredEvent } from './events.js';
+
+export interface InvalidatedCaches {
+  /** Logins cached for a user that changed elsewhere. */
+  usersChanged?(): void;
+}
 
 export class CacheInvalidationSink implements EventSink {
   readonly name = 'cache-invalidation';
   readonly scope = 'replica';
 
-  constructor(private readonly cache: { apply(events: readonly StoredEvent[]): void }) {}
+  constructor(private readonly caches: InvalidatedCaches) {}
 
   async deliver(batch: readonly StoredEvent[]): Promise<void> {
-    this.cache.apply(batch);
+    if (this.caches.usersChanged && batch.some((e) => e.type === 'user.changed')) this.caches.usersChanged();
   }
 }

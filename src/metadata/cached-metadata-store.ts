@@ -3,13 +3,14 @@
 // search and a slice instead of a query per page (~60 us each with 100 rows), and a hot manifest
 // costs no query at all.
 //
-// Correctness: the caches follow every change made through this decorator's own transactions
-// (applied once they commit), and every change another writer made once `apply` is given its
-// event (the outbox's per-replica delivery, events/cache-invalidation.ts). Between another
-// replica's commit and that delivery a replica may serve what was just changed; so with several
-// writers only the manifest cache is kept (a digest names immutable content: only a delete makes
-// an entry wrong) unless read-your-writes across replicas is not needed. `soleWriter` says which.
-import type { RegistryEvent, StoredEvent } from '../events/events.js';
+// Correctness: the caches follow every change made through this decorator's own transactions,
+// applied once they commit. That is all there is when one process writes the database (the
+// embedded store), so the decorator is used only then. Replicas sharing a database run without it:
+// another replica's change would reach these caches only with its event, a moment after that
+// replica acknowledged it, and read-your-writes across replicas (a tag pushed on A is served by
+// B at once, a deleted manifest is gone everywhere at once) forbids that moment. Measured cost of
+// going without, on PostgreSQL: docs/benchmarks.md.
+import type { RegistryEvent } from '../events/events.js';
 import type { UploadState } from '../storage/blob-store.js';
 import type { DeletedManifest, ManifestRecord, MetadataStore, MetadataTx, PrincipalRecord, UploadRecord } from './metadata-store.js';
 
@@ -26,24 +27,12 @@ type Change =
   | { kind: 'tag-gone'; repository: string; tag: string }
   | { kind: 'manifest-gone'; repository: string; digest: string };
 
-export interface CacheOptions {
-  /**
-   * True when this process makes every change (the embedded store): tag lists are cached too.
-   * False with several replicas: only manifests by digest, evicted on delete events.
-   */
-  soleWriter: boolean;
-}
-
 export class CachedMetadataStore implements MetadataStore {
   private readonly manifests = new ManifestCache(MAX_MANIFEST_BYTES);
-  private readonly tagLists: TagLists | undefined;
+  private readonly tagLists = new TagLists(MAX_CACHED_TAGS);
 
-  constructor(
-    private readonly inner: MetadataStore,
-    options: CacheOptions,
-  ) {
-    this.tagLists = options.soleWriter ? new TagLists(MAX_CACHED_TAGS) : undefined;
-  }
+  /** `inner` must have no other writer (see above). */
+  constructor(private readonly inner: MetadataStore) {}
 
   async transaction<T>(fn: (tx: MetadataTx) => Promise<T>): Promise<T> {
     const changes: Change[] = [];
@@ -61,7 +50,6 @@ export class CachedMetadataStore implements MetadataStore {
   }
 
   async listTags(repository: string, last: string | undefined, limit: number): Promise<string[]> {
-    if (!this.tagLists) return this.inner.listTags(repository, last, limit);
     let names = this.tagLists.get(repository);
     if (!names) {
       names = await this.inner.listTags(repository, undefined, Number.MAX_SAFE_INTEGER);
@@ -71,21 +59,12 @@ export class CachedMetadataStore implements MetadataStore {
     return names.slice(start, start + limit);
   }
 
-  /** Applies changes other writers made (their events), so the caches do not serve them stale. */
-  apply(events: readonly StoredEvent[]): void {
-    for (const e of events) {
-      if (e.type === 'manifest.deleted') this.applyChange({ kind: 'manifest-gone', repository: e.repository, digest: e.digest });
-      else if (e.type === 'tag.updated') this.applyChange({ kind: 'tag-set', repository: e.repository, tag: e.tag });
-      else if (e.type === 'tag.deleted') this.applyChange({ kind: 'tag-gone', repository: e.repository, tag: e.tag });
-    }
-  }
-
   private applyChange(change: Change): void {
     if (change.kind === 'manifest-gone') {
       this.manifests.delete(change.repository, change.digest);
-      this.tagLists?.forget(change.repository);
-    } else if (change.kind === 'tag-set') this.tagLists?.add(change.repository, change.tag);
-    else this.tagLists?.remove(change.repository, change.tag);
+      this.tagLists.forget(change.repository);
+    } else if (change.kind === 'tag-set') this.tagLists.add(change.repository, change.tag);
+    else this.tagLists.remove(change.repository, change.tag);
   }
 
   // Everything else goes to the store as is.

@@ -20,6 +20,9 @@ import { Policies } from '../policy/policy.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { FsBlobStore } from '../storage/filesystem/fs-blob-store.js';
 import { KeyedQueue } from '../util/async.js';
+import type { Locker } from '../coordination/coordination.js';
+import { CacheInvalidationSink } from '../events/cache-invalidation.js';
+import type { Serializer } from '../core/upload-sessions.js';
 
 export interface RegistryCore {
   meta: MetadataStore;
@@ -37,6 +40,10 @@ export interface RegistryCore {
 
 export interface CoreOptions {
   permissions: Permissions;
+  /** Called when another process changed users (their cached logins are stale). */
+  usersChanged?(): void;
+  /** Fleet locks: uploads serialised across replicas, background jobs run once per fleet. Absent: this process alone. */
+  locker?: Locker;
   /** Counts request body bytes stored and uploads in progress (metrics). */
   observeUpload?: { started(): void; finished(bytes: number): void };
 }
@@ -63,19 +70,21 @@ export async function openStores(config: Config, dataDir: string, log: Logger): 
 export async function composeRegistryCore(config: Config, dataDir: string, log: Logger, options: CoreOptions): Promise<RegistryCore> {
   const stores = await openStores(config, dataDir, log);
   const { blobs, db } = stores;
-  // A sole writer's caches follow every change it makes; with several replicas, see CachedMetadataStore.
-  const meta: MetadataStore = new CachedMetadataStore(stores.meta, { soleWriter: stores.soleWriter });
+  // A sole writer's caches follow every change it makes; replicas run uncached (see CachedMetadataStore).
+  const meta = stores.soleWriter ? new CachedMetadataStore(stores.meta) : stores.meta;
 
   const policies = new Policies(chainsWith(options.permissions));
   const events = new EventBatcher(meta, log.child({ mod: 'events' }));
-  const uploads = new UploadSessions({ blobs, meta, policies, serial: new KeyedQueue(), observe: options.observeUpload });
+  const { locker } = options;
+  const uploads = new UploadSessions({ blobs, meta, policies, serial: locker ? lockedSerializer(locker) : new KeyedQueue(), observe: options.observeUpload });
   const artifacts = new Artifacts({ meta, blobs, policies, events, deleteEnabled: config.registry.deleteEnabled });
 
-  const sinks: EventSink[] = [];
-  // A sole writer's caches already follow its own changes (replicas sharing a database add a CacheInvalidationSink).
+  // Logins cached here are dropped when the CLI or another replica changes a user.
+  const sinks: EventSink[] = [new CacheInvalidationSink({ usersChanged: () => options.usersChanged?.() })];
   if (config.events.log !== undefined) sinks.push(new EventLogSink(path.resolve(dataDir, config.events.log)));
   const dispatcher = new EventDispatcher(meta, sinks, log.child({ mod: 'events' }), {
     pollIntervalMs: 200,
+    locker,
     retentionMs: config.events.retentionDays * 86_400_000,
   });
   const purger = new UploadPurger(blobs, meta, config.registry.uploadPurgeAgeSeconds * 1000, log.child({ mod: 'registry.purge' }));
@@ -89,7 +98,7 @@ export async function composeRegistryCore(config: Config, dataDir: string, log: 
     events,
     async start() {
       await dispatcher.start();
-      purger.start(config.registry.uploadPurgeIntervalSeconds * 1000);
+      purger.start(config.registry.uploadPurgeIntervalSeconds * 1000, locker);
     },
     async close() {
       purger.stop();
@@ -97,6 +106,20 @@ export async function composeRegistryCore(config: Config, dataDir: string, log: 
       await events.flush();
       await dispatcher.close();
       await Promise.all([meta.close(), blobs.close()]);
+    },
+  };
+}
+
+/** Calls for one upload one at a time across the fleet: a fleet lock per upload id. */
+function lockedSerializer(locker: Locker): Serializer {
+  return {
+    async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+      const lease = await locker.lock(`upload/${key}`);
+      try {
+        return await fn();
+      } finally {
+        await lease.release();
+      }
     },
   };
 }

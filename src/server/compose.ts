@@ -79,6 +79,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   let auth: Authenticator | undefined;
   const core = await composeRegistryCore(config, dataDir, log, {
     permissions: { permits: (grant, need) => auth!.permits(grant, need) },
+    usersChanged: () => users?.changedElsewhere(),
     observeUpload: metrics && {
       started: () => metrics.uploadsInFlight.inc(),
       finished: (bytes) => {
