@@ -1,5 +1,5 @@
 // Users kept in the metadata database (the identity source when no htpasswd file is configured).
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Db } from '../metadata/db.js';
 import type { Database } from '../metadata/schema.js';
@@ -9,6 +9,9 @@ import { hashPassword, verifyPassword } from './password-hash.js';
 
 export class DatabaseUsers implements IdentityProvider {
   private readonly listeners: Array<() => void> = [];
+
+  /** Names this process in the user.changed events it writes, so it does not apply them twice. */
+  private readonly origin = randomUUID();
 
   constructor(private readonly db: Db) {}
 
@@ -26,7 +29,7 @@ export class DatabaseUsers implements IdentityProvider {
         .values({ name: user, password_hash: hash, created_at: Date.now() })
         .onConflict((oc) => oc.column('name').doUpdateSet({ password_hash: hash }))
         .execute();
-      await recordChange(trx, user, 'password');
+      await recordChange(trx, user, 'password', this.origin);
     });
     for (const l of this.listeners) l();
   }
@@ -34,7 +37,7 @@ export class DatabaseUsers implements IdentityProvider {
   async deleteUser(user: string): Promise<boolean> {
     const deleted = await this.db.transaction().execute(async (trx) => {
       const res = await trx.deleteFrom('users').where('name', '=', user).executeTakeFirst();
-      if (Number(res.numDeletedRows) > 0) await recordChange(trx, user, 'deleted');
+      if (Number(res.numDeletedRows) > 0) await recordChange(trx, user, 'deleted', this.origin);
       return Number(res.numDeletedRows) > 0;
     });
     for (const l of this.listeners) l();
@@ -42,11 +45,11 @@ export class DatabaseUsers implements IdentityProvider {
   }
 
   /**
-   * Another process changed users (the CLI, another replica): its `user.changed` event reached
-   * this one through the outbox. Cached logins may be stale now.
+   * `user.changed` events reached this process through the outbox: those another process wrote
+   * (the CLI, another replica) make cached logins stale.
    */
-  changedElsewhere(): void {
-    for (const l of this.listeners) l();
+  changedElsewhere(origins: readonly string[]): void {
+    if (origins.some((origin) => origin !== this.origin)) for (const l of this.listeners) l();
   }
 
   async listUsers(): Promise<string[]> {
@@ -76,7 +79,7 @@ export class DatabaseUsers implements IdentityProvider {
  * The change goes to the outbox in the same transaction, so that every process that caches
  * logins (the server, every replica) hears of it, even when the CLI made it.
  */
-async function recordChange(trx: Kysely<Database>, user: string, change: 'password' | 'deleted'): Promise<void> {
-  const event: RegistryEvent = { type: 'user.changed', at: new Date().toISOString(), actor: { kind: 'system' }, user, change };
+async function recordChange(trx: Kysely<Database>, user: string, change: 'password' | 'deleted', origin: string): Promise<void> {
+  const event: RegistryEvent = { type: 'user.changed', at: new Date().toISOString(), actor: { kind: 'system' }, user, change, origin };
   await trx.insertInto('events').values({ type: event.type, repository: null, payload: JSON.stringify(event), created_at: Date.now() }).execute();
 }

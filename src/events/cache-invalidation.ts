@@ -5,8 +5,8 @@
 import type { EventSink, StoredEvent } from './events.js';
 
 export interface InvalidatedCaches {
-  /** Logins cached for a user that changed elsewhere. */
-  usersChanged?(): void;
+  /** Users changed: the origins of the changes (cached logins of this process may be stale). */
+  usersChanged?(origins: readonly string[]): void;
 }
 
 export class CacheInvalidationSink implements EventSink {
@@ -16,6 +16,7 @@ export class CacheInvalidationSink implements EventSink {
   constructor(private readonly caches: InvalidatedCaches) {}
 
   async deliver(batch: readonly StoredEvent[]): Promise<void> {
-    if (this.caches.usersChanged && batch.some((e) => e.type === 'user.changed')) this.caches.usersChanged();
+    const origins = batch.flatMap((e) => (e.type === 'user.changed' ? [e.origin] : []));
+    if (origins.length > 0) this.caches.usersChanged?.(origins);
   }
 }

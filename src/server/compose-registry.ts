@@ -40,8 +40,8 @@ export interface RegistryCore {
 
 export interface CoreOptions {
   permissions: Permissions;
-  /** Called when another process changed users (their cached logins are stale). */
-  usersChanged?(): void;
+  /** Called with the origins of user changes that reached this process through the outbox. */
+  usersChanged?(origins: readonly string[]): void;
   /** Fleet locks: uploads serialised across replicas, background jobs run once per fleet. Absent: this process alone. */
   locker?: Locker;
   /** Counts request body bytes stored and uploads in progress (metrics). */
@@ -80,7 +80,7 @@ export async function composeRegistryCore(config: Config, dataDir: string, log: 
   const artifacts = new Artifacts({ meta, blobs, policies, events, deleteEnabled: config.registry.deleteEnabled });
 
   // Logins cached here are dropped when the CLI or another replica changes a user.
-  const sinks: EventSink[] = [new CacheInvalidationSink({ usersChanged: () => options.usersChanged?.() })];
+  const sinks: EventSink[] = [new CacheInvalidationSink({ usersChanged: (origins) => options.usersChanged?.(origins) })];
   if (config.events.log !== undefined) sinks.push(new EventLogSink(path.resolve(dataDir, config.events.log)));
   const dispatcher = new EventDispatcher(meta, sinks, log.child({ mod: 'events' }), {
     pollIntervalMs: 200,

@@ -79,7 +79,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   let auth: Authenticator | undefined;
   const core = await composeRegistryCore(config, dataDir, log, {
     permissions: { permits: (grant, need) => auth!.permits(grant, need) },
-    usersChanged: () => users?.changedElsewhere(),
+    usersChanged: (origins) => users?.changedElsewhere(origins),
     observeUpload: metrics && {
       started: () => metrics.uploadsInFlight.inc(),
       finished: (bytes) => {
