@@ -232,6 +232,16 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('OCI Distribution API behaviour.'),
+  events: z
+    .strictObject({
+      log: z
+        .string()
+        .optional()
+        .describe('Append every event (pushes, pulls, deletes, logins, certificates) as one JSON line to this file; a relative path is under the data directory. Unset: no event log.'),
+      retentionDays: z.number().int().positive().default(7).describe('Events stay in the outbox this long, then are deleted (a sink that was down longer misses them).'),
+    })
+    .prefault({})
+    .describe('Registry events: written with every change to an outbox in the database, then delivered at least once, in order, to sinks.'),
   metrics: z
     .strictObject({
       enabled: z.boolean().default(true).describe('Serve Prometheus metrics at /metrics.'),
