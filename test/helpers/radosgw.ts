@@ -32,6 +32,8 @@ export interface RunningRadosgw {
    * use fails at start, and this endpoint is plain HTTP anyway).
    */
   env(): NodeJS.ProcessEnv;
+  /** Runs radosgw-admin on this cluster (quotas, users); fails on a non-zero exit. */
+  admin(args: string[]): Promise<string>;
   /** The last lines of radosgw's log, for a failing test's message. */
   log(): Promise<string>;
   stop(): Promise<void>;
@@ -120,6 +122,7 @@ export async function startRadosgw(): Promise<RunningRadosgw> {
         delete env.AWS_SESSION_TOKEN;
         return env;
       },
+      admin: async (args) => (await runOk('radosgw-admin', ['-c', conf, ...args], { timeoutMs: 30_000 })).stdout,
       log: () => tail(path.join(dir, 'log', 'client.rgw.a.log')),
       async stop() {
         admin.destroy();
