@@ -3,8 +3,9 @@
 // S3 parts must be at least 5 MiB except the last, and a PATCH may be any size, so the bytes
 // after the last full part (the tail, under 5 MiB) are kept as an object of their own
 // (uploads/<id>/tail-<offset>) and read back by the next append to start its first part. The
-// bytes are gathered into part-sized buffers in shared memory; a full buffer is uploaded as the
-// next part while a worker hashes it in place (sha256-pool.ts) and the next one fills: at most
+// bytes are gathered into part-sized buffers in shared memory; a worker hashes a full buffer in
+// place (sha256-pool.ts: the upload's running hash and the part's own, which SigV4 signs), then
+// it is uploaded as the next part while the next one fills: at most
 // PARTS_IN_FLIGHT parts are on their way, which bounds the memory of an append and pushes back
 // on the client when S3 is slower than it.
 //
@@ -26,7 +27,8 @@ const IDLE_BUFFERS = 4;
 /** What an append needs from the bucket; the store implements it with its error mapping. */
 export interface AppendTarget {
   createMultipart(id: string): Promise<string>;
-  uploadPart(id: string, uploadId: string, n: number, bytes: Buffer): Promise<string>;
+  /** `sha256` (hex) is the payload hash SigV4 signs; undefined: the SDK computes it. */
+  uploadPart(id: string, uploadId: string, n: number, bytes: Buffer, sha256: string | undefined): Promise<string>;
   putTail(id: string, offset: number, bytes: Buffer): Promise<void>;
   /** Reads the tail object into `into` (exactly its length); UploadNotFoundError when it is gone. */
   readTail(id: string, offset: number, into: Buffer): Promise<void>;
@@ -82,9 +84,20 @@ export async function appendToUpload(
   // A state this build of hash-wasm cannot load (another version wrote it) or a failed worker
   // loses the hash (null): commit then reads the bytes back instead.
   let hash: Promise<Uint8Array | undefined | null> = Promise.resolve(decodeHash(data.sha256));
-  const feed = (bytes: Uint8Array): Promise<unknown> => {
-    hash = hash.then((before) => (before === null ? null : hasher.update(before, bytes).catch(() => null)));
-    return hash;
+  const feed = (bytes: Uint8Array): void => {
+    hash = hash.then((before) => hasher.update(before, bytes).catch(() => null));
+  };
+  /** Feeds a part's new bytes to the running hash; answers the part's own sha256 (undefined if the worker failed). */
+  const feedPart = (part: Uint8Array, skip: number): Promise<string | undefined> => {
+    const done = hash.then((before) => hasher.part(before, part, skip));
+    hash = done.then(
+      (r) => r.state,
+      () => null,
+    );
+    return done.then(
+      (r) => r.sha256,
+      () => undefined,
+    );
   };
 
   const parts: S3Part[] = [...data.parts];
@@ -113,14 +126,14 @@ export async function appendToUpload(
     try {
       if (nextPart > MAX_PARTS) throw new BodyTooLargeError(maxUploadBytes(buffers.base));
       const part = buf;
-      const hashDone = feed(part.subarray(hashed, length));
+      const bytes = part.subarray(0, length);
+      const partSha256 = feedPart(bytes, hashed);
       uploadId ??= await target.createMultipart(id);
       const n = nextPart++;
-      const uploaded = target.uploadPart(id, uploadId, n, part.subarray(0, length)).then((etag) => void parts.push({ n, etag, size: length }));
-      const done = Promise.allSettled([uploaded, hashDone]).then(([u]) => {
-        buffers.give(part);
-        if (u.status === 'rejected') throw u.reason;
-      });
+      const upload = uploadId;
+      // The part goes once its sha256 is known: SigV4 signs it, and the worker computed it.
+      const uploaded = partSha256.then((sha256) => target.uploadPart(id, upload, n, bytes, sha256)).then((etag) => void parts.push({ n, etag, size: length }));
+      const done = uploaded.finally(() => buffers.give(part));
       done.catch(() => undefined); // awaited below or at the end; not an unhandled rejection meanwhile
       inflight.push(done);
       buf = buffers.take(partSize(buffers.base, nextPart));
@@ -159,7 +172,7 @@ export async function appendToUpload(
     if (fill >= MIN_PART) await cut(fill);
     else {
       tail = fill;
-      if (fill > hashed) void feed(buf.subarray(hashed, fill));
+      if (fill > hashed) feed(buf.subarray(hashed, fill));
     }
     while (inflight.length > 0) await inflight.shift();
     if (tail > 0 && offset !== state.offset) await target.putTail(id, offset, buf.subarray(0, tail));

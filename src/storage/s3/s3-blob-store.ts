@@ -251,11 +251,13 @@ export class S3BlobStore implements BlobStore {
       if (!r.UploadId) throw this.fail(new Error('CreateMultipartUpload answered no UploadId'));
       return r.UploadId;
     },
-    uploadPart: async (id, uploadId, n, bytes) => {
+    uploadPart: async (id, uploadId, n, bytes, sha256) => {
+      const command = new UploadPartCommand({ Bucket: this.bucket, Key: this.layout.dataKey(id), UploadId: uploadId, PartNumber: n, Body: bytes, ContentLength: bytes.length });
+      // A payload hash already in the request is what the signer signs (it hashes the body itself
+      // otherwise: ~1.4 CPU-s per GiB on the event loop). S3 checks it against the bytes.
+      if (sha256) command.middlewareStack.add(payloadHash(sha256), { step: 'build', name: 'minatoPayloadSha256' });
       try {
-        const r = await this.client.send(
-          new UploadPartCommand({ Bucket: this.bucket, Key: this.layout.dataKey(id), UploadId: uploadId, PartNumber: n, Body: bytes, ContentLength: bytes.length }),
-        );
+        const r = await this.client.send(command);
         if (!r.ETag) throw new Error('UploadPart answered no ETag');
         return r.ETag;
       } catch (err) {
@@ -459,6 +461,15 @@ export class S3BlobStore implements BlobStore {
   private checkId(id: string): void {
     if (!this.layout.validUploadId(id)) throw new UploadNotFoundError(id);
   }
+}
+
+/** Middleware that puts a precomputed x-amz-content-sha256 on the request before it is signed. */
+function payloadHash(sha256: string) {
+  return <A, R>(next: (args: A) => Promise<R>) =>
+    async (args: A): Promise<R> => {
+      (args as { request: { headers: Record<string, string> } }).request.headers['x-amz-content-sha256'] = sha256;
+      return next(args);
+    };
 }
 
 function clientConfig(config: S3DriverConfig): S3ClientConfig {

@@ -63,6 +63,8 @@ export function storageError(err: unknown, where: { endpoint: string; bucket: st
     why = `bucket ${where.bucket} does not exist on ${where.endpoint}: create it (minato never creates buckets) or fix storage.driver.bucket`;
   } else if (code === 'PermanentRedirect' || code === 'AuthorizationHeaderMalformed' || status === 301) {
     why = `bucket ${where.bucket} is in another region than storage.driver.region (${code ?? status})`;
+  } else if (code === 'XAmzContentSHA256Mismatch' || code === 'BadDigest') {
+    why = `${where.endpoint} received other bytes than were sent (${code}): something on the way corrupted them; retry, and check the network or the proxy before S3`;
   } else if (status !== undefined && status >= 500) {
     why = `${where.endpoint} answered ${status}${code && code !== 'Unknown' ? ` ${code}` : ''}: the S3 service is failing or overloaded; retry later`;
   } else {
