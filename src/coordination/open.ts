@@ -35,7 +35,19 @@ export async function openCoordination(opts: CoordinationOptions): Promise<Coord
  * always had (files.ts says why). A fleet: the shared store, so every replica has the same ones.
  */
 export function assetStore(opts: CoordinationOptions, coordination: Coordination): KeyValueStore {
-  return opts.driver === 'sqlite' ? new FileKeyValueStore(path.resolve(opts.dataDir)) : coordination.kv;
+  return embeddedAssets(opts) ?? coordination.kv;
+}
+
+/** The asset store alone, for commands that need no locks (the CLI's ca and trust): embedded, no database is opened. */
+export async function openAssetStore(opts: CoordinationOptions): Promise<{ assets: KeyValueStore; close(): Promise<void> }> {
+  const files = embeddedAssets(opts);
+  if (files) return { assets: files, close: async () => undefined };
+  const coordination = await openCoordination(opts);
+  return { assets: coordination.kv, close: () => coordination.close() };
+}
+
+function embeddedAssets(opts: CoordinationOptions): KeyValueStore | undefined {
+  return opts.driver === 'sqlite' ? new FileKeyValueStore(path.resolve(opts.dataDir)) : undefined;
 }
 
 /**
