@@ -181,8 +181,11 @@ export class AcmeCertificates extends SwappableCertificate implements Certificat
         // Re-check under the lock: another replica may have renewed while this one waited.
         const stored = await this.loadUsable();
         if (stored && stored.leaf.serialNumber !== had && !this.isDue(stored)) {
+          log.info({ names: this.opts.names, serial: stored.leaf.serialNumber }, 'ACME: another replica already obtained a new certificate; not ordering');
           this.watch.saw(await this.opts.store.modified(this.id));
-          await this.adopt(stored, 'ACME: another replica already obtained a new certificate; serving it instead of ordering');
+          // The store watch may have swapped to it while this replica waited for the lock.
+          if (stored.leaf.serialNumber !== this.cert?.leaf.serialNumber) await this.adopt(stored, 'ACME: serving the certificate another replica obtained');
+          else await this.scheduleRenewal();
           return;
         }
         log.info({ names: this.opts.names, directory: this.opts.directoryUrl }, 'ACME: ordering a certificate');
