@@ -14,7 +14,7 @@ import tls from 'node:tls';
 import type { Logger } from 'pino';
 import type { Locker } from '../../coordination/coordination.js';
 import { withLock } from '../../coordination/open.js';
-import { assembleCertificate, isAnchored, type LoadedCertificate } from '../cert-files.js';
+import { assembleCertificate, CertificateError, isAnchored, type LoadedCertificate } from '../cert-files.js';
 import { SwappableCertificate, type CertificateProvider, type CertificateStatus, type ServingCertificate } from '../certificate-provider.js';
 import { CertStore } from '../cert-store.js';
 import { certificateFields, describeCertificate, sanNames } from '../describe.js';
@@ -69,8 +69,14 @@ export class AcmeCertificates extends SwappableCertificate implements Certificat
   }
 
   async start(): Promise<void> {
-    const seen = await this.opts.store.modified(this.id);
-    const stored = await this.loadUsable(true);
+    // A store that cannot be read now is not a reason to stop: the order (under the lock)
+    // re-checks it, and fails and retries rather than order while the store is unreadable.
+    const unreadable = (err: Error) => {
+      this.opts.log.error({ err: err.message }, 'the certificate store cannot be read; ordering a certificate once it can');
+      return undefined;
+    };
+    const seen = await this.opts.store.modified(this.id).catch(unreadable);
+    const stored = await this.loadUsable(true).catch(unreadable);
     if (stored) {
       this.cert = stored;
       this.opts.log.info(describeCertificate(stored), 'serving the stored ACME certificate');
@@ -82,10 +88,15 @@ export class AcmeCertificates extends SwappableCertificate implements Certificat
     this.watch.start(seen);
   }
 
-  /** The stored certificate when it can be served for the configured names and CA, else undefined. */
-  private async loadUsable(logUnreadable = false): Promise<LoadedCertificate | undefined> {
+  /**
+   * The stored certificate when it can be served for the configured names and CA, else
+   * undefined. Content that cannot be used (damaged, or parts of two saves read in between)
+   * counts as none; a store that cannot be read throws, so that nobody orders because of it.
+   */
+  private async loadUsable(logUnusable = false): Promise<LoadedCertificate | undefined> {
     const stored = await this.opts.store.load(this.id).catch((err: Error) => {
-      if (logUnreadable) this.opts.log.error({ err: err.message }, 'stored certificate is unreadable; a new one will be ordered');
+      if (!(err instanceof CertificateError || err instanceof SyntaxError)) throw err;
+      if (logUnusable) this.opts.log.error({ err: err.message }, 'stored certificate is unreadable; a new one will be ordered');
       return undefined;
     });
     const usable = stored && this.covers(stored.cert.leaf) && Date.parse(stored.cert.leaf.validTo) > Date.now() && stored.meta.directory === this.opts.directoryUrl;
