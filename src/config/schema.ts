@@ -167,7 +167,7 @@ export const configSchema = z.strictObject({
         .describe('"files": HTTPS from cert and key; "acme": certificates obtained and renewed from an ACME CA (tls.acme); "ca": from the built-in private CA (tls.ca); "off": plain HTTP. Unset: "files" when cert and key are set, else "off".'),
       cert: z.string().optional().describe('PEM certificate chain (leaf first; order and line endings are repaired). Reloaded when it changes.'),
       key: z.string().optional().describe('PEM private key matching the certificate.'),
-      reloadCheckSeconds: duration.default(5).describe('How often the certificate files are checked for changes.'),
+      reloadCheckSeconds: duration.default(5).describe('How often the certificate files are checked for changes; in acme and ca mode, how often the stored certificate is checked for one another replica (or process) obtained.'),
       manualRenewalIntervalSeconds: duration
         .default(300)
         .describe(

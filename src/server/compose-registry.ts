@@ -22,7 +22,6 @@ import { FsBlobStore } from '../storage/filesystem/fs-blob-store.js';
 import { KeyedQueue } from '../util/async.js';
 import type { Locker } from '../coordination/coordination.js';
 import { CacheInvalidationSink } from '../events/cache-invalidation.js';
-import type { Serializer } from '../core/upload-sessions.js';
 
 export interface RegistryCore {
   meta: MetadataStore;
@@ -42,7 +41,7 @@ export interface CoreOptions {
   permissions: Permissions;
   /** Called with the origins of user changes that reached this process through the outbox. */
   usersChanged?(origins: readonly string[]): void;
-  /** Fleet locks: uploads serialised across replicas, background jobs run once per fleet. Absent: this process alone. */
+  /** Fleet locks: background jobs (upload purge, fleet-wide event sinks) run once per fleet. Absent: this process alone. */
   locker?: Locker;
   /** Counts request body bytes stored and uploads in progress (metrics). */
   observeUpload?: { started(): void; finished(bytes: number): void };
@@ -76,7 +75,12 @@ export async function composeRegistryCore(config: Config, dataDir: string, log: 
   const policies = new Policies(chainsWith(options.permissions));
   const events = new EventBatcher(meta, log.child({ mod: 'events' }));
   const { locker } = options;
-  const uploads = new UploadSessions({ blobs, meta, policies, serial: locker ? lockedSerializer(locker) : new KeyedQueue(), observe: options.observeUpload });
+  // Calls for one upload are serialised in this process. Across replicas no lock is taken (it
+  // would hold a database connection for a whole upload): a client sends one chunk at a time, and
+  // when a retry races the request it replaces, the loser's state save fails its compare-and-set
+  // on the offset, and drivers keep every byte a saved state counts in objects only that state
+  // names (S3: parts checked by ETag at completion), so the race fails cleanly, never silently.
+  const uploads = new UploadSessions({ blobs, meta, policies, serial: new KeyedQueue(), observe: options.observeUpload });
   const artifacts = new Artifacts({ meta, blobs, policies, events, deleteEnabled: config.registry.deleteEnabled });
 
   // Logins cached here are dropped when the CLI or another replica changes a user.
@@ -110,16 +114,3 @@ export async function composeRegistryCore(config: Config, dataDir: string, log: 
   };
 }
 
-/** Calls for one upload one at a time across the fleet: a fleet lock per upload id. */
-function lockedSerializer(locker: Locker): Serializer {
-  return {
-    async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-      const lease = await locker.lock(`upload/${key}`);
-      try {
-        return await fn();
-      } finally {
-        await lease.release();
-      }
-    },
-  };
-}

@@ -21,6 +21,7 @@ import { ExternalUrl } from './external-url.js';
 import { createDdnsUpdater } from '../dns/registry.js';
 import { ManualRenewal } from '../tls/manual-renewal.js';
 import { createCertificates } from './certificates.js';
+import { openShared } from './coordination-setup.js';
 import { writeStatusOnChange } from './cert-status.js';
 import { createServerFactory, parseListen, plainHttpWarning } from './listen.js';
 import { Metrics } from './metrics.js';
@@ -54,7 +55,11 @@ export async function ensureDataDir(config: Config): Promise<string> {
 export async function startRegistry(config: Config, log: Logger): Promise<RunningRegistry> {
   // Certificates first: a broken one stops start-up before anything else is opened.
   const dataDir = await ensureDataDir(config);
-  const certificates = await createCertificates(config, dataDir, log);
+  const shared = await openShared(config, dataDir);
+  const certificates = await createCertificates(config, dataDir, log, shared).catch(async (err: unknown) => {
+    await shared.close();
+    throw err;
+  });
   const tlsOn = certificates.provider !== undefined;
   const clients = new ClientAddresses(config.trustedProxies);
   const { connections } = config;
@@ -99,7 +104,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   }
   // auth.token.enabled: /token is served and its bearer tokens accepted (whatever the challenge).
   const tokens = config.auth.token.enabled
-    ? await TokenService.open(path.join(dataDir, 'token-key.jwk'), {
+    ? await TokenService.open(shared.assets, {
         issuer: config.auth.token.issuer,
         service: config.auth.token.service,
         ttlSeconds: config.auth.token.ttlSeconds,
@@ -168,6 +173,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     await Promise.allSettled([app.close(), core.close()]);
     identity.close();
     await certificates.stop();
+    await shared.close();
   };
   try {
     // Fastify would say "http://" for our own HTTPS server (it made none itself).
@@ -225,6 +231,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
       clearTimeout(force);
       identity.close();
       await core.close();
+      await shared.close();
     },
   };
 }
