@@ -163,6 +163,27 @@ export function blobStoreConformance(name: string, subject: () => Promise<BlobSt
       assert.ok((await readAll(await store.open(sha256(data)))).equals(data));
     });
 
+    it('two appends raced from one state (a retry and the request it replaces): the state kept commits its own bytes or fails, never the other\'s', async ({ store }) => {
+      // Ends in a tail, and in a whole part, so both ways of storing an append are raced.
+      for (const size of [1000, part + 100]) {
+        const head = randomBytes(2000);
+        const begun = await store.append(await store.begin(randomUUID()), body(head));
+        const mine = randomBytes(size);
+        const kept = await store.append(begun, body(mine));
+        await store.append(begun, body(randomBytes(size))); // lost its race to save its state
+        const data = Buffer.concat([head, mine]);
+        const digest = sha256(data);
+        try {
+          assert.deepEqual(await store.commit(kept, digest), { digest, size: data.length });
+        } catch (err) {
+          assert.ok(err instanceof DigestMismatchError || err instanceof UploadNotFoundError, `a clean failure, not ${String(err)}`);
+          assert.equal(await store.stat(digest), undefined, `size ${size}: nothing stored under the digest`);
+          continue;
+        }
+        assert.ok((await readAll(await store.open(digest))).equals(data), `size ${size}: the blob holds the kept state's bytes`);
+      }
+    });
+
     it('a state claiming more bytes than the upload holds is refused with UploadOffsetError', async ({ store }) => {
       const state = await store.append(await store.begin(randomUUID()), body(randomBytes(1000)));
       await assert.rejects(store.append({ ...state, offset: state.offset + 10 }, body(randomBytes(10))), UploadOffsetError);

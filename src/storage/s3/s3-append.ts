@@ -2,7 +2,7 @@
 //
 // S3 parts must be at least 5 MiB except the last, and a PATCH may be any size, so the bytes
 // after the last full part (the tail, under 5 MiB) are kept as an object of their own
-// (uploads/<id>/tail-<offset>) and read back by the next append to start its first part. The
+// (uploads/<id>/tail-<offset>-<nonce>) and read back by the next append to start its first part. The
 // bytes are gathered into part-sized buffers in shared memory; a worker hashes a full buffer in
 // place (sha256-pool.ts: the upload's running hash and the part's own, which SigV4 signs), then
 // it is uploaded as the next part while the next one fills: at most
@@ -11,13 +11,14 @@
 //
 // Nothing the incoming state refers to is changed, so a state whose successor was never saved
 // (a crash, a failed request) stays valid: new parts get numbers after its parts (overwriting
-// parts of the lost append, which no kept state lists) and the new tail gets a new key.
+// parts of the lost append, which no kept state lists: S3 refuses to complete with a part whose
+// ETag is not the one uploaded last) and the new tail gets a key of its own.
 import { Buffer } from 'node:buffer';
 import type { Readable } from 'node:stream';
 import { AppendInterruptedError, BodyTooLargeError, type UploadState } from '../blob-store.js';
 import { bodyBytesReceived } from '../young-gc.js';
 import type { Sha256Pool } from './sha256-pool.js';
-import { MAX_PARTS, MIN_PART, parseUpload, uploadState, type S3Part } from './s3-upload-state.js';
+import { MAX_PARTS, MIN_PART, newTailName, parseUpload, uploadState, type S3Part } from './s3-upload-state.js';
 
 /** Parts on their way to S3 (and to the hasher) while the next one fills. */
 const PARTS_IN_FLIGHT = 2;
@@ -29,10 +30,10 @@ export interface AppendTarget {
   createMultipart(id: string): Promise<string>;
   /** `sha256` (hex) is the payload hash SigV4 signs; undefined: the SDK computes it. */
   uploadPart(id: string, uploadId: string, n: number, bytes: Buffer, sha256: string | undefined): Promise<string>;
-  putTail(id: string, offset: number, bytes: Buffer): Promise<void>;
+  putTail(id: string, name: string, bytes: Buffer): Promise<void>;
   /** Reads the tail object into `into` (exactly its length); UploadNotFoundError when it is gone. */
-  readTail(id: string, offset: number, into: Buffer): Promise<void>;
-  deleteTail(id: string, offset: number): Promise<void>;
+  readTail(id: string, name: string, into: Buffer): Promise<void>;
+  deleteTail(id: string, name: string): Promise<void>;
 }
 
 /**
@@ -113,7 +114,7 @@ export async function appendToUpload(
   let hashed = 0;
   if (data.tail > 0) {
     try {
-      await target.readTail(id, state.offset, buf.subarray(0, data.tail));
+      await target.readTail(id, data.tailName!, buf.subarray(0, data.tail));
     } catch (err) {
       buffers.give(buf);
       throw err;
@@ -168,6 +169,8 @@ export async function appendToUpload(
 
   const offset = state.offset + received;
   let tail = 0;
+  // An append that adds nothing keeps the tail it found.
+  const tailName = offset === state.offset ? data.tailName : newTailName(offset);
   try {
     if (fill >= MIN_PART) await cut(fill);
     else {
@@ -175,7 +178,7 @@ export async function appendToUpload(
       if (fill > hashed) feed(buf.subarray(hashed, fill));
     }
     while (inflight.length > 0) await inflight.shift();
-    if (tail > 0 && offset !== state.offset) await target.putTail(id, offset, buf.subarray(0, tail));
+    if (tail > 0 && tailName !== data.tailName) await target.putTail(id, tailName!, buf.subarray(0, tail));
   } catch (err) {
     await abandon(inflight, buffers, buf);
     throw err;
@@ -188,7 +191,8 @@ export async function appendToUpload(
     uploadId,
     parts,
     tail,
-    staleTail: data.tail > 0 && offset !== state.offset ? state.offset : undefined,
+    tailName: tail > 0 ? tailName : undefined,
+    staleTail: data.tailName !== tailName ? data.tailName : undefined,
     sha256: sha256 === null ? null : sha256 === undefined ? undefined : Buffer.from(sha256).toString('base64'),
   });
   if (interrupted !== undefined) throw new AppendInterruptedError(next, interrupted);

@@ -40,7 +40,7 @@ import {
 } from '../blob-store.js';
 import type { S3DriverConfig } from '../config.js';
 import { appendToUpload, decodeHash, PartBuffers, type AppendTarget } from './s3-append.js';
-import { isNoSuchUpload, isNotFound, statusOf, storageError } from './s3-errors.js';
+import { codeOf, isNoSuchUpload, isNotFound, statusOf, storageError } from './s3-errors.js';
 import { S3Layout } from './s3-layout.js';
 import { emptyUpload, parseUpload, uploadState, type S3Part, type S3UploadData } from './s3-upload-state.js';
 import { Sha256Pool } from './sha256-pool.js';
@@ -187,7 +187,7 @@ export class S3BlobStore implements BlobStore {
       // The usual case: the hash came with the state, nothing is read back.
       if (running !== expected) throw new DigestMismatchError(expected, running);
       if (await this.objectSize(blobKey) !== undefined) {
-        await this.dropUpload(state.id, state.offset, data);
+        await this.dropUpload(state.id, data);
         return info;
       }
       source = await this.assemble(state.id, state.offset, data);
@@ -197,13 +197,13 @@ export class S3BlobStore implements BlobStore {
       const actual = await this.digestOfObject(source, digestAlgorithm(expected));
       if (actual !== expected) throw new DigestMismatchError(expected, actual);
       if (await this.objectSize(blobKey) !== undefined) {
-        await this.dropUpload(state.id, state.offset, data);
+        await this.dropUpload(state.id, data);
         return info;
       }
     }
     if (source === undefined) await this.guard(this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: blobKey, Body: new Uint8Array(0) })));
     else await this.copy(source, blobKey, state.offset);
-    await this.dropUpload(state.id, state.offset, data);
+    await this.dropUpload(state.id, data);
     return info;
   }
 
@@ -217,7 +217,7 @@ export class S3BlobStore implements BlobStore {
       await this.discardUpload(state.id);
       return;
     }
-    await this.dropUpload(state.id, state.offset, data);
+    await this.dropUpload(state.id, data);
   }
 
   async listUploads(): Promise<Array<{ id: string; modified: Date }>> {
@@ -265,13 +265,13 @@ export class S3BlobStore implements BlobStore {
         throw this.fail(err);
       }
     },
-    putTail: async (id, offset, bytes) => {
-      await this.guard(this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.layout.tailKey(id, offset), Body: bytes, ContentLength: bytes.length })));
+    putTail: async (id, name, bytes) => {
+      await this.guard(this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.layout.tailKey(id, name), Body: bytes, ContentLength: bytes.length })));
     },
-    readTail: async (id, offset, into) => {
+    readTail: async (id, name, into) => {
       let got = 0;
       try {
-        const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.layout.tailKey(id, offset) }));
+        const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.layout.tailKey(id, name) }));
         for await (const chunk of r.Body as AsyncIterable<Buffer>) {
           if (got + chunk.length > into.length) throw new UploadNotFoundError(id);
           got += chunk.copy(into, got);
@@ -283,8 +283,8 @@ export class S3BlobStore implements BlobStore {
       }
       if (got !== into.length) throw new UploadNotFoundError(id);
     },
-    deleteTail: async (id, offset) => {
-      await this.deleteKeys([this.layout.tailKey(id, offset)]);
+    deleteTail: async (id, name) => {
+      await this.deleteKeys([this.layout.tailKey(id, name)]);
     },
   };
 
@@ -306,8 +306,9 @@ export class S3BlobStore implements BlobStore {
   private async assemble(id: string, offset: number, data: S3UploadData): Promise<string | undefined> {
     if (offset === 0) return undefined;
     if (!data.uploadId) {
-      if ((await this.objectSize(this.layout.tailKey(id, offset))) !== offset) throw new UploadNotFoundError(id);
-      return this.layout.tailKey(id, offset);
+      const tailKey = this.layout.tailKey(id, data.tailName!);
+      if ((await this.objectSize(tailKey)) !== offset) throw new UploadNotFoundError(id);
+      return tailKey;
     }
     const dataKey = this.layout.dataKey(id);
     const parts: S3Part[] = [...data.parts];
@@ -316,7 +317,7 @@ export class S3BlobStore implements BlobStore {
         // The tail becomes the last part (the one part S3 lets be small), copied inside S3.
         const n = parts.length + 1;
         const r = await this.client.send(
-          new UploadPartCopyCommand({ Bucket: this.bucket, Key: dataKey, UploadId: data.uploadId, PartNumber: n, CopySource: this.copySource(this.layout.tailKey(id, offset)) }),
+          new UploadPartCopyCommand({ Bucket: this.bucket, Key: dataKey, UploadId: data.uploadId, PartNumber: n, CopySource: this.copySource(this.layout.tailKey(id, data.tailName!)) }),
         );
         parts.push({ n, etag: r.CopyPartResult?.ETag ?? '', size: data.tail });
       }
@@ -332,18 +333,20 @@ export class S3BlobStore implements BlobStore {
     } catch (err) {
       // Completed by an earlier attempt of this commit (it failed after, or the digest did not match).
       if (isNoSuchUpload(err) && (await this.objectSize(dataKey)) === offset) return dataKey;
-      if (isNoSuchUpload(err) || isNotFound(err)) throw new UploadNotFoundError(id);
+      // InvalidPart: a part is no longer the one this state counted (a raced retry overwrote it);
+      // S3 refuses to complete rather than store other bytes, and so does this upload.
+      if (isNoSuchUpload(err) || isNotFound(err) || codeOf(err) === 'InvalidPart') throw new UploadNotFoundError(id);
       throw this.fail(err);
     }
     return dataKey;
   }
 
   /** Removes what a known upload state holds (idempotent); leftovers of lost appends go with the purge. */
-  private async dropUpload(id: string, offset: number, data: S3UploadData): Promise<void> {
+  private async dropUpload(id: string, data: S3UploadData): Promise<void> {
     if (data.uploadId) await this.abort(this.layout.dataKey(id), data.uploadId);
     const keys: string[] = [];
     if (data.uploadId) keys.push(this.layout.dataKey(id));
-    if (data.tail > 0) keys.push(this.layout.tailKey(id, offset));
+    if (data.tailName !== undefined) keys.push(this.layout.tailKey(id, data.tailName));
     if (data.staleTail !== undefined) keys.push(this.layout.tailKey(id, data.staleTail));
     await this.deleteKeys(keys);
   }

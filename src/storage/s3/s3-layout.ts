@@ -8,8 +8,9 @@
 //     uploads/
 //       <id>/data                the key of the upload's multipart upload; an object only
 //                                between CompleteMultipartUpload and the copy to blobs/
-//       <id>/tail-<offset>       bytes after the last part (under 5 MiB, S3's smallest part),
-//                                as an object; <offset> is where the upload stood after them
+//       <id>/tail-<offset>-<nonce>  bytes after the last part (under 5 MiB, S3's smallest
+//                                part), as an object; <offset> is where the upload stood after
+//                                them, <nonce> tells apart the appends that raced to write them
 //
 // A blob key is written only by one atomic PUT, copy or CompleteMultipartUpload of bytes whose
 // digest was verified, so a blob key never shows a partial blob. Keys sort as digests do
@@ -56,8 +57,8 @@ export class S3Layout {
     return `${this.uploadPrefix(id)}data`;
   }
 
-  tailKey(id: string, offset: number): string {
-    return `${this.uploadPrefix(id)}tail-${offset}`;
+  tailKey(id: string, name: string): string {
+    return `${this.uploadPrefix(id)}tail-${name}`;
   }
 
   /** The upload id a key under uploads/ belongs to. */
