@@ -59,9 +59,9 @@ export async function runMigrate(config: Config, fromData: string, options: { js
 }
 
 function describeTarget(config: Config): string {
-  const c = config as unknown as { database?: { driver?: string }; storage?: { driver?: string } };
+  const c = config as unknown as { database?: { driver?: string } };
   const db = c.database?.driver === 'postgres' ? 'PostgreSQL' : 'SQLite';
-  const storage = c.storage?.driver === 's3' ? 'S3' : 'the filesystem';
+  const storage = config.storage.driver.kind === 's3' ? `S3 (bucket ${config.storage.driver.bucket})` : 'the filesystem';
   return `${db} and ${storage}`;
 }
 

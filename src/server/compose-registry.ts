@@ -19,6 +19,7 @@ import { chainsWith, type Permissions } from '../policy/authorization.js';
 import { Policies } from '../policy/policy.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { FsBlobStore } from '../storage/filesystem/fs-blob-store.js';
+import { openBlobStore } from '../storage/open-blob-store.js';
 import { KeyedQueue } from '../util/async.js';
 import type { Locker } from '../coordination/coordination.js';
 import { CacheInvalidationSink } from '../events/cache-invalidation.js';
@@ -58,12 +59,13 @@ export interface Stores {
 /** The metadata store and the blob store the configuration names (not yet cached). */
 export async function openStores(config: Config, dataDir: string, log: Logger): Promise<Stores> {
   const sqlite = await SqliteMetadataStore.open(path.join(dataDir, 'minato.db'));
-  const fs = await FsBlobStore.open(dataDir, { directIO: config.storage.directIO }).catch(async (err: unknown) => {
+  const blobs = await openBlobStore(config.storage, dataDir).catch(async (err: unknown) => {
     await sqlite.close();
     throw err;
   });
-  log.info({ directIO: fs.direct !== undefined }, fs.direct ? 'large blobs use direct I/O' : 'blobs use buffered I/O');
-  return { meta: sqlite, db: sqlite.db, blobs: fs, soleWriter: true };
+  if (blobs instanceof FsBlobStore) log.info({ directIO: blobs.direct !== undefined }, blobs.direct ? 'large blobs use direct I/O' : 'blobs use buffered I/O');
+  else log.info({ storage: blobs.kind }, `blobs are kept in ${blobs.kind}`);
+  return { meta: sqlite, db: sqlite.db, blobs, soleWriter: true };
 }
 
 export async function composeRegistryCore(config: Config, dataDir: string, log: Logger, options: CoreOptions): Promise<RegistryCore> {

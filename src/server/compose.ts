@@ -144,7 +144,10 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
       uploads: core.uploads,
       artifacts: core.artifacts,
       auth,
-      options: { maxManifestBytes: config.registry.maxManifestBytes },
+      options: {
+        maxManifestBytes: config.registry.maxManifestBytes,
+        redirectTtlSeconds: config.storage.driver.kind === 's3' && config.storage.driver.redirect.enabled ? config.storage.driver.redirect.ttlSeconds : undefined,
+      },
     },
     auth,
     admins,
