@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DirectIo } from '../src/storage/direct-io.js';
+import { DirectIo } from '../src/storage/filesystem/direct-io.js';
 
 const MiB = 1 << 20;
 const SIZE = 1024 * MiB;

@@ -114,7 +114,14 @@ export async function startNodeServer(dir: string, what: string, args: (port: nu
  * a bcrypt htpasswd user "bench", log level `error` and no access log: parity with
  * Distribution's quiet config.
  */
-export async function startMinato(dir: string, nodeArgs: string[] = [], env: Record<string, string> = {}, launch: 'flags' | 'plain' = 'flags'): Promise<NodeServer> {
+export async function startMinato(
+  dir: string,
+  nodeArgs: string[] = [],
+  env: Record<string, string> = {},
+  launch: 'flags' | 'plain' = 'flags',
+  /** More `minato serve` arguments, e.g. ['-c', 'minato.yaml'] (a shared htpasswd comes from there too). */
+  serveArgs: string[] = [],
+): Promise<NodeServer> {
   const password = randomBytes(18).toString('base64url');
   const htpasswd = path.join(dir, 'htpasswd');
   writeFileSync(htpasswd, `bench:${await bcrypt.hash(password, 10)}\n`, { mode: 0o600 });
@@ -128,6 +135,7 @@ export async function startMinato(dir: string, nodeArgs: string[] = [], env: Rec
     '--data', path.join(dir, 'data'),
     '--htpasswd', htpasswd,
     '--log-level', 'error',
+    ...serveArgs,
   ];
   const server = await startNodeServer(dir, 'minato', args, { ...env, MINATO_LOG_ACCESS_LOG: 'false' });
   if (launch === 'flags') return { ...server, user: 'bench', password };

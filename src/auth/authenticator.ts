@@ -45,6 +45,8 @@ export interface AuthenticatorOptions {
   throttle?: LoginThrottle;
   /** Called for every refused credential (metrics). */
   onFailure?(reason: AuthFailure): void;
+  /** Called for every password actually checked (not answered from the cache): the login events. */
+  onLogin?(login: { user: string; ok: boolean; reason?: 'password' | 'throttled'; address: string }): void;
 }
 
 const WRONG: LoginRefusal = { refused: 'credentials' };
@@ -180,12 +182,15 @@ export class Authenticator {
     const wait = this.opts.throttle?.attempt(address, user) ?? 0;
     if (wait > 0) {
       this.opts.onFailure?.('throttled');
+      this.opts.onLogin?.({ user: user ?? '', ok: false, reason: 'throttled', address });
       return { refused: 'throttled', retryAfterSeconds: wait, message: `too many failed logins from this address; retry in ${wait} s` };
     }
     if (user === undefined || !(await this.identity.verify(user, decoded.slice(colon + 1)))) {
       this.opts.onFailure?.('password');
+      this.opts.onLogin?.({ user: user ?? '', ok: false, reason: 'password', address });
       return WRONG;
     }
+    this.opts.onLogin?.({ user, ok: true, address });
     this.opts.throttle?.succeeded(address, user);
     this.cache.add(value, user);
     return { user };

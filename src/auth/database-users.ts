@@ -1,11 +1,17 @@
 // Users kept in the metadata database (the identity source when no htpasswd file is configured).
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
 import type { Db } from '../metadata/db.js';
+import type { Database } from '../metadata/schema.js';
+import type { RegistryEvent } from '../events/events.js';
 import type { IdentityProvider } from './identity.js';
 import { hashPassword, verifyPassword } from './password-hash.js';
 
 export class DatabaseUsers implements IdentityProvider {
   private readonly listeners: Array<() => void> = [];
+
+  /** Names this process in the user.changed events it writes, so it does not apply them twice. */
+  private readonly origin = randomUUID();
 
   constructor(private readonly db: Db) {}
 
@@ -17,18 +23,33 @@ export class DatabaseUsers implements IdentityProvider {
   /** Creates or replaces a user; only the bcrypt hash is stored. */
   async setPassword(user: string, password: string): Promise<void> {
     const hash = await hashPassword(password);
-    await this.db
-      .insertInto('users')
-      .values({ name: user, password_hash: hash, created_at: Date.now() })
-      .onConflict((oc) => oc.column('name').doUpdateSet({ password_hash: hash }))
-      .execute();
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('users')
+        .values({ name: user, password_hash: hash, created_at: Date.now() })
+        .onConflict((oc) => oc.column('name').doUpdateSet({ password_hash: hash }))
+        .execute();
+      await recordChange(trx, user, 'password', this.origin);
+    });
     for (const l of this.listeners) l();
   }
 
   async deleteUser(user: string): Promise<boolean> {
-    const res = await this.db.deleteFrom('users').where('name', '=', user).executeTakeFirst();
+    const deleted = await this.db.transaction().execute(async (trx) => {
+      const res = await trx.deleteFrom('users').where('name', '=', user).executeTakeFirst();
+      if (Number(res.numDeletedRows) > 0) await recordChange(trx, user, 'deleted', this.origin);
+      return Number(res.numDeletedRows) > 0;
+    });
     for (const l of this.listeners) l();
-    return Number(res.numDeletedRows) > 0;
+    return deleted;
+  }
+
+  /**
+   * `user.changed` events reached this process through the outbox: those another process wrote
+   * (the CLI, another replica) make cached logins stale.
+   */
+  changedElsewhere(origins: readonly string[]): void {
+    if (origins.some((origin) => origin !== this.origin)) for (const l of this.listeners) l();
   }
 
   async listUsers(): Promise<string[]> {
@@ -52,4 +73,13 @@ export class DatabaseUsers implements IdentityProvider {
   }
 
   close(): void {}
+}
+
+/**
+ * The change goes to the outbox in the same transaction, so that every process that caches
+ * logins (the server, every replica) hears of it, even when the CLI made it.
+ */
+async function recordChange(trx: Kysely<Database>, user: string, change: 'password' | 'deleted', origin: string): Promise<void> {
+  const event: RegistryEvent = { type: 'user.changed', at: new Date().toISOString(), actor: { kind: 'system' }, user, change, origin };
+  await trx.insertInto('events').values({ type: event.type, repository: null, payload: JSON.stringify(event), created_at: Date.now() }).execute();
 }

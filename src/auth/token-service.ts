@@ -1,9 +1,11 @@
 // Issues and verifies the short-lived bearer tokens of the Docker token flow
 // (https://distribution.github.io/distribution/spec/auth/jwt/): ES256 JWTs whose `access`
-// claim lists the granted scopes. The signing key is made once and kept in the data dir.
+// claim lists the granted scopes. The signing key is made once and kept in the asset store
+// (embedded: <data>/token-key.jwk, 0600), which every replica of a fleet shares: a token one
+// replica issued is accepted by all of them.
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs/promises';
 import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
+import type { KeyValueStore } from '../coordination/coordination.js';
 import type { Access } from './scope.js';
 
 export interface TokenClaims {
@@ -16,6 +18,9 @@ type Key = Awaited<ReturnType<typeof importJWK>>;
 
 /** The schema's bound on auth.token.ttlSeconds, plus a minute of clock skew. */
 const MAX_TOKEN_AGE_SECONDS = 3600 + 60;
+
+/** The signing key's key in the asset store. */
+export const TOKEN_KEY = 'token-key.jwk';
 
 export class TokenService {
   // Verified tokens, so a busy client costs one ECDSA verify per token, not per request.
@@ -30,16 +35,25 @@ export class TokenService {
     readonly ttlSeconds: number,
   ) {}
 
-  /** Loads the key from `keyFile` (mode 0600), creating it on first use. */
-  static async open(keyFile: string, opts: { issuer: string; service: string; ttlSeconds: number }): Promise<TokenService> {
+  /**
+   * Loads the signing key, creating it on first use. Replicas starting together each make one
+   * and store it only if none is there yet (storeIfAbsent): all of them then use the first.
+   */
+  static async open(kv: KeyValueStore, opts: { issuer: string; service: string; ttlSeconds: number }): Promise<TokenService> {
+    const where = kv.locate?.(TOKEN_KEY) ?? TOKEN_KEY;
+    let stored = await kv.load(TOKEN_KEY).catch((err: Error) => {
+      throw new Error(`cannot read the token-signing key ${where}: ${err.message}`);
+    });
+    if (stored === undefined) {
+      const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+      const fresh = Buffer.from(JSON.stringify({ ...(await exportJWK(privateKey)), kid: randomUUID(), alg: 'ES256' }));
+      stored = (await kv.storeIfAbsent(TOKEN_KEY, fresh)) ? fresh : await kv.load(TOKEN_KEY);
+    }
     let jwk: JWK;
     try {
-      jwk = JSON.parse(await fs.readFile(keyFile, 'utf8')) as JWK;
+      jwk = JSON.parse(stored!.toString('utf8')) as JWK;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read token key ${keyFile}: ${(err as Error).message}`);
-      const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-      jwk = { ...(await exportJWK(privateKey)), kid: randomUUID(), alg: 'ES256' };
-      await fs.writeFile(keyFile, JSON.stringify(jwk), { mode: 0o600, flag: 'wx' });
+      throw new Error(`the token-signing key ${where} is not JSON (${(err as Error).message}); delete it to make a new one (signed-in clients then log in again)`);
     }
     const { d: _d, ...pub } = jwk;
     return new TokenService(

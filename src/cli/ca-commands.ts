@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { Config } from '../config/schema.js';
+import { withAssets } from '../server/coordination-setup.js';
 import { parseListen } from '../server/listen.js';
 import { encodePkcs12 } from '../tls/pkcs12.js';
 import type { PrivateCa } from '../tls/private-ca.js';
@@ -14,6 +15,7 @@ import type { PrivateCa } from '../tls/private-ca.js';
 const privateCa = () => import('../tls/private-ca.js');
 import { exportTrust, isTrustFormat, toShellScript, TRUST_FORMATS, type TrustExport, type TrustFormat } from '../tls/trust-exporters.js';
 import { X509Certificate } from 'node:crypto';
+import { describeKey } from '../coordination/open.js';
 
 export interface CliHelpers {
   withConfigFlags(cmd: Command): Command;
@@ -42,23 +44,29 @@ export function addCaCommands(program: Command, { withConfigFlags, configFrom }:
     if (flags.importCert || flags.importKey) {
       if (!flags.importCert || !flags.importKey) throw new Error('--import-cert and --import-key go together');
       if (flags.nameConstraint) throw new Error('--name-constraint applies to a new CA only; an imported CA keeps its own');
-      result = await (await privateCa()).PrivateCa.import(config.data, {
-        certPem: await readFile(flags.importCert, 'utf8'),
-        keyPem: await readFile(flags.importKey, 'utf8'),
+      const { PrivateCa } = await privateCa();
+      const certPem = await readFile(flags.importCert, 'utf8');
+      const keyPem = await readFile(flags.importKey, 'utf8');
+      result = await withAssets(config, (assets) => PrivateCa.import(assets, {
+        certPem,
+        keyPem,
         passphrase: flags.importKeyPassphraseFile ? readFileSync(flags.importKeyPassphraseFile, 'utf8').replace(/\r?\n$/, '') : undefined,
         force: flags.force,
-      });
-      process.stderr.write(`imported the CA into ${result.paths.dir}\n`);
+      }));
+      process.stderr.write(`imported the CA into ${result.location}\n`);
     } else {
       const years = flags.validityYears === undefined ? config.tls.ca.caValidityYears : Number(flags.validityYears);
       if (!Number.isInteger(years) || years <= 0) throw new Error('--validity-years must be a positive whole number');
-      result = await (await privateCa()).PrivateCa.create(config.data, {
-        commonName: flags.commonName,
-        validityYears: years,
-        permittedNames: flags.nameConstraint ?? config.tls.ca.permittedNames,
-        force: flags.force,
-      });
-      process.stderr.write(`created a CA in ${result.paths.dir}\n`);
+      const { PrivateCa } = await privateCa();
+      result = await withAssets(config, (assets) =>
+        PrivateCa.create(assets, {
+          commonName: flags.commonName,
+          validityYears: years,
+          permittedNames: flags.nameConstraint ?? config.tls.ca.permittedNames,
+          force: flags.force,
+        }),
+      );
+      process.stderr.write(`created a CA in ${result.location}\n`);
     }
     for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
     printCa(result);
@@ -68,9 +76,12 @@ export function addCaCommands(program: Command, { withConfigFlags, configFrom }:
   withConfigFlags(ca.command('show').description('Print the CA (subject, SHA-256 fingerprint, validity) and the server certificate it issued.').option('--json', 'as JSON')).action(
     async (flags: { json?: boolean }) => {
       const config = await configFrom(flags);
-      const { PrivateCa, caPaths } = await privateCa();
-      const loaded = await PrivateCa.load(config.data);
-      const server = await readFile(caPaths(config.data).serverCert, 'utf8').then((t) => new X509Certificate(t), () => undefined);
+      const { PrivateCa } = await privateCa();
+      const { loaded, stored } = await withAssets(config, async (assets) => {
+        const ca = await PrivateCa.load(assets);
+        return { loaded: ca, stored: await ca.loadServerCertificate() };
+      });
+      const server = stored && new X509Certificate(stored.certPem);
       const serverInfo = server && { subject: server.subject, names: server.subjectAltName, notBefore: new Date(server.validFrom).toISOString(), notAfter: new Date(server.validTo).toISOString() };
       if (flags.json) {
         process.stdout.write(`${JSON.stringify({ ca: loaded.info(), server: serverInfo }, null, 2)}\n`);
@@ -95,9 +106,11 @@ export function addCaCommands(program: Command, { withConfigFlags, configFrom }:
       .option('--image <image>', 'k8s-daemonset: image with /bin/sh (default busybox:1.36)'),
   ).action(async (flags: { host?: string; format?: string[]; out?: string; user?: string; passwordStdin?: boolean; namespace?: string; image?: string }) => {
     const config = await configFrom(flags);
-    const caFile = (await privateCa()).caPaths(config.data).caCert;
-    const caPem = await readFile(caFile, 'utf8').catch(() => {
-      throw new Error(`no CA at ${caFile}: run "minato ca init" first (same --data/--config as the server)`);
+    const { CA_KEYS } = await privateCa();
+    const caPem = await withAssets(config, async (assets) => {
+      const pem = await assets.load(CA_KEYS.caCert);
+      if (pem === undefined) throw new Error(`no CA at ${describeKey(assets, CA_KEYS.caCert)}: run "minato ca init" first (same --data/--config as the server)`);
+      return pem.toString('utf8');
     });
     const host = flags.host ?? defaultHost(config);
     let formats = flags.format ?? [];
@@ -158,7 +171,7 @@ function printCa(ca: PrivateCa): void {
       `valid:       ${i.notBefore} .. ${i.notAfter}\n` +
       `key:         ${i.key}\n` +
       `constraints: ${i.nameConstraints ? constraints.join(', ') || '(present, none on DNS/IP)' : 'none'}\n` +
-      `file:        ${ca.paths.caCert}\n`,
+      `file:        ${ca.certificateLocation}\n`,
   );
 }
 

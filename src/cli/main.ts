@@ -119,6 +119,21 @@ export async function main(argv: string[]): Promise<void> {
 
   addDoctorCommand(program);
 
+  withConfigFlags(
+    program
+      .command('migrate')
+      .description(
+        'Copy an embedded registry (SQLite + filesystem in --from-data) into the one the configuration describes (database and storage, e.g. PostgreSQL + S3): ' +
+          'every blob re-verified against its digest, then repositories, manifests, tags and users. Resumes where an interrupted run stopped. Exit status 1 when a blob was refused.',
+      )
+      .requiredOption('--from-data <dir>', 'data directory of the embedded registry to copy')
+      .option('--json', 'print the report as JSON'),
+  ).action(async (flags: ConfigFlags & { fromData: string; json?: boolean }) => {
+    const { runMigrate } = await import('./migrate-command.js');
+    const report = await runMigrate(await configFrom(flags), flags.fromData, { json: flags.json });
+    if (report.blobs.refused.length > 0) process.exitCode = 1;
+  });
+
   const config = program.command('config').description('Inspect the configuration.');
   config
     .command('docs')

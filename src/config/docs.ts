@@ -48,7 +48,12 @@ function unionSection(union: ConfigUnion, users: ConfigKey[]): string[] {
     '',
   ];
   for (const m of union.members) {
-    lines.push(`### \`${d}: ${m.value}\``, '', m.description, '', '| key | type | default | meaning |', '| --- | --- | --- | --- |');
+    lines.push(`### \`${d}: ${m.value}\``, '', m.description, '');
+    if (m.keys.length === 0) {
+      lines.push(`No keys besides \`${d}\`.`, '');
+      continue;
+    }
+    lines.push('| key | type | default | meaning |', '| --- | --- | --- | --- |');
     for (const k of m.keys) lines.push(`| \`${k.path.join('.')}\` | ${typeText(k)} | ${defaultText(k) || (k.optional ? '' : 'required')} | ${cell(k.description)} |`);
     lines.push('');
   }

@@ -3,6 +3,7 @@
 // Keys are camelCase so that every key maps to exactly one MINATO_* variable (see env.ts).
 import { z } from 'zod';
 import { ddnsConfigSchema, dnsProviderSchema } from '../dns/registry.js';
+import { storageDriverSchema } from '../storage/config.js';
 
 const duration = z.number().int().nonnegative();
 
@@ -166,7 +167,7 @@ export const configSchema = z.strictObject({
         .describe('"files": HTTPS from cert and key; "acme": certificates obtained and renewed from an ACME CA (tls.acme); "ca": from the built-in private CA (tls.ca); "off": plain HTTP. Unset: "files" when cert and key are set, else "off".'),
       cert: z.string().optional().describe('PEM certificate chain (leaf first; order and line endings are repaired). Reloaded when it changes.'),
       key: z.string().optional().describe('PEM private key matching the certificate.'),
-      reloadCheckSeconds: duration.default(5).describe('How often the certificate files are checked for changes.'),
+      reloadCheckSeconds: duration.default(5).describe('How often the certificate files are checked for changes; in acme and ca mode, how often the stored certificate is checked for one another replica (or process) obtained.'),
       manualRenewalIntervalSeconds: duration
         .default(300)
         .describe(
@@ -209,16 +210,19 @@ export const configSchema = z.strictObject({
   ddns: ddnsConfigSchema,
   storage: z
     .strictObject({
+      driver: storageDriverSchema
+        .default({ kind: 'filesystem' })
+        .describe('Where blobs are kept: an object with kind filesystem (files under the data directory) | s3 (a bucket every replica shares).'),
       directIO: z
         .boolean()
         .default(true)
         .describe(
-          'Write and read large blobs (1 MiB and up) with O_DIRECT, bypassing the page cache; buffered I/O is used where the filesystem refuses it. ' +
+          'Filesystem driver: write and read large blobs (1 MiB and up) with O_DIRECT, bypassing the page cache; buffered I/O is used where the filesystem refuses it. ' +
             'Far cheaper on VMs that hand free memory back to the host; turn it off on bare metal to keep hot layers in the page cache.',
         ),
     })
     .prefault({})
-    .describe('Blob files under the data directory.'),
+    .describe('Blob storage.'),
   registry: z
     .strictObject({
       deleteEnabled: z.boolean().default(true).describe('Allow DELETE of manifests, tags and blobs (405 UNSUPPORTED when off).'),
@@ -228,6 +232,16 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('OCI Distribution API behaviour.'),
+  events: z
+    .strictObject({
+      log: z
+        .string()
+        .optional()
+        .describe('Append every event (pushes, pulls, deletes, logins, certificates) as one JSON line to this file; a relative path is under the data directory. Unset: no event log.'),
+      retentionDays: z.number().int().positive().default(7).describe('Events stay in the outbox this long, then are deleted (a sink that was down longer misses them).'),
+    })
+    .prefault({})
+    .describe('Registry events: written with every change to an outbox in the database, then delivered at least once, in order, to sinks.'),
   metrics: z
     .strictObject({
       enabled: z.boolean().default(true).describe('Serve Prometheus metrics at /metrics.'),

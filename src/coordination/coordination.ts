@@ -26,6 +26,8 @@ export interface KeyValueStore {
   list(prefix: string): Promise<string[]>;
   /** When a key was last stored (ms since the epoch), or undefined. */
   modified(key: string): Promise<number | undefined>;
+  /** Where a key's value lives, for messages people act on (the file store: its path). Optional; no I/O. */
+  locate?(key: string): string;
 }
 
 /** A held lock. `release` is idempotent. `signal` aborts when the lock was lost (its connection or process died). */

@@ -2,7 +2,7 @@
 // Zone:DNS:Edit on the zone. Zone found with GET /zones?name= (walking up the labels) unless
 // configured; records listed to find their ids, created with POST, removed with DELETE.
 import type { DnsProvider, DnsRecord } from './dns-provider.js';
-import { KeyedQueue } from './async.js';
+import { KeyedQueue } from '../util/async.js';
 import { findZone, groupBy, normalizeName } from './records.js';
 import { DnsApiError, DnsZoneNotFoundError } from './errors.js';
 import { quoteTxt, unquoteTxt } from './txt-quoting.js';

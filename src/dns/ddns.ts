@@ -8,7 +8,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import os from 'node:os';
 import type { Logger } from 'pino';
 import type { DnsProvider } from './dns-provider.js';
-import { sleep } from './async.js';
+import { sleep } from '../util/async.js';
 import { DdnsAddressError, DnsUnsupportedError } from './errors.js';
 import { ipv6Bytes } from './wire.js';
 

@@ -3,7 +3,7 @@
 // `_acme-challenge` CNAME delegation (RFC 8555 8.4 allows validators to follow CNAMEs): the
 // record must be written where the CNAME points.
 import { Resolver } from 'node:dns/promises';
-import { sleep } from './async.js';
+import { sleep } from '../util/async.js';
 import { DnsError, DnsPropagationTimeoutError, DnsProtocolError, DnsZoneNotFoundError } from './errors.js';
 import { normalizeName } from './records.js';
 import { queryServer, rcodeOf, txtValues } from './query.js';

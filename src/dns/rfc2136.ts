@@ -3,7 +3,7 @@
 // right after start), everything else is reported with the server's own code.
 import { randomInt } from 'node:crypto';
 import type { DnsProvider, DnsRecord } from './dns-provider.js';
-import { sleep } from './async.js';
+import { sleep } from '../util/async.js';
 import { groupBy, normalizeName } from './records.js';
 import { DnsProtocolError, DnsUpdateRefusedError, DnsZoneNotFoundError } from './errors.js';
 import { queryServer, rcodeOf } from './query.js';

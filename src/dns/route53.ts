@@ -4,7 +4,7 @@
 // clobbering each other. Changes are awaited until INSYNC (GetChange), bounded.
 import type { Change, ChangeInfo, ResourceRecordSet, Route53Client } from '@aws-sdk/client-route-53';
 import type { DnsProvider, DnsRecord } from './dns-provider.js';
-import { KeyedQueue, sleep } from './async.js';
+import { KeyedQueue, sleep } from '../util/async.js';
 import { findZone, groupBy, normalizeName } from './records.js';
 import { DnsApiError, DnsZoneNotFoundError } from './errors.js';
 import { quoteTxt, unquoteTxt } from './txt-quoting.js';

@@ -31,6 +31,8 @@ export type RegistryEvent = Base &
     | { type: 'tag.deleted'; repository: string; tag: string; digest: string }
     | { type: 'artifact.pulled'; repository: string; digest: string; tag?: string; count: number }
     | { type: 'auth.login'; user: string; ok: boolean; reason?: string }
+    /** `origin`: the process that made the change (it has already applied it to itself). */
+    | { type: 'user.changed'; user: string; change: 'password' | 'deleted'; origin: string }
     | { type: 'cert.obtained'; names: string[]; notAfter: string; issuer: string }
     | { type: 'cert.failed'; names: string[]; error: string }
   );

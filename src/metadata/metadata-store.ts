@@ -35,8 +35,10 @@ export interface UploadRecord {
   createdAt: number;
   /** Last time bytes were appended (or created), for purging abandoned uploads. */
   updatedAt: number;
-  /** The storage driver's resumable state (plain data), or undefined before the first byte. */
+  /** The storage driver's resumable state (plain data). */
   state: UploadState;
+  /** False while the record is only in this process's memory (see createUpload): it would not survive a restart. */
+  durable: boolean;
 }
 
 /** Who: a stable id that never changes when a name does (memberships and audit rows keep it). */
@@ -73,11 +75,6 @@ export interface MetadataTx {
   /** Deletes one tag; returns the digest it pointed at, or undefined when there was no such tag. */
   deleteTag(repository: string, tag: string): Promise<string | undefined>;
 
-  /**
-   * Records an upload (created at POST). A single-process store may keep uploads that have no
-   * bytes yet in memory only: until then there is nothing to resume after a restart.
-   */
-  createUpload(record: Omit<UploadRecord, 'updatedAt'>): Promise<void>;
   /**
    * Replaces an upload's state if its offset is still `expectedOffset` (compare-and-set: two
    * appends that raced lose cleanly). False when the upload is gone or has moved on.
@@ -119,6 +116,12 @@ export interface MetadataStore {
   /** Manifests whose subject is `subject`, oldest first; only those of `artifactType` when given. */
   listReferrers(repository: string, subject: string, artifactType?: string): Promise<ReferrerDescriptor[]>;
 
+  /**
+   * Records an upload (at POST), outside any transaction: it changes nothing else and has no
+   * event. A single-process store may keep uploads that have no bytes yet in memory only (until
+   * then there is nothing to resume after a restart); a store shared by replicas must write it.
+   */
+  createUpload(record: Omit<UploadRecord, 'updatedAt' | 'durable'>): Promise<void>;
   getUpload(id: string): Promise<UploadRecord | undefined>;
   /** Uploads with no activity since `time` (ms since the epoch), for the purge. */
   uploadsIdleSince(time: number): Promise<UploadRecord[]>;
@@ -130,6 +133,9 @@ export interface MetadataStore {
   eventsAfter(after: number, limit: number): Promise<StoredEvent[]>;
   /** The highest event id so far (0 when none): where a new reader that wants only new events starts. */
   lastEventId(): Promise<number>;
+  /** How far a fleet-wide sink has delivered (undefined: never ran). */
+  eventCursor(sink: string): Promise<number | undefined>;
+  saveEventCursor(sink: string, lastId: number): Promise<void>;
   /** Removes delivered events older than `before` (ms since the epoch). Returns how many. */
   pruneEvents(before: number): Promise<number>;
 

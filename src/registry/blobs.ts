@@ -1,42 +1,29 @@
 // GET/HEAD/DELETE /v2/<name>/blobs/<digest> (OCI Distribution Spec v1.1, "Pulling blobs",
-// "Deleting blobs"). Range requests follow RFC 9110 for a single byte range.
-import { Readable } from 'node:stream';
-import { BlobNotFoundError, type ByteRange } from '../storage/blob-store.js';
-import { assertDeleteEnabled, type Handler } from './context.js';
+// "Deleting blobs"). Range requests follow RFC 9110 for a single byte range. Each handler
+// parses, calls one use case of core/artifacts.ts, and writes the response.
+import { callerOf, type Handler } from './context.js';
+import type { ByteRange } from '../storage/blob-store.js';
 import { RegistryError } from './errors.js';
-import { parseDigest, type Digest } from '../oci/names.js';
 import { sendFileRange } from './send-file.js';
 
-async function blobSize(deps: Parameters<Handler<'blob'>>[3], name: string, digest: Digest): Promise<number> {
-  const size = await deps.meta.repositoryBlobSize(name, digest);
-  if (size === undefined) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is not in repository ${name}`, { digest });
-  return size;
-}
-
 export const headBlob: Handler<'blob'> = async (request, reply, route, deps) => {
-  const digest = parseDigest(route.digest);
-  const size = await blobSize(deps, route.name, digest);
+  const { digest, size } = await deps.artifacts.blobSize(callerOf(request, deps), route.name, route.digest);
   blobHeaders(reply, digest).header('Content-Length', size).code(200);
   await reply.send();
 };
 
 export const getBlob: Handler<'blob'> = async (request, reply, route, deps) => {
-  const digest = parseDigest(route.digest);
-  const size = await blobSize(deps, route.name, digest);
+  const { digest, size } = await deps.artifacts.blobSize(callerOf(request, deps), route.name, route.digest);
   const range = parseRange(request.headers.range, size);
   if (size === 0) {
     blobHeaders(reply, digest).code(200).header('Content-Length', 0);
     return reply.send(Buffer.alloc(0));
   }
   const { start, end } = range ?? { start: 0, end: size - 1 };
-  let body;
-  try {
-    // A local file is sent with reused buffers (send-file.ts); other stores stream. The explicit
-    // end lets a stream finish with its last chunk instead of one more read to find EOF.
-    body = deps.blobs.openReader ? await deps.blobs.openReader(digest) : await deps.blobs.open(digest, { start, end });
-  } catch (err) {
-    if (err instanceof BlobNotFoundError) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is missing from storage`, { digest });
-    throw err;
+  const body = await deps.artifacts.blobBody(digest, { start, end }, deps.options.redirectTtlSeconds);
+  if (body.kind === 'redirect') {
+    reply.code(307).header('Location', body.url).header('Docker-Content-Digest', digest).header('Content-Length', 0);
+    return reply.send();
   }
   blobHeaders(reply, digest);
   if (range) {
@@ -47,16 +34,12 @@ export const getBlob: Handler<'blob'> = async (request, reply, route, deps) => {
   } else {
     reply.code(200).header('Content-Length', size);
   }
-  if (body instanceof Readable) await reply.send(body);
-  else await sendFileRange(reply, body, start, end);
+  if (body.kind === 'stream') await reply.send(body.stream);
+  else await sendFileRange(reply, body.reader, start, end);
 };
 
 export const deleteBlob: Handler<'blob'> = async (request, reply, route, deps) => {
-  assertDeleteEnabled(deps);
-  const digest = parseDigest(route.digest);
-  if (!(await deps.meta.unlinkBlob(route.name, digest))) {
-    throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is not in repository ${route.name}`, { digest });
-  }
+  await deps.artifacts.deleteBlob(callerOf(request, deps), route.name, route.digest);
   reply.code(202).header('Content-Length', 0);
   await reply.send();
 };

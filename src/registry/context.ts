@@ -1,29 +1,37 @@
 // What every registry handler is given, and the few helpers they share.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../auth/authenticator.js';
-import type { RegistryMetadata } from '../metadata/registry-metadata.js';
-import type { BlobStore } from '../storage/blob-store.js';
+import type { Artifacts } from '../core/artifacts.js';
+import type { UploadSessions } from '../core/upload-sessions.js';
+import type { Caller } from '../policy/policy.js';
 import { RegistryError, type ErrorCode } from './errors.js';
-import type { ManifestCache } from './manifest-cache.js';
 import type { OciRoute } from './routes.js';
 
 export interface RegistryOptions {
-  deleteEnabled: boolean;
   maxManifestBytes: number;
+  /** Answer blob GETs with a redirect to the storage's own URL, valid this long (storage that offers it). */
+  redirectTtlSeconds?: number;
 }
 
 export interface RegistryDeps {
-  blobs: BlobStore;
-  meta: RegistryMetadata;
-  manifests: ManifestCache;
+  uploads: UploadSessions;
+  artifacts: Artifacts;
   auth: Authenticator;
   options: RegistryOptions;
   /** Location header for an API path: absolute when the external URL is known, else relative. */
   location(request: FastifyRequest, path: string): string;
-  /** The client's address (behind a trusted proxy, the one it forwarded), for the login throttle. */
+  /** The client's address (behind a trusted proxy, the one it forwarded), for the login throttle and events. */
   clientAddress(request: FastifyRequest): string;
-  /** Counts request body bytes stored, and uploads in progress (for metrics). */
-  observeUpload?: { started(): void; finished(bytes: number): void };
+}
+
+/** Who a request acts as, for the use cases: its principal and the credentials it was authorized with. */
+export function callerOf(request: FastifyRequest, deps: RegistryDeps): Caller {
+  const user = request.principal?.user ?? null;
+  const address = deps.clientAddress(request);
+  return {
+    actor: user === null ? { kind: 'anonymous', address } : { kind: 'user', name: user, address },
+    grant: request.grant ?? undefined,
+  };
 }
 
 export type Handler<K extends OciRoute['kind']> = (
@@ -53,10 +61,6 @@ export function hasBody(request: FastifyRequest): boolean {
   const length = request.headers['content-length'];
   if (length !== undefined) return Number(length) > 0;
   return request.headers['transfer-encoding'] !== undefined;
-}
-
-export function assertDeleteEnabled(deps: RegistryDeps): void {
-  if (!deps.options.deleteEnabled) throw new RegistryError('UNSUPPORTED', 'deletes are disabled on this registry (registry.deleteEnabled)');
 }
 
 /** Tag lists and the catalog share this: `n` and `last` query parameters and a Link header. */

@@ -1,9 +1,7 @@
 // Tag lists, the catalog and referrers: index lookups in metadata, paginated with `n` and `last`
 // and a Link header (OCI Distribution Spec v1.1, "Listing tags", "Listing referrers").
 import { type Handler, pageParams, queryParam, setNextLink } from './context.js';
-import { RegistryError } from './errors.js';
 import { MEDIA } from '../oci/manifest-parse.js';
-import { parseDigest } from '../oci/names.js';
 
 /** Buffers keep Content-Type exactly as set (Fastify adds a charset to strings). */
 function jsonBody(value: unknown): Buffer {
@@ -28,11 +26,8 @@ const DEFAULT_PAGE = 1000;
 const MAX_PAGE = 10_000;
 
 export const listTags: Handler<'tags'> = async (request, reply, route, deps) => {
-  if ((await deps.meta.repositoryId(route.name)) === undefined) {
-    throw new RegistryError('NAME_UNKNOWN', `repository ${route.name} is not known`, { name: route.name });
-  }
   const { n, last } = pageParams(request, DEFAULT_PAGE, MAX_PAGE);
-  const tags = n === 0 ? [] : await deps.meta.listTags(route.name, last, n + 1);
+  const tags = await deps.artifacts.tags(route.name, last, n === 0 ? 0 : n + 1);
   const page = tags.slice(0, n);
   if (tags.length > n) setNextLink(reply, `/v2/${route.name}/tags/list`, n, page[page.length - 1]!);
   reply.code(200).header('Content-Type', JSON_UTF8);
@@ -41,7 +36,7 @@ export const listTags: Handler<'tags'> = async (request, reply, route, deps) => 
 
 export const listCatalog: Handler<'catalog'> = async (request, reply, route, deps) => {
   const { n, last } = pageParams(request, DEFAULT_PAGE, MAX_PAGE);
-  const names = n === 0 ? [] : await deps.meta.listRepositories(last, n + 1);
+  const names = await deps.artifacts.repositories(last, n === 0 ? 0 : n + 1);
   const page = names.slice(0, n);
   if (names.length > n) setNextLink(reply, '/v2/_catalog', n, page[page.length - 1]!);
   reply.code(200).header('Content-Type', JSON_UTF8);
@@ -49,9 +44,8 @@ export const listCatalog: Handler<'catalog'> = async (request, reply, route, dep
 };
 
 export const listReferrers: Handler<'referrers'> = async (request, reply, route, deps) => {
-  const digest = parseDigest(route.digest);
   const artifactType = queryParam(request, 'artifactType') || undefined;
-  const manifests = await deps.meta.listReferrers(route.name, digest, artifactType);
+  const manifests = await deps.artifacts.referrers(route.name, route.digest, artifactType);
   if (artifactType !== undefined) reply.header('OCI-Filters-Applied', 'artifactType');
   reply.code(200).header('Content-Type', MEDIA.ociIndex);
   await reply.send(jsonBody({ schemaVersion: 2, mediaType: MEDIA.ociIndex, manifests }));

@@ -5,7 +5,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Decision, Grant, Need } from '../auth/authenticator.js';
 import type { Principal } from '../auth/policy.js';
 import { formatScope } from '../auth/scope.js';
-import { BlobNotFoundError, isStorageFull } from '../storage/blob-store.js';
+import { MetadataUnavailableError } from '../metadata/metadata-store.js';
+import { BlobNotFoundError, isStorageFull, StorageUnavailableError } from '../storage/blob-store.js';
 import { deleteBlob, getBlob, headBlob } from './blobs.js';
 import type { Handler, RegistryDeps } from './context.js';
 import { OciError } from '../oci/errors.js';
@@ -118,7 +119,9 @@ export async function registryPlugin(app: FastifyInstance, opts: RegistryPluginO
 
   app.setErrorHandler(async (err, request, reply) => {
     const e = toRegistryError(err);
-    if (e.status === 507) {
+    if (e.status === 503) {
+      request.log.warn({ err: (err as Error).message }, 'answered 503: a backing service is unavailable; see /readyz and the database or storage logs');
+    } else if (e.status === 507) {
       request.log.error({ err: (err as Error).message }, 'out of storage space: the filesystem of the data directory (or the database) is full; free space or grow the volume. The failed request was rolled back');
     } else if (e.status >= 500) {
       request.log.error({ err }, 'request failed');
@@ -136,9 +139,18 @@ function scopeActions(action: string): string[] {
   return action === 'push' ? ['pull', 'push'] : [action];
 }
 
+/** Seconds a client is asked to wait when the database or the storage is briefly unavailable. */
+const UNAVAILABLE_RETRY_SECONDS = 5;
+
 function toRegistryError(err: unknown): RegistryError {
   if (err instanceof OciError) return fromOciError(err);
   if (err instanceof BlobNotFoundError) return new RegistryError('BLOB_UNKNOWN', err.message);
+  if (err instanceof MetadataUnavailableError || err instanceof StorageUnavailableError) {
+    return new RegistryError('UNKNOWN', `${err.message}; nothing of this request was kept. Retry shortly`, undefined, {
+      status: 503,
+      headers: { 'Retry-After': String(UNAVAILABLE_RETRY_SECONDS) },
+    });
+  }
   if (isStorageFull(err)) {
     return new RegistryError('UNKNOWN', 'the registry is out of storage space; nothing of this request was kept. Retry once space is freed', undefined, { status: 507 });
   }

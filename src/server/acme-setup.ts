@@ -3,7 +3,6 @@
 import { readFileSync } from 'node:fs';
 import type http from 'node:http';
 import https from 'node:https';
-import path from 'node:path';
 import tls from 'node:tls';
 import acme from 'acme-client';
 import type { Logger } from 'pino';
@@ -17,9 +16,10 @@ import { Dns01Solver, Http01Solver, TlsAlpn01Solver, type ChallengeSolver } from
 import { CertStore } from '../tls/cert-store.js';
 import type { Certificates } from './certificates.js';
 import { startChallengeListener } from './challenge-listener.js';
+import type { Shared } from './coordination-setup.js';
 import { parseListen } from './listen.js';
 
-export async function createAcme(config: Config, dataDir: string, log: Logger): Promise<Certificates> {
+export async function createAcme(config: Config, shared: Shared, log: Logger): Promise<Certificates> {
   const a = config.tls.acme;
   const url = directoryUrl(a.directory);
   if (a.caBundle) {
@@ -36,7 +36,8 @@ export async function createAcme(config: Config, dataDir: string, log: Logger): 
   let http01: Http01Solver | undefined;
   let alpn: TlsAlpn01Solver | undefined;
   for (const type of a.challenges) {
-    if (type === 'http-01') solvers.push((http01 = new Http01Solver()));
+    // The tokens go to the shared store: whichever replica the CA reaches answers.
+    if (type === 'http-01') solvers.push((http01 = new Http01Solver(shared.coordination.kv)));
     else if (type === 'tls-alpn-01') solvers.push((alpn = new TlsAlpn01Solver()));
     else if (a.dns) {
       const provider = createDnsProvider(a.dns);
@@ -58,10 +59,12 @@ export async function createAcme(config: Config, dataDir: string, log: Logger): 
     names: a.names,
     directoryUrl: url,
     keyType: a.keyType,
-    store: new CertStore(path.join(dataDir, 'certificates')),
+    store: new CertStore(shared.assets),
+    locker: shared.coordination.locker,
+    storeCheckMs: config.tls.reloadCheckSeconds * 1000,
     issuer: new AcmeIssuer({
       directoryUrl: url,
-      accountDir: path.join(dataDir, 'acme'),
+      accounts: shared.assets,
       email: a.email,
       termsAgreed: a.agreeToTerms,
       eab: a.eab,

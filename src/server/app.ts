@@ -26,7 +26,7 @@ export interface AppDeps {
   /** Who a request comes from (behind trusted proxies), for the login throttle. */
   clients: ClientAddresses;
   accessLog: boolean;
-  registry: Omit<RegistryDeps, 'location' | 'clientAddress' | 'observeUpload'>;
+  registry: Omit<RegistryDeps, 'location' | 'clientAddress'>;
   auth: Authenticator;
   /** auth.admins: who may use the management API's changing operations. */
   admins: Admins;
@@ -39,7 +39,8 @@ export interface AppDeps {
   metrics?: Metrics;
   /** Serve /metrics on this app's port (absent: not here, e.g. it has a listener of its own). */
   metricsRoute?: { access: MetricsAccess };
-  health(): Promise<void>;
+  /** What must answer for this replica to take traffic (/readyz); each throws when it cannot. */
+  readiness: Record<string, () => Promise<void>>;
   /** The served certificate's provider and its manual renewals, for the management API (absent on plain HTTP). */
   certificates?: { provider: CertificateProvider; renewals: ManualRenewal };
   /** tls.mode "ca": serve /ca.crt, /ca/install.sh and /ca/trust/<format> (public, no auth). */
@@ -86,10 +87,27 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     done();
   });
 
+  // Liveness: the process answers (a load balancer or an orchestrator restarts it when not).
   app.get('/healthz', async (_request, reply) => {
-    await deps.health();
     reply.header('Content-Type', 'application/json');
     return '{"status":"ok"}';
+  });
+  // Readiness: the database and the storage answer too (take this replica out of rotation when not).
+  app.get('/readyz', async (request, reply) => {
+    const checks = await Promise.all(
+      Object.entries(deps.readiness).map(async ([name, check]) => {
+        try {
+          await check();
+          return [name, 'ok'] as const;
+        } catch (err) {
+          return [name, (err as Error).message] as const;
+        }
+      }),
+    );
+    const failed = checks.filter(([, result]) => result !== 'ok');
+    if (failed.length > 0) request.log.warn({ failed: Object.fromEntries(failed) }, 'not ready: a backing service does not answer');
+    reply.code(failed.length > 0 ? 503 : 200).header('Content-Type', 'application/json');
+    return JSON.stringify({ status: failed.length > 0 ? 'unavailable' : 'ok', checks: Object.fromEntries(checks) });
   });
   if (deps.privateCa) registerCaRoutes(app, deps.privateCa, deps.urls);
   const guard = { auth: deps.auth, admins: deps.admins, basicRealm: deps.basicRealm, clients: deps.clients };
@@ -104,13 +122,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       ...deps.registry,
       location: (request, path) => deps.urls.location(request, path),
       clientAddress: (request) => deps.clients.of(request.raw),
-      observeUpload: metrics && {
-        started: () => metrics.uploadsInFlight.inc(),
-        finished: (bytes) => {
-          metrics.uploadsInFlight.dec();
-          metrics.bytesIn.inc(bytes);
-        },
-      },
     },
     challenge: challengeDecider({ mode: deps.challenge, urls: deps.urls, basicRealm: deps.basicRealm, tokenService: tokens?.service }),
   });

@@ -13,10 +13,19 @@ export async function startChallengeListener(listen: string, solver: Http01Solve
   const server = http.createServer({ headersTimeout: 15_000, requestTimeout: 30_000, connectionsCheckingInterval: 5_000 }, (req, res) => {
     const url = originForm(req.url ?? '/');
     if (req.method === 'GET' && url.startsWith(PREFIX)) {
-      const answer = solver.respond(url.slice(PREFIX.length));
-      log.info({ token: url.slice(PREFIX.length), answered: answer !== undefined, remote: req.socket.remoteAddress }, 'HTTP-01 challenge request');
-      res.writeHead(answer === undefined ? 404 : 200, { 'Content-Type': 'text/plain' });
-      res.end(answer ?? 'unknown challenge token');
+      const token = url.slice(PREFIX.length);
+      solver.respond(token).then(
+        (answer) => {
+          log.info({ token: token.slice(0, 256), answered: answer !== undefined, remote: req.socket.remoteAddress }, 'HTTP-01 challenge request');
+          res.writeHead(answer === undefined ? 404 : 200, { 'Content-Type': 'text/plain' });
+          res.end(answer ?? 'unknown challenge token');
+        },
+        (err: Error) => {
+          log.error({ err: err.message }, 'HTTP-01 challenge request: the shared store could not be read; the CA will retry or the order fails');
+          res.writeHead(503, { 'Content-Type': 'text/plain', 'Retry-After': '5' });
+          res.end('challenge store unavailable');
+        },
+      );
       return;
     }
     const host = (req.headers.host ?? 'localhost').replace(/:\d+$/, '');

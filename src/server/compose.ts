@@ -4,7 +4,6 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { sql } from 'kysely';
 import { Admins } from '../auth/admins.js';
 import { Authenticator } from '../auth/authenticator.js';
 import { CredentialCache } from '../auth/credential-cache.js';
@@ -14,22 +13,20 @@ import { LoginThrottle } from '../auth/login-throttle.js';
 import type { IdentityProvider } from '../auth/identity.js';
 import { TokenService } from '../auth/token-service.js';
 import type { Config } from '../config/schema.js';
-import { openSqlite } from '../metadata/db.js';
-import { RegistryMetadata } from '../metadata/registry-metadata.js';
-import { ManifestCache } from '../registry/manifest-cache.js';
-import { FsBlobStore } from '../storage/fs-blob-store.js';
 import { buildApp } from './app.js';
 import { ClientAddresses } from './client-address.js';
+import { composeRegistryCore } from './compose-registry.js';
+import { certificateEvents, loginEvents } from './event-sources.js';
 import { ExternalUrl } from './external-url.js';
 import { createDdnsUpdater } from '../dns/registry.js';
 import { ManualRenewal } from '../tls/manual-renewal.js';
 import { createCertificates } from './certificates.js';
+import { openShared } from './coordination-setup.js';
 import { writeStatusOnChange } from './cert-status.js';
 import { createServerFactory, parseListen, plainHttpWarning } from './listen.js';
 import { Metrics } from './metrics.js';
 import { startMetricsListener, type MetricsListener } from './metrics-endpoint.js';
 import { ProxyWarning } from './proxy-warning.js';
-import { UploadPurger } from './upload-purger.js';
 
 /** How long a stop waits for requests in flight before it closes their connections. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -58,7 +55,11 @@ export async function ensureDataDir(config: Config): Promise<string> {
 export async function startRegistry(config: Config, log: Logger): Promise<RunningRegistry> {
   // Certificates first: a broken one stops start-up before anything else is opened.
   const dataDir = await ensureDataDir(config);
-  const certificates = await createCertificates(config, dataDir, log);
+  const shared = await openShared(config, dataDir);
+  const certificates = await createCertificates(config, dataDir, log, shared).catch(async (err: unknown) => {
+    await shared.close();
+    throw err;
+  });
   const tlsOn = certificates.provider !== undefined;
   const clients = new ClientAddresses(config.trustedProxies);
   const { connections } = config;
@@ -78,28 +79,37 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
       ),
   });
 
-  const db = await openSqlite(path.join(dataDir, 'minato.db'));
-  const meta = new RegistryMetadata(db);
-  const blobs = await FsBlobStore.open(dataDir, { directIO: config.storage.directIO });
-  log.info({ directIO: blobs.direct !== undefined }, blobs.direct ? 'large blobs use direct I/O' : 'blobs use buffered I/O');
+  const metrics = config.metrics.enabled ? new Metrics() : undefined;
+  // The authorization decider asks the authenticator, made below once its identity source exists.
+  let auth: Authenticator | undefined;
+  const core = await composeRegistryCore(config, dataDir, log, {
+    permissions: { permits: (grant, need) => auth!.permits(grant, need) },
+    usersChanged: (origins) => users?.changedElsewhere(origins),
+    observeUpload: metrics && {
+      started: () => metrics.uploadsInFlight.inc(),
+      finished: (bytes) => {
+        metrics.uploadsInFlight.dec();
+        metrics.bytesIn.inc(bytes);
+      },
+    },
+  });
 
   let identity: IdentityProvider;
   let users: DatabaseUsers | undefined;
   if (config.auth.htpasswd) {
     identity = new HtpasswdFile(config.auth.htpasswd, log.child({ mod: 'auth.htpasswd' }));
   } else {
-    users = new DatabaseUsers(db);
+    users = new DatabaseUsers(core.db);
     identity = users;
   }
   // auth.token.enabled: /token is served and its bearer tokens accepted (whatever the challenge).
   const tokens = config.auth.token.enabled
-    ? await TokenService.open(path.join(dataDir, 'token-key.jwk'), {
+    ? await TokenService.open(shared.assets, {
         issuer: config.auth.token.issuer,
         service: config.auth.token.service,
         ttlSeconds: config.auth.token.ttlSeconds,
       })
     : undefined;
-  const metrics = config.metrics.enabled ? new Metrics() : undefined;
   const throttleLog = log.child({ mod: 'auth.throttle' });
   const { throttle: limits } = config.auth;
   const throttle = new LoginThrottle({
@@ -114,12 +124,12 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
           : `${failures} failed logins from ${address}: logins from there get 429 for ${retryAfterSeconds} s. Behind a proxy, make sure it is in trustedProxies and sends X-Forwarded-For`,
       ),
   });
-  const auth = new Authenticator(
+  auth = new Authenticator(
     identity,
     new CredentialCache(config.auth.credentialCacheSeconds * 1000),
     tokens,
     { anonymousPull: config.auth.anonymousPull },
-    { throttle, onFailure: (reason) => metrics?.authFailures.inc({ reason }) },
+    { throttle, onFailure: (reason) => metrics?.authFailures.inc({ reason }), onLogin: loginEvents(core.events) },
   );
 
   const admins = new Admins(config.auth.admins);
@@ -131,11 +141,13 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     clients,
     accessLog: config.log.accessLog,
     registry: {
-      blobs,
-      meta,
-      manifests: new ManifestCache(),
+      uploads: core.uploads,
+      artifacts: core.artifacts,
       auth,
-      options: { deleteEnabled: config.registry.deleteEnabled, maxManifestBytes: config.registry.maxManifestBytes },
+      options: {
+        maxManifestBytes: config.registry.maxManifestBytes,
+        redirectTtlSeconds: config.storage.driver.kind === 's3' && config.storage.driver.redirect.enabled ? config.storage.driver.redirect.ttlSeconds : undefined,
+      },
     },
     auth,
     admins,
@@ -145,8 +157,9 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     challenge: config.auth.challenge,
     metrics,
     metricsRoute: config.metrics.listen === undefined ? { access: config.metrics.auth } : undefined,
-    health: async () => {
-      await sql`select 1`.execute(db);
+    readiness: {
+      metadata: () => core.meta.ping(),
+      storage: () => core.blobs.ping(),
     },
     serverFactory,
     certificates: certificates.provider && {
@@ -160,9 +173,10 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   const clearText = plainHttpWarning(config);
   if (clearText) log.warn(clearText);
   const abandon = async () => {
-    await Promise.allSettled([app.close(), db.destroy(), blobs.close()]);
+    await Promise.allSettled([app.close(), core.close()]);
     identity.close();
     await certificates.stop();
+    await shared.close();
   };
   try {
     // Fastify would say "http://" for our own HTTPS server (it made none itself).
@@ -192,14 +206,14 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   certificates.provider?.listening?.();
   if (certificates.provider) writeStatusOnChange(certificates.provider, dataDir);
   if (certificates.provider) metrics?.watchCertificates(certificates.provider);
+  if (certificates.provider) certificateEvents(certificates.provider, core.events);
 
   // DDNS keeps this host's A/AAAA records current (a NAS reached by its own global IPv6).
   const background = new AbortController();
   const ddns = createDdnsUpdater(config.ddns, log.child({ mod: 'dns.ddns' }));
   ddns?.run(background.signal).catch((err) => log.error({ err: (err as Error).message }, 'DDNS stopped'));
 
-  const purger = new UploadPurger(blobs, meta, config.registry.uploadPurgeAgeSeconds * 1000, log.child({ mod: 'registry.purge' }));
-  purger.start(config.registry.uploadPurgeIntervalSeconds * 1000);
+  await core.start();
 
   return {
     app,
@@ -208,7 +222,6 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     users,
     async close() {
       background.abort();
-      purger.stop();
       await certificates.stop();
       // Requests in flight get a grace period; then their connections are cut (an upload cut
       // short resumes from what was stored), so a stop never waits for a client that stalls.
@@ -220,7 +233,8 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
       await Promise.all([app.close(), metricsListener?.close()]);
       clearTimeout(force);
       identity.close();
-      await Promise.all([db.destroy(), blobs.close()]);
+      await core.close();
+      await shared.close();
     },
   };
 }

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { PrivateCaCertificates } from '../tls/private-ca-certificates.js';
 import type { Certificates } from './certificates.js';
+import type { Shared } from './coordination-setup.js';
 
 /** Loopback names, so that clients on this machine reach the registry by them. */
 const LOOPBACK = ['localhost', '127.0.0.1', '::1'];
@@ -26,11 +27,13 @@ export function serverCertificateNames(config: Config): { names: string[]; optio
   return { names: names.filter((n) => n !== ''), optionalNames };
 }
 
-export async function createPrivateCaCertificates(config: Config, dataDir: string, log: Logger): Promise<Certificates> {
+export async function createPrivateCaCertificates(config: Config, shared: Shared, log: Logger): Promise<Certificates> {
   const c = config.tls.ca;
   const provider = new PrivateCaCertificates(
     {
-      dataDir,
+      kv: shared.assets,
+      locker: shared.coordination.locker,
+      storeCheckMs: config.tls.reloadCheckSeconds * 1000,
       ...serverCertificateNames(config),
       validityMs: Math.round(c.validityDays * 86_400_000),
       caValidityYears: c.caValidityYears,

@@ -1,6 +1,5 @@
-// The contract every blob storage driver fulfils (filesystem now, S3 later).
-// Blobs are content-addressed and immutable; uploads are append-only files that become
-// visible as a blob only through commitUpload, after the digest has been verified.
+// The blob storage contract (below: BlobStore) and the errors its drivers throw. Storage knows
+// no HTTP: its errors carry no OCI codes; the core maps them.
 import type { Readable } from 'node:stream';
 import type { Digest } from '../oci/names.js';
 
@@ -28,64 +27,98 @@ export interface BlobReader {
   close(): Promise<void>;
 }
 
-/** Plain, JSON-serialisable state of an upload in progress (see the BlobStore contract). */
+/**
+ * An upload in progress as plain, JSON-serialisable data. The core keeps it in the metadata store
+ * between requests, so any replica can continue an upload another one started: nothing about an
+ * upload lives only in one process (a driver may keep a cache, e.g. a running hash, keyed by id
+ * and offset, and must rebuild it from the state when it is missing).
+ */
 export interface UploadState {
+  /** Unique (a UUID), chosen by the caller. */
   id: string;
+  /** Bytes received and stored so far: where the next append starts. */
   offset: number;
+  /** The driver's own data (S3: multipart upload id, parts, buffered tail, sha256 state). JSON only. */
   driver?: Record<string, unknown>;
 }
 
+/**
+ * The contract every blob storage driver fulfils: filesystem (storage/filesystem) and S3
+ * (storage/s3). Blobs are content-addressed and immutable; an upload becomes visible as a blob
+ * only through `commit`, after its digest has been verified and its bytes made durable.
+ *
+ * Concurrency: reads and deletes of blobs may run concurrently with anything. Calls that take an
+ * UploadState must not overlap for one upload: the core serialises them (a lock per upload id
+ * across the fleet). Calls for different uploads run concurrently.
+ *
+ * Conformance: test/conformance/blob-store.ts, run against every implementation.
+ */
 export interface BlobStore {
-  /** Size of a committed blob, or undefined. Cheap: one stat, no reads. */
+  /** What the driver is, for logs and health ("filesystem", "s3"). */
+  readonly kind: string;
+
+  /** Size of a committed blob, or undefined. Cheap: one stat or HEAD, no data read. */
   stat(digest: Digest): Promise<BlobInfo | undefined>;
-  /** A stream of the blob's bytes (or of one range). Throws BlobNotFoundError. */
+  /** A stream of the blob's bytes (or of one inclusive range). Throws BlobNotFoundError. */
   open(digest: Digest, range?: ByteRange): Promise<Readable>;
   /**
-   * Optional capability of stores on a local filesystem: positional reads of a blob into reused
-   * buffers, so the HTTP layer can send it without stream allocations. Throws BlobNotFoundError.
+   * Optional (local filesystems): positional reads of a blob into reused buffers, so the HTTP
+   * layer can send it without stream allocations. Throws BlobNotFoundError.
    */
   openReader?(digest: Digest): Promise<BlobReader>;
+  /**
+   * Optional (object stores): a URL a client can fetch the blob from directly for `ttlSeconds`
+   * (a presigned GET), or undefined to serve the bytes here. No I/O beyond signing.
+   */
+  redirectUrl?(digest: Digest, ttlSeconds: number): Promise<string | undefined>;
   /** Removes a committed blob. Idempotent. */
   delete(digest: Digest): Promise<void>;
+  /** Committed blobs in digest order after `after`, at most `limit` (for garbage collection). */
+  list(after: Digest | undefined, limit: number): Promise<BlobInfo[]>;
 
-  /** Creates an empty upload. The id must be unique (a UUID). */
-  createUpload(id: string): Promise<void>;
-  /** Bytes received so far, or undefined when the upload does not exist. */
-  uploadSize(id: string): Promise<number | undefined>;
+  /** Starts an empty upload. May defer all I/O to the first append. */
+  begin(id: string): Promise<UploadState>;
   /**
-   * Appends a stream at `offset`, which must equal the current size (else UploadOffsetError).
-   * Calls for one upload are serialized. On a truncated stream the bytes that arrived are kept,
-   * so the client can ask for the offset and resume. Returns the new size.
+   * Appends a request body at `state.offset` and returns the new state (offset moved by the bytes
+   * stored). Bytes past `state.offset` left by an append whose state was never saved (a crash)
+   * are discarded first. On a truncated body the bytes that arrived are kept when the driver can
+   * (the returned state is then attached to the error as `state`, see AppendInterruptedError), so
+   * the client can ask for the offset and resume. Over `maxBytes`: BodyTooLargeError.
+   * Out of space: StorageFullError with the upload back at `state.offset`. Unknown upload:
+   * UploadNotFoundError.
    */
-  appendUpload(id: string, offset: number, body: Readable, maxBytes?: number): Promise<number>;
+  append(state: UploadState, body: Readable, options?: { maxBytes?: number }): Promise<UploadState>;
   /**
-   * Verifies that the upload's content hashes to `expected`, makes it durable (fsync) and
-   * atomically moves it into place. Throws DigestMismatchError (the upload is then kept, so the
-   * client may retry) or UploadNotFoundError.
+   * Verifies that the upload hashes to `expected`, makes it durable and visible under its digest,
+   * and removes the upload. DigestMismatchError keeps the upload (the client may retry).
+   * Idempotent for content: committing bytes already stored as that digest just drops the upload.
    */
-  commitUpload(id: string, expected: Digest): Promise<BlobInfo>;
-  /** Deletes an upload's data. Safe to call twice. */
-  cancelUpload(id: string): Promise<void>;
-  /** Every upload on disk with its last modification time (for purging abandoned ones). */
+  commit(state: UploadState, expected: Digest): Promise<BlobInfo>;
+  /** Discards an upload's data. Idempotent. */
+  cancel(state: UploadState): Promise<void>;
+  /** Upload data the driver holds with its last activity, for purging what metadata no longer knows. */
   listUploads(): Promise<Array<{ id: string; modified: Date }>>;
+  /** Discards upload data by id alone (purge of leftovers). Idempotent. */
+  discardUpload(id: string): Promise<void>;
+
+  /** Throws when the storage cannot serve (readiness): a missing directory, an unreachable endpoint. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
 }
 
 export class BlobNotFoundError extends Error {
-  readonly code = 'BLOB_UNKNOWN';
   constructor(readonly digest: string) {
     super(`blob ${digest} not found`);
   }
 }
 
 export class UploadNotFoundError extends Error {
-  readonly code = 'BLOB_UPLOAD_UNKNOWN';
   constructor(readonly id: string) {
     super(`upload ${id} not found`);
   }
 }
 
 export class UploadOffsetError extends Error {
-  readonly code = 'RANGE_INVALID';
   constructor(
     readonly expected: number,
     readonly actual: number,
@@ -95,7 +128,6 @@ export class UploadOffsetError extends Error {
 }
 
 export class DigestMismatchError extends Error {
-  readonly code = 'DIGEST_INVALID';
   constructor(
     readonly expected: string,
     readonly actual: string,
@@ -104,8 +136,27 @@ export class DigestMismatchError extends Error {
   }
 }
 
+/** A body ended early (the client hung up); `state` is where the upload stands now. */
+export class AppendInterruptedError extends Error {
+  constructor(
+    readonly state: UploadState,
+    cause: unknown,
+  ) {
+    super(`the body ended after ${state.offset} bytes of the upload`, { cause });
+  }
+}
+
+/** The storage service cannot be reached or refused the request for a reason that may pass. */
+export class StorageUnavailableError extends Error {
+  constructor(
+    readonly driver: string,
+    cause: unknown,
+  ) {
+    super(`${driver} storage is unavailable (${(cause as Error)?.message ?? String(cause)})`, { cause });
+  }
+}
+
 export class BodyTooLargeError extends Error {
-  readonly code = 'SIZE_INVALID';
   constructor(readonly limit: number) {
     super(`body exceeds the limit of ${limit} bytes`);
   }
@@ -113,7 +164,6 @@ export class BodyTooLargeError extends Error {
 
 /** The filesystem (or the database) holding the data directory is full. */
 export class StorageFullError extends Error {
-  readonly code = 'STORAGE_FULL';
   constructor(cause: unknown) {
     super(`out of storage space (${(cause as { code?: string }).code ?? 'full'})`, { cause });
   }

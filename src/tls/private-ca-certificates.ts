@@ -2,17 +2,25 @@
 // own CA (private-ca.ts) for every configured name. The stored certificate is reused across
 // restarts; it is re-issued when a third of its lifetime remains, when the configured names
 // change, or when the CA was replaced. A failed renewal keeps the current certificate and retries.
-import { readFile } from 'node:fs/promises';
+// In a fleet the replicas share the CA and the server certificate: issuing runs under the lock
+// tls/ca/server and re-checks the store first, and the others pick the new one up (StoreWatch).
 import { X509Certificate as NodeX509 } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { KeyValueStore, Locker } from '../coordination/coordination.js';
+import { withLock } from '../coordination/open.js';
 import { assembleCertificate } from './cert-files.js';
 import { SwappableCertificate, type CertificateProvider, type CertificateStatus, type ServingCertificate } from './certificate-provider.js';
 import { certificateFields, describeCertificate, sanNames } from './describe.js';
 import { partitionPermitted } from './name-constraints.js';
 import { assertPermitted, normalizeNames, PrivateCa, PrivateCaError } from './private-ca.js';
+import { StoreWatch } from './store-watch.js';
 
 export interface PrivateCaCertificateOptions {
-  dataDir: string;
+  /** Where the CA and the server certificate live (the asset store). */
+  kv: KeyValueStore;
+  locker: Locker;
+  /** How often the store is checked for a server certificate another replica issued. Default 5 s. */
+  storeCheckMs?: number;
   /** DNS names and IP addresses of the registry (all become SANs); one outside the CA's name constraints stops start-up. */
   names: string[];
   /**
@@ -38,12 +46,19 @@ export class PrivateCaCertificates extends SwappableCertificate implements Certi
   private timer: NodeJS.Timeout | undefined;
   private nextRenewal: Date | undefined;
   private stopped = false;
+  private readonly watch: StoreWatch;
 
   constructor(
     private readonly opts: PrivateCaCertificateOptions,
     private readonly log: Logger,
   ) {
     super();
+    this.watch = new StoreWatch({
+      modified: () => this.ca!.serverCertificateModified(),
+      adopt: () => this.adoptStored(),
+      intervalMs: opts.storeCheckMs ?? 5000,
+      log,
+    });
   }
 
   /** Throws when the CA cannot be loaded or created, or no certificate can be issued: start-up stops with the reason. */
@@ -51,7 +66,7 @@ export class PrivateCaCertificates extends SwappableCertificate implements Certi
     const required = normalizeNames(this.opts.names);
     const optional = normalizeNames(this.opts.optionalNames ?? []).filter((n) => !required.includes(n));
     // A new CA must be able to sign the configured names: refused before it is written.
-    const { ca, created } = await PrivateCa.loadOrCreate(this.opts.dataDir, {
+    const { ca, created } = await PrivateCa.loadOrCreate(this.opts.kv, this.opts.locker, {
       validityYears: this.opts.caValidityYears,
       permittedNames: this.opts.permittedNames,
       mustPermit: required,
@@ -59,19 +74,21 @@ export class PrivateCaCertificates extends SwappableCertificate implements Certi
     this.ca = ca;
     for (const w of ca.warnings) this.log.warn(w);
     const info = ca.info();
-    if (created) this.log.info({ ...info, file: ca.paths.caCert }, 'created a private CA; clients trust it with "minato trust" or GET /ca.crt');
+    if (created) this.log.info({ ...info, location: ca.location }, 'created a private CA; clients trust it with "minato trust" or GET /ca.crt');
     else this.log.info({ subject: info.subject, fingerprintSha256: info.fingerprintSha256, notAfter: info.notAfter }, 'using the private CA');
     this.names = this.fitNames(required, optional);
 
+    const seen = await ca.serverCertificateModified();
     const stored = await this.loadStored();
     if (stored.cert && !stored.reason) {
       this.cert = stored.cert;
       this.log.info(describeCertificate(stored.cert), 'serving the stored certificate');
     } else {
       if (stored.reason) this.log.info({ reason: stored.reason }, 'issuing a new server certificate');
-      this.cert = await this.issue();
+      this.cert = await this.issueOnce(undefined);
     }
     this.schedule();
+    this.watch.start(seen);
   }
 
   /**
@@ -81,7 +98,7 @@ export class PrivateCaCertificates extends SwappableCertificate implements Certi
    */
   private fitNames(required: string[], optional: string[]): string[] {
     const permitted = this.ca!.permittedNames();
-    assertPermitted(required, permitted, `the CA in ${this.ca!.paths.dir}`);
+    assertPermitted(required, permitted, `the CA in ${this.ca!.location}`);
     const { inside, outside } = partitionPermitted(optional, permitted);
     if (outside.length > 0) {
       const constraints = this.ca!.permittedNamesText();
@@ -103,17 +120,11 @@ export class PrivateCaCertificates extends SwappableCertificate implements Certi
   }
 
   private async loadStored(): Promise<{ cert?: ServingCertificate; reason?: string }> {
-    const { serverCert, serverKey } = this.ca!.paths;
-    let certText: string;
-    let keyText: string;
-    try {
-      [certText, keyText] = await Promise.all([readFile(serverCert, 'utf8'), readFile(serverKey, 'utf8')]);
-    } catch {
-      return { reason: 'no stored server certificate' };
-    }
+    const stored = await this.ca!.loadServerCertificate();
+    if (!stored) return { reason: 'no stored server certificate' };
     let cert: ServingCertificate;
     try {
-      cert = assembleCertificate(certText, keyText, serverCert, serverKey);
+      cert = assembleCertificate(stored.certPem, stored.keyPem, stored.certName, stored.keyName);
     } catch (err) {
       return { reason: `the stored certificate is unusable: ${(err as Error).message}` };
     }
@@ -125,10 +136,41 @@ export class PrivateCaCertificates extends SwappableCertificate implements Certi
     return { cert };
   }
 
+  /**
+   * A new server certificate, issued under the fleet-wide lock, unless (re-checked under it)
+   * the store already holds a good one other than `had`, the serial this replica decided to
+   * replace: another replica issued it while this one waited.
+   */
+  private issueOnce(had: string | undefined): Promise<ServingCertificate> {
+    return withLock(this.opts.locker, 'tls/ca/server', undefined, async () => {
+      const stored = await this.loadStored();
+      if (stored.cert && !stored.reason && stored.cert.leaf.serialNumber !== had) {
+        this.watch.saw(await this.ca!.serverCertificateModified());
+        this.log.info(describeCertificate(stored.cert), 'another replica already issued a new server certificate; serving it');
+        return stored.cert;
+      }
+      const cert = await this.issue();
+      this.watch.saw(await this.ca!.serverCertificateModified());
+      return cert;
+    });
+  }
+
+  /** The stored server certificate, when another replica put a good one there that expires no sooner than ours. */
+  private async adoptStored(): Promise<boolean> {
+    const stored = await this.loadStored();
+    if (this.stopped || (stored.cert && stored.cert.leaf.serialNumber === this.cert?.leaf.serialNumber)) return true;
+    if (!stored.cert || stored.reason) return false;
+    if (this.cert && Date.parse(stored.cert.leaf.validTo) < Date.parse(this.cert.leaf.validTo)) return true;
+    this.swapTo(stored.cert);
+    this.log.info(describeCertificate(stored.cert), 'serving the server certificate another replica issued');
+    this.schedule();
+    return true;
+  }
+
   private async issue(): Promise<ServingCertificate> {
     const issued = await this.ca!.issueServerCertificate(this.names, this.opts.validityMs);
     await this.ca!.saveServerCertificate(issued);
-    const cert = assembleCertificate(issued.certPem, issued.keyPem, this.ca!.paths.serverCert, this.ca!.paths.serverKey);
+    const cert = assembleCertificate(issued.certPem, issued.keyPem, 'the issued server certificate', 'its key');
     this.log.info(describeCertificate(cert), 'issued a server certificate from the private CA');
     return cert;
   }
@@ -153,9 +195,9 @@ export class PrivateCaCertificates extends SwappableCertificate implements Certi
   async renew(): Promise<void> {
     if (this.stopped) return;
     try {
-      const next = await this.issue();
+      const next = await this.issueOnce(this.cert?.leaf.serialNumber);
       if (this.stopped) return;
-      this.swapTo(next);
+      if (next.leaf.serialNumber !== this.cert?.leaf.serialNumber) this.swapTo(next);
       this.schedule();
     } catch (err) {
       const message = this.recordFailure((err as Error).message);
@@ -178,6 +220,7 @@ export class PrivateCaCertificates extends SwappableCertificate implements Certi
 
   stop(): void {
     this.stopped = true;
+    this.watch.stop();
     clearTimeout(this.timer);
   }
 }

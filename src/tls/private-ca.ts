@@ -1,16 +1,18 @@
 // minato's built-in private CA (tls.mode: ca): creates a root or imports an existing one (easy-rsa,
-// openssl), keeps it under <data>/ca/, and issues the registry's own server certificate.
+// openssl), keeps it in the asset store (coordination/open.ts assetStore), and issues the
+// registry's own server certificate. Keys, and embedded the files they are:
 //
-//   <data>/ca/            0700
-//     ca.crt              the root (public; what clients trust, see trust-exporters.ts)
-//     ca.key              its private key, PKCS#8 PEM, 0600
-//     server.crt          the registry's certificate: leaf + ca.crt
-//     server.key          its private key, 0600
+//   ca/ca.crt       <data>/ca/ca.crt     the root (public; what clients trust, see trust-exporters.ts)
+//   ca/ca.key       <data>/ca/ca.key     its private key, PKCS#8 PEM
+//   ca/server.crt   <data>/ca/server.crt the registry's certificate: leaf + ca.crt
+//   ca/server.key   <data>/ca/server.key its private key
+// (files 0600 in a 0700 directory). In a fleet every replica shares them: the first one to
+// start creates the CA under the lock tls/ca, the others load it.
 import { createHash, randomBytes, X509Certificate as NodeX509 } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import os from 'node:os';
-import path from 'node:path';
+import type { KeyValueStore, Locker } from '../coordination/coordination.js';
+import { describeKey, withLock } from '../coordination/open.js';
 import { generateP256, parsePrivateKey, pem, signingKey, type SigningKey } from './ca-keys.js';
 import { splitPemCertificates } from './cert-files.js';
 import { formatPermittedName, nameConstraintsExtension, NAME_CONSTRAINTS_OID, parsePermittedName, partitionPermitted, type PermittedName } from './name-constraints.js';
@@ -18,17 +20,12 @@ import * as x509 from './x509.js';
 
 export class PrivateCaError extends Error {}
 
-export interface CaPaths {
-  dir: string;
-  caCert: string;
-  caKey: string;
-  serverCert: string;
-  serverKey: string;
-}
+/** The CA's keys in the asset store. */
+export const CA_KEYS = { caCert: 'ca/ca.crt', caKey: 'ca/ca.key', serverCert: 'ca/server.crt', serverKey: 'ca/server.key' } as const;
 
-export function caPaths(dataDir: string): CaPaths {
-  const dir = path.join(path.resolve(dataDir), 'ca');
-  return { dir, caCert: path.join(dir, 'ca.crt'), caKey: path.join(dir, 'ca.key'), serverCert: path.join(dir, 'server.crt'), serverKey: path.join(dir, 'server.key') };
+/** Where the CA lives, for messages: a directory when embedded, else the shared store. */
+export function caLocation(kv: KeyValueStore): string {
+  return kv.locate ? kv.locate('ca') : 'the shared store (keys ca/*)';
 }
 
 export interface CreateCaOptions {
@@ -76,7 +73,7 @@ export interface IssuedCertificate {
 
 export class PrivateCa {
   private constructor(
-    readonly paths: CaPaths,
+    private readonly kv: KeyValueStore,
     readonly certPem: string,
     readonly cert: x509.X509Certificate,
     private readonly signer: SigningKey,
@@ -84,30 +81,46 @@ export class PrivateCa {
     readonly warnings: string[],
   ) {}
 
-  static async exists(dataDir: string): Promise<boolean> {
-    const p = caPaths(dataDir);
-    return (await stat(p.caCert).catch(() => undefined)) !== undefined || (await stat(p.caKey).catch(() => undefined)) !== undefined;
+  /** Where this CA lives (a directory when embedded), for messages. */
+  get location(): string {
+    return caLocation(this.kv);
   }
 
-  static async load(dataDir: string): Promise<PrivateCa> {
-    const p = caPaths(dataDir);
-    const read = (f: string) =>
-      readFile(f, 'utf8').catch((err: NodeJS.ErrnoException) => {
-        throw new PrivateCaError(err.code === 'ENOENT' ? `no private CA in ${p.dir}: run "minato ca init" (or start the server once in tls.mode ca)` : `cannot read ${f}: ${err.message}`);
+  /** Where the CA certificate is (a file when embedded), for messages. */
+  get certificateLocation(): string {
+    return describeKey(this.kv, CA_KEYS.caCert);
+  }
+
+  static async exists(kv: KeyValueStore): Promise<boolean> {
+    return (await kv.modified(CA_KEYS.caCert)) !== undefined || (await kv.modified(CA_KEYS.caKey)) !== undefined;
+  }
+
+  static async load(kv: KeyValueStore): Promise<PrivateCa> {
+    const read = async (key: string) => {
+      const value = await kv.load(key).catch((err: Error) => {
+        throw new PrivateCaError(`cannot read ${describeKey(kv, key)}: ${err.message}`);
       });
-    const [certPem, keyPem] = [await read(p.caCert), await read(p.caKey)];
-    return PrivateCa.validate(p, certPem, keyPem, p.caCert, p.caKey, undefined, new Date());
+      if (value === undefined) throw new PrivateCaError(`no private CA in ${caLocation(kv)}: run "minato ca init" (or start the server once in tls.mode ca)`);
+      return value.toString('utf8');
+    };
+    const [certPem, keyPem] = [await read(CA_KEYS.caCert), await read(CA_KEYS.caKey)];
+    return PrivateCa.validate(kv, certPem, keyPem, describeKey(kv, CA_KEYS.caCert), describeKey(kv, CA_KEYS.caKey), undefined, new Date());
   }
 
-  /** Loads the CA, creating one with `create` when none exists yet. */
-  static async loadOrCreate(dataDir: string, create: CreateCaOptions): Promise<{ ca: PrivateCa; created: boolean }> {
-    if (await PrivateCa.exists(dataDir)) return { ca: await PrivateCa.load(dataDir), created: false };
-    return { ca: await PrivateCa.create(dataDir, create), created: true };
+  /**
+   * Loads the CA, creating one with `create` when none exists yet. Creation runs under the lock
+   * tls/ca and re-checks first: replicas starting together create one CA, and all load it.
+   */
+  static async loadOrCreate(kv: KeyValueStore, locker: Locker, create: CreateCaOptions): Promise<{ ca: PrivateCa; created: boolean }> {
+    if (await PrivateCa.exists(kv)) return { ca: await PrivateCa.load(kv), created: false };
+    return withLock(locker, 'tls/ca', undefined, async () => {
+      if (await PrivateCa.exists(kv)) return { ca: await PrivateCa.load(kv), created: false };
+      return { ca: await PrivateCa.create(kv, create), created: true };
+    });
   }
 
-  static async create(dataDir: string, opts: CreateCaOptions): Promise<PrivateCa> {
-    const p = caPaths(dataDir);
-    await refuseOverwrite(dataDir, opts.force);
+  static async create(kv: KeyValueStore, opts: CreateCaOptions): Promise<PrivateCa> {
+    await refuseOverwrite(kv, opts.force);
     const permitted = (opts.permittedNames ?? []).map(parsePermittedName);
     assertPermitted(opts.mustPermit ?? [], permitted, 'the CA about to be created from tls.ca.permittedNames');
     const { keys, pkcs8Pem } = await generateP256();
@@ -131,21 +144,20 @@ export class PrivateCa {
       extensions,
     });
     const certPem = cert.toString('pem') + '\n';
-    await writeCaFiles(p, certPem, pkcs8Pem);
-    return PrivateCa.load(dataDir);
+    await writeCa(kv, certPem, pkcs8Pem, opts.force);
+    return PrivateCa.load(kv);
   }
 
-  /** Imports an existing CA (e.g. easy-rsa's pki/ca.crt + pki/private/ca.key); the key is stored unencrypted, 0600. */
-  static async import(dataDir: string, opts: ImportCaOptions): Promise<PrivateCa> {
-    const p = caPaths(dataDir);
-    await refuseOverwrite(dataDir, opts.force);
-    const ca = await PrivateCa.validate(p, opts.certPem, opts.keyPem, 'the CA certificate', 'the CA key', opts.passphrase, opts.now ?? new Date());
+  /** Imports an existing CA (e.g. easy-rsa's pki/ca.crt + pki/private/ca.key); the key is stored unencrypted. */
+  static async import(kv: KeyValueStore, opts: ImportCaOptions): Promise<PrivateCa> {
+    await refuseOverwrite(kv, opts.force);
+    const ca = await PrivateCa.validate(kv, opts.certPem, opts.keyPem, 'the CA certificate', 'the CA key', opts.passphrase, opts.now ?? new Date());
     const keyPem = ca.signer.key.export({ format: 'pem', type: 'pkcs8' }).toString();
-    await writeCaFiles(p, ca.certPem, keyPem);
-    return PrivateCa.load(dataDir);
+    await writeCa(kv, ca.certPem, keyPem, opts.force);
+    return PrivateCa.load(kv);
   }
 
-  private static async validate(p: CaPaths, certText: string, keyText: string, certName: string, keyName: string, passphrase: string | undefined, now: Date): Promise<PrivateCa> {
+  private static async validate(kv: KeyValueStore, certText: string, keyText: string, certName: string, keyName: string, passphrase: string | undefined, now: Date): Promise<PrivateCa> {
     const blocks = splitPemCertificates(certText);
     if (blocks.length === 0) throw new PrivateCaError(`${certName} holds no PEM certificate`);
     const certPem = blocks[0]!;
@@ -169,7 +181,7 @@ export class PrivateCa {
     if (!selfSigned) warnings.push(`${certName} is not a self-signed root; clients must trust its root, or this certificate itself as the anchor`);
     const left = cert.notAfter.getTime() - now.getTime();
     if (left < 90 * 86400_000) warnings.push(`${certName} expires on ${cert.notAfter.toISOString()}; server certificates cannot outlive it`);
-    return new PrivateCa(p, certPem, cert, await signingKey(key, keyName), warnings);
+    return new PrivateCa(kv, certPem, cert, await signingKey(key, keyName), warnings);
   }
 
   info(): CaInfo {
@@ -202,7 +214,7 @@ export class PrivateCa {
    */
   async issueServerCertificate(names: string[], validityMs: number, now = new Date()): Promise<IssuedCertificate> {
     if (names.length === 0) throw new PrivateCaError('no names to put in the server certificate (tls.ca.names is empty)');
-    assertPermitted(names, this.permittedNames(), `the CA in ${this.paths.dir}`);
+    assertPermitted(names, this.permittedNames(), `the CA in ${this.location}`);
     const { keys, pkcs8Pem } = await generateP256();
     const backdate = Math.min(60_000, Math.floor(validityMs / 10));
     const notBefore = new Date(now.getTime() - backdate);
@@ -230,12 +242,24 @@ export class PrivateCa {
     return { certPem: leaf.toString('pem') + '\n' + this.certPem, keyPem: pkcs8Pem, notBefore, notAfter };
   }
 
-  /** Persists a server certificate next to the CA (key 0600). */
+  /** The stored server certificate and key (PEM), or undefined while there is none. */
+  async loadServerCertificate(): Promise<{ certPem: string; keyPem: string; certName: string; keyName: string } | undefined> {
+    const [cert, key] = await Promise.all([this.kv.load(CA_KEYS.serverCert), this.kv.load(CA_KEYS.serverKey)]);
+    if (!cert || !key) return undefined;
+    return { certPem: cert.toString('utf8'), keyPem: key.toString('utf8'), certName: describeKey(this.kv, CA_KEYS.serverCert), keyName: describeKey(this.kv, CA_KEYS.serverKey) };
+  }
+
+  /** When the server certificate was last stored (by any replica), or undefined. */
+  serverCertificateModified(): Promise<number | undefined> {
+    return this.kv.modified(CA_KEYS.serverCert);
+  }
+
+  /** Persists a server certificate next to the CA. */
   async saveServerCertificate(issued: Pick<IssuedCertificate, 'certPem' | 'keyPem'>): Promise<void> {
     // Key first: a crash in between leaves a key that matches no certificate, which the loader
     // detects and re-issues, never a certificate served with a stale key.
-    await writeFileAtomic(this.paths.serverKey, issued.keyPem, 0o600);
-    await writeFileAtomic(this.paths.serverCert, issued.certPem, 0o644);
+    await this.kv.store(CA_KEYS.serverKey, Buffer.from(issued.keyPem));
+    await this.kv.store(CA_KEYS.serverCert, Buffer.from(issued.certPem));
   }
 }
 
@@ -276,25 +300,22 @@ function serial(): string {
   return b.toString('hex');
 }
 
-async function refuseOverwrite(dataDir: string, force: boolean | undefined): Promise<void> {
-  if (!force && (await PrivateCa.exists(dataDir))) {
-    throw new PrivateCaError(`a CA already exists in ${caPaths(dataDir).dir}; every client that trusts it would have to trust a new one. Use --force to replace it`);
+async function refuseOverwrite(kv: KeyValueStore, force: boolean | undefined): Promise<void> {
+  if (!force && (await PrivateCa.exists(kv))) {
+    throw new PrivateCaError(`a CA already exists in ${caLocation(kv)}; every client that trusts it would have to trust a new one. Use --force to replace it`);
   }
 }
 
-async function writeCaFiles(p: CaPaths, certPem: string, keyPem: string): Promise<void> {
-  await mkdir(p.dir, { recursive: true, mode: 0o700 });
-  await chmod(p.dir, 0o700);
-  await writeFileAtomic(p.caKey, keyPem, 0o600);
-  await writeFileAtomic(p.caCert, certPem, 0o644);
-}
-
-export async function writeFileAtomic(file: string, data: string, mode: number): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, data, { mode });
-  await chmod(tmp, mode); // the umask may have narrowed it; keys must not be wider than asked either
-  await rename(tmp, file);
+/**
+ * Key first, then certificate (a CA "exists" once either does). Without force the key is stored
+ * only if absent: a CA someone else created in the meantime is never overwritten.
+ */
+async function writeCa(kv: KeyValueStore, certPem: string, keyPem: string, force: boolean | undefined): Promise<void> {
+  if (force) await kv.store(CA_KEYS.caKey, Buffer.from(keyPem));
+  else if (!(await kv.storeIfAbsent(CA_KEYS.caKey, Buffer.from(keyPem)))) {
+    throw new PrivateCaError(`a CA was created in ${caLocation(kv)} at the same moment; use that one (or --force to replace it)`);
+  }
+  await kv.store(CA_KEYS.caCert, Buffer.from(certPem));
 }
 
 /** Reads back the permitted DNS and IP subtrees written by nameConstraintsExtension (and openssl). */

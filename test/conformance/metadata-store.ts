@@ -252,10 +252,11 @@ export function metadataStoreConformance(impl: MetadataStoreImplementation): voi
     });
 
     describe('uploads', () => {
-      test('createUpload records it at once; getUpload reads it back; deleteUpload is idempotent', async (store) => {
+      test('createUpload records it; getUpload reads it back; deleteUpload is idempotent', async (store) => {
         const createdAt = Date.now() - 1000;
-        await store.transaction((tx) => tx.createUpload({ id: 'u-1', repository: 'team/app', createdAt, state: { id: 'u-1', offset: 0 } }));
-        assert.deepEqual(await store.getUpload('u-1'), { id: 'u-1', repository: 'team/app', createdAt, updatedAt: createdAt, state: { id: 'u-1', offset: 0 } });
+        await store.createUpload({ id: 'u-1', repository: 'team/app', createdAt, state: { id: 'u-1', offset: 0 } });
+        const { durable: _, ...read } = (await store.getUpload('u-1'))!; // durable: whether a store keeps it in memory until its first bytes
+        assert.deepEqual(read, { id: 'u-1', repository: 'team/app', createdAt, updatedAt: createdAt, state: { id: 'u-1', offset: 0 } });
         assert.equal(await store.getUpload('u-2'), undefined);
         await store.transaction((tx) => tx.deleteUpload('u-1'));
         await store.transaction((tx) => tx.deleteUpload('u-1'));
@@ -264,12 +265,13 @@ export function metadataStoreConformance(impl: MetadataStoreImplementation): voi
 
       test('updateUpload is a compare-and-set on the offset, and keeps the driver state whole', async (store) => {
         const createdAt = Date.now() - 1000;
-        await store.transaction((tx) => tx.createUpload({ id: 'u-1', repository: 'team/app', createdAt, state: { id: 'u-1', offset: 0 } }));
+        await store.createUpload({ id: 'u-1', repository: 'team/app', createdAt, state: { id: 'u-1', offset: 0 } });
         const state = { id: 'u-1', offset: 5_000_000, driver: { uploadId: 'mp-1', parts: [{ number: 1, etag: '"abc"' }], hash: 'AAEC/w==' } };
         const before = Date.now();
         assert.equal(await store.transaction((tx) => tx.updateUpload('u-1', state, 0)), true);
         const read = await store.getUpload('u-1');
         assert.deepEqual(read?.state, state);
+        assert.equal(read!.durable, true, 'an upload with bytes survives a restart');
         assert.ok(read!.updatedAt >= before, 'an append moves updatedAt');
         assert.equal(read!.createdAt, createdAt);
         assert.equal(await store.transaction((tx) => tx.updateUpload('u-1', { id: 'u-1', offset: 99 }, 0)), false, 'a stale offset loses');
@@ -280,29 +282,28 @@ export function metadataStoreConformance(impl: MetadataStoreImplementation): voi
 
       test('uploadsIdleSince lists uploads without activity since the time', async (store) => {
         const now = Date.now();
-        await store.transaction(async (tx) => {
-          await tx.createUpload({ id: 'u-old', repository: 'team/app', createdAt: now - 60_000, state: { id: 'u-old', offset: 0 } });
-          await tx.createUpload({ id: 'u-new', repository: 'team/app', createdAt: now, state: { id: 'u-new', offset: 0 } });
-        });
+        await store.createUpload({ id: 'u-old', repository: 'team/app', createdAt: now - 60_000, state: { id: 'u-old', offset: 0 } });
+        await store.createUpload({ id: 'u-new', repository: 'team/app', createdAt: now, state: { id: 'u-new', offset: 0 } });
         assert.deepEqual((await store.uploadsIdleSince(now - 30_000)).map((u) => u.id), ['u-old']);
         assert.equal((await store.uploadsIdleSince(now - 30_000))[0]?.repository, 'team/app');
         await store.transaction((tx) => tx.updateUpload('u-old', { id: 'u-old', offset: 10 }, 0));
         assert.deepEqual(await store.uploadsIdleSince(now - 30_000), [], 'an append is activity');
       });
 
-      test('an upload created in a transaction is visible to others only after commit', async (store) => {
-        const created = deferred();
+      test('an append in a transaction is visible to others only after commit', async (store) => {
+        await store.createUpload({ id: 'u-1', repository: 'team/app', createdAt: Date.now(), state: { id: 'u-1', offset: 0 } });
+        const appended = deferred();
         const release = deferred();
         const done = store.transaction(async (tx) => {
-          await tx.createUpload({ id: 'u-1', repository: 'team/app', createdAt: Date.now(), state: { id: 'u-1', offset: 0 } });
-          created.resolve();
+          assert.equal(await tx.updateUpload('u-1', { id: 'u-1', offset: 10 }, 0), true);
+          appended.resolve();
           await release.promise;
         });
-        await created.promise;
-        assert.equal(await store.getUpload('u-1'), undefined);
+        await appended.promise;
+        assert.equal((await store.getUpload('u-1'))?.state.offset, 0);
         release.resolve();
         await done;
-        assert.equal((await store.getUpload('u-1'))?.repository, 'team/app');
+        assert.equal((await store.getUpload('u-1'))?.state.offset, 10);
       });
     });
 
@@ -468,11 +469,15 @@ export function metadataStoreConformance(impl: MetadataStoreImplementation): voi
       test('a transaction returns what fn returns; one that throws leaves nothing and rethrows the same error', async (store) => {
         assert.equal(await store.transaction(async () => 42), 42);
         const boom = new Error('boom');
+        await store.createUpload({ id: 'u-1', repository: 'team/app', createdAt: Date.now(), state: { id: 'u-1', offset: 0 } });
+        await store.createUpload({ id: 'u-2', repository: 'team/app', createdAt: Date.now(), state: { id: 'u-2', offset: 0 } });
+        await store.transaction((tx) => tx.updateUpload('u-2', { id: 'u-2', offset: 5 }, 0));
         await assert.rejects(
           store.transaction(async (tx) => {
             await tx.linkBlob('team/app', blob('a'), 1);
             await tx.putManifest('team/app', manifest('1'), [blob('a')], 'v1');
-            await tx.createUpload({ id: 'u-1', repository: 'team/app', createdAt: Date.now(), state: { id: 'u-1', offset: 0 } });
+            await tx.updateUpload('u-1', { id: 'u-1', offset: 7 }, 0);
+            await tx.deleteUpload('u-2');
             await tx.appendEvents([tagUpdated('team/app', 'v1', manifest('1').digest)]);
             throw boom;
           }),
@@ -482,7 +487,8 @@ export function metadataStoreConformance(impl: MetadataStoreImplementation): voi
         assert.equal(await store.repositoryBlobSize('team/app', blob('a')), undefined);
         assert.equal(await store.getManifest('team/app', manifest('1').digest), undefined);
         assert.equal(await store.resolveTag('team/app', 'v1'), undefined);
-        assert.equal(await store.getUpload('u-1'), undefined);
+        assert.equal((await store.getUpload('u-1'))?.state.offset, 0);
+        assert.equal((await store.getUpload('u-2'))?.state.offset, 5, 'a deleted upload is back');
         assert.deepEqual(await store.listRepositories(undefined, 10), []);
         assert.deepEqual(await store.eventsAfter(0, 10), []);
         // A rollback of changes to existing rows restores them.
@@ -549,7 +555,7 @@ export function metadataStoreConformance(impl: MetadataStoreImplementation): voi
       });
 
       test('of concurrent appends at the same offset exactly one wins', async (store) => {
-        await store.transaction((tx) => tx.createUpload({ id: 'u-1', repository: 'team/app', createdAt: Date.now(), state: { id: 'u-1', offset: 0 } }));
+        await store.createUpload({ id: 'u-1', repository: 'team/app', createdAt: Date.now(), state: { id: 'u-1', offset: 0 } });
         const won = await Promise.all(Array.from({ length: 12 }, (_, i) => store.transaction((tx) => tx.updateUpload('u-1', { id: 'u-1', offset: 1000 + i }, 0))));
         assert.equal(won.filter(Boolean).length, 1);
         assert.equal((await store.getUpload('u-1'))?.state.offset, 1000 + won.indexOf(true));

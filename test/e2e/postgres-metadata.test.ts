@@ -199,13 +199,12 @@ test('a transaction left idle twice the statement timeout is ended by the server
 
 test('a transaction whose statement failed does not commit, even when fn catches the error', async () => {
   await withStore(async (store) => {
-    await store.transaction((tx) => tx.createUpload({ id: 'u-1', repository: 'team/app', createdAt: Date.now(), state: { id: 'u-1', offset: 0 } }));
     let caught: unknown;
     await assert.rejects(
       store.transaction(async (tx) => {
         await tx.linkBlob('team/app', sha256('a'), 1);
         try {
-          await tx.createUpload({ id: 'u-1', repository: 'team/app', createdAt: Date.now(), state: { id: 'u-1', offset: 0 } }); // a duplicate id
+          await tx.linkBlob('team/app', 'sha256:\u0000', 1); // PostgreSQL's text cannot hold NUL
         } catch (err) {
           caught = err;
         }
@@ -235,7 +234,8 @@ test('replicas starting together migrate once, and each reads what another commi
       assert.equal(await reader.resolveTag('team/app', 'latest'), undefined);
     }
     // An upload started on one replica, continued on a second, seen done on the third.
-    await replicas[0]!.transaction((tx) => tx.createUpload({ id: 'u-1', repository: 'team/app', createdAt: Date.now(), state: { id: 'u-1', offset: 0 } }));
+    await replicas[0]!.createUpload({ id: 'u-1', repository: 'team/app', createdAt: Date.now(), state: { id: 'u-1', offset: 0 } });
+    assert.equal((await replicas[1]!.getUpload('u-1'))?.durable, true, 'written at POST, before any byte');
     assert.equal(await replicas[1]!.transaction((tx) => tx.updateUpload('u-1', { id: 'u-1', offset: 10 }, 0)), true);
     assert.equal((await replicas[2]!.getUpload('u-1'))?.state.offset, 10);
   } finally {

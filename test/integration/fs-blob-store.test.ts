@@ -10,7 +10,8 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import type { BlobReader } from '../../src/storage/blob-store.js';
-import { FsBlobStore } from '../../src/storage/fs-blob-store.js';
+import { AppendInterruptedError, DigestMismatchError } from '../../src/storage/blob-store.js';
+import { FsBlobStore } from '../../src/storage/filesystem/fs-blob-store.js';
 import type { Digest } from '../../src/oci/names.js';
 
 const KiB = 1024;
@@ -78,15 +79,14 @@ for (const directIO of [true, false]) {
       // and the small path and the large path hand over in both directions.
       const sizes = [100 * KiB + 3, 3 * MiB + 17, 5, 4096 - 22, 2 * MiB, 300 * KiB + 1, 1];
       const data = randomBytes(sizes.reduce((a, b) => a + b));
-      const id = randomUUID();
-      await store.createUpload(id);
-      let offset = 0;
+      let state = await store.begin(randomUUID());
       for (const size of sizes) {
-        offset = await store.appendUpload(id, offset, body(data.subarray(offset, offset + size), 7 * KiB + 5));
-        assert.equal(await store.uploadSize(id), offset);
+        const before = state.offset;
+        state = await store.append(state, body(data.subarray(before, before + size), 7 * KiB + 5));
+        assert.equal(state.offset, before + size);
       }
       const digest = digestOf(data);
-      assert.deepEqual(await store.commitUpload(id, digest), { digest, size: data.length });
+      assert.deepEqual(await store.commit(state, digest), { digest, size: data.length });
       assert.ok(Buffer.compare(await readAll(await store.openReader(digest), 0, data.length - 1), data) === 0);
       // A range starting and ending mid-block.
       const [start, end] = [4096 * 300 + 123, data.length - 4000];
@@ -97,11 +97,9 @@ for (const directIO of [true, false]) {
     test('a wrong digest is refused and the upload kept for another try', async () => {
       const store = await FsBlobStore.open(await tempRoot(), { directIO });
       const data = randomBytes(2 * MiB + 999);
-      const id = randomUUID();
-      await store.createUpload(id);
-      await store.appendUpload(id, 0, body(data));
-      await assert.rejects(store.commitUpload(id, digestOf(Buffer.from('other'))), { code: 'DIGEST_INVALID' });
-      assert.equal((await store.commitUpload(id, digestOf(data))).size, data.length);
+      const state = await store.append(await store.begin(randomUUID()), body(data));
+      await assert.rejects(store.commit(state, digestOf(Buffer.from('other'))), DigestMismatchError);
+      assert.equal((await store.commit(state, digestOf(data))).size, data.length);
       await store.close();
     });
 
@@ -110,15 +108,15 @@ for (const directIO of [true, false]) {
       const data = randomBytes(3 * MiB + 4097);
       const id = randomUUID();
       const first = await FsBlobStore.open(root, { directIO });
-      await first.createUpload(id);
       const half = 1 * MiB + 511;
-      await first.appendUpload(id, 0, body(data.subarray(0, half)));
+      const saved = await first.append(await first.begin(id), body(data.subarray(0, half)));
+      // An append whose new state was never saved (a crash): its bytes are not acknowledged.
+      await first.append(saved, body(randomBytes(777)));
       await first.close();
 
       const second = await FsBlobStore.open(root, { directIO });
-      assert.equal(await second.uploadSize(id), half);
-      await second.appendUpload(id, half, body(data.subarray(half)));
-      assert.equal((await second.commitUpload(id, digestOf(data))).size, data.length);
+      const state = await second.append(saved, body(data.subarray(half)));
+      assert.equal((await second.commit(state, digestOf(data))).size, data.length);
       assert.ok(Buffer.compare(await readAll(await second.openReader(digestOf(data)), 0, data.length - 1), data) === 0);
       await second.close();
     });
@@ -126,8 +124,7 @@ for (const directIO of [true, false]) {
     test('a body cut off half-way keeps what arrived, and the upload resumes from there', async () => {
       const store = await FsBlobStore.open(await tempRoot(), { directIO });
       const data = randomBytes(4 * MiB);
-      const id = randomUUID();
-      await store.createUpload(id);
+      const started = await store.begin(randomUUID());
       const cut = 2 * MiB + 1234;
       const broken = new Readable({
         read() {
@@ -135,11 +132,14 @@ for (const directIO of [true, false]) {
           this.destroy(new Error('connection reset'));
         },
       });
-      await assert.rejects(store.appendUpload(id, 0, broken), /connection reset/);
-      const kept = (await store.uploadSize(id))!;
-      assert.equal(kept, cut, 'every byte that arrived is kept');
-      await store.appendUpload(id, kept, body(data.subarray(kept)));
-      assert.equal((await store.commitUpload(id, digestOf(data))).size, data.length);
+      const err = await store.append(started, broken).then(
+        () => assert.fail('the cut body was accepted'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof AppendInterruptedError && /connection reset/.test((err.cause as Error).message));
+      assert.equal(err.state.offset, cut, 'every byte that arrived is kept');
+      const state = await store.append(err.state, body(data.subarray(cut)));
+      assert.equal((await store.commit(state, digestOf(data))).size, data.length);
       await store.close();
     });
   });

@@ -6,11 +6,12 @@ import { rm, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import pino from 'pino';
+import { sql } from 'kysely';
 import { assertOciError, client, request } from '../helpers/http.js';
 import { sha256 } from '../helpers/oci.js';
 import { freePort } from '../helpers/ports.js';
 import { startTestRegistry, tempDir } from '../helpers/registry.js';
-import { UploadPurger } from '../../src/server/upload-purger.js';
+import { UploadPurger } from '../../src/core/upload-purger.js';
 
 describe('Location headers', () => {
   test('relative by default, absolute from a trusted proxy or externalUrl', async () => {
@@ -120,22 +121,24 @@ describe('uploads across restarts', () => {
       const api = client(reg.url, reg.basic);
       const old = (await api('/v2/purge/x/blobs/uploads/', { method: 'POST' })).headers.location!;
       await api(old, { method: 'PATCH', body: 'stale' });
-      const fresh = (await api('/v2/purge/x/blobs/uploads/', { method: 'POST' })).headers.location!;
+      const active = (await api('/v2/purge/x/blobs/uploads/', { method: 'POST' })).headers.location!;
+      await api(active, { method: 'PATCH', body: 'live' });
       const oldId = old.split('/').pop()!;
-      const past = new Date(Date.now() - 2 * 3600_000);
-      await utimes(path.join(reg.dataDir, 'uploads', oldId), past, past);
-      const { FsBlobStore } = await import('../../src/storage/fs-blob-store.js');
-      const { RegistryMetadata } = await import('../../src/metadata/registry-metadata.js');
-      const { openSqlite } = await import('../../src/metadata/db.js');
-      const db = await openSqlite(path.join(reg.dataDir, 'minato.db'));
+      // Two hours without activity: neither its record nor its data changed since.
+      const past = Date.now() - 2 * 3600_000;
+      await utimes(path.join(reg.dataDir, 'uploads', oldId), new Date(past), new Date(past));
+      const { FsBlobStore } = await import('../../src/storage/filesystem/fs-blob-store.js');
+      const { SqliteMetadataStore } = await import('../../src/metadata/sqlite/sqlite-metadata-store.js');
+      const meta = await SqliteMetadataStore.open(path.join(reg.dataDir, 'minato.db'));
       try {
-        const purger = new UploadPurger(await FsBlobStore.open(reg.dataDir), new RegistryMetadata(db), 3600_000, pino({ level: 'silent' }));
+        await sql`update uploads set updated_at = ${past} where id = ${oldId}`.execute(meta.db);
+        const purger = new UploadPurger(await FsBlobStore.open(reg.dataDir), meta, 3600_000, pino({ level: 'silent' }));
         assert.equal(await purger.purge(), 1);
       } finally {
-        await db.destroy();
+        await meta.close();
       }
-      assert.equal((await api(old)).status, 404);
-      assert.equal((await api(fresh)).status, 204);
+      assertOciError(await api(old), 404, 'BLOB_UPLOAD_UNKNOWN');
+      assert.equal((await api(active)).status, 204);
     } finally {
       await reg.close();
     }

@@ -131,3 +131,36 @@ test('plain HTTP on an address other machines reach is warned about, unless a TL
     assert.equal(warn(quiet), undefined, JSON.stringify(quiet));
   }
 });
+
+test('storage.driver: filesystem by default with directIO where it was; s3 from YAML or JSON in the environment, typos refused, the secret redacted', async () => {
+  const defaults = await loadConfig({ env: {} });
+  assert.deepEqual(defaults.storage.driver, { kind: 'filesystem' });
+  assert.equal((await loadConfig({ env: { MINATO_STORAGE_DIRECT_IO: 'false' } })).storage.directIO, false);
+  const dir = await tempDir();
+  try {
+    const file = path.join(dir, 'minato.yaml');
+    await writeFile(
+      file,
+      'storage:\n  driver:\n    kind: s3\n    bucket: layers\n    endpoint: http://127.0.0.1:7480\n    credentials: { accessKeyId: AK, secretAccessKey: very-secret }\n',
+    );
+    const c = await loadConfig({ file, env: {} });
+    assert.ok(c.storage.driver.kind === 's3');
+    assert.equal(c.storage.driver.bucket, 'layers');
+    assert.equal(c.storage.driver.region, 'us-east-1');
+    assert.equal(c.storage.driver.prefix, '');
+    assert.deepEqual(c.storage.driver.redirect, { enabled: false, ttlSeconds: 600 });
+    assert.equal(c.storage.driver.forcePathStyle, undefined);
+    assert.doesNotMatch(JSON.stringify(redact(c)), /very-secret/);
+    // Credentials may be left to the AWS environment variables.
+    const fromEnv = await loadConfig({ env: { MINATO_STORAGE_DRIVER: '{"kind":"s3","bucket":"layers","redirect":{"enabled":true}}' } });
+    assert.ok(fromEnv.storage.driver.kind === 's3' && fromEnv.storage.driver.credentials === undefined && fromEnv.storage.driver.redirect.enabled);
+    await writeFile(file, 'storage:\n  driver:\n    kind: s3\n    bucket: layers\n    endpiont: http://127.0.0.1:7480\n');
+    await assert.rejects(loadConfig({ file, env: {} }), /storage\.driver: unknown key "endpiont"/);
+    await writeFile(file, 'storage:\n  driver:\n    kind: s3\n    bucket: my/bucket\n');
+    await assert.rejects(loadConfig({ file, env: {} }), /storage\.driver\.bucket: a bucket name/);
+    await writeFile(file, 'storage:\n  driver:\n    kind: filesystem\n    bucket: layers\n');
+    await assert.rejects(loadConfig({ file, env: {} }), /storage\.driver: unknown key "bucket"/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

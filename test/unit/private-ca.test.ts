@@ -11,12 +11,36 @@ import pino from 'pino';
 import { runOk } from '../helpers/peers.js';
 import { tempDir } from '../helpers/registry.js';
 import { isPermitted, parsePermittedName } from '../../src/tls/name-constraints.js';
-import { caPaths, normalizeNames, PrivateCa } from '../../src/tls/private-ca.js';
+import type { Coordination } from '../../src/coordination/coordination.js';
+import { FileKeyValueStore } from '../../src/coordination/files.js';
+import { openCoordination } from '../../src/coordination/open.js';
+import { CA_KEYS, normalizeNames, PrivateCa } from '../../src/tls/private-ca.js';
 import { PrivateCaCertificates } from '../../src/tls/private-ca-certificates.js';
 import type { ServingCertificate } from '../../src/tls/certificate-provider.js';
 
 const silent = pino({ level: 'silent' });
 const DAY = 86_400_000;
+
+/** The embedded asset store of a data directory: its files. */
+const files = (dataDir: string) => new FileKeyValueStore(dataDir);
+
+/** Where the CA's keys are as files in a data directory (the layout minato has always had). */
+function caPaths(dataDir: string) {
+  const f = files(dataDir);
+  return { dir: f.locate('ca'), caCert: f.locate(CA_KEYS.caCert), caKey: f.locate(CA_KEYS.caKey), serverCert: f.locate(CA_KEYS.serverCert), serverKey: f.locate(CA_KEYS.serverKey) };
+}
+
+// One embedded locker for the providers below (its own directory: the data dirs stay as minato leaves them).
+let coordination: Coordination;
+let lockDir: string;
+before(async () => {
+  lockDir = await tempDir('minato-ca-locks-');
+  coordination = await openCoordination({ driver: 'sqlite', dataDir: lockDir });
+});
+after(async () => {
+  await coordination.close();
+  await rm(lockDir, { recursive: true, force: true });
+});
 
 async function opensslText(pemFile: string): Promise<string> {
   return (await runOk('openssl', ['x509', '-in', pemFile, '-noout', '-text'])).stdout;
@@ -40,7 +64,7 @@ describe('private CA', () => {
 
   test('creates an ECDSA P-256 root with CA constraints, key usage, SKI and name constraints; key 0600 in a 0700 dir', async () => {
     const data = path.join(tmp, 'create');
-    const ca = await PrivateCa.create(data, { validityYears: 10, permittedNames: ['example.internal', 'localhost', '127.0.0.0/8', '::1', 'fd00::/8'] });
+    const ca = await PrivateCa.create(files(data), { validityYears: 10, permittedNames: ['example.internal', 'localhost', '127.0.0.0/8', '::1', 'fd00::/8'] });
     const p = caPaths(data);
     assert.equal((await stat(p.dir)).mode & 0o777, 0o700);
     assert.equal((await stat(p.caKey)).mode & 0o777, 0o600);
@@ -56,14 +80,14 @@ describe('private CA', () => {
     assert.equal(info.nameConstraints, true);
     assert.equal(info.key, 'ECDSA P-256');
     assert.equal(info.fingerprintSha256, new X509Certificate(await readFile(p.caCert)).fingerprint256);
-    await assert.rejects(PrivateCa.create(data, { validityYears: 1 }), /already exists.*--force/);
-    const replaced = await PrivateCa.create(data, { validityYears: 1, force: true });
+    await assert.rejects(PrivateCa.create(files(data), { validityYears: 1 }), /already exists.*--force/);
+    const replaced = await PrivateCa.create(files(data), { validityYears: 1, force: true });
     assert.notEqual(replaced.info().fingerprintSha256, info.fingerprintSha256);
   });
 
   test('issues a P-256 serverAuth leaf with every DNS and IP name, AKI = CA SKI, that openssl verifies', async () => {
     const data = path.join(tmp, 'issue');
-    const ca = await PrivateCa.create(data, { validityYears: 10, permittedNames: ['localhost', 'example.internal', '127.0.0.0/8', '::1'] });
+    const ca = await PrivateCa.create(files(data), { validityYears: 10, permittedNames: ['localhost', 'example.internal', '127.0.0.0/8', '::1'] });
     const names = ['localhost', 'reg.example.internal', '127.0.0.1', '::1'];
     const issued = await ca.issueServerCertificate(names, 90 * DAY);
     await ca.saveServerCertificate(issued);
@@ -115,23 +139,23 @@ describe('private CA', () => {
       const data = path.join(tmp, `import-${c.key}`);
       // CRLF line endings, as files copied from Windows have.
       const certPem = (await readFile(f(c.cert), 'utf8')).replace(/\n/g, '\r\n');
-      const ca = await PrivateCa.import(data, { certPem, keyPem: await readFile(f(c.key), 'utf8') });
+      const ca = await PrivateCa.import(files(data), { certPem, keyPem: await readFile(f(c.key), 'utf8') });
       assert.equal(ca.info().key, c.desc);
       assert.equal((await stat(caPaths(data).caKey)).mode & 0o777, 0o600);
       assert.match(await readFile(caPaths(data).caKey, 'utf8'), /^-----BEGIN PRIVATE KEY-----/, 'stored as PKCS#8');
       const issued = await ca.issueServerCertificate(['localhost', '127.0.0.1'], DAY);
       assert.match(await opensslVerify(tmp, f(c.cert), issued.certPem), /OK/, `leaf of the ${c.desc} CA verifies against the original ca.pem`);
-      const reloaded = await PrivateCa.load(data);
+      const reloaded = await PrivateCa.load(files(data));
       assert.equal(reloaded.info().fingerprintSha256, ca.info().fingerprintSha256);
-      await assert.rejects(PrivateCa.import(data, { certPem, keyPem: await readFile(f(c.key), 'utf8') }), /already exists/);
+      await assert.rejects(PrivateCa.import(files(data), { certPem, keyPem: await readFile(f(c.key), 'utf8') }), /already exists/);
     }
     const p8 = await readFile(f('p8.pem'), 'utf8');
-    await assert.rejects(PrivateCa.import(path.join(tmp, 'bad1'), { certPem: p8, keyPem: await readFile(f('rsa.key'), 'utf8') }), /does not belong to/);
-    await assert.rejects(PrivateCa.import(path.join(tmp, 'bad2'), { certPem: await readFile(f('leaf.pem'), 'utf8'), keyPem: await readFile(f('leaf.key'), 'utf8') }), /not a CA certificate/);
-    await assert.rejects(PrivateCa.import(path.join(tmp, 'bad3'), { certPem: p8, keyPem: await readFile(f('enc.key'), 'utf8') }), /encrypted/);
-    const enc = await PrivateCa.import(path.join(tmp, 'enc'), { certPem: p8, keyPem: await readFile(f('enc.key'), 'utf8'), passphrase: 's3cret' });
+    await assert.rejects(PrivateCa.import(files(path.join(tmp, 'bad1')), { certPem: p8, keyPem: await readFile(f('rsa.key'), 'utf8') }), /does not belong to/);
+    await assert.rejects(PrivateCa.import(files(path.join(tmp, 'bad2')), { certPem: await readFile(f('leaf.pem'), 'utf8'), keyPem: await readFile(f('leaf.key'), 'utf8') }), /not a CA certificate/);
+    await assert.rejects(PrivateCa.import(files(path.join(tmp, 'bad3')), { certPem: p8, keyPem: await readFile(f('enc.key'), 'utf8') }), /encrypted/);
+    const enc = await PrivateCa.import(files(path.join(tmp, 'enc')), { certPem: p8, keyPem: await readFile(f('enc.key'), 'utf8'), passphrase: 's3cret' });
     assert.equal(enc.info().key, 'ECDSA P-256');
-    assert.equal(await PrivateCa.exists(path.join(tmp, 'bad1')), false, 'a refused import leaves nothing behind');
+    assert.equal(await PrivateCa.exists(files(path.join(tmp, 'bad1'))), false, 'a refused import leaves nothing behind');
   });
 
   test('names: DNS lower-cased, IPs canonical, duplicates dropped; constraints match subdomains and ranges', () => {
@@ -159,7 +183,7 @@ describe('PrivateCaCertificates (tls.mode ca)', () => {
   });
 
   const provider = (dataDir: string, names: string[], validityMs = 90 * DAY) =>
-    new PrivateCaCertificates({ dataDir, names, validityMs, caValidityYears: 10, permittedNames: [] }, silent);
+    new PrivateCaCertificates({ kv: files(dataDir), locker: coordination.locker, names, validityMs, caValidityYears: 10, permittedNames: [] }, silent);
 
   test('creates the CA at first start, reuses the stored certificate across restarts, re-issues when names change', async () => {
     const data = path.join(tmp, 'reuse');
@@ -187,7 +211,7 @@ describe('PrivateCaCertificates (tls.mode ca)', () => {
     third.stop();
 
     // A replaced CA: the stored certificate no longer chains to it and is re-issued.
-    await PrivateCa.create(data, { validityYears: 1, force: true });
+    await PrivateCa.create(files(data), { validityYears: 1, force: true });
     const fourth = provider(data, ['localhost', '127.0.0.1', '::1', 'registry.lan']);
     await fourth.start();
     const newCa = new X509Certificate(await readFile(caPaths(data).caCert));
@@ -237,7 +261,7 @@ describe('PrivateCaCertificates with a name-constrained CA', () => {
   };
   const constrained = (dataDir: string, names: string[], log = silent) =>
     new PrivateCaCertificates(
-      { dataDir, names, optionalNames: ['localhost', '127.0.0.1', '::1', 'buildhost'], validityMs: 90 * DAY, caValidityYears: 10, permittedNames: ['lan', '192.168.0.0/16'] },
+      { kv: files(dataDir), locker: coordination.locker, names, optionalNames: ['localhost', '127.0.0.1', '::1', 'buildhost'], validityMs: 90 * DAY, caValidityYears: 10, permittedNames: ['lan', '192.168.0.0/16'] },
       log,
     );
 
@@ -258,12 +282,12 @@ describe('PrivateCaCertificates with a name-constrained CA', () => {
       constrained(data, ['registry.lan', 'registry.example.com']).start(),
       /the name constraints of the CA about to be created from tls\.ca\.permittedNames \(lan, 192\.168\.0\.0\/16\) do not permit registry\.example\.com; clients would reject the certificate/,
     );
-    assert.equal(await PrivateCa.exists(data), false, 'no CA was left on disk');
+    assert.equal(await PrivateCa.exists(files(data)), false, 'no CA was left on disk');
   });
 
   test('a configured name outside the constraints of an existing CA stops start-up; the CA is kept', async () => {
     const data = path.join(tmp, 'existing');
-    await PrivateCa.create(data, { validityYears: 10, permittedNames: ['lan'] });
+    await PrivateCa.create(files(data), { validityYears: 10, permittedNames: ['lan'] });
     const ca = await readFile(caPaths(data).caCert, 'utf8');
     await assert.rejects(constrained(data, ['nas.example.com']).start(), /the name constraints of the CA in .*\/ca \(lan\) do not permit nas\.example\.com/);
     assert.equal(await readFile(caPaths(data).caCert, 'utf8'), ca);

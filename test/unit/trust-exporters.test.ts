@@ -8,6 +8,7 @@ import { parseAllDocuments } from 'yaml';
 import { run, runOk } from '../helpers/peers.js';
 import { tempDir } from '../helpers/registry.js';
 import { encodePkcs12 } from '../../src/tls/pkcs12.js';
+import { FileKeyValueStore } from '../../src/coordination/files.js';
 import { PrivateCa } from '../../src/tls/private-ca.js';
 import { exportTrust, installScript, toShellScript, TRUST_FORMATS, type TrustFormat } from '../../src/tls/trust-exporters.js';
 
@@ -15,7 +16,7 @@ let tmp: string;
 let caPem: string;
 before(async () => {
   tmp = await tempDir('minato-trust-unit-');
-  caPem = (await PrivateCa.create(path.join(tmp, 'data'), { validityYears: 1 })).certPem;
+  caPem = (await PrivateCa.create(new FileKeyValueStore(path.join(tmp, 'data')), { validityYears: 1 })).certPem;
 });
 after(async () => {
   await rm(tmp, { recursive: true, force: true });

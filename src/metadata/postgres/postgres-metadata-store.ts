@@ -20,6 +20,7 @@ import { createPool, run, storeError, type Statement } from './connection.js';
 import { PostgresTx } from './postgres-tx.js';
 import {
   BLOB_SIZE,
+  CREATE_UPLOAD,
   BLOB_SIZES,
   EVENTS_AFTER,
   GET_MANIFEST,
@@ -42,7 +43,7 @@ export interface PostgresMetadataOptions {
 }
 
 /** Connects, brings the schema up to date (replicas starting together take turns: Kysely's migration lock), and opens the pool. */
-export async function openPostgresMetadata(options: PostgresMetadataOptions): Promise<MetadataStore> {
+export async function openPostgresMetadata(options: PostgresMetadataOptions): Promise<PostgresMetadataStore> {
   const target = describeTarget(options.url);
   // Migrations on a connection of their own without statement_timeout: a later migration that
   // rewrites a large table must not be cancelled half-way through start-up.
@@ -83,10 +84,11 @@ type ManifestRow = {
   size: number;
   content: Buffer;
 };
-type UploadRow = { id: string; repository: string; created_at: number; updated_at: number; state: string | null };
+type UploadRow = { id: string; repository: string; created_at: number; updated_at: number; offset_bytes: number; state: string | null };
 
-class PostgresMetadataStore implements MetadataStore {
-  private readonly db: Kysely<Database>;
+export class PostgresMetadataStore implements MetadataStore {
+  /** Kysely on the pool, for the modules that query with it (database users). */
+  readonly db: Kysely<Database>;
 
   constructor(private readonly pool: pg.Pool) {
     this.db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
@@ -213,6 +215,11 @@ class PostgresMetadataStore implements MetadataStore {
     });
   }
 
+  async createUpload(record: Omit<UploadRecord, 'updatedAt' | 'durable'>): Promise<void> {
+    // Written at once, also without bytes: the PATCH that follows may reach another replica.
+    await this.query(CREATE_UPLOAD, [record.id, record.repository, record.createdAt, record.state.offset, JSON.stringify(record.state)]);
+  }
+
   async getUpload(id: string): Promise<UploadRecord | undefined> {
     const row = (await this.query<UploadRow>(GET_UPLOAD, [id])).rows[0];
     return row ? uploadRecord(row) : undefined;
@@ -220,7 +227,7 @@ class PostgresMetadataStore implements MetadataStore {
 
   async uploadsIdleSince(time: number): Promise<UploadRecord[]> {
     const rows = await this.kysely((db) =>
-      db.selectFrom('uploads').select(['id', 'repository', 'created_at', 'updated_at', 'state']).where('updated_at', '<', time).orderBy('updated_at').execute(),
+      db.selectFrom('uploads').select(['id', 'repository', 'created_at', 'updated_at', 'offset_bytes', 'state']).where('updated_at', '<', time).orderBy('updated_at').execute(),
     );
     return rows.map(uploadRecord);
   }
@@ -257,6 +264,21 @@ class PostgresMetadataStore implements MetadataStore {
     return row?.id ?? 0;
   }
 
+  async eventCursor(sink: string): Promise<number | undefined> {
+    const row = await this.kysely((db) => db.selectFrom('event_cursors').select('last_id').where('sink', '=', sink).executeTakeFirst());
+    return row?.last_id;
+  }
+
+  async saveEventCursor(sink: string, lastId: number): Promise<void> {
+    await this.kysely((db) =>
+      db
+        .insertInto('event_cursors')
+        .values({ sink, last_id: lastId })
+        .onConflict((oc) => oc.column('sink').doUpdateSet({ last_id: lastId }))
+        .execute(),
+    );
+  }
+
   async pruneEvents(before: number): Promise<number> {
     const result = await this.kysely((db) => db.deleteFrom('events').where('created_at', '<', before).executeTakeFirst());
     return Number(result.numDeletedRows);
@@ -272,11 +294,7 @@ class PostgresMetadataStore implements MetadataStore {
 }
 
 function uploadRecord(row: UploadRow): UploadRecord {
-  return {
-    id: row.id,
-    repository: row.repository,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    state: (row.state === null ? undefined : JSON.parse(row.state)) as UploadState,
-  };
+  // A row without state (copied from a database of before 0002) is an upload of plain bytes.
+  const state = row.state ? (JSON.parse(row.state) as UploadState) : { id: row.id, offset: row.offset_bytes };
+  return { id: row.id, repository: row.repository, createdAt: row.created_at, updatedAt: row.updated_at, state, durable: true };
 }

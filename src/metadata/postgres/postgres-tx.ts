@@ -22,7 +22,6 @@ import type { UploadState } from '../../storage/blob-store.js';
 import type { DeletedManifest, ManifestRecord, MetadataTx, UploadRecord } from '../metadata-store.js';
 import { run, storeError, type Statement } from './connection.js';
 import {
-  CREATE_UPLOAD,
   DELETE_MANIFEST,
   DELETE_TAG,
   DELETE_UPLOAD,
@@ -132,12 +131,6 @@ export class PostgresTx implements MetadataTx {
 
   async deleteTag(repository: string, tag: string): Promise<string | undefined> {
     return (await this.q<{ digest: string }>(DELETE_TAG, [repository, tag])).rows[0]?.digest;
-  }
-
-  async createUpload(record: Omit<UploadRecord, 'updatedAt'>): Promise<void> {
-    // Written at once, also without bytes: the PATCH that follows may reach another replica.
-    const state = record.state as UploadState | undefined;
-    await this.q(CREATE_UPLOAD, [record.id, record.repository, record.createdAt, state?.offset ?? 0, state ? JSON.stringify(state) : null]);
   }
 
   async updateUpload(id: string, state: UploadState, expectedOffset: number): Promise<boolean> {

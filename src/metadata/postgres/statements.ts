@@ -36,7 +36,11 @@ export const LIST_REFERRERS = statement(
   'select m.digest, m.media_type, m.artifact_type, m.annotations, m.size from repositories r join manifests m on m.repository_id = r.id ' +
     'where r.name = $1 and m.subject = $2 and ($3::text is null or m.artifact_type = $3) order by m.created_at, m.digest',
 );
-export const GET_UPLOAD = statement('get_upload', 'select id, repository, created_at, updated_at, state from uploads where id = $1');
+export const GET_UPLOAD = statement('get_upload', 'select id, repository, created_at, updated_at, offset_bytes, state from uploads where id = $1');
+export const CREATE_UPLOAD = statement(
+  'create_upload',
+  'insert into uploads (id, repository, created_at, updated_at, offset_bytes, state) values ($1, $2, $3, $3, $4, $5)',
+);
 export const EVENTS_AFTER = statement('events_after', 'select id, payload from events where id > $1 order by id limit $2');
 
 // Inside transactions (postgres-tx.ts).
@@ -70,10 +74,6 @@ export const DELETE_MANIFEST = statement(
     'select exists (select 1 from gone) as deleted, array(select name from gone_tags order by name) as tags',
 );
 export const DELETE_TAG = statement('tx_delete_tag', 'delete from tags where repository_id = (select id from repositories where name = $1) and name = $2 returning digest');
-export const CREATE_UPLOAD = statement(
-  'tx_create_upload',
-  'insert into uploads (id, repository, created_at, updated_at, offset_bytes, state) values ($1, $2, $3, $3, $4, $5)',
-);
 export const UPDATE_UPLOAD = statement('tx_update_upload', 'update uploads set state = $2, offset_bytes = $3, updated_at = $4 where id = $1 and offset_bytes = $5');
 export const DELETE_UPLOAD = statement('tx_delete_upload', 'delete from uploads where id = $1');
 export const LOCK_OUTBOX = statement('tx_lock_outbox', 'select pg_advisory_xact_lock(1835626081, 1)');

@@ -1,8 +1,8 @@
-// The ACME account: its key is made once per directory URL and kept (0600), so restarts reuse
-// the same account instead of registering new ones.
+// The ACME account: its key is made once per directory URL and kept in the asset store
+// (embedded: <data>/acme/<hash>/, 0600), so restarts, and every replica of a fleet, use the same
+// account instead of registering new ones.
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import type { KeyValueStore } from '../../coordination/coordination.js';
 
 export interface AccountFiles {
   keyPem: string;
@@ -11,22 +11,22 @@ export interface AccountFiles {
   save(url: string): Promise<void>;
 }
 
-export async function loadAccount(dir: string, directoryUrl: string): Promise<AccountFiles> {
-  const d = path.join(dir, createHash('sha256').update(directoryUrl).digest('hex').slice(0, 16));
-  await mkdir(d, { recursive: true, mode: 0o700 });
-  const keyFile = path.join(d, 'account.key');
-  const urlFile = path.join(d, 'account.json');
-  let keyPem: string;
-  try {
-    keyPem = await readFile(keyFile, 'utf8');
-  } catch {
-    keyPem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    await writeFile(keyFile, keyPem, { mode: 0o600 });
-    await writeFile(path.join(d, 'directory.txt'), `${directoryUrl}\n`);
+export async function loadAccount(kv: KeyValueStore, directoryUrl: string): Promise<AccountFiles> {
+  const dir = `acme/${createHash('sha256').update(directoryUrl).digest('hex').slice(0, 16)}`;
+  const keyKey = `${dir}/account.key`;
+  const urlKey = `${dir}/account.json`;
+  let keyPem = (await kv.load(keyKey))?.toString('utf8');
+  if (keyPem === undefined) {
+    const fresh = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    // Another replica may make one at the same moment: the first stored is everybody's.
+    if (await kv.storeIfAbsent(keyKey, Buffer.from(fresh))) {
+      keyPem = fresh;
+      await kv.store(`${dir}/directory.txt`, Buffer.from(`${directoryUrl}\n`));
+    } else keyPem = (await kv.load(keyKey))!.toString('utf8');
   }
   let url: string | undefined;
   try {
-    url = (JSON.parse(await readFile(urlFile, 'utf8')) as { url?: string }).url;
+    url = (JSON.parse((await kv.load(urlKey))?.toString('utf8') ?? '{}') as { url?: string }).url;
   } catch {
     url = undefined;
   }
@@ -34,7 +34,7 @@ export async function loadAccount(dir: string, directoryUrl: string): Promise<Ac
     keyPem,
     url,
     async save(newUrl: string) {
-      await writeFile(urlFile, JSON.stringify({ url: newUrl, directory: directoryUrl }), { mode: 0o600 });
+      await kv.store(urlKey, Buffer.from(JSON.stringify({ url: newUrl, directory: directoryUrl })));
     },
   };
 }

@@ -3,15 +3,24 @@
 // (never re-ordering at each start: CAs rate-limit), else orders one in the background while
 // the server stays up. It renews ahead of expiry, keeps serving the current certificate when a
 // renewal fails, retries with backoff, and makes every failure loud (log, status, metrics).
+//
+// In a fleet every replica runs one, on a shared store and locker (certmagic's renewCert): an
+// order happens under the lock tls/acme/<id>, and whoever gets the lock first reloads the store
+// and re-checks whether the order is still needed, so of several replicas due at once exactly
+// one orders and the others take its certificate. Replicas also poll the store (StoreWatch) and
+// swap to a certificate another one obtained within tls.reloadCheckSeconds.
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
-import { assembleCertificate, isAnchored } from '../cert-files.js';
+import type { Locker } from '../../coordination/coordination.js';
+import { withLock } from '../../coordination/open.js';
+import { assembleCertificate, CertificateError, isAnchored, type LoadedCertificate } from '../cert-files.js';
 import { SwappableCertificate, type CertificateProvider, type CertificateStatus, type ServingCertificate } from '../certificate-provider.js';
 import { CertStore } from '../cert-store.js';
 import { certificateFields, describeCertificate, sanNames } from '../describe.js';
 import { describe, type AcmeIssuer } from './acme-issuer.js';
 import { fetchRenewalWindow } from './ari.js';
+import { StoreWatch } from '../store-watch.js';
 import { renewalTime, retryDelay } from './renewal-policy.js';
 import type { TlsAlpn01Solver } from './solvers.js';
 
@@ -22,6 +31,10 @@ export interface AcmeCertificatesOptions {
   directoryUrl: string;
   keyType: KeyType;
   store: CertStore;
+  /** Orders are taken under this fleet-wide lock (one replica orders, the others reload). */
+  locker: Locker;
+  /** How often the store is checked for a certificate another replica obtained. Default 5 s. */
+  storeCheckMs?: number;
   issuer: AcmeIssuer;
   alpnSolver?: TlsAlpn01Solver;
   renewBeforeMs?: number;
@@ -42,26 +55,78 @@ export class AcmeCertificates extends SwappableCertificate implements Certificat
   private readonly abort = new AbortController();
   private readonly id: string;
   private needsFirstOrder = false;
+  private readonly watch: StoreWatch;
 
   constructor(private readonly opts: AcmeCertificatesOptions) {
     super();
     this.id = CertStore.idFor(opts.names);
+    this.watch = new StoreWatch({
+      modified: () => opts.store.modified(this.id),
+      adopt: () => this.adoptStored(),
+      intervalMs: opts.storeCheckMs ?? 5000,
+      log: opts.log,
+    });
   }
 
   async start(): Promise<void> {
-    const stored = await this.opts.store.load(this.id).catch((err: Error) => {
-      this.opts.log.error({ err: err.message }, 'stored certificate is unreadable; a new one will be ordered');
+    // A store that cannot be read now is not a reason to stop: the order (under the lock)
+    // re-checks it, and fails and retries rather than order while the store is unreadable.
+    const unreadable = (err: Error) => {
+      this.opts.log.error({ err: err.message }, 'the certificate store cannot be read; ordering a certificate once it can');
       return undefined;
-    });
-    const usable = stored && this.covers(stored.cert.leaf) && Date.parse(stored.cert.leaf.validTo) > Date.now() && stored.meta.directory === this.opts.directoryUrl;
-    if (usable) {
-      this.cert = stored.cert;
-      this.opts.log.info(describeCertificate(stored.cert), 'serving the stored ACME certificate');
+    };
+    const seen = await this.opts.store.modified(this.id).catch(unreadable);
+    const stored = await this.loadUsable(true).catch(unreadable);
+    if (stored) {
+      this.cert = stored;
+      this.opts.log.info(describeCertificate(stored), 'serving the stored ACME certificate');
       await this.scheduleRenewal();
     } else {
       this.opts.log.warn({ names: this.opts.names }, 'no certificate yet: ordering one from the ACME CA; HTTPS serves a placeholder until then');
       this.needsFirstOrder = true;
     }
+    this.watch.start(seen);
+  }
+
+  /**
+   * The stored certificate when it can be served for the configured names and CA, else
+   * undefined. Content that cannot be used (damaged, or parts of two saves read in between)
+   * counts as none; a store that cannot be read throws, so that nobody orders because of it.
+   */
+  private async loadUsable(logUnusable = false): Promise<LoadedCertificate | undefined> {
+    const stored = await this.opts.store.load(this.id).catch((err: Error) => {
+      if (!(err instanceof CertificateError || err instanceof SyntaxError)) throw err;
+      if (logUnusable) this.opts.log.error({ err: err.message }, 'stored certificate is unreadable; a new one will be ordered');
+      return undefined;
+    });
+    const usable = stored && this.covers(stored.cert.leaf) && Date.parse(stored.cert.leaf.validTo) > Date.now() && stored.meta.directory === this.opts.directoryUrl;
+    return usable ? stored.cert : undefined;
+  }
+
+  /** Whether `cert` is due for renewal by the lifetime rule (without jitter: the latest moment). */
+  private isDue(cert: LoadedCertificate): boolean {
+    return Date.now() >= renewalTime(cert.leaf, { renewBeforeMs: this.opts.renewBeforeMs, random: () => 0 });
+  }
+
+  /**
+   * The store's certificate, when another replica put a different one there that expires no
+   * sooner than ours (never back to an older one): served from now on.
+   */
+  private async adoptStored(): Promise<boolean> {
+    const stored = await this.loadUsable();
+    if (!stored) return false;
+    if (this.cert && (stored.leaf.serialNumber === this.cert.leaf.serialNumber || Date.parse(stored.leaf.validTo) < Date.parse(this.cert.leaf.validTo))) return true;
+    await this.adopt(stored, 'ACME: serving the certificate another replica obtained');
+    return true;
+  }
+
+  private async adopt(cert: LoadedCertificate, message: string): Promise<void> {
+    this.needsFirstOrder = false;
+    this.consecutiveFailures = 0;
+    this.swapTo(cert);
+    this.opts.log.info(describeCertificate(cert), message);
+    await this.scheduleRenewal();
+    for (const l of this.statusListeners) l();
   }
 
   listening(): void {
@@ -121,22 +186,37 @@ export class AcmeCertificates extends SwappableCertificate implements Certificat
 
   private async attempt(): Promise<void> {
     const log = this.opts.log;
-    log.info({ names: this.opts.names, directory: this.opts.directoryUrl }, 'ACME: ordering a certificate');
-    const started = Date.now();
+    const had = this.cert?.leaf.serialNumber;
     try {
-      const keyPem = newKey(this.opts.keyType);
-      const chainPem = await this.opts.issuer.obtain(this.opts.names, keyPem, this.abort.signal);
-      const cert = assembleCertificate(chainPem, keyPem, 'certificate from the ACME CA', 'generated key');
-      this.verifyChain(cert);
-      await this.opts.store.save(this.id, cert.certPem, cert.keyPem, {
-        names: this.opts.names,
-        directory: this.opts.directoryUrl,
-        obtainedAt: new Date().toISOString(),
+      await withLock(this.opts.locker, `tls/acme/${this.id}`, this.abort.signal, async (lease) => {
+        // Re-check under the lock: another replica may have renewed while this one waited.
+        const stored = await this.loadUsable();
+        if (stored && stored.leaf.serialNumber !== had && !this.isDue(stored)) {
+          log.info({ names: this.opts.names, serial: stored.leaf.serialNumber }, 'ACME: another replica already obtained a new certificate; not ordering');
+          this.watch.saw(await this.opts.store.modified(this.id));
+          // The store watch may have swapped to it while this replica waited for the lock.
+          if (stored.leaf.serialNumber !== this.cert?.leaf.serialNumber) await this.adopt(stored, 'ACME: serving the certificate another replica obtained');
+          else await this.scheduleRenewal();
+          return;
+        }
+        log.info({ names: this.opts.names, directory: this.opts.directoryUrl }, 'ACME: ordering a certificate');
+        const started = Date.now();
+        const keyPem = newKey(this.opts.keyType);
+        // Stops when the server stops, or when the lock is lost (another replica may order then).
+        const chainPem = await this.opts.issuer.obtain(this.opts.names, keyPem, AbortSignal.any([this.abort.signal, lease.signal]));
+        const cert = assembleCertificate(chainPem, keyPem, 'certificate from the ACME CA', 'generated key');
+        this.verifyChain(cert);
+        await this.opts.store.save(this.id, cert.certPem, cert.keyPem, {
+          names: this.opts.names,
+          directory: this.opts.directoryUrl,
+          obtainedAt: new Date().toISOString(),
+        });
+        this.watch.saw(await this.opts.store.modified(this.id));
+        this.consecutiveFailures = 0;
+        this.swapTo(cert);
+        log.info({ ...describeCertificate(cert), seconds: Math.round((Date.now() - started) / 100) / 10 }, 'ACME: certificate obtained and now served');
+        await this.scheduleRenewal();
       });
-      this.consecutiveFailures = 0;
-      this.swapTo(cert);
-      log.info({ ...describeCertificate(cert), seconds: Math.round((Date.now() - started) / 100) / 10 }, 'ACME: certificate obtained and now served');
-      await this.scheduleRenewal();
     } catch (err) {
       if (this.abort.signal.aborted) return;
       this.consecutiveFailures++;
@@ -183,6 +263,7 @@ export class AcmeCertificates extends SwappableCertificate implements Certificat
 
   stop(): void {
     this.abort.abort();
+    this.watch.stop();
     clearTimeout(this.timer);
   }
 }

@@ -7,12 +7,14 @@ import https from 'node:https';
 import { isIP } from 'node:net';
 import acme from 'acme-client';
 import type { Logger } from 'pino';
+import type { KeyValueStore } from '../../coordination/coordination.js';
 import { loadAccount } from './account.js';
 import type { ChallengeSolver, Identifier } from './solvers.js';
 
 export interface AcmeIssuerOptions {
   directoryUrl: string;
-  accountDir: string;
+  /** Where the account key and URL are kept (the asset store). */
+  accounts: KeyValueStore;
   email?: string;
   termsAgreed: boolean;
   eab?: { kid: string; hmacKey: string };
@@ -33,7 +35,7 @@ export class AcmeIssuer {
     if (!this.opts.termsAgreed) {
       throw new AcmeError(`the ACME CA's terms of service must be accepted first: set tls.acme.agreeToTerms: true (read them at ${this.opts.directoryUrl})`);
     }
-    const files = await loadAccount(this.opts.accountDir, this.opts.directoryUrl);
+    const files = await loadAccount(this.opts.accounts, this.opts.directoryUrl);
     const client = new acme.Client({
       directoryUrl: this.opts.directoryUrl,
       accountKey: files.keyPem,

@@ -3,6 +3,7 @@
 import { isIP } from 'node:net';
 import tls from 'node:tls';
 import acme from 'acme-client';
+import type { KeyValueStore } from '../../coordination/coordination.js';
 
 export type ChallengeType = 'http-01' | 'tls-alpn-01' | 'dns-01';
 
@@ -20,27 +21,41 @@ export interface ChallengeSolver {
   cleanup(identifier: Identifier, token: string, keyAuthorization: string): Promise<void>;
 }
 
-/** HTTP-01: answers GET /.well-known/acme-challenge/<token> on port 80 (see challenge-listener.ts). */
+/** RFC 8555 section 8.1: a token is base64url; anything else in a request path is not one of ours. */
+const TOKEN = /^[A-Za-z0-9_-]{1,256}$/;
+
+/**
+ * HTTP-01: answers GET /.well-known/acme-challenge/<token> on port 80 (see challenge-listener.ts).
+ * The key authorizations live in the shared key-value store (certmagic's distributedSolver), so
+ * whichever replica the CA's request reaches answers it, not only the one that ordered.
+ */
 export class Http01Solver implements ChallengeSolver {
   readonly type = 'http-01';
-  private readonly tokens = new Map<string, string>();
+
+  constructor(private readonly kv: KeyValueStore) {}
 
   supports(_identifier: Identifier, wildcard: boolean): boolean {
     return !wildcard;
   }
 
   async present(_identifier: Identifier, token: string, keyAuthorization: string): Promise<void> {
-    this.tokens.set(token, keyAuthorization);
+    await this.kv.store(tokenKey(token), Buffer.from(keyAuthorization));
   }
 
   async cleanup(_identifier: Identifier, token: string): Promise<void> {
-    this.tokens.delete(token);
+    await this.kv.delete(tokenKey(token));
   }
 
-  /** The key authorization for a token, or undefined. Called by the port-80 listener. */
-  respond(token: string): string | undefined {
-    return this.tokens.get(token);
+  /** The key authorization for a token from a request path, or undefined. One KV lookup. */
+  async respond(token: string): Promise<string | undefined> {
+    if (!TOKEN.test(token)) return undefined;
+    return (await this.kv.load(tokenKey(token)))?.toString('utf8');
   }
+}
+
+function tokenKey(token: string): string {
+  if (!TOKEN.test(token)) throw new Error(`the ACME CA sent an HTTP-01 token that is not base64url: ${JSON.stringify(token.slice(0, 80))}`);
+  return `acme/http-01/${token}`;
 }
 
 /** TLS-ALPN-01: presents a self-signed certificate with the acmeIdentifier extension on the TLS port. */

@@ -12,7 +12,7 @@
 // A blob becomes visible only by rename(2) from uploads/ into blobs/, after its digest was
 // verified and its data fsynced, so a crash never leaves a partial blob under blobs/.
 import path from 'node:path';
-import type { Digest } from '../oci/names.js';
+import type { Digest } from '../../oci/names.js';
 
 const UPLOAD_ID_RE = /^[0-9a-f-]{36}$/;
 

@@ -1,4 +1,4 @@
-// Waiting primitives the providers share: an abortable sleep and per-key serialisation.
+// Waiting primitives: an abortable sleep, per-key serialisation and one-at-a-time sections.
 
 /** Runs `fn` after every earlier task queued under the same key has settled (per-name serialisation). */
 export class KeyedQueue {
@@ -13,6 +13,17 @@ export class KeyedQueue {
       if (this.tails.get(key) === tail) this.tails.delete(key);
     });
     return next;
+  }
+}
+
+/** Runs async critical sections one at a time, in call order. Uncontended, a section costs two promise ticks. */
+export class SerialLock {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(fn, fn);
+    this.tail = result.catch(() => undefined);
+    return result;
   }
 }
 

@@ -3,7 +3,7 @@
 // when the store has it (they were written that way, so the page cache does not hold them).
 import fs from 'node:fs';
 import { promisify } from 'node:util';
-import type { BlobReader } from './blob-store.js';
+import type { BlobReader } from '../blob-store.js';
 import { DIRECT_ALIGN, type DirectIo } from './direct-io.js';
 
 const CHUNK = 1 << 20;

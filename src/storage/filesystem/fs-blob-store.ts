@@ -1,13 +1,16 @@
-// Filesystem blob store: see layout.ts for the tree it keeps.
+// Filesystem blob store: see layout.ts for the tree it keeps. An upload's bytes are one file
+// whose size is at least the state's offset (bytes past it were never acknowledged: an append
+// whose state the core did not save, e.g. a crash, and they are cut off at the next append).
 import { createHash, type Hash } from 'node:crypto';
 import fsSync, { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import { digestAlgorithm, type Digest, type DigestAlgorithm } from '../oci/names.js';
+import { digestAlgorithm, type Digest, type DigestAlgorithm } from '../../oci/names.js';
 import { bufferedBlobReader, DIRECT_READ_MIN, directBlobReader } from './blob-reader.js';
 import {
+  AppendInterruptedError,
   BlobNotFoundError,
   BodyTooLargeError,
   DigestMismatchError,
@@ -19,12 +22,13 @@ import {
   type BlobReader,
   type BlobStore,
   type ByteRange,
-} from './blob-store.js';
+  type UploadState,
+} from '../blob-store.js';
 import { DirectIo } from './direct-io.js';
 import { FsLayout } from './layout.js';
 import { HashThread } from './hash-thread.js';
 import { UploadWriter, type UploadHashing } from './upload-writer.js';
-import { bodyBytesReceived } from './young-gc.js';
+import { bodyBytesReceived } from '../young-gc.js';
 
 const IO_CHUNK = 1 << 20;
 
@@ -40,6 +44,7 @@ const openFd = promisify(fsSync.open);
 type HashState = { offset: number } & ({ hash: Hash } | { thread: number });
 
 export class FsBlobStore implements BlobStore {
+  readonly kind = 'filesystem';
   private readonly layout: FsLayout;
   // Running hashes of uploads this process appended to. After a restart (or a failed write)
   // the state is rebuilt from the file, so uploads stay resumable across restarts.
@@ -109,30 +114,22 @@ export class FsBlobStore implements BlobStore {
     await fs.rm(this.layout.blobPath(digest), { force: true });
   }
 
-  async createUpload(id: string): Promise<void> {
+  async begin(id: string): Promise<UploadState> {
     // Not synchronous like the other metadata calls: allocating an inode can take a few hundred
     // microseconds (ext4 without a journal scans past recently deleted inodes), measured at a
     // third of the event loop's time when pushing many small blobs.
     // (Only the open: closing is quick, and a second threadpool round trip per blob is not.)
     fsSync.closeSync(await openFd(this.uploadFile(id), 'wx'));
     this.hashes.set(id, { hash: createHash('sha256'), offset: 0 });
+    return { id, offset: 0 };
   }
 
-  async uploadSize(id: string): Promise<number | undefined> {
-    return this.uploadSizeSync(id);
-  }
-
-  private uploadSizeSync(id: string): number | undefined {
-    const file = this.layout.uploadPath(id);
-    if (!file) return undefined;
-    return statSyncOrUndefined(file)?.size;
-  }
-
-  appendUpload(id: string, offset: number, body: Readable, maxBytes?: number): Promise<number> {
+  append(state: UploadState, body: Readable, options: { maxBytes?: number } = {}): Promise<UploadState> {
+    const { id } = state;
+    const { maxBytes } = options;
     return this.serialized(id, async () => {
       const file = this.uploadFile(id);
-      const size = this.existingUploadSize(id);
-      if (offset !== size) throw new UploadOffsetError(size, offset);
+      const size = this.sizeAt(id, file, state.offset);
       const hashing = this.hashing(id, file, await this.hashState(id, file, size));
       this.hashes.delete(id); // stale until this write has fully landed
       const writer = new UploadWriter(file, size, this.direct, hashing);
@@ -160,15 +157,19 @@ export class FsBlobStore implements BlobStore {
       if (failure !== undefined) {
         // The hash state is dropped and rebuilt from the file when needed.
         if ('thread' in hashing.state) this.thread?.drop(id);
-        if (!isStorageFull(failure)) throw failure;
-        // Out of space: this request's bytes go, so the space is free again and the upload
-        // resumes at the size it had before the request.
-        fsSync.truncateSync(file, size);
-        throw new StorageFullError(failure);
+        if (isStorageFull(failure)) {
+          // Out of space: this request's bytes go, so the space is free again and the upload
+          // resumes at the size it had before the request.
+          fsSync.truncateSync(file, size);
+          throw new StorageFullError(failure);
+        }
+        if (failure instanceof BodyTooLargeError) throw failure;
+        // The body ended early: what arrived is kept, and the client may resume after it.
+        throw new AppendInterruptedError({ id, offset: statSyncOrUndefined(file)?.size ?? size }, failure);
       }
       hashing.state.offset = size + written;
       this.hashes.set(id, hashing.state);
-      return hashing.state.offset;
+      return { id, offset: hashing.state.offset };
     });
   }
 
@@ -191,10 +192,11 @@ export class FsBlobStore implements BlobStore {
     return hashing;
   }
 
-  commitUpload(id: string, expected: Digest): Promise<BlobInfo> {
+  commit(state: UploadState, expected: Digest): Promise<BlobInfo> {
+    const { id } = state;
     return this.serialized(id, async () => {
       const file = this.uploadFile(id);
-      const size = this.existingUploadSize(id);
+      const size = this.sizeAt(id, file, state.offset);
       const actual = await this.uploadDigest(id, file, size, digestAlgorithm(expected));
       if (actual !== expected) throw new DigestMismatchError(expected, actual);
 
@@ -216,7 +218,11 @@ export class FsBlobStore implements BlobStore {
     });
   }
 
-  async cancelUpload(id: string): Promise<void> {
+  async cancel(state: UploadState): Promise<void> {
+    await this.discardUpload(state.id);
+  }
+
+  async discardUpload(id: string): Promise<void> {
     const file = this.layout.uploadPath(id);
     this.forgetHash(id);
     if (file) fsSync.rmSync(file, { force: true });
@@ -238,10 +244,44 @@ export class FsBlobStore implements BlobStore {
     return file;
   }
 
-  private existingUploadSize(id: string): number {
-    const size = this.uploadSizeSync(id);
+  /**
+   * The upload's size once cut back to `offset`: bytes past it were never acknowledged (the
+   * state that would count them was not saved). Fewer bytes than `offset` means the file is not
+   * the one the state describes.
+   */
+  private sizeAt(id: string, file: string, offset: number): number {
+    const size = statSyncOrUndefined(file)?.size;
     if (size === undefined) throw new UploadNotFoundError(id);
-    return size;
+    if (size < offset) throw new UploadOffsetError(size, offset);
+    if (size > offset) {
+      fsSync.truncateSync(file, offset);
+      this.forgetHash(id);
+    }
+    return offset;
+  }
+
+  async list(after: Digest | undefined, limit: number): Promise<BlobInfo[]> {
+    const out: BlobInfo[] = [];
+    for (const algorithm of ['sha256', 'sha512'] as const) {
+      if (after !== undefined && after > `${algorithm}:~`) continue;
+      const algorithmDir = path.join(this.layout.blobsDir, algorithm);
+      for (const prefix of (await readdirOrEmpty(algorithmDir)).sort()) {
+        if (after !== undefined && `${algorithm}:${prefix}~` < after) continue;
+        for (const hex of (await readdirOrEmpty(path.join(algorithmDir, prefix))).sort()) {
+          const digest = `${algorithm}:${hex}` as Digest;
+          if (after !== undefined && digest <= after) continue;
+          const st = statSyncOrUndefined(this.layout.blobPath(digest));
+          if (st) out.push({ digest, size: st.size });
+          if (out.length >= limit) return out;
+        }
+      }
+    }
+    return out;
+  }
+
+  async ping(): Promise<void> {
+    await fs.access(this.layout.blobsDir, fsSync.constants.W_OK);
+    await fs.access(this.layout.uploadsDir, fsSync.constants.W_OK);
   }
 
   /** The upload's hash at `size` bytes: the running one, or rebuilt from the file. */
@@ -288,6 +328,15 @@ export class FsBlobStore implements BlobStore {
     } finally {
       if (this.queues.get(id) === tail) this.queues.delete(id);
     }
+  }
+}
+
+async function readdirOrEmpty(dir: string): Promise<string[]> {
+  try {
+    return await fs.readdir(dir);
+  } catch (err) {
+    if (isNotFound(err)) return [];
+    throw err;
   }
 }
 

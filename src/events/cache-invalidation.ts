@@ -1,0 +1,22 @@
+// Keeps this process's caches right when another process changes things: every replica (and the
+// embedded server, when the CLI changes users) applies every event to its own caches. Today:
+// cached logins are dropped when a user's password changes or the user is deleted. (Metadata is
+// not cached when several replicas share the database: metadata/cached-metadata-store.ts.)
+import type { EventSink, StoredEvent } from './events.js';
+
+export interface InvalidatedCaches {
+  /** Users changed: the origins of the changes (cached logins of this process may be stale). */
+  usersChanged?(origins: readonly string[]): void;
+}
+
+export class CacheInvalidationSink implements EventSink {
+  readonly name = 'cache-invalidation';
+  readonly scope = 'replica';
+
+  constructor(private readonly caches: InvalidatedCaches) {}
+
+  async deliver(batch: readonly StoredEvent[]): Promise<void> {
+    const origins = batch.flatMap((e) => (e.type === 'user.changed' ? [e.origin] : []));
+    if (origins.length > 0) this.caches.usersChanged?.(origins);
+  }
+}

@@ -1,0 +1,420 @@
+// The embedded metadata store: one SQLite file (WAL), one process. Every listing is an index range
+// scan (`WHERE name > last ORDER BY name LIMIT n`), never a walk over storage.
+//
+// Reads are prepared once and run synchronously on the read connection: building and compiling a
+// Kysely query and preparing its SQL again cost more than the lookup itself (the manifest-by-tag
+// path was 3x slower than by digest). Writes run on a second connection, one transaction at a
+// time behind an async lock, so that a transaction may await (a policy, the outbox) without other
+// requests' statements landing inside it; they only ever see committed state on the read
+// connection. Kysely (migrations, users) shares the read connection with autocommit statements.
+import type Sqlite from 'better-sqlite3';
+import { openSqlite, sqliteHandle, type Db } from '../db.js';
+import type { RegistryEvent, StoredEvent } from '../../events/events.js';
+import { eventRepository } from '../../events/events.js';
+import type { UploadState } from '../../storage/blob-store.js';
+import type {
+  DeletedManifest,
+  ManifestRecord,
+  MetadataStore,
+  MetadataTx,
+  PrincipalRecord,
+  ReferrerDescriptor,
+  UploadRecord,
+} from '../metadata-store.js';
+import { SerialLock } from '../../util/async.js';
+
+type ManifestRow = { digest: string; media_type: string; artifact_type: string | null; subject: string | null; annotations: string | null; size: number; content: Buffer };
+type UploadRow = { id: string; repository: string; created_at: number; updated_at: number; offset_bytes: number; state: string | null };
+
+/** Prepared statements of one connection, prepared on first use. */
+class Statements {
+  private readonly prepared = new Map<string, Sqlite.Statement>();
+  constructor(readonly connection: Sqlite.Database) {}
+  q(sql: string): Sqlite.Statement {
+    let stmt = this.prepared.get(sql);
+    if (!stmt) {
+      stmt = this.connection.prepare(sql);
+      this.prepared.set(sql, stmt);
+    }
+    return stmt;
+  }
+}
+
+export class SqliteMetadataStore implements MetadataStore {
+  // Repository ids never change once assigned (repositories are not deleted yet), so a name -> id
+  // cache is always right. Ids made inside a transaction join it only once it commits.
+  private readonly repoIds = new Map<string, number>();
+  // Uploads that have not received a byte yet are kept here, not in the database: recording
+  // them cost a write transaction per pushed blob (POST, then PUT with the body), and an upload
+  // with nothing in it has nothing to resume after a restart; the client starts a new one.
+  private readonly emptyUploads = new Map<string, UploadRecord>();
+  private readonly principals = new Map<string, PrincipalRecord>();
+  private readonly read: Statements;
+  private readonly write: Statements;
+  private readonly lock = new SerialLock();
+
+  private constructor(
+    /** Kysely on the read connection, for modules that query with it (users) and migrations. */
+    readonly db: Db,
+    writer: Sqlite.Database,
+  ) {
+    this.read = new Statements(sqliteHandle(db));
+    this.write = new Statements(writer);
+  }
+
+  static async open(file: string): Promise<SqliteMetadataStore> {
+    const db = await openSqlite(file);
+    const Database = (await import('better-sqlite3')).default;
+    const writer = new Database(file);
+    writer.pragma('synchronous = NORMAL');
+    writer.pragma('foreign_keys = ON');
+    writer.pragma('busy_timeout = 5000');
+    return new SqliteMetadataStore(db, writer);
+  }
+
+  async close(): Promise<void> {
+    await this.lock.run(async () => this.write.connection.close());
+    await this.db.destroy();
+  }
+
+  async ping(): Promise<void> {
+    this.read.q('select 1').get();
+  }
+
+  async transaction<T>(fn: (tx: MetadataTx) => Promise<T>): Promise<T> {
+    return this.lock.run(async () => {
+      const tx = new SqliteTx(this.write, this.repoIds, this.emptyUploads);
+      this.write.q('begin immediate').run();
+      let result: T;
+      try {
+        result = await fn(tx);
+        this.write.q('commit').run();
+      } catch (err) {
+        if (this.write.connection.inTransaction) this.write.q('rollback').run();
+        throw err;
+      }
+      tx.committed();
+      return result;
+    });
+  }
+
+  private repositoryId(name: string): number | undefined {
+    const cached = this.repoIds.get(name);
+    if (cached !== undefined) return cached;
+    const row = this.read.q('select id from repositories where name = ?').get(name) as { id: number } | undefined;
+    if (row) this.repoIds.set(name, row.id);
+    return row?.id;
+  }
+
+  async repositoryExists(name: string): Promise<boolean> {
+    return this.repositoryId(name) !== undefined;
+  }
+
+  async repositoryBlobSize(repository: string, digest: string): Promise<number | undefined> {
+    const repositoryId = this.repositoryId(repository);
+    if (repositoryId === undefined) return undefined;
+    const row = this.read
+      .q(
+        'select blobs.size as size from repository_blobs inner join blobs on blobs.digest = repository_blobs.digest ' +
+          'where repository_blobs.repository_id = ? and repository_blobs.digest = ?',
+      )
+      .get(repositoryId, digest) as { size: number } | undefined;
+    return row === undefined ? undefined : Number(row.size);
+  }
+
+  async repositoriesWithBlob(digest: string, limit: number): Promise<string[]> {
+    return this.read
+      .q(
+        'select repositories.name from repository_blobs inner join repositories on repositories.id = repository_blobs.repository_id ' +
+          'where repository_blobs.digest = ? order by repository_blobs.created_at limit ?',
+      )
+      .pluck()
+      .all(digest, limit) as string[];
+  }
+
+  async blobSizes(repository: string, digests: string[]): Promise<Map<string, number>> {
+    return this.sizes(
+      'select repository_blobs.digest as digest, blobs.size as size from repository_blobs inner join blobs on blobs.digest = repository_blobs.digest ' +
+        'where repository_blobs.repository_id = ? and repository_blobs.digest in (select value from json_each(?))',
+      repository,
+      digests,
+    );
+  }
+
+  async manifestSizes(repository: string, digests: string[]): Promise<Map<string, number>> {
+    return this.sizes('select digest, size from manifests where repository_id = ? and digest in (select value from json_each(?))', repository, digests);
+  }
+
+  private sizes(sql: string, repository: string, digests: string[]): Map<string, number> {
+    const found = new Map<string, number>();
+    if (digests.length === 0) return found;
+    const repositoryId = this.repositoryId(repository);
+    if (repositoryId === undefined) return found;
+    // One statement whatever the count: the digests go in as one JSON array parameter, so
+    // manifests with thousands of layers stay below SQLite's bound-parameter limit.
+    const rows = this.read.q(sql).all(repositoryId, JSON.stringify([...new Set(digests)])) as Array<{ digest: string; size: number }>;
+    for (const r of rows) found.set(r.digest, Number(r.size));
+    return found;
+  }
+
+  async getManifest(repository: string, digest: string): Promise<ManifestRecord | undefined> {
+    const repositoryId = this.repositoryId(repository);
+    if (repositoryId === undefined) return undefined;
+    const row = this.read
+      .q('select digest, media_type, artifact_type, subject, annotations, size, content from manifests where repository_id = ? and digest = ?')
+      .get(repositoryId, digest) as ManifestRow | undefined;
+    return row && manifestRecord(row);
+  }
+
+  async resolveTag(repository: string, tag: string): Promise<string | undefined> {
+    const repositoryId = this.repositoryId(repository);
+    if (repositoryId === undefined) return undefined;
+    return resolveTagOn(this.read, repositoryId, tag);
+  }
+
+  async listTags(repository: string, last: string | undefined, limit: number): Promise<string[]> {
+    const repositoryId = this.repositoryId(repository);
+    if (repositoryId === undefined) return [];
+    const rows =
+      last === undefined
+        ? this.read.q('select name from tags where repository_id = ? order by name limit ?').pluck().all(repositoryId, limit)
+        : this.read.q('select name from tags where repository_id = ? and name > ? order by name limit ?').pluck().all(repositoryId, last, limit);
+    return rows as string[];
+  }
+
+  async listRepositories(last: string | undefined, limit: number): Promise<string[]> {
+    const rows =
+      last === undefined
+        ? this.read.q('select name from repositories order by name limit ?').pluck().all(limit)
+        : this.read.q('select name from repositories where name > ? order by name limit ?').pluck().all(last, limit);
+    return rows as string[];
+  }
+
+  async listReferrers(repository: string, subject: string, artifactType?: string): Promise<ReferrerDescriptor[]> {
+    const repositoryId = this.repositoryId(repository);
+    if (repositoryId === undefined) return [];
+    const columns = 'select digest, media_type, artifact_type, annotations, size from manifests where repository_id = ? and subject = ?';
+    const rows = (
+      artifactType === undefined
+        ? this.read.q(`${columns} order by created_at, digest`).all(repositoryId, subject)
+        : this.read.q(`${columns} and artifact_type = ? order by created_at, digest`).all(repositoryId, subject, artifactType)
+    ) as Array<{ digest: string; media_type: string; artifact_type: string | null; annotations: string | null; size: number }>;
+    return rows.map((r) => {
+      const d: ReferrerDescriptor = { mediaType: r.media_type, digest: r.digest, size: Number(r.size) };
+      if (r.artifact_type) d.artifactType = r.artifact_type;
+      if (r.annotations) d.annotations = JSON.parse(r.annotations) as Record<string, string>;
+      return d;
+    });
+  }
+
+  async createUpload(record: Omit<UploadRecord, 'updatedAt' | 'durable'>): Promise<void> {
+    this.emptyUploads.set(record.id, { ...record, updatedAt: record.createdAt, durable: false });
+  }
+
+  async getUpload(id: string): Promise<UploadRecord | undefined> {
+    const empty = this.emptyUploads.get(id);
+    if (empty) return empty;
+    const row = this.read.q('select id, repository, created_at, updated_at, offset_bytes, state from uploads where id = ?').get(id) as UploadRow | undefined;
+    return row && uploadRecord(row);
+  }
+
+  async uploadsIdleSince(time: number): Promise<UploadRecord[]> {
+    const rows = this.read.q('select id, repository, created_at, updated_at, offset_bytes, state from uploads where (case when updated_at = 0 then created_at else updated_at end) < ?').all(time) as UploadRow[];
+    const idle = rows.map(uploadRecord);
+    for (const upload of this.emptyUploads.values()) if (upload.updatedAt < time) idle.push(upload);
+    return idle;
+  }
+
+  async principal(kind: PrincipalRecord['kind'], name: string): Promise<PrincipalRecord> {
+    const key = `${kind}:${name}`;
+    const cached = this.principals.get(key);
+    if (cached) return cached;
+    const select = () => this.read.q('select id, kind, name, created_at from principals where kind = ? and name = ?').get(kind, name) as
+      | { id: number; kind: PrincipalRecord['kind']; name: string; created_at: number }
+      | undefined;
+    let row = select();
+    if (!row) {
+      await this.transaction(async () => {
+        this.write.q('insert into principals (kind, name, created_at) values (?, ?, ?) on conflict (kind, name) do nothing').run(kind, name, Date.now());
+      });
+      row = select()!;
+    }
+    const record: PrincipalRecord = { id: Number(row.id), kind: row.kind, name: row.name, createdAt: Number(row.created_at) };
+    this.principals.set(key, record);
+    return record;
+  }
+
+  async eventsAfter(after: number, limit: number): Promise<StoredEvent[]> {
+    const rows = this.read.q('select id, payload from events where id > ? order by id limit ?').all(after, limit) as Array<{ id: number; payload: string }>;
+    return rows.map((r) => ({ ...(JSON.parse(r.payload) as RegistryEvent), id: Number(r.id) }));
+  }
+
+  async lastEventId(): Promise<number> {
+    return Number(this.read.q('select coalesce(max(id), 0) from events').pluck().get());
+  }
+
+  async eventCursor(sink: string): Promise<number | undefined> {
+    const id = this.read.q('select last_id from event_cursors where sink = ?').pluck().get(sink) as number | undefined;
+    return id === undefined ? undefined : Number(id);
+  }
+
+  async saveEventCursor(sink: string, lastId: number): Promise<void> {
+    await this.transaction(async () => {
+      this.write.q('insert into event_cursors (sink, last_id) values (?, ?) on conflict (sink) do update set last_id = excluded.last_id').run(sink, lastId);
+    });
+  }
+
+  async pruneEvents(before: number): Promise<number> {
+    return this.transaction(async () => this.write.q('delete from events where created_at < ?').run(before).changes);
+  }
+}
+
+/** The changes of one transaction, on the write connection (which is in the transaction). */
+class SqliteTx implements MetadataTx {
+  private readonly newRepoIds = new Map<string, number>();
+  /** Uploads this transaction wrote or deleted: no longer only in memory once it commits. */
+  private readonly uploadsStored: string[] = [];
+
+  constructor(
+    private readonly w: Statements,
+    private readonly repoIds: Map<string, number>,
+    private readonly emptyUploads: Map<string, UploadRecord>,
+  ) {}
+
+  /** Applies what only becomes true once the transaction has committed. */
+  committed(): void {
+    for (const [name, id] of this.newRepoIds) this.repoIds.set(name, id);
+    for (const id of this.uploadsStored) this.emptyUploads.delete(id);
+  }
+
+  private repositoryId(name: string): number | undefined {
+    const known = this.repoIds.get(name) ?? this.newRepoIds.get(name);
+    if (known !== undefined) return known;
+    const row = this.w.q('select id from repositories where name = ?').get(name) as { id: number } | undefined;
+    if (row) this.newRepoIds.set(name, row.id);
+    return row?.id;
+  }
+
+  private ensureRepository(name: string): number {
+    const existing = this.repositoryId(name);
+    if (existing !== undefined) return existing;
+    this.w.q('insert into repositories (name, created_at) values (?, ?)').run(name, Date.now());
+    return this.repositoryId(name)!;
+  }
+
+  async linkBlob(repository: string, digest: string, size: number): Promise<void> {
+    const repositoryId = this.ensureRepository(repository);
+    const now = Date.now();
+    this.w.q('insert into blobs (digest, size, created_at) values (?, ?, ?) on conflict (digest) do nothing').run(digest, size, now);
+    this.w
+      .q('insert into repository_blobs (repository_id, digest, created_at) values (?, ?, ?) on conflict (repository_id, digest) do nothing')
+      .run(repositoryId, digest, now);
+  }
+
+  async unlinkBlob(repository: string, digest: string): Promise<boolean> {
+    const repositoryId = this.repositoryId(repository);
+    if (repositoryId === undefined) return false;
+    return this.w.q('delete from repository_blobs where repository_id = ? and digest = ?').run(repositoryId, digest).changes > 0;
+  }
+
+  async putManifest(repository: string, manifest: ManifestRecord, references: string[], tag?: string): Promise<void> {
+    const repositoryId = this.ensureRepository(repository);
+    const now = Date.now();
+    this.w
+      .q(
+        'insert into manifests (repository_id, digest, media_type, artifact_type, subject, annotations, size, content, created_at) ' +
+          'values (?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (repository_id, digest) do nothing',
+      )
+      .run(
+        repositoryId,
+        manifest.digest,
+        manifest.mediaType,
+        manifest.artifactType,
+        manifest.subject,
+        manifest.annotations ? JSON.stringify(manifest.annotations) : null,
+        manifest.size,
+        manifest.content,
+        now,
+      );
+    const addReference = this.w.q('insert into manifest_references (repository_id, manifest_digest, child_digest) values (?, ?, ?) on conflict do nothing');
+    for (const child of new Set(references)) addReference.run(repositoryId, manifest.digest, child);
+    if (tag !== undefined) {
+      this.w
+        .q(
+          'insert into tags (repository_id, name, digest, updated_at) values (?, ?, ?, ?) ' +
+            'on conflict (repository_id, name) do update set digest = excluded.digest, updated_at = excluded.updated_at',
+        )
+        .run(repositoryId, tag, manifest.digest, now);
+    }
+  }
+
+  async resolveTag(repository: string, tag: string): Promise<string | undefined> {
+    const repositoryId = this.repositoryId(repository);
+    return repositoryId === undefined ? undefined : resolveTagOn(this.w, repositoryId, tag);
+  }
+
+  async deleteManifest(repository: string, digest: string): Promise<DeletedManifest> {
+    const repositoryId = this.repositoryId(repository);
+    if (repositoryId === undefined) return { deleted: false, tags: [] };
+    const tags = this.w.q('delete from tags where repository_id = ? and digest = ? returning name').pluck().all(repositoryId, digest) as string[];
+    this.w.q('delete from manifest_references where repository_id = ? and manifest_digest = ?').run(repositoryId, digest);
+    const deleted = this.w.q('delete from manifests where repository_id = ? and digest = ?').run(repositoryId, digest).changes > 0;
+    return { deleted, tags: tags.sort() };
+  }
+
+  async deleteTag(repository: string, tag: string): Promise<string | undefined> {
+    const repositoryId = this.repositoryId(repository);
+    if (repositoryId === undefined) return undefined;
+    return this.w.q('delete from tags where repository_id = ? and name = ? returning digest').pluck().get(repositoryId, tag) as string | undefined;
+  }
+
+  async updateUpload(id: string, state: UploadState, expectedOffset: number): Promise<boolean> {
+    const now = Date.now();
+    const empty = this.uploadsStored.includes(id) ? undefined : this.emptyUploads.get(id);
+    if (empty) {
+      if (expectedOffset !== empty.state.offset) return false;
+      this.w
+        .q('insert into uploads (id, repository, created_at, updated_at, offset_bytes, state) values (?, ?, ?, ?, ?, ?)')
+        .run(id, empty.repository, empty.createdAt, now, state.offset, JSON.stringify(state));
+      this.uploadsStored.push(id);
+      return true;
+    }
+    return (
+      this.w
+        .q('update uploads set state = ?, offset_bytes = ?, updated_at = ? where id = ? and offset_bytes = ?')
+        .run(JSON.stringify(state), state.offset, now, id, expectedOffset).changes > 0
+    );
+  }
+
+  async deleteUpload(id: string): Promise<void> {
+    this.uploadsStored.push(id);
+    this.w.q('delete from uploads where id = ?').run(id);
+  }
+
+  async appendEvents(events: RegistryEvent[]): Promise<void> {
+    const insert = this.w.q('insert into events (type, repository, payload, created_at) values (?, ?, ?, ?)');
+    const now = Date.now();
+    for (const event of events) insert.run(event.type, eventRepository(event) ?? null, JSON.stringify(event), now);
+  }
+}
+
+function resolveTagOn(statements: Statements, repositoryId: number, tag: string): string | undefined {
+  return statements.q('select digest from tags where repository_id = ? and name = ?').pluck().get(repositoryId, tag) as string | undefined;
+}
+
+function manifestRecord(row: ManifestRow): ManifestRecord {
+  return {
+    digest: row.digest,
+    mediaType: row.media_type,
+    artifactType: row.artifact_type,
+    subject: row.subject,
+    annotations: row.annotations ? (JSON.parse(row.annotations) as Record<string, string>) : null,
+    size: Number(row.size),
+    content: row.content,
+  };
+}
+
+function uploadRecord(row: UploadRow): UploadRecord {
+  const state = row.state ? (JSON.parse(row.state) as UploadState) : { id: row.id, offset: Number(row.offset_bytes) };
+  return { id: row.id, repository: row.repository, createdAt: Number(row.created_at), updatedAt: Number(row.updated_at), state, durable: true };
+}

@@ -1,0 +1,118 @@
+// Composition of the registry's core: the metadata store and the blob store the configuration
+// names, the caches, the policy chains, the use cases, the event outbox's batcher and dispatcher,
+// and the upload purge. The only place that knows which implementations run.
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import { Artifacts } from '../core/artifacts.js';
+import { UploadPurger } from '../core/upload-purger.js';
+import { UploadSessions } from '../core/upload-sessions.js';
+import { EventDispatcher } from '../events/dispatcher.js';
+import { EventBatcher } from '../events/event-batcher.js';
+import { EventLogSink } from '../events/event-log-sink.js';
+import type { EventSink } from '../events/events.js';
+import { CachedMetadataStore } from '../metadata/cached-metadata-store.js';
+import type { Db } from '../metadata/db.js';
+import type { MetadataStore } from '../metadata/metadata-store.js';
+import { SqliteMetadataStore } from '../metadata/sqlite/sqlite-metadata-store.js';
+import { chainsWith, type Permissions } from '../policy/authorization.js';
+import { Policies } from '../policy/policy.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import { FsBlobStore } from '../storage/filesystem/fs-blob-store.js';
+import { openBlobStore } from '../storage/open-blob-store.js';
+import { KeyedQueue } from '../util/async.js';
+import type { Locker } from '../coordination/coordination.js';
+import { CacheInvalidationSink } from '../events/cache-invalidation.js';
+
+export interface RegistryCore {
+  meta: MetadataStore;
+  /** Kysely on the metadata database, for the modules that query with it (database users). */
+  db: Db;
+  blobs: BlobStore;
+  uploads: UploadSessions;
+  artifacts: Artifacts;
+  /** Events that describe no change of their own (pulls, logins, certificates), written in batches. */
+  events: EventBatcher;
+  /** Starts the background work (event delivery, upload purge) once the server is up. */
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface CoreOptions {
+  permissions: Permissions;
+  /** Called with the origins of user changes that reached this process through the outbox. */
+  usersChanged?(origins: readonly string[]): void;
+  /** Fleet locks: background jobs (upload purge, fleet-wide event sinks) run once per fleet. Absent: this process alone. */
+  locker?: Locker;
+  /** Counts request body bytes stored and uploads in progress (metrics). */
+  observeUpload?: { started(): void; finished(bytes: number): void };
+}
+
+export interface Stores {
+  meta: MetadataStore;
+  db: Db;
+  blobs: BlobStore;
+  /** Whether this process is the only writer of the metadata (the embedded database). */
+  soleWriter: boolean;
+}
+
+/** The metadata store and the blob store the configuration names (not yet cached). */
+export async function openStores(config: Config, dataDir: string, log: Logger): Promise<Stores> {
+  const sqlite = await SqliteMetadataStore.open(path.join(dataDir, 'minato.db'));
+  const blobs = await openBlobStore(config.storage, dataDir).catch(async (err: unknown) => {
+    await sqlite.close();
+    throw err;
+  });
+  if (blobs instanceof FsBlobStore) log.info({ directIO: blobs.direct !== undefined }, blobs.direct ? 'large blobs use direct I/O' : 'blobs use buffered I/O');
+  else log.info({ storage: blobs.kind }, `blobs are kept in ${blobs.kind}`);
+  return { meta: sqlite, db: sqlite.db, blobs, soleWriter: true };
+}
+
+export async function composeRegistryCore(config: Config, dataDir: string, log: Logger, options: CoreOptions): Promise<RegistryCore> {
+  const stores = await openStores(config, dataDir, log);
+  const { blobs, db } = stores;
+  // A sole writer's caches follow every change it makes; replicas run uncached (see CachedMetadataStore).
+  const meta = stores.soleWriter ? new CachedMetadataStore(stores.meta) : stores.meta;
+
+  const policies = new Policies(chainsWith(options.permissions));
+  const events = new EventBatcher(meta, log.child({ mod: 'events' }));
+  const { locker } = options;
+  // Calls for one upload are serialised in this process. Across replicas no lock is taken (it
+  // would hold a database connection for a whole upload): a client sends one chunk at a time, and
+  // when a retry races the request it replaces, the loser's state save fails its compare-and-set
+  // on the offset, and drivers keep every byte a saved state counts in objects only that state
+  // names (S3: parts checked by ETag at completion), so the race fails cleanly, never silently.
+  const uploads = new UploadSessions({ blobs, meta, policies, serial: new KeyedQueue(), observe: options.observeUpload });
+  const artifacts = new Artifacts({ meta, blobs, policies, events, deleteEnabled: config.registry.deleteEnabled });
+
+  // Logins cached here are dropped when the CLI or another replica changes a user.
+  const sinks: EventSink[] = [new CacheInvalidationSink({ usersChanged: (origins) => options.usersChanged?.(origins) })];
+  if (config.events.log !== undefined) sinks.push(new EventLogSink(path.resolve(dataDir, config.events.log)));
+  const dispatcher = new EventDispatcher(meta, sinks, log.child({ mod: 'events' }), {
+    pollIntervalMs: 200,
+    locker,
+    retentionMs: config.events.retentionDays * 86_400_000,
+  });
+  const purger = new UploadPurger(blobs, meta, config.registry.uploadPurgeAgeSeconds * 1000, log.child({ mod: 'registry.purge' }));
+
+  return {
+    meta,
+    db,
+    blobs,
+    uploads,
+    artifacts,
+    events,
+    async start() {
+      await dispatcher.start();
+      purger.start(config.registry.uploadPurgeIntervalSeconds * 1000, locker);
+    },
+    async close() {
+      purger.stop();
+      await uploads.drain();
+      await events.flush();
+      await dispatcher.close();
+      await Promise.all([meta.close(), blobs.close()]);
+    },
+  };
+}
+
