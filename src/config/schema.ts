@@ -3,6 +3,7 @@
 // Keys are camelCase so that every key maps to exactly one MINATO_* variable (see env.ts).
 import { z } from 'zod';
 import { ddnsConfigSchema, dnsProviderSchema } from '../dns/registry.js';
+import { databaseSchema } from '../metadata/config.js';
 import { storageDriverSchema } from '../storage/config.js';
 
 const duration = z.number().int().nonnegative();
@@ -208,6 +209,9 @@ export const configSchema = z.strictObject({
     .prefault({})
     .describe('Limits on HTTP connections, against slow and greedy clients.'),
   ddns: ddnsConfigSchema,
+  database: databaseSchema
+    .default({ driver: 'sqlite' })
+    .describe('Where the metadata (repositories, manifests, tags, uploads, users, events) is kept: an object with driver sqlite (a file in the data directory) | postgres (a database every replica shares).'),
   storage: z
     .strictObject({
       driver: storageDriverSchema

@@ -116,6 +116,31 @@ test('secrets never leave `config check` in clear', () => {
   assert.match(text, /"keyName":"acme-key"/);
 });
 
+test('database: SQLite by default; PostgreSQL from the file or MINATO_DATABASE, with its defaults; a URL that is none is refused', async () => {
+  assert.deepEqual((await loadConfig({ env: {} })).database, { driver: 'sqlite' });
+  const url = 'postgres://minato:pw@db.example.com:5432/minato?sslmode=verify-full';
+  const fromEnv = await loadConfig({ env: { MINATO_DATABASE: JSON.stringify({ driver: 'postgres', url }) } });
+  assert.deepEqual(fromEnv.database, { driver: 'postgres', url, maxConnections: 10, statementTimeoutSeconds: 30 });
+  const fromFile = parseConfig({ database: { driver: 'postgres', url, maxConnections: 4, statementTimeoutSeconds: 0 } });
+  assert.deepEqual(fromFile.database, { driver: 'postgres', url, maxConnections: 4, statementTimeoutSeconds: 0 });
+  assert.throws(() => parseConfig({ database: { driver: 'postgres', url: 'db.example.com:5432' } }), /database\.url: a postgres:\/\/ \(or postgresql:\/\/\) URL/);
+  assert.throws(() => parseConfig({ database: { driver: 'postgres' } }), /database\.url/);
+  assert.throws(() => parseConfig({ database: { driver: 'sqlite', url } }), /unknown key "url"/);
+  assert.throws(() => parseConfig({ database: { driver: 'mysql' } }), /database\.driver/);
+});
+
+test('a URL password never leaves `config check` in clear, however odd the password', () => {
+  for (const password of ['pw', 's3cr@t', 'sl/ash:colon@at']) {
+    const text = JSON.stringify(redact({ database: { driver: 'postgres', url: `postgres://minato:${password}@db.example.com:5432/minato` } }));
+    assert.ok(!text.includes(password), password);
+    assert.match(text, /"url":"postgres:\/\/minato:<redacted>@db\.example\.com:5432\/minato"/);
+  }
+  // Without a password nothing changes.
+  const plain = 'postgres://minato@db.example.com/minato?application_name=a:b';
+  assert.equal(redact({ url: plain }).url, plain);
+  assert.equal(redact({ externalUrl: 'https://registry.example.com' }).externalUrl, 'https://registry.example.com');
+});
+
 test('plain HTTP on an address other machines reach is warned about, unless a TLS proxy is in front', () => {
   const warn = (c: Record<string, unknown>) => plainHttpWarning(parseConfig(c));
   assert.match(warn({ listen: '0.0.0.0:5000' }) ?? '', /plain HTTP on 0\.0\.0\.0:5000: passwords and tokens cross the network in clear/);
