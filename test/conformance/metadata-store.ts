@@ -449,6 +449,18 @@ export function metadataStoreConformance(impl: MetadataStoreImplementation): voi
         );
       });
 
+      test("a sink's cursor is unset until saved, then the last value saved, per sink", async (store) => {
+        assert.equal(await store.eventCursor('event-log'), undefined);
+        await store.saveEventCursor('event-log', 0);
+        assert.equal(await store.eventCursor('event-log'), 0);
+        await store.saveEventCursor('event-log', 42);
+        await store.saveEventCursor('webhooks', 7);
+        assert.equal(await store.eventCursor('event-log'), 42);
+        assert.equal(await store.eventCursor('webhooks'), 7);
+        await store.saveEventCursor('event-log', 2 ** 40); // ids outgrow 32 bits
+        assert.equal(await store.eventCursor('event-log'), 2 ** 40);
+      });
+
       test('pruneEvents removes the events older than the time and counts them', async (store) => {
         const old = ['a', 'b', 'c'].map((t) => tagUpdated('team/app', t, manifest(t).digest));
         await store.transaction((tx) => tx.appendEvents(old));
