@@ -9,8 +9,9 @@
 // commits a moment later. So the events of a transaction are buffered and written just before
 // COMMIT, under a transaction-level advisory lock that COMMIT releases: only one transaction at a
 // time draws event ids and commits, every id is drawn after all smaller ids were committed or
-// rolled back, and `id > cursor` never misses one. The lock is held for one INSERT and the COMMIT
-// (the WAL flush, with synchronous_commit on): event-writing commits of the fleet are serialised.
+// rolled back, and `id > cursor` never misses one. The lock is held for one INSERT (which takes
+// it, statements.ts) and the COMMIT (the WAL flush, with synchronous_commit on): event-writing
+// commits of the fleet are serialised.
 //
 // Advisory lock keys use the two-integer form, whose key space does not overlap the one-bigint
 // form (Kysely's migration lock, coordination/): key1 0x6d696e61 ("mina") is the outbox, key1
@@ -28,7 +29,6 @@ import {
   INSERT_EVENTS,
   INSERT_REPOSITORY,
   LINK_BLOB,
-  LOCK_OUTBOX,
   LOCK_TAG,
   PUT_MANIFEST,
   PUT_MANIFEST_TAG,
@@ -158,10 +158,7 @@ export class PostgresTx implements MetadataTx {
   /** Writes the buffered events (see the top of this file) and commits. */
   async commit(): Promise<void> {
     if (this.failure !== undefined) throw storeError(this.failure);
-    if (this.types.length > 0) {
-      await this.q(LOCK_OUTBOX, []);
-      await this.q(INSERT_EVENTS, [this.types, this.repositories, this.payloads, this.times]);
-    }
+    if (this.types.length > 0) await this.q(INSERT_EVENTS, [this.types, this.repositories, this.payloads, this.times]);
     await this.control('commit');
   }
 

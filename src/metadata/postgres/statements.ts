@@ -76,8 +76,13 @@ export const DELETE_MANIFEST = statement(
 export const DELETE_TAG = statement('tx_delete_tag', 'delete from tags where repository_id = (select id from repositories where name = $1) and name = $2 returning digest');
 export const UPDATE_UPLOAD = statement('tx_update_upload', 'update uploads set state = $2, offset_bytes = $3, updated_at = $4 where id = $1 and offset_bytes = $5');
 export const DELETE_UPLOAD = statement('tx_delete_upload', 'delete from uploads where id = $1');
-export const LOCK_OUTBOX = statement('tx_lock_outbox', 'select pg_advisory_xact_lock(1835626081, 1)');
+// The events of a transaction under the outbox lock (postgres-tx.ts), in one round trip: the
+// one-row lock subquery is joined to the rows, so it is taken before the join yields a row and
+// before nextval() draws an id for it (EXPLAIN: nextval is in the nested loop's output, the lock
+// its outer side).
 export const INSERT_EVENTS = statement(
   'tx_insert_events',
-  'insert into events (type, repository, payload, created_at) select * from unnest($1::text[], $2::text[], $3::text[], $4::int8[])',
+  'insert into events (type, repository, payload, created_at) select e.type, e.repository, e.payload, e.created_at ' +
+    'from (select pg_advisory_xact_lock(1835626081, 1)) as outbox_lock, ' +
+    'unnest($1::text[], $2::text[], $3::text[], $4::int8[]) as e(type, repository, payload, created_at)',
 );
