@@ -11,8 +11,8 @@ import { certRenew, certStatus, type ApiFlags } from './cert-commands.js';
 import { addDoctorCommand } from './doctor-command.js';
 import { ConfigError, loadConfig, setPath } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { openSqlite } from '../metadata/db.js';
 import { ensureDataDir, startRegistry } from '../server/compose.js';
+import { openMetadata } from '../server/compose-registry.js';
 import { memoryMode, missingFlags, TUNED_NODE_FLAGS } from './launch.js';
 
 interface ConfigFlags {
@@ -157,11 +157,11 @@ async function withUsers(flags: ConfigFlags, fn: (users: DatabaseUsers) => Promi
   const config = await configFrom(flags);
   if (config.auth.htpasswd) throw new Error(`users come from ${config.auth.htpasswd}; edit it with: htpasswd -B ${config.auth.htpasswd} NAME`);
   const dataDir = await ensureDataDir(config);
-  const db = await openSqlite(path.join(dataDir, 'minato.db'));
+  const { meta, db } = await openMetadata(config, dataDir, pino({ level: 'warn' }, pino.destination(2)));
   try {
     await fn(new DatabaseUsers(db));
   } finally {
-    await db.destroy();
+    await meta.close();
   }
 }
 

@@ -8,6 +8,8 @@ import type { Config } from '../config/schema.js';
 import { migrateRegistry, type MigrationReport } from '../core/migration.js';
 import { SqliteMetadataStore } from '../metadata/sqlite/sqlite-metadata-store.js';
 import { openStores } from '../server/compose-registry.js';
+import { openShared } from '../server/coordination-setup.js';
+import { FileKeyValueStore } from '../coordination/files.js';
 import { FsBlobStore } from '../storage/filesystem/fs-blob-store.js';
 import { existsSync } from 'node:fs';
 
@@ -21,7 +23,9 @@ export async function runMigrate(config: Config, fromData: string, options: { js
   const log = pino({ level: 'warn' }, pino.destination(2));
   const from = await SqliteMetadataStore.open(path.join(source, 'minato.db'));
   const fromBlobs = await FsBlobStore.open(source, { directIO: false });
+  const fromAssets = new FileKeyValueStore(source);
   const to = await openStores(config, targetData, log);
+  const shared = await openShared(config, targetData);
   const bars = new cliProgress.MultiBar(
     { format: ' {task} [{bar}] {percentage}% | {value}/{total} {unit}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 5000, clearOnComplete: false, stream: process.stderr },
     cliProgress.Presets.shades_classic,
@@ -35,8 +39,8 @@ export async function runMigrate(config: Config, fromData: string, options: { js
   try {
     process.stderr.write(`copying ${source} into ${describeTarget(config)}\n`);
     const report = await migrateRegistry(
-      { meta: from, db: from.db, blobs: fromBlobs },
-      to,
+      { meta: from, db: from.db, blobs: fromBlobs, assets: fromAssets },
+      { ...to, assets: shared.assets },
       (p) => {
         if (p.phase === 'blobs') blobBar = bars.create(Math.max(1, Math.round(p.totalBytes / 2 ** 20)), 0, { task: 'blobs   ', unit: 'MiB' });
         else if (p.phase === 'blob') blobBar?.increment(p.bytes / 2 ** 20);
@@ -54,13 +58,12 @@ export async function runMigrate(config: Config, fromData: string, options: { js
     bars.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await Promise.allSettled([from.close(), fromBlobs.close(), to.meta.close(), to.blobs.close()]);
+    await Promise.allSettled([from.close(), fromBlobs.close(), to.meta.close(), to.blobs.close(), shared.close()]);
   }
 }
 
 function describeTarget(config: Config): string {
-  const c = config as unknown as { database?: { driver?: string } };
-  const db = c.database?.driver === 'postgres' ? 'PostgreSQL' : 'SQLite';
+  const db = config.database.driver === 'postgres' ? 'PostgreSQL' : 'SQLite';
   const storage = config.storage.driver.kind === 's3' ? `S3 (bucket ${config.storage.driver.bucket})` : 'the filesystem';
   return `${db} and ${storage}`;
 }
@@ -72,6 +75,7 @@ function formatReport(r: MigrationReport): string {
     ...r.blobs.refused.map((b) => `  refused ${b.digest}: ${b.reason}`),
     `repositories: ${r.repositories}, blob links: ${r.blobLinks}, manifests: ${r.manifests}, tags: ${r.tags}`,
     `users: ${r.users}, principals: ${r.principals}`,
+    `keys and certificates: ${r.assets.copied} copied, ${r.assets.kept} the target already had (kept)`,
     r.blobs.refused.length > 0 ? 'Some blobs were refused: the images that use them cannot be pulled from the target until they are pushed again.' : 'Everything was copied.',
   ];
   return `${lines.join('\n')}\n`;

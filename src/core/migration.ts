@@ -1,7 +1,8 @@
 // Copies one registry into another through the contracts: every blob streamed from the source
 // BlobStore into the target's (the target re-hashes it: a blob whose bytes no longer match its
 // digest is refused, not copied), then repositories, blob links, manifests with their references
-// and tags, users and principals (with their ids) through the target MetadataStore and its Kysely.
+// and tags, users and principals (with their ids) through the target MetadataStore and its Kysely,
+// and the keys and certificates (the private CA, so clients keep trusting the registry).
 // `minato migrate` uses it to move an embedded registry (SQLite + filesystem) onto PostgreSQL + S3.
 //
 // Resumable: a blob already in the target is skipped (stat), and every metadata write is
@@ -13,13 +14,20 @@ import type { Db } from '../metadata/db.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 import { isDigest, type Digest } from '../oci/names.js';
 import { BlobNotFoundError, DigestMismatchError, type BlobStore } from '../storage/blob-store.js';
+import type { KeyValueStore } from '../coordination/coordination.js';
 
 export interface RegistryEnds {
   blobs: BlobStore;
   meta: MetadataStore;
   /** Kysely on the same database as `meta` (users and principals are copied with it). */
   db: Db;
+  /** Keys and certificates (private CA, TLS certificates, ACME account, token-signing key). */
+  assets: KeyValueStore;
 }
+
+/** What of the asset store moves with a registry (coordination's locks and challenge tokens do not). */
+const ASSET_PREFIXES = ['ca/', 'certificates/', 'acme/'];
+const ASSET_KEYS = ['token-key.jwk'];
 
 export interface MigrationReport {
   blobs: { copied: number; alreadyThere: number; refused: Array<{ digest: string; reason: string }>; bytesCopied: number };
@@ -29,6 +37,8 @@ export interface MigrationReport {
   tags: number;
   users: number;
   principals: number;
+  /** Keys and certificates copied; ones the target already had are kept (never overwritten). */
+  assets: { copied: number; kept: number };
 }
 
 export type MigrationProgress =
@@ -46,6 +56,7 @@ export async function migrateRegistry(source: RegistryEnds, target: RegistryEnds
     tags: 0,
     users: 0,
     principals: 0,
+    assets: { copied: 0, kept: 0 },
   };
 
   // The blobs the source's metadata knows (its links), with the sizes it recorded.
@@ -163,6 +174,16 @@ export async function migrateRegistry(source: RegistryEnds, target: RegistryEnds
     onProgress({ phase: 'item' });
   }
   if (principals.length > 0) await bumpPrincipalSequence(target.db);
+
+  // The private CA above all: clients trust it, so the fleet must sign with the same one.
+  const keys = [...ASSET_KEYS];
+  for (const prefix of ASSET_PREFIXES) keys.push(...(await source.assets.list(prefix)));
+  for (const key of keys) {
+    const value = await source.assets.load(key);
+    if (value === undefined) continue;
+    if (await target.assets.storeIfAbsent(key, value)) report.assets.copied++;
+    else report.assets.kept++;
+  }
   return report;
 }
 

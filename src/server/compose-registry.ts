@@ -56,16 +56,33 @@ export interface Stores {
   soleWriter: boolean;
 }
 
+/** The metadata store the configuration names, with Kysely on its database. */
+export async function openMetadata(config: Config, dataDir: string, log: Logger): Promise<Omit<Stores, 'blobs'>> {
+  const { database } = config;
+  if (database.driver === 'postgres') {
+    const { openPostgresMetadata } = await import('../metadata/postgres/postgres-metadata-store.js');
+    const store = await openPostgresMetadata({
+      url: database.url,
+      maxConnections: database.maxConnections,
+      statementTimeoutSeconds: database.statementTimeoutSeconds,
+      log: log.child({ mod: 'metadata.postgres' }),
+    });
+    return { meta: store, db: store.db, soleWriter: false };
+  }
+  const sqlite = await SqliteMetadataStore.open(path.join(dataDir, 'minato.db'));
+  return { meta: sqlite, db: sqlite.db, soleWriter: true };
+}
+
 /** The metadata store and the blob store the configuration names (not yet cached). */
 export async function openStores(config: Config, dataDir: string, log: Logger): Promise<Stores> {
-  const sqlite = await SqliteMetadataStore.open(path.join(dataDir, 'minato.db'));
+  const metadata = await openMetadata(config, dataDir, log);
   const blobs = await openBlobStore(config.storage, dataDir).catch(async (err: unknown) => {
-    await sqlite.close();
+    await metadata.meta.close();
     throw err;
   });
   if (blobs instanceof FsBlobStore) log.info({ directIO: blobs.direct !== undefined }, blobs.direct ? 'large blobs use direct I/O' : 'blobs use buffered I/O');
   else log.info({ storage: blobs.kind }, `blobs are kept in ${blobs.kind}`);
-  return { meta: sqlite, db: sqlite.db, blobs, soleWriter: true };
+  return { ...metadata, blobs };
 }
 
 export async function composeRegistryCore(config: Config, dataDir: string, log: Logger, options: CoreOptions): Promise<RegistryCore> {

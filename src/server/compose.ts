@@ -21,7 +21,7 @@ import { ExternalUrl } from './external-url.js';
 import { createDdnsUpdater } from '../dns/registry.js';
 import { ManualRenewal } from '../tls/manual-renewal.js';
 import { createCertificates } from './certificates.js';
-import { openShared } from './coordination-setup.js';
+import { isFleet, openShared } from './coordination-setup.js';
 import { writeStatusOnChange } from './cert-status.js';
 import { createServerFactory, parseListen, plainHttpWarning } from './listen.js';
 import { Metrics } from './metrics.js';
@@ -84,6 +84,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   let auth: Authenticator | undefined;
   const core = await composeRegistryCore(config, dataDir, log, {
     permissions: { permits: (grant, need) => auth!.permits(grant, need) },
+    locker: isFleet(config) ? shared.coordination.locker : undefined,
     usersChanged: (origins) => users?.changedElsewhere(origins),
     observeUpload: metrics && {
       started: () => metrics.uploadsInFlight.inc(),

@@ -1,7 +1,7 @@
 // The coordination a configuration asks for, and where its keys and certificates live, for the
-// composition root and the CLI. Today every configuration is embedded: SQLite locks in
-// <data>/coordination.db and keys and certificates in the data directory's files. The fleet mode
-// (database.driver postgres) maps to { driver: 'postgres', url } here and nowhere else.
+// composition root and the CLI. Embedded (database.driver sqlite): SQLite locks in
+// <data>/coordination.db and keys and certificates in the data directory's files. A fleet
+// (database.driver postgres): locks and every shared asset in the same PostgreSQL database.
 import type { Config } from '../config/schema.js';
 import type { Coordination, KeyValueStore } from '../coordination/coordination.js';
 import { assetStore, openAssetStore, openCoordination, type CoordinationOptions } from '../coordination/open.js';
@@ -14,8 +14,13 @@ export interface Shared {
   close(): Promise<void>;
 }
 
-export function coordinationOptions(_config: Config, dataDir: string): CoordinationOptions {
-  return { driver: 'sqlite', dataDir };
+export function coordinationOptions(config: Config, dataDir: string): CoordinationOptions {
+  return config.database.driver === 'postgres' ? { driver: 'postgres', url: config.database.url } : { driver: 'sqlite', dataDir };
+}
+
+/** Whether several processes may serve this registry (then background jobs take fleet locks). */
+export function isFleet(config: Config): boolean {
+  return config.database.driver === 'postgres';
 }
 
 export async function openShared(config: Config, dataDir: string): Promise<Shared> {
