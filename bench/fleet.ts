@@ -63,7 +63,7 @@ async function startDistributionS3(dir: string, s3: RunningRadosgw, bucket: stri
     http: { addr, headers: { 'X-Content-Type-Options': ['nosniff'] } },
   };
   writeFileSync(path.join(dir, 'config.yml'), stringify(config));
-  const child = spawn('docker-registry', ['serve', path.join(dir, 'config.yml')], { env: s3.env(), stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn('docker-registry', ['serve', path.join(dir, 'config.yml')], { env: s3.env(), stdio: ['ignore', 'ignore', 'ignore'] });
   const url = `http://${addr}`;
   await waitFor(async () => (await fetch(`${url}/v2/`)).status === 200, 20_000, 'Distribution on S3');
   return { pid: child.pid!, url, stop: () => stopPid(child.pid!) };

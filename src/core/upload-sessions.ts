@@ -57,6 +57,8 @@ export interface UploadSessionsDeps {
 export interface Chunk {
   body: Readable;
   start?: number;
+  /** The body's declared length (Content-Length), when the client gave one. */
+  length?: number;
   /** Whether the client hung up (tells a cut-off body from a storage failure). */
   aborted(): boolean;
 }
@@ -107,6 +109,8 @@ export class UploadSessions {
   finish(caller: Caller, repository: string, id: string, digest: Digest, chunk?: Chunk): Promise<BlobInfo> {
     return this.serially(id, async () => {
       const record = await this.session(repository, id);
+      const whole = chunk && (await this.readWhole(record, chunk));
+      if (whole) return this.commitWhole(caller, repository, record, whole, digest);
       const state = chunk ? await this.write(record, chunk) : record.state;
       return this.commit(caller, repository, record, state, digest);
     });
@@ -121,6 +125,8 @@ export class UploadSessions {
     const state = await this.start(caller, repository);
     const record: UploadRecord = { id: state.id, repository, createdAt: Date.now(), updatedAt: Date.now(), state, durable: false };
     try {
+      const whole = await this.readWhole(record, body);
+      if (whole) return await this.commitWhole(caller, repository, record, whole, digest);
       return await this.commit(caller, repository, record, await this.write(record, body), digest);
     } catch (err) {
       await Promise.allSettled([this.deps.blobs.cancel(state), this.deps.meta.transaction((tx) => tx.deleteUpload(state.id))]);
@@ -208,7 +214,7 @@ export class UploadSessions {
   }
 
   private async commit(caller: Caller, repository: string, record: UploadRecord, state: UploadState, digest: Digest): Promise<BlobInfo> {
-    const { blobs, meta, policies } = this.deps;
+    const { blobs } = this.deps;
     let info: BlobInfo;
     try {
       info = await blobs.commit(state, digest);
@@ -221,14 +227,59 @@ export class UploadSessions {
       if (err instanceof UploadNotFoundError) throw new OciError('BLOB_UPLOAD_UNKNOWN', err.message);
       throw err;
     }
+    await this.link(caller, repository, record, info);
+    return info;
+  }
+
+  /**
+   * A small body that is the whole blob (the upload is empty, the length declared), read into
+   * memory for a store that writes such blobs in one go (BlobStore.putWhole); undefined otherwise.
+   */
+  private async readWhole(record: UploadRecord, chunk: Chunk): Promise<Buffer | undefined> {
+    const { blobs } = this.deps;
+    const { length } = chunk;
+    if (!blobs.putWhole || record.state.offset !== 0 || (chunk.start ?? 0) !== 0 || length === undefined || length > (blobs.wholeLimit ?? 0)) return undefined;
+    const parts: Buffer[] = [];
+    let received = 0;
+    try {
+      for await (const part of chunk.body as AsyncIterable<Buffer>) {
+        received += part.length;
+        parts.push(part);
+      }
+    } catch (err) {
+      if (chunk.aborted()) throw new OciError('BLOB_UPLOAD_INVALID', 'the request body ended before it was complete; send the blob again');
+      throw err;
+    }
+    if (received !== length) throw new OciError('BLOB_UPLOAD_INVALID', `the body has ${received} bytes, not the ${length} its Content-Length said`);
+    return Buffer.concat(parts, received);
+  }
+
+  private async commitWhole(caller: Caller, repository: string, record: UploadRecord, bytes: Buffer, digest: Digest): Promise<BlobInfo> {
+    this.deps.observe?.started();
+    let info: BlobInfo;
+    try {
+      info = await this.deps.blobs.putWhole!(digest, bytes);
+    } catch (err) {
+      if (err instanceof DigestMismatchError) throw new OciError('DIGEST_INVALID', err.message, { expected: err.expected, actual: err.actual });
+      throw err;
+    } finally {
+      this.deps.observe?.finished(bytes.length);
+    }
+    await this.link(caller, repository, record, info);
+    return info;
+  }
+
+  /** Makes a stored blob part of the repository, ends its upload, and records the event: one transaction. */
+  private async link(caller: Caller, repository: string, record: UploadRecord, info: BlobInfo): Promise<void> {
+    const { meta, policies } = this.deps;
+    const { digest, size } = info;
     const actor = await eventActor(meta, caller);
     await meta.transaction(async (tx) => {
-      await policies.check('blobCommit', caller, { repository, digest, size: info.size }, tx);
-      await tx.linkBlob(repository, digest, info.size);
+      await policies.check('blobCommit', caller, { repository, digest, size }, tx);
+      await tx.linkBlob(repository, digest, size);
       await tx.deleteUpload(record.id);
-      await tx.appendEvents([{ type: 'blob.pushed', at: now(), actor, repository, digest, size: info.size }]);
+      await tx.appendEvents([{ type: 'blob.pushed', at: now(), actor, repository, digest, size }]);
     });
-    return info;
   }
 }
 

@@ -69,7 +69,9 @@ export const cancelUpload: Handler<'upload'> = async (request, reply, route, dep
 /** The request body as a chunk of the upload, starting where the client says (if it says). */
 function chunkOf(request: FastifyRequest, start: number | undefined): Chunk {
   const raw = request.raw;
-  return { body: raw, start, aborted: () => raw.destroyed || raw.readableAborted };
+  const declared = request.headers['content-length'];
+  const length = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : undefined;
+  return { body: raw, start, length, aborted: () => raw.destroyed || raw.readableAborted };
 }
 
 /** An out-of-order chunk is a 416 that tells the client where the upload stands. */

@@ -76,6 +76,16 @@ export interface BlobStore {
   /** Committed blobs in digest order after `after`, at most `limit` (for garbage collection). */
   list(after: Digest | undefined, limit: number): Promise<BlobInfo[]>;
 
+  /**
+   * Optional (object stores): stores a small blob that arrived whole in one request, as one
+   * write straight to its digest's place (S3: one PutObject instead of a tail object, a copy and
+   * a delete). The bytes are hashed first; DigestMismatchError stores nothing. Only for bodies of
+   * at most `wholeLimit` bytes, which the caller has read into memory.
+   */
+  putWhole?(expected: Digest, bytes: Buffer): Promise<BlobInfo>;
+  /** The largest body putWhole takes. */
+  readonly wholeLimit?: number;
+
   /** Starts an empty upload. May defer all I/O to the first append. */
   begin(id: string): Promise<UploadState>;
   /**

@@ -13,10 +13,10 @@ import { startHaproxy, type RunningHaproxy } from '../helpers/haproxy.js';
 import { assertOciError, client, request } from '../helpers/http.js';
 import { ociConformanceSuite } from '../helpers/oci-conformance-suite.js';
 import { imageManifest, makeOciLayout, sha256 } from '../helpers/oci.js';
-import { htpasswdFile, runOk, waitFor } from '../helpers/peers.js';
+import { htpasswdFile, run, runOk, waitFor } from '../helpers/peers.js';
 import { startPostgres, type RunningPostgres } from '../helpers/postgres.js';
 import { startRadosgw, type RunningRadosgw } from '../helpers/radosgw.js';
-import { spawnServe, tempDir, type ServeProcess } from '../helpers/registry.js';
+import { CLI, spawnServe, startTestRegistry, tempDir, type ServeProcess } from '../helpers/registry.js';
 
 const USER = 'fleet';
 const PASSWORD = 'fleet-password';
@@ -31,7 +31,7 @@ let lb: RunningHaproxy;
 let configFiles: string[] = [];
 
 /** A replica's configuration: the shared database and bucket, its own port and data dir. */
-async function writeConfig(i: number, databaseUrl: string, bucket: string, htpasswd: string): Promise<string> {
+async function writeConfig(i: number, databaseUrl: string, bucket: string, htpasswd: string | undefined): Promise<string> {
   const dir = path.join(tmp, `r${i}`);
   await mkdir(dir, { recursive: true });
   const file = path.join(dir, 'minato.yaml');
@@ -40,7 +40,7 @@ async function writeConfig(i: number, databaseUrl: string, bucket: string, htpas
     stringify({
       data: path.join(dir, 'data'),
       trustedProxies: ['127.0.0.1'],
-      auth: { htpasswd, credentialCacheSeconds: 60 },
+      auth: htpasswd === undefined ? {} : { htpasswd, credentialCacheSeconds: 60 },
       database: { driver: 'postgres', url: databaseUrl },
       storage: { driver: { kind: 's3', bucket, endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } } },
       log: { level: 'info', accessLog: false },
@@ -227,4 +227,65 @@ describe('three replicas on PostgreSQL and S3', () => {
 
 describe('the OCI conformance suite through the balancer', () => {
   ociConformanceSuite(async () => ({ url: lb.url, authorization: AUTH, close: async () => undefined }));
+});
+
+describe('moving an embedded registry into the fleet', () => {
+  test('minato migrate copies it into PostgreSQL + S3, and a replica on the copy serves it', { timeout: 120_000 }, async () => {
+    const source = path.join(tmp, 'embedded');
+    const reg = await startTestRegistry({ data: source });
+    const layer = randomBytes(6 << 20);
+    const config = Buffer.from('{"os":"linux"}');
+    const manifest = imageManifest(config, [layer]);
+    const sourceLogin = reg.basic;
+    try {
+      const api = client(reg.url, reg.basic);
+      for (const blob of [layer, config]) assert.equal((await api(`/v2/moved/app/blobs/uploads/?digest=${sha256(blob)}`, { method: 'POST', body: blob })).status, 201);
+      assert.equal((await api('/v2/moved/app/manifests/v1', { method: 'PUT', body: manifest, headers: MEDIA })).status, 201);
+    } finally {
+      await reg.close();
+    }
+    const [url, bucket] = await Promise.all([pg.createDatabase(), s3.createBucket()]);
+    // Users from the database: the ones the embedded registry had.
+    const target = await writeConfig(9, url, bucket, undefined);
+    const migrated = await run(process.execPath, [CLI, 'migrate', '--from-data', source, '-c', target, '--json'], { env: s3.env(), timeoutMs: 90_000 });
+    assert.equal(migrated.code, 0, migrated.stderr);
+    const report = JSON.parse(migrated.stdout) as { blobs: { copied: number; refused: unknown[] }; manifests: number; tags: number; assets: { copied: number } };
+    assert.deepEqual([report.blobs.copied, report.blobs.refused.length, report.manifests, report.tags], [2, 0, 1, 1]);
+    assert.ok(report.assets.copied >= 1, 'the token-signing key came along');
+    const again = JSON.parse((await run(process.execPath, [CLI, 'migrate', '--from-data', source, '-c', target, '--json'], { env: s3.env(), timeoutMs: 90_000 })).stdout) as typeof report;
+    assert.equal(again.blobs.copied, 0, 'a second run finds everything there');
+
+    const copy = await spawnServe(['-c', target], s3.env(), 30_000);
+    try {
+      // The source's users came along too: its admin logs in with the same password.
+      const api = client(copy.url, sourceLogin);
+      const got = await api('/v2/moved/app/manifests/v1');
+      assert.equal(got.status, 200, got.text);
+      assert.equal(got.headers['docker-content-digest'], sha256(manifest));
+      const blob = await api(`/v2/moved/app/blobs/${sha256(layer)}`);
+      assert.equal(sha256(blob.body), sha256(layer));
+    } finally {
+      await copy.stop();
+    }
+  });
+});
+
+describe('S3 unreachable', () => {
+  test('readiness fails naming the storage, and blob requests get 503 with Retry-After', { timeout: 60_000 }, async () => {
+    const api = client(replicas[0]!.url, AUTH);
+    const blob = randomBytes(3000);
+    assert.equal((await api(`/v2/s3down/app/blobs/uploads/?digest=${sha256(blob)}`, { method: 'POST', body: blob })).status, 201);
+    await s3.stop();
+    const ready = await request(`${replicas[0]!.url}/readyz`);
+    assert.equal(ready.status, 503);
+    const checks = (ready.json() as { checks: Record<string, string> }).checks;
+    assert.equal(checks.metadata, 'ok');
+    assert.match(checks.storage!, /s3|S3|endpoint|reach/);
+    const get = await api(`/v2/s3down/app/blobs/${sha256(blob)}`);
+    assert.equal(get.status, 503, get.text);
+    assert.ok(Number(get.headers['retry-after']) > 0);
+    const other = randomBytes(10);
+    const push = await api(`/v2/s3down/app/blobs/uploads/?digest=${sha256(other)}`, { method: 'POST', body: other });
+    assert.equal(push.status, 503, push.text);
+  });
 });

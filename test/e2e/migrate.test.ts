@@ -10,7 +10,7 @@ import { after, describe, test } from 'node:test';
 import { client } from '../helpers/http.js';
 import { imageManifest, sha256 } from '../helpers/oci.js';
 import { run } from '../helpers/peers.js';
-import { CLI, startTestRegistry, tempDir } from '../helpers/registry.js';
+import { CLI, spawnServe, startTestRegistry, tempDir } from '../helpers/registry.js';
 
 const dirs: string[] = [];
 after(async () => {
@@ -30,6 +30,7 @@ describe('minato migrate', () => {
     const target = await tempDir('minato-migrate-dst-');
     dirs.push(source, target);
     const reg = await startTestRegistry({ data: source });
+    const sourceLogin = reg.basic;
     const config = Buffer.from('{"os":"linux"}');
     const layers = [randomBytes(3 << 20), randomBytes(40_000)];
     const damaged = randomBytes(5000);
@@ -69,10 +70,10 @@ describe('minato migrate', () => {
     assert.equal(resumed.blobs.copied, 1);
     assert.equal(resumed.blobs.alreadyThere, 2);
 
-    const copy = await startTestRegistry({ data: target });
+    const copy = await spawnServe(['--data', target]);
     try {
-      // The user came across with its password (test-password, set by startTestRegistry on the source).
-      const api = client(copy.url, `Basic ${Buffer.from('admin:test-password').toString('base64')}`);
+      // The user came across with its password (the one the source generated at its first start).
+      const api = client(copy.url, sourceLogin);
       for (const [tag, image] of [['v1', images[0]], ['stable', images[0]], ['v2', images[1]]] as const) {
         const got = await api(`/v2/team/app/manifests/${tag}`);
         assert.equal(got.status, 200, `${tag}: ${got.text}`);
@@ -85,7 +86,7 @@ describe('minato migrate', () => {
       const tags = await api('/v2/team/app/tags/list');
       assert.deepEqual((tags.json() as { tags: string[] }).tags, ['stable', 'v1', 'v2']);
     } finally {
-      await copy.close();
+      await copy.stop();
     }
   });
 

@@ -165,6 +165,19 @@ export class S3BlobStore implements BlobStore {
     return out;
   }
 
+  /** Hashing a body on the event loop costs ~0.7 ms per MiB: bodies up to 1 MiB are worth it. */
+  readonly wholeLimit = 1 << 20;
+
+  async putWhole(expected: Digest, bytes: Buffer): Promise<BlobInfo> {
+    const algorithm = digestAlgorithm(expected);
+    const actual = `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
+    if (actual !== expected) throw new DigestMismatchError(expected, actual);
+    // One PutObject: S3 makes an object visible only once it is whole. The same bytes already
+    // there are simply written again (content-addressed), cheaper than asking first.
+    await this.guard(this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.layout.blobKey(expected), Body: bytes, ContentLength: bytes.length })));
+    return { digest: expected, size: bytes.length };
+  }
+
   async begin(id: string): Promise<UploadState> {
     this.checkId(id);
     // No request: the first append makes what it needs (an upload that never gets a byte costs nothing).
