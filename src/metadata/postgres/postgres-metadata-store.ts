@@ -9,10 +9,10 @@
 // Errors: a failure that may pass (server down or restarting, connections exhausted, a timeout, a
 // deadlock victim) is a MetadataUnavailableError (connection.ts); the pool recovers by itself.
 import { Kysely, PostgresDialect } from 'kysely';
+import { manifestFromRow, referrerFromRow, uploadFromRow, type ManifestRow, type ReferrerRow, type UploadRow } from '../rows.js';
 import type { Logger } from 'pino';
 import pg from 'pg';
 import type { StoredEvent } from '../../events/events.js';
-import type { UploadState } from '../../storage/blob-store.js';
 import type { ManifestRecord, MetadataStore, MetadataTx, PrincipalRecord, ReferrerDescriptor, UploadRecord } from '../metadata-store.js';
 import { migrateToLatest } from '../migrations.js';
 import type { Database } from '../schema.js';
@@ -75,16 +75,6 @@ export function describeTarget(url: string): string {
   }
 }
 
-type ManifestRow = {
-  digest: string;
-  media_type: string;
-  artifact_type: string | null;
-  subject: string | null;
-  annotations: string | null;
-  size: number;
-  content: Buffer;
-};
-type UploadRow = { id: string; repository: string; created_at: number; updated_at: number; offset_bytes: number; state: string | null };
 
 export class PostgresMetadataStore implements MetadataStore {
   /** Kysely on the pool, for the modules that query with it (database users). */
@@ -171,16 +161,7 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async getManifest(repository: string, digest: string): Promise<ManifestRecord | undefined> {
     const row = (await this.query<ManifestRow>(GET_MANIFEST, [repository, digest])).rows[0];
-    if (!row) return undefined;
-    return {
-      digest: row.digest,
-      mediaType: row.media_type,
-      artifactType: row.artifact_type,
-      subject: row.subject,
-      annotations: row.annotations ? (JSON.parse(row.annotations) as Record<string, string>) : null,
-      size: row.size,
-      content: row.content,
-    };
+    return row && manifestFromRow(row);
   }
 
   async resolveTag(repository: string, tag: string): Promise<string | undefined> {
@@ -206,13 +187,7 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async listReferrers(repository: string, subject: string, artifactType?: string): Promise<ReferrerDescriptor[]> {
-    const rows = (await this.query<Omit<ManifestRow, 'subject' | 'content'>>(LIST_REFERRERS, [repository, subject, artifactType ?? null])).rows;
-    return rows.map((r) => {
-      const d: ReferrerDescriptor = { mediaType: r.media_type, digest: r.digest, size: r.size };
-      if (r.artifact_type) d.artifactType = r.artifact_type;
-      if (r.annotations) d.annotations = JSON.parse(r.annotations) as Record<string, string>;
-      return d;
-    });
+    return (await this.query<ReferrerRow>(LIST_REFERRERS, [repository, subject, artifactType ?? null])).rows.map(referrerFromRow);
   }
 
   async createUpload(record: Omit<UploadRecord, 'updatedAt' | 'durable'>): Promise<void> {
@@ -222,14 +197,14 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async getUpload(id: string): Promise<UploadRecord | undefined> {
     const row = (await this.query<UploadRow>(GET_UPLOAD, [id])).rows[0];
-    return row ? uploadRecord(row) : undefined;
+    return row ? uploadFromRow(row) : undefined;
   }
 
   async uploadsIdleSince(time: number): Promise<UploadRecord[]> {
     const rows = await this.kysely((db) =>
       db.selectFrom('uploads').select(['id', 'repository', 'created_at', 'updated_at', 'offset_bytes', 'state']).where('updated_at', '<', time).orderBy('updated_at').execute(),
     );
-    return rows.map(uploadRecord);
+    return rows.map(uploadFromRow);
   }
 
   async principal(kind: PrincipalRecord['kind'], name: string): Promise<PrincipalRecord> {
@@ -293,8 +268,3 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 }
 
-function uploadRecord(row: UploadRow): UploadRecord {
-  // A row without state (copied from a database of before 0002) is an upload of plain bytes.
-  const state = row.state ? (JSON.parse(row.state) as UploadState) : { id: row.id, offset: row.offset_bytes };
-  return { id: row.id, repository: row.repository, createdAt: row.created_at, updatedAt: row.updated_at, state, durable: true };
-}

@@ -17,10 +17,11 @@
 // form (Kysely's migration lock, coordination/): key1 0x6d696e61 ("mina") is the outbox, key1
 // 0x6d696e62 locks one tag, key2 a hash of repository and tag.
 import type pg from 'pg';
+import { manifestColumns } from '../rows.js';
 import type { RegistryEvent } from '../../events/events.js';
 import { eventRepository } from '../../events/events.js';
 import type { UploadState } from '../../storage/blob-store.js';
-import type { DeletedManifest, ManifestRecord, MetadataTx, UploadRecord } from '../metadata-store.js';
+import type { DeletedManifest, ManifestRecord, MetadataTx } from '../metadata-store.js';
 import { run, storeError, type Statement } from './connection.js';
 import {
   DELETE_MANIFEST,
@@ -97,13 +98,7 @@ export class PostgresTx implements MetadataTx {
     const id = await this.repositoryId(repository);
     const values: unknown[] = [
       id,
-      manifest.digest,
-      manifest.mediaType,
-      manifest.artifactType,
-      manifest.subject,
-      manifest.annotations ? JSON.stringify(manifest.annotations) : null,
-      manifest.size,
-      manifest.content,
+      ...manifestColumns(manifest),
       Date.now(),
       // Sorted: two transactions storing the same manifest insert its rows in the same order, so
       // they wait for each other instead of deadlocking.

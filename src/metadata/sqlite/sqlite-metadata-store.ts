@@ -22,9 +22,8 @@ import type {
   UploadRecord,
 } from '../metadata-store.js';
 import { SerialLock } from '../../util/async.js';
+import { manifestColumns, manifestFromRow, referrerFromRow, uploadFromRow, type ManifestRow, type ReferrerRow, type UploadRow } from '../rows.js';
 
-type ManifestRow = { digest: string; media_type: string; artifact_type: string | null; subject: string | null; annotations: string | null; size: number; content: Buffer };
-type UploadRow = { id: string; repository: string; created_at: number; updated_at: number; offset_bytes: number; state: string | null };
 
 /** Prepared statements of one connection, prepared on first use. */
 class Statements {
@@ -163,7 +162,7 @@ export class SqliteMetadataStore implements MetadataStore {
     const row = this.read
       .q('select digest, media_type, artifact_type, subject, annotations, size, content from manifests where repository_id = ? and digest = ?')
       .get(repositoryId, digest) as ManifestRow | undefined;
-    return row && manifestRecord(row);
+    return row && manifestFromRow(row);
   }
 
   async resolveTag(repository: string, tag: string): Promise<string | undefined> {
@@ -198,13 +197,8 @@ export class SqliteMetadataStore implements MetadataStore {
       artifactType === undefined
         ? this.read.q(`${columns} order by created_at, digest`).all(repositoryId, subject)
         : this.read.q(`${columns} and artifact_type = ? order by created_at, digest`).all(repositoryId, subject, artifactType)
-    ) as Array<{ digest: string; media_type: string; artifact_type: string | null; annotations: string | null; size: number }>;
-    return rows.map((r) => {
-      const d: ReferrerDescriptor = { mediaType: r.media_type, digest: r.digest, size: Number(r.size) };
-      if (r.artifact_type) d.artifactType = r.artifact_type;
-      if (r.annotations) d.annotations = JSON.parse(r.annotations) as Record<string, string>;
-      return d;
-    });
+    ) as ReferrerRow[];
+    return rows.map(referrerFromRow);
   }
 
   async createUpload(record: Omit<UploadRecord, 'updatedAt' | 'durable'>): Promise<void> {
@@ -215,12 +209,12 @@ export class SqliteMetadataStore implements MetadataStore {
     const empty = this.emptyUploads.get(id);
     if (empty) return empty;
     const row = this.read.q('select id, repository, created_at, updated_at, offset_bytes, state from uploads where id = ?').get(id) as UploadRow | undefined;
-    return row && uploadRecord(row);
+    return row && uploadFromRow(row);
   }
 
   async uploadsIdleSince(time: number): Promise<UploadRecord[]> {
     const rows = this.read.q('select id, repository, created_at, updated_at, offset_bytes, state from uploads where (case when updated_at = 0 then created_at else updated_at end) < ?').all(time) as UploadRow[];
-    const idle = rows.map(uploadRecord);
+    const idle = rows.map(uploadFromRow);
     for (const upload of this.emptyUploads.values()) if (upload.updatedAt < time) idle.push(upload);
     return idle;
   }
@@ -325,17 +319,7 @@ class SqliteTx implements MetadataTx {
         'insert into manifests (repository_id, digest, media_type, artifact_type, subject, annotations, size, content, created_at) ' +
           'values (?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (repository_id, digest) do nothing',
       )
-      .run(
-        repositoryId,
-        manifest.digest,
-        manifest.mediaType,
-        manifest.artifactType,
-        manifest.subject,
-        manifest.annotations ? JSON.stringify(manifest.annotations) : null,
-        manifest.size,
-        manifest.content,
-        now,
-      );
+      .run(repositoryId, ...manifestColumns(manifest), now);
     const addReference = this.w.q('insert into manifest_references (repository_id, manifest_digest, child_digest) values (?, ?, ?) on conflict do nothing');
     for (const child of new Set(references)) addReference.run(repositoryId, manifest.digest, child);
     if (tag !== undefined) {
@@ -402,19 +386,4 @@ function resolveTagOn(statements: Statements, repositoryId: number, tag: string)
   return statements.q('select digest from tags where repository_id = ? and name = ?').pluck().get(repositoryId, tag) as string | undefined;
 }
 
-function manifestRecord(row: ManifestRow): ManifestRecord {
-  return {
-    digest: row.digest,
-    mediaType: row.media_type,
-    artifactType: row.artifact_type,
-    subject: row.subject,
-    annotations: row.annotations ? (JSON.parse(row.annotations) as Record<string, string>) : null,
-    size: Number(row.size),
-    content: row.content,
-  };
-}
 
-function uploadRecord(row: UploadRow): UploadRecord {
-  const state = row.state ? (JSON.parse(row.state) as UploadState) : { id: row.id, offset: Number(row.offset_bytes) };
-  return { id: row.id, repository: row.repository, createdAt: Number(row.created_at), updatedAt: Number(row.updated_at), state, durable: true };
-}
