@@ -10,7 +10,7 @@
 // through the first replica's PID only (its CPU and RSS are one replica's share).
 // --against one-replica: compare the N replicas with one replica on the same database and
 // bucket instead of with Distribution (the scaling question).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -123,7 +123,8 @@ async function main(): Promise<number> {
     mkdirSync(path.join(repo, 'bench', 'out'), { recursive: true });
     const resultFile = path.join(repo, 'bench', 'out', `${stamp()}-${opts.label}.jsonl`);
     const out = createWriteStream(resultFile);
-    out.write(`${JSON.stringify({ type: 'bench', mode: 'fleet', replicas: opts.replicas, against: opts.against, loadavg: os.loadavg(), args: process.argv.slice(2) })}\n`);
+    const commit = await new Promise<string>((resolve) => execFile('git', ['rev-parse', '--short', 'HEAD'], { cwd: repo }, (err, out) => resolve(err ? 'unknown' : out.trim())));
+    out.write(`${JSON.stringify({ type: 'bench', mode: 'fleet', minatoCommit: commit, replicas: opts.replicas, against: opts.against, loadavg: os.loadavg(), args: process.argv.slice(2) })}\n`);
     const args = [
       path.join(opts.regbench, 'bin', 'regbench.mjs'),
       '--label', a.label, '--pid', String(a.pid), ...a.auth, a.url,
