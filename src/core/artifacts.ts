@@ -46,7 +46,7 @@ export class Artifacts {
     if (!record) throw new OciError('MANIFEST_UNKNOWN', `manifest ${reference} is not in repository ${repository}`, { name: repository, reference });
     const tag = ref?.kind === 'tag' ? ref.tag : undefined;
     await this.deps.policies.check('pull', caller, { repository, digest: record.digest, kind: 'manifest', tag });
-    if (pulled) this.deps.events.add({ type: 'artifact.pulled', at: now(), actor: caller.actor, repository, digest: record.digest, tag, count: 1 });
+    if (pulled) this.deps.events.pulled(repository, record.digest, tag, caller.actor);
     return record;
   }
 

@@ -6,7 +6,7 @@ import type { Caller } from '../policy/policy.js';
 export async function eventActor(meta: MetadataStore, caller: Caller): Promise<Actor> {
   const { actor } = caller;
   if (actor.id !== undefined || (actor.kind !== 'user' && actor.kind !== 'robot') || actor.name === undefined) return actor;
-  return { ...actor, id: (await meta.principal(actor.kind, actor.name)).id };
+  return { kind: actor.kind, id: (await meta.principal(actor.kind, actor.name)).id, name: actor.name, address: actor.address };
 }
 
 /** An event's time. */

@@ -4,7 +4,7 @@
 // one `artifact.pulled` event with a count. A crash loses at most the last interval's events.
 import type { Logger } from 'pino';
 import type { MetadataStore } from '../metadata/metadata-store.js';
-import type { RegistryEvent } from './events.js';
+import type { Actor, RegistryEvent } from './events.js';
 
 /** Events gathered before a write is forced, whatever the interval. */
 const MAX_PENDING = 1000;
@@ -21,16 +21,23 @@ export class EventBatcher {
     private readonly intervalMs = 1000,
   ) {}
 
-  add(event: RegistryEvent): void {
-    if (event.type === 'artifact.pulled') {
-      const key = `${event.repository}\n${event.digest}\n${event.tag ?? ''}\n${event.actor.kind}\n${event.actor.name ?? ''}`;
-      const seen = this.pulls.get(key);
-      if (seen) {
-        seen.count += event.count;
-        return;
-      }
-      this.pulls.set(key, event);
+  /**
+   * One pull of an artifact: counted into the pending event of the same artifact and actor, so
+   * that a hot manifest's pulls cost a string key and a map lookup, no event each.
+   */
+  pulled(repository: string, digest: string, tag: string | undefined, actor: Actor): void {
+    const key = `${repository}\n${digest}\n${tag ?? ''}\n${actor.kind}\n${actor.name ?? ''}`;
+    const seen = this.pulls.get(key);
+    if (seen) {
+      seen.count++;
+      return;
     }
+    const event: Extract<RegistryEvent, { type: 'artifact.pulled' }> = { type: 'artifact.pulled', at: new Date().toISOString(), actor, repository, digest, tag, count: 1 };
+    this.pulls.set(key, event);
+    this.add(event);
+  }
+
+  add(event: RegistryEvent): void {
     this.pending.push(event);
     if (this.pending.length >= MAX_PENDING) void this.flush();
     else if (!this.timer) {
@@ -69,7 +76,7 @@ export class EventBatcher {
     for (const event of batch) {
       const { actor } = event;
       if (actor.id === undefined && (actor.kind === 'user' || actor.kind === 'robot') && actor.name) {
-        event.actor = { ...actor, id: (await this.meta.principal(actor.kind, actor.name)).id };
+        event.actor = { kind: actor.kind, id: (await this.meta.principal(actor.kind, actor.name)).id, name: actor.name, address: actor.address };
       }
     }
   }

@@ -4,6 +4,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import type { Artifacts } from '../core/artifacts.js';
 import type { UploadSessions } from '../core/upload-sessions.js';
 import type { Caller } from '../policy/policy.js';
+import type { Actor } from '../events/events.js';
 import { RegistryError, type ErrorCode } from './errors.js';
 import type { OciRoute } from './routes.js';
 
@@ -24,14 +25,35 @@ export interface RegistryDeps {
   clientAddress(request: FastifyRequest): string;
 }
 
-/** Who a request acts as, for the use cases: its principal and the credentials it was authorized with. */
+/**
+ * Who a request acts as, for the use cases: its principal and the credentials it was authorized
+ * with. The client's address is looked up only when an event records it (pulls do not).
+ */
 export function callerOf(request: FastifyRequest, deps: RegistryDeps): Caller {
-  const user = request.principal?.user ?? null;
-  const address = deps.clientAddress(request);
-  return {
-    actor: user === null ? { kind: 'anonymous', address } : { kind: 'user', name: user, address },
-    grant: request.grant ?? undefined,
-  };
+  return { actor: new RequestActor(request, deps), grant: request.grant ?? undefined };
+}
+
+class RequestActor implements Actor {
+  readonly kind: Actor['kind'];
+  readonly name: string | undefined;
+  private client: string | undefined;
+
+  constructor(
+    private readonly request: FastifyRequest,
+    private readonly deps: RegistryDeps,
+  ) {
+    const user = request.principal?.user ?? null;
+    this.kind = user === null ? 'anonymous' : 'user';
+    this.name = user ?? undefined;
+  }
+
+  get address(): string {
+    return (this.client ??= this.deps.clientAddress(this.request));
+  }
+
+  toJSON(): Actor {
+    return { kind: this.kind, name: this.name, address: this.address };
+  }
 }
 
 export type Handler<K extends OciRoute['kind']> = (

@@ -2,7 +2,8 @@
 // bucket (Ceph radosgw), behind HAProxy (round robin, health checks on /readyz). The OCI
 // conformance suite through the balancer; read-your-writes across replicas; an upload started on
 // one replica, continued on a second and committed on a third; skopeo and podman through the
-// balancer; a replica killed with -9 during concurrent pushes; PostgreSQL restarted under load.
+// balancer; docker too; a replica killed with -9 during concurrent pushes; PostgreSQL restarted
+// under load; an embedded registry migrated in; S3 lost.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -13,7 +14,7 @@ import { startHaproxy, type RunningHaproxy } from '../helpers/haproxy.js';
 import { assertOciError, client, request } from '../helpers/http.js';
 import { ociConformanceSuite } from '../helpers/oci-conformance-suite.js';
 import { imageManifest, makeOciLayout, sha256 } from '../helpers/oci.js';
-import { htpasswdFile, run, runOk, waitFor } from '../helpers/peers.js';
+import { htpasswdFile, run, runOk, startDockerd, waitFor } from '../helpers/peers.js';
 import { startPostgres, type RunningPostgres } from '../helpers/postgres.js';
 import { startRadosgw, type RunningRadosgw } from '../helpers/radosgw.js';
 import { CLI, spawnServe, startTestRegistry, tempDir, type ServeProcess } from '../helpers/registry.js';
@@ -160,6 +161,25 @@ describe('three replicas on PostgreSQL and S3', () => {
     for (const r of replicas) {
       const got = await client(r.url, AUTH)('/v2/fleet/podman/manifests/v1', { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json,application/vnd.docker.distribution.manifest.v2+json' } });
       assert.equal(got.status, 200, `${r.url}: ${got.text}`);
+    }
+  });
+
+  test('docker logs in, pulls, and pushes a retagged image through the balancer', { timeout: 180_000 }, async () => {
+    const dockerd = await startDockerd(path.join(tmp, 'docker'));
+    try {
+      // 127.0.0.0/8 is an insecure registry to docker by default: plain HTTP to the balancer.
+      const host = new URL(lb.url).host;
+      await dockerd.dockerOk(['login', '-u', USER, '--password-stdin', host], PASSWORD);
+      await dockerd.dockerOk(['pull', `${host}/fleet/skopeo:v1`]);
+      await dockerd.dockerOk(['tag', `${host}/fleet/skopeo:v1`, `${host}/fleet/docker:v1`]);
+      const pushed = await dockerd.dockerOk(['push', `${host}/fleet/docker:v1`]);
+      assert.match(pushed.stdout, /digest: sha256:/);
+      for (const r of replicas) {
+        const tags = await client(r.url, AUTH)('/v2/fleet/docker/tags/list');
+        assert.deepEqual((tags.json() as { tags: string[] }).tags, ['v1'], r.url);
+      }
+    } finally {
+      await dockerd.stop();
     }
   });
 
