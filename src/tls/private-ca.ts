@@ -13,7 +13,7 @@ import { isIP } from 'node:net';
 import os from 'node:os';
 import type { KeyValueStore, Locker } from '../coordination/coordination.js';
 import { describeKey, withLock } from '../coordination/open.js';
-import { generateP256, parsePrivateKey, pem, signingKey, type SigningKey } from './ca-keys.js';
+import { generateP256, parsePrivateKey, signingKey, type SigningKey } from './ca-keys.js';
 import { splitPemCertificates } from './cert-files.js';
 import { formatPermittedName, nameConstraintsExtension, NAME_CONSTRAINTS_OID, parsePermittedName, partitionPermitted, type PermittedName } from './name-constraints.js';
 import * as x509 from './x509.js';
