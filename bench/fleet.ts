@@ -4,7 +4,7 @@
 // redirects off so it serves the bytes as minato does), runs one interleaved `regbench --compare`,
 // writes the JSON lines to bench/out/<date>-<label>.jsonl, and stops everything it started.
 //
-//   npm run bench:fleet -- [--replicas N] [--against distribution|one-replica] [--label NAME] [any regbench option]
+//   npm run bench:fleet -- [--replicas N] [--against distribution|one-replica] [--tuning on|off] [--label NAME] [any regbench option]
 //
 // --replicas N (default 1): N minato replicas behind HAProxy (round robin), sampled by regbench
 // through the first replica's PID only (its CPU and RSS are one replica's share).
@@ -26,6 +26,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
 
 interface Options {
+  /** "off": minato runs with Node's default flags (MINATO_NODE_TUNING=off) instead of the tuned ones. */
+  tuning: 'on' | 'off';
   replicas: number;
   against: 'distribution' | 'one-replica';
   label: string;
@@ -34,12 +36,13 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { replicas: 1, against: 'distribution', label: 'fleet', regbench: path.resolve(repo, '..', 'shared', 'regbench'), passThrough: [] };
+  const o: Options = { tuning: 'on', replicas: 1, against: 'distribution', label: 'fleet', regbench: path.resolve(repo, '..', 'shared', 'regbench'), passThrough: [] };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--replicas') o.replicas = Number(argv[++i]);
     else if (arg === '--against') o.against = argv[++i] as Options['against'];
     else if (arg === '--label') o.label = argv[++i]!;
+    else if (arg === '--tuning') o.tuning = argv[++i] === 'off' ? 'off' : 'on';
     else if (arg === '--regbench') o.regbench = path.resolve(argv[++i]!);
     else o.passThrough.push(arg);
   }
@@ -88,12 +91,15 @@ async function main(): Promise<number> {
         trustedProxies: ['127.0.0.1'],
       }),
     );
+    // Tuning off: no launcher relaunch, so the process started is the server sampled.
+    const minatoEnv = { ...(s3.env() as Record<string, string>), ...(opts.tuning === 'off' ? { MINATO_NODE_TUNING: 'off' } : {}) };
+    const launch = opts.tuning === 'off' ? 'plain' : 'flags';
     const replicas: NodeServer[] = [];
     for (let i = 0; i < opts.replicas; i++) {
       const dir = path.join(work, `minato-${i}`);
       mkdirSync(dir);
       const shared = replicas[0] ? ['--htpasswd', path.join(work, 'minato-0', 'htpasswd')] : [];
-      const replica = await startMinato(dir, [], s3.env() as Record<string, string>, 'flags', ['-c', configFile, ...shared]);
+      const replica = await startMinato(dir, [], minatoEnv, launch, ['-c', configFile, ...shared]);
       replicas.push(opts.replicas > 1 && i > 0 ? { ...replica, password: replicas[0]!.password } : replica);
       stops.push(() => stopPid(replica.pid));
     }
@@ -115,7 +121,7 @@ async function main(): Promise<number> {
     } else {
       const dir = path.join(work, 'minato-single');
       mkdirSync(dir);
-      const single = await startMinato(dir, [], s3.env() as Record<string, string>, 'flags', ['-c', configFile, '--htpasswd', path.join(work, 'minato-0', 'htpasswd')]);
+      const single = await startMinato(dir, [], minatoEnv, launch, ['-c', configFile, '--htpasswd', path.join(work, 'minato-0', 'htpasswd')]);
       stops.push(() => stopPid(single.pid));
       a = { label: 'minato-1-replica', pid: single.pid, url: single.url, auth: ['--user', 'bench', `--password=${password}`] };
     }
@@ -124,7 +130,7 @@ async function main(): Promise<number> {
     const resultFile = path.join(repo, 'bench', 'out', `${stamp()}-${opts.label}.jsonl`);
     const out = createWriteStream(resultFile);
     const commit = await new Promise<string>((resolve) => execFile('git', ['rev-parse', '--short', 'HEAD'], { cwd: repo }, (err, out) => resolve(err ? 'unknown' : out.trim())));
-    out.write(`${JSON.stringify({ type: 'bench', mode: 'fleet', minatoCommit: commit, replicas: opts.replicas, against: opts.against, loadavg: os.loadavg(), args: process.argv.slice(2) })}\n`);
+    out.write(`${JSON.stringify({ type: 'bench', mode: 'fleet', minatoCommit: commit, tuning: opts.tuning, replicas: opts.replicas, against: opts.against, loadavg: os.loadavg(), args: process.argv.slice(2) })}\n`);
     const args = [
       path.join(opts.regbench, 'bin', 'regbench.mjs'),
       '--label', a.label, '--pid', String(a.pid), ...a.auth, a.url,

@@ -138,7 +138,8 @@ export async function startMinato(
     ...serveArgs,
   ];
   const server = await startNodeServer(dir, 'minato', args, { ...env, MINATO_LOG_ACCESS_LOG: 'false' });
-  if (launch === 'flags') return { ...server, user: 'bench', password };
+  // With the tuned flags given, or tuning off (Node's defaults, no relaunch), the process is the server.
+  if (launch === 'flags' || env.MINATO_NODE_TUNING === 'off') return { ...server, user: 'bench', password };
   // `node bin/minato.js serve`, as a user may start it: the launcher runs the server as its child
   // with the flags; the server is the process to sample, the launcher's own RSS is reported apart.
   const children = readFileSync(`/proc/${server.pid}/task/${server.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
