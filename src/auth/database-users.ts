@@ -1,6 +1,6 @@
 // Users kept in the metadata database (the identity source when no htpasswd file is configured).
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Db } from '../metadata/db.js';
 import type { Database } from '../metadata/schema.js';
 import type { RegistryEvent } from '../events/events.js';
@@ -29,6 +29,8 @@ export class DatabaseUsers implements IdentityProvider {
         .values({ name: user, password_hash: hash, created_at: Date.now() })
         .onConflict((oc) => oc.column('name').doUpdateSet({ password_hash: hash }))
         .execute();
+      // The user's stable id from its creation on (memberships and audit rows refer to it).
+      await trx.insertInto('principals').values({ kind: 'user', name: user, created_at: Date.now() }).onConflict((oc) => oc.columns(['kind', 'name']).doNothing()).execute();
       await recordChange(trx, user, 'password', this.origin);
     });
     for (const l of this.listeners) l();
@@ -81,5 +83,8 @@ export class DatabaseUsers implements IdentityProvider {
  */
 async function recordChange(trx: Kysely<Database>, user: string, change: 'password' | 'deleted', origin: string): Promise<void> {
   const event: RegistryEvent = { type: 'user.changed', at: new Date().toISOString(), actor: { kind: 'system' }, user, change, origin };
+  // On PostgreSQL, outbox ids are drawn in commit order under the store's outbox lock
+  // (metadata/postgres/statements.ts): take it too, or a reader could pass this event by.
+  if (/postgres/i.test(trx.getExecutor().adapter.constructor.name)) await sql`select pg_advisory_xact_lock(1835626081, 1)`.execute(trx);
   await trx.insertInto('events').values({ type: event.type, repository: null, payload: JSON.stringify(event), created_at: Date.now() }).execute();
 }
