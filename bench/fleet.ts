@@ -87,7 +87,7 @@ async function main(): Promise<number> {
       configFile,
       stringify({
         database: { driver: 'postgres', url: databaseUrl },
-        storage: { driver: { kind: 's3', bucket, endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } } },
+        storage: { driver: s3.driverConfig(bucket) },
         trustedProxies: ['127.0.0.1'],
       }),
     );

@@ -55,15 +55,7 @@ const rgw = await startRadosgw();
 try {
   const bucket = await rgw.createBucket();
   const store = await S3BlobStore.open(
-    {
-      kind: 's3',
-      bucket,
-      endpoint: rgw.endpoint,
-      region: rgw.region,
-      prefix: '',
-      credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey },
-      redirect: { enabled: false, ttlSeconds: 600 },
-    },
+    rgw.driverConfig(bucket),
     { partSize: Number(values.part) * MiB, hashWorkers: values['hash-workers'] === undefined ? undefined : Number(values['hash-workers']) },
   );
   console.log(`radosgw ${rgw.endpoint}: ${size / MiB} MiB blob in ${patch / MiB} MiB PATCHes, ${values.part} MiB parts, ${values.rounds} rounds`);

@@ -52,15 +52,7 @@ blobStoreConformance(
   's3 (Ceph radosgw)',
   async () => {
     const bucket = await rgw!.createBucket();
-    const config = {
-      kind: 's3' as const,
-      bucket,
-      endpoint: rgw!.endpoint,
-      region: rgw!.region,
-      prefix: 'registry',
-      credentials: { accessKeyId: rgw!.accessKeyId, secretAccessKey: rgw!.secretAccessKey },
-      redirect: { enabled: false, ttlSeconds: 600 },
-    };
+    const config = rgw!.driverConfig(bucket, { prefix: 'registry' });
     // The smallest parts S3 allows, so the suite's bodies cross several part boundaries.
     return subject(() => S3BlobStore.open(config, { partSize: 5 * MiB }));
   },

@@ -43,7 +43,7 @@ async function writeConfig(i: number, databaseUrl: string, bucket: string, htpas
       trustedProxies: ['127.0.0.1'],
       auth: htpasswd === undefined ? {} : { htpasswd, credentialCacheSeconds: 60 },
       database: { driver: 'postgres', url: databaseUrl },
-      storage: { driver: { kind: 's3', bucket, endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } } },
+      storage: { driver: s3.driverConfig(bucket) },
       log: { level: 'info', accessLog: false },
     }),
   );

@@ -32,16 +32,7 @@ after(async () => {
 });
 
 function config(bucket: string, extra: Partial<S3DriverConfig> = {}): S3DriverConfig {
-  return {
-    kind: 's3',
-    bucket,
-    endpoint: rgw.endpoint,
-    region: rgw.region,
-    prefix: '',
-    credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey },
-    redirect: { enabled: false, ttlSeconds: 600 },
-    ...extra,
-  };
+  return rgw.driverConfig(bucket, extra);
 }
 
 async function open(cfg: S3DriverConfig, options: S3BlobStoreOptions = { partSize: 5 * MiB }): Promise<S3BlobStore> {

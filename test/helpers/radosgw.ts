@@ -11,6 +11,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import type { S3DriverConfig } from '../../src/storage/config.js';
 import { run, runOk } from './peers.js';
 import { freePorts, waitFor } from './ports.js';
 
@@ -24,6 +25,8 @@ export interface RunningRadosgw {
   dir: string;
   /** What an S3 client needs to reach this server (path-style, the checksums radosgw 16 accepts). */
   clientConfig(): S3ClientConfig;
+  /** minato's storage.driver for a bucket on this server (as config parsing would give it), with `extra` over it. */
+  driverConfig(bucket: string, extra?: Partial<S3DriverConfig>): S3DriverConfig;
   /** Creates an empty bucket with a fresh name and returns the name. */
   createBucket(name?: string): Promise<string>;
   /**
@@ -111,6 +114,17 @@ export async function startRadosgw(): Promise<RunningRadosgw> {
       pids: { mon: mon.pid!, osd: osd.pid!, rgw: rgw.pid! },
       dir,
       clientConfig,
+      driverConfig: (bucket, extra = {}) => ({
+        kind: 's3',
+        bucket,
+        endpoint,
+        region: 'us-east-1',
+        // forcePathStyle unset: path style follows from the endpoint, as a user's config would leave it.
+        prefix: '',
+        credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
+        redirect: { enabled: false, ttlSeconds: 600 },
+        ...extra,
+      }),
       async createBucket(name = `minato-${randomBytes(6).toString('hex')}`) {
         await admin.send(new CreateBucketCommand({ Bucket: name }));
         return name;
