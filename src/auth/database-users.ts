@@ -3,7 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Db } from '../metadata/db.js';
 import type { Database } from '../metadata/schema.js';
-import type { RegistryEvent } from '../events/events.js';
+import { eventTime, SYSTEM_ACTOR, type RegistryEvent } from '../events/events.js';
 import type { IdentityProvider } from './identity.js';
 import { hashPassword, verifyPassword } from './password-hash.js';
 
@@ -82,7 +82,7 @@ export class DatabaseUsers implements IdentityProvider {
  * logins (the server, every replica) hears of it, even when the CLI made it.
  */
 async function recordChange(trx: Kysely<Database>, user: string, change: 'password' | 'deleted', origin: string): Promise<void> {
-  const event: RegistryEvent = { type: 'user.changed', at: new Date().toISOString(), actor: { kind: 'system' }, user, change, origin };
+  const event: RegistryEvent = { type: 'user.changed', at: eventTime(), actor: SYSTEM_ACTOR, user, change, origin };
   // On PostgreSQL, outbox ids are drawn in commit order under the store's outbox lock
   // (metadata/postgres/statements.ts): take it too, or a reader could pass this event by.
   if (/postgres/i.test(trx.getExecutor().adapter.constructor.name)) await sql`select pg_advisory_xact_lock(1835626081, 1)`.execute(trx);

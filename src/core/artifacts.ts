@@ -3,7 +3,6 @@
 // the delete point), list. Every front end calls these; the OCI handlers only parse and respond.
 import { createHash } from 'node:crypto';
 import type { EventBatcher } from '../events/event-batcher.js';
-import type { RegistryEvent } from '../events/events.js';
 import type { ManifestRecord, MetadataStore, ReferrerDescriptor } from '../metadata/metadata-store.js';
 import { OciError } from '../oci/errors.js';
 import { parseManifest, type ParsedManifest, type Referenced } from '../oci/manifest-parse.js';
@@ -11,7 +10,8 @@ import { digestAlgorithm, parseDigest, parseReference, type Digest, type Referen
 import type { Caller, Policies } from '../policy/policy.js';
 import type { BlobReader, BlobStore, ByteRange } from '../storage/blob-store.js';
 import type { Readable } from 'node:stream';
-import { eventActor, now } from './event-actor.js';
+import { eventActor } from './event-actor.js';
+import { eventTime, type RegistryEvent } from '../events/events.js';
 import { missingBlob } from './upload-sessions.js';
 
 export interface ArtifactsDeps {
@@ -79,7 +79,7 @@ export class Artifacts {
       const previous = tag === undefined ? undefined : await tx.resolveTag(repository, tag);
       if (tag !== undefined) await policies.check('tagMove', caller, { repository, tag, digest, previous }, tx);
       await tx.putManifest(repository, record, references, tag);
-      const at = now();
+      const at = eventTime();
       const events: RegistryEvent[] = [
         { type: 'manifest.pushed', at, actor, repository, digest, mediaType: parsed.mediaType, size: body.length, tag, subject: parsed.subject ?? undefined },
       ];
@@ -96,7 +96,7 @@ export class Artifacts {
     const { meta, policies } = this.deps;
     const actor = await eventActor(meta, caller);
     const deleted = await meta.transaction(async (tx) => {
-      const at = now();
+      const at = eventTime();
       if (ref.kind === 'digest') {
         await policies.check('delete', caller, { repository, kind: 'manifest', digest: ref.digest }, tx);
         const gone = await tx.deleteManifest(repository, ref.digest);
@@ -151,7 +151,7 @@ export class Artifacts {
     const deleted = await meta.transaction(async (tx) => {
       await policies.check('delete', caller, { repository, kind: 'blob', digest }, tx);
       if (!(await tx.unlinkBlob(repository, digest))) return false;
-      await tx.appendEvents([{ type: 'blob.deleted', at: now(), actor, repository, digest }]);
+      await tx.appendEvents([{ type: 'blob.deleted', at: eventTime(), actor, repository, digest }]);
       return true;
     });
     if (!deleted) throw new OciError('BLOB_UNKNOWN', `blob ${digest} is not in repository ${repository}`, { digest });

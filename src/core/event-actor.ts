@@ -8,8 +8,3 @@ export async function eventActor(meta: MetadataStore, caller: Caller): Promise<A
   if (actor.id !== undefined || (actor.kind !== 'user' && actor.kind !== 'robot') || actor.name === undefined) return actor;
   return { kind: actor.kind, id: (await meta.principal(actor.kind, actor.name)).id, name: actor.name, address: actor.address };
 }
-
-/** An event's time. */
-export function now(): string {
-  return new Date().toISOString();
-}

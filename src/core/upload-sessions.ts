@@ -24,7 +24,8 @@ import {
   type BlobStore,
   type UploadState,
 } from '../storage/blob-store.js';
-import { eventActor, now } from './event-actor.js';
+import { eventActor } from './event-actor.js';
+import { eventTime } from '../events/events.js';
 
 /** Runs calls for one key one at a time (KeyedQueue in one process, a lock across a fleet). */
 export interface Serializer {
@@ -162,7 +163,7 @@ export class UploadSessions {
       await meta.transaction(async (tx) => {
         await policies.check('blobCommit', caller, { repository, digest, size }, tx);
         await tx.linkBlob(repository, digest, size);
-        await tx.appendEvents([{ type: 'blob.mounted', at: now(), actor, repository, digest, size, from: source }]);
+        await tx.appendEvents([{ type: 'blob.mounted', at: eventTime(), actor, repository, digest, size, from: source }]);
       });
       return { digest, size };
     }
@@ -278,7 +279,7 @@ export class UploadSessions {
       await policies.check('blobCommit', caller, { repository, digest, size }, tx);
       await tx.linkBlob(repository, digest, size);
       await tx.deleteUpload(record.id);
-      await tx.appendEvents([{ type: 'blob.pushed', at: now(), actor, repository, digest, size }]);
+      await tx.appendEvents([{ type: 'blob.pushed', at: eventTime(), actor, repository, digest, size }]);
     });
   }
 }

@@ -4,7 +4,7 @@
 // one `artifact.pulled` event with a count. A crash loses at most the last interval's events.
 import type { Logger } from 'pino';
 import type { MetadataStore } from '../metadata/metadata-store.js';
-import type { Actor, RegistryEvent } from './events.js';
+import { eventTime, type Actor, type RegistryEvent } from './events.js';
 
 /** Events gathered before a write is forced, whatever the interval. */
 const MAX_PENDING = 1000;
@@ -32,7 +32,7 @@ export class EventBatcher {
       seen.count++;
       return;
     }
-    const event: Extract<RegistryEvent, { type: 'artifact.pulled' }> = { type: 'artifact.pulled', at: new Date().toISOString(), actor, repository, digest, tag, count: 1 };
+    const event: Extract<RegistryEvent, { type: 'artifact.pulled' }> = { type: 'artifact.pulled', at: eventTime(), actor, repository, digest, tag, count: 1 };
     this.pulls.set(key, event);
     this.add(event);
   }

@@ -42,6 +42,14 @@ export type EventType = RegistryEvent['type'];
 /** An event as read back from the outbox: its id orders it (per repository and overall). */
 export type StoredEvent = RegistryEvent & { id: number };
 
+/** The actor of what the registry does by itself (certificates, changes made through the CLI). */
+export const SYSTEM_ACTOR: Actor = { kind: 'system' };
+
+/** An event's time (`at`). */
+export function eventTime(): string {
+  return new Date().toISOString();
+}
+
 /** The repository an event concerns, if any (delivery is in order per repository). */
 export function eventRepository(event: RegistryEvent): string | undefined {
   return 'repository' in event ? event.repository : undefined;
