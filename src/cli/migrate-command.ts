@@ -17,7 +17,7 @@ export async function runMigrate(config: Config, fromData: string, options: { js
   const source = path.resolve(fromData);
   if (!existsSync(path.join(source, 'minato.db'))) throw new Error(`${source} holds no embedded registry (no minato.db): give the data directory of the registry to copy with --from-data`);
   const targetData = path.resolve(config.data);
-  if (targetData === source && describeTarget(config) === 'SQLite and the filesystem') {
+  if (targetData === source && config.database.driver === 'sqlite' && config.storage.driver.kind === 'filesystem') {
     throw new Error(`the target is the source (${source}): configure the target's database and storage (-c target.yaml), or another --data`);
   }
   const log = pino({ level: 'warn' }, pino.destination(2));

@@ -8,6 +8,7 @@
 // Resumable: a blob already in the target is skipped (stat), and every metadata write is
 // idempotent, so an interrupted run is simply run again. Run it while the target serves no
 // clients, or while the source is read-only: what the source receives during the copy may be missed.
+import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { sql } from 'kysely';
 import type { Db } from '../metadata/db.js';
@@ -99,16 +100,8 @@ export async function migrateRegistry(source: RegistryEnds, target: RegistryEnds
   const names = new Map(repositories.map((r) => [Number(r.id), r.name]));
   report.repositories = repositories.length;
   const sizes = new Map(known.map((b) => [b.digest, Number(b.size)]));
-  const refsOf = new Map<string, string[]>();
-  for (const r of references) {
-    const key = `${r.repository_id} ${r.manifest_digest}`;
-    (refsOf.get(key) ?? refsOf.set(key, []).get(key)!).push(r.child_digest);
-  }
-  const tagsOf = new Map<string, string[]>();
-  for (const t of tags) {
-    const key = `${t.repository_id} ${t.digest}`;
-    (tagsOf.get(key) ?? tagsOf.set(key, []).get(key)!).push(t.name);
-  }
+  const refsOf = groupBy(references, (r) => `${r.repository_id} ${r.manifest_digest}`, (r) => r.child_digest);
+  const tagsOf = groupBy(tags, (t) => `${t.repository_id} ${t.digest}`, (t) => t.name);
 
   // Blob links first (a manifest's references are then in place), in batches of one transaction.
   for (const batch of chunks(links, 500)) {
@@ -196,7 +189,7 @@ async function copyBlob(from: BlobStore, to: BlobStore, digest: Digest): Promise
     if (err instanceof BlobNotFoundError) return 'missing from the source storage';
     throw err;
   }
-  const state = await to.begin(cryptoId());
+  const state = await to.begin(randomUUID());
   try {
     const written = await to.append(state, body);
     await to.commit(written, digest);
@@ -215,8 +208,15 @@ async function bumpPrincipalSequence(db: Db): Promise<void> {
   await sql`select setval(pg_get_serial_sequence('principals', 'id'), (select max(id) from principals))`.execute(db);
 }
 
-function cryptoId(): string {
-  return globalThis.crypto.randomUUID();
+function groupBy<T>(rows: T[], key: (row: T) => string, value: (row: T) => string): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  for (const row of rows) {
+    const k = key(row);
+    const group = groups.get(k);
+    if (group) group.push(value(row));
+    else groups.set(k, [value(row)]);
+  }
+  return groups;
 }
 
 function* chunks<T>(items: T[], size: number): Generator<T[]> {
