@@ -89,9 +89,14 @@ export class UploadSessions {
     return state;
   }
 
-  /** Bytes received so far. */
+  /** Bytes received so far; BLOB_UPLOAD_UNKNOWN (and the record goes) when the data is gone. */
   async status(repository: string, id: string): Promise<number> {
-    return (await this.session(repository, id)).state.offset;
+    const record = await this.session(repository, id);
+    if (!(await this.deps.blobs.uploadExists(record.state))) {
+      await this.deps.meta.transaction((tx) => tx.deleteUpload(id));
+      throw new OciError('BLOB_UPLOAD_UNKNOWN', `upload ${id} is unknown in repository ${repository}: its data is gone; start a new upload`);
+    }
+    return record.state.offset;
   }
 
   /** Stores a chunk and returns the new offset. */

@@ -106,6 +106,13 @@ export interface BlobStore {
   commit(state: UploadState, expected: Digest): Promise<BlobInfo>;
   /** Discards an upload's data. Idempotent. */
   cancel(state: UploadState): Promise<void>;
+  /**
+   * Whether the data a state counts is still there to continue or commit (a status request asks
+   * before it reports the offset). False for a filesystem upload whose file went, e.g. renamed
+   * into place by a commit whose metadata a crash never wrote: the client then starts again
+   * instead of committing a blob nothing can verify any more. Cheap: one stat, or none.
+   */
+  uploadExists(state: UploadState): Promise<boolean>;
   /** Upload data the driver holds with its last activity, for purging what metadata no longer knows. */
   listUploads(): Promise<Array<{ id: string; modified: Date }>>;
   /** Discards upload data by id alone (purge of leftovers). Idempotent. */

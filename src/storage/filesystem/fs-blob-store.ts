@@ -218,6 +218,12 @@ export class FsBlobStore implements BlobStore {
     });
   }
 
+  async uploadExists(state: UploadState): Promise<boolean> {
+    const file = this.layout.uploadPath(state.id);
+    const size = file === undefined ? undefined : statSyncOrUndefined(file)?.size;
+    return size !== undefined && size >= state.offset;
+  }
+
   async cancel(state: UploadState): Promise<void> {
     await this.discardUpload(state.id);
   }

@@ -220,6 +220,15 @@ export class S3BlobStore implements BlobStore {
     return info;
   }
 
+  /**
+   * Always true, with no request: a commit verifies the claimed digest against the hash state the
+   * upload carries, so even an upload whose commit a crash interrupted (its parts already
+   * assembled) commits correctly, and a part or tail that went makes the commit fail cleanly.
+   */
+  async uploadExists(): Promise<boolean> {
+    return true;
+  }
+
   async cancel(state: UploadState): Promise<void> {
     if (!this.layout.validUploadId(state.id)) return;
     let data: S3UploadData;
