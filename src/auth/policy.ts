@@ -3,8 +3,10 @@
 // Projects and roles will refine these functions.
 
 export interface Principal {
-  /** null for an anonymous client. */
+  /** The login name (a robot's with its prefix: "robot$library+ci"); null for an anonymous client. */
   user: string | null;
+  /** Set for a robot account. */
+  robot?: true;
 }
 
 export const ANONYMOUS: Principal = { user: null };

@@ -31,8 +31,17 @@ export type RegistryEvent = Base &
     | { type: 'tag.deleted'; repository: string; tag: string; digest: string }
     | { type: 'artifact.pulled'; repository: string; digest: string; tag?: string; count: number }
     | { type: 'auth.login'; user: string; ok: boolean; reason?: string }
+    | { type: 'auth.logout'; user: string }
     /** `origin`: the process that made the change (it has already applied it to itself). */
-    | { type: 'user.changed'; user: string; change: 'password' | 'deleted'; origin: string }
+    | { type: 'user.changed'; user: string; userId?: number; change: 'created' | 'password' | 'updated' | 'deleted'; origin: string }
+    | { type: 'project.changed'; project: string; projectId: number; change: 'created' | 'updated' | 'deleted'; origin: string }
+    /** A member's role in a project (`role`: Harbor's role id; absent when deleted). */
+    | { type: 'member.changed'; project: string; projectId: number; member: string; memberId: number; role?: number; change: 'created' | 'updated' | 'deleted'; origin: string }
+    /** `project`: absent for a system robot. `secret`: its secret was refreshed. */
+    | { type: 'robot.changed'; robot: string; robotId: number; project?: string; change: 'created' | 'updated' | 'secret' | 'deleted'; origin: string }
+    /** Storage usage of a project reached 85 % of its quota (warning) or a push would have passed it (exceeded). */
+    | { type: 'quota.warning' | 'quota.exceeded'; project: string; projectId: number; usedBytes: number; limitBytes: number; repository?: string }
+    | { type: 'config.changed'; keys: string[]; origin: string }
     | { type: 'cert.obtained'; names: string[]; notAfter: string; issuer: string }
     | { type: 'cert.failed'; names: string[]; error: string }
   );

@@ -149,6 +149,119 @@ const migrations: Record<string, DialectMigration> = {
       for (const t of ['event_cursors', 'events', 'principals']) await db.schema.dropTable(t).execute();
     },
   },
+  // Projects, members and roles, robot accounts, user attributes (system admin flag, e-mail),
+  // the audit log, and UI sessions. Every repository's first path component becomes a project
+  // (private, no members: its content stays reachable for system admins), and `library` exists
+  // from the start, public, as in Harbor.
+  '0003_projects': {
+    async up(db: Kysely<any>, t: ColumnTypes) {
+      const now = Date.now();
+      await db.schema.alterTable('users').addColumn('sysadmin', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('users').addColumn('email', 'text').execute();
+      await db.schema.alterTable('users').addColumn('realname', 'text').execute();
+      await db.schema.alterTable('users').addColumn('comment', 'text').execute();
+      await db.schema.alterTable('users').addColumn('updated_at', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+      // Every stored user has its stable id (0002 gave ids to users created since).
+      await sql`insert into principals (kind, name, created_at) select 'user', name, created_at from users
+                where not exists (select 1 from principals p where p.kind = 'user' and p.name = users.name)`.execute(db);
+
+      await t
+        .id(db.schema.createTable('projects'), 'id')
+        .addColumn('name', t.sortedText, (c) => c.notNull().unique())
+        .addColumn('owner_id', 'integer')
+        .addColumn('public', 'integer', (c) => c.notNull().defaultTo(0))
+        /** Harbor's string-valued project metadata, as a JSON object (public is kept in its column too). */
+        .addColumn('metadata', 'text', (c) => c.notNull().defaultTo('{}'))
+        /** Bytes; -1 unlimited. */
+        .addColumn('storage_limit', 'bigint', (c) => c.notNull().defaultTo(-1))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.insertInto('projects').values({ name: 'library', public: 1, metadata: '{"public":"true"}', created_at: now, updated_at: now }).execute();
+      const names = await db.selectFrom('repositories').select('name').execute();
+      const projects = [...new Set(names.map((r: { name: string }) => r.name.split('/')[0]))].filter((p) => p !== 'library');
+      for (const name of projects) {
+        await db.insertInto('projects').values({ name, public: 0, metadata: '{"public":"false"}', created_at: now, updated_at: now }).execute();
+      }
+
+      await db.schema
+        .createTable('project_members')
+        .addColumn('project_id', 'integer', (c) => c.notNull())
+        .addColumn('principal_id', 'integer', (c) => c.notNull())
+        /** Harbor's role ids: 1 project admin, 2 developer, 3 guest, 4 maintainer, 5 limited guest. */
+        .addColumn('role_id', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('project_members_pk', ['project_id', 'principal_id'])
+        .execute();
+      await db.schema.createIndex('project_members_principal').on('project_members').column('principal_id').execute();
+
+      await db.schema
+        .createTable('robots')
+        /** The robot's principal id (kind 'robot'). */
+        .addColumn('id', 'integer', (c) => c.primaryKey())
+        /** As Harbor stores it: "<project>+<name>" or "<name>" (the login name adds the "robot$" prefix). */
+        .addColumn('name', 'text', (c) => c.notNull().unique())
+        /** 0 for a system robot. */
+        .addColumn('project_id', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('secret_hash', 'text', (c) => c.notNull())
+        /** After a refresh with a grace period: the old secret's hash, valid until previous_secret_until. */
+        .addColumn('previous_secret_hash', 'text')
+        .addColumn('previous_secret_until', 'bigint')
+        /** The permission list as JSON: [{kind, namespace, access: [{resource, action}]}]. */
+        .addColumn('permissions', 'text', (c) => c.notNull())
+        /** Days, -1 never. */
+        .addColumn('duration', 'integer', (c) => c.notNull())
+        /** ms since the epoch; -1 never. */
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('disabled', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('creator_id', 'integer')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_used_at', 'bigint')
+        .addColumn('last_used_from', 'text')
+        .execute();
+      await db.schema.createIndex('robots_project').on('robots').column('project_id').execute();
+
+      await t
+        .id(db.schema.createTable('audit_logs'), 'id', true)
+        .addColumn('op_time', 'bigint', (c) => c.notNull())
+        /** null for system-level operations (users, configuration, logins). */
+        .addColumn('project_id', 'integer')
+        /** create, delete, pull, update, login, logout, ... */
+        .addColumn('operation', 'text', (c) => c.notNull())
+        /** artifact, tag, repository, project, member, robot, user, configuration, ... */
+        .addColumn('resource_type', 'text', (c) => c.notNull())
+        .addColumn('resource', 'text', (c) => c.notNull())
+        .addColumn('principal_id', 'integer')
+        .addColumn('username', 'text', (c) => c.notNull())
+        .addColumn('address', 'text')
+        .addColumn('success', 'integer', (c) => c.notNull().defaultTo(1))
+        .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+        /** The outbox event it came from (delivery is at least once: a redelivered event is not recorded twice). */
+        .addColumn('event_id', 'bigint')
+        .execute();
+      await db.schema.createIndex('audit_logs_time').on('audit_logs').columns(['op_time', 'id']).execute();
+      await db.schema.createIndex('audit_logs_project').on('audit_logs').columns(['project_id', 'id']).execute();
+      await db.schema.createIndex('audit_logs_event').on('audit_logs').columns(['event_id']).unique().execute();
+
+      await db.schema
+        .createTable('sessions')
+        /** SHA-256 of the cookie's value: a stolen database does not give live sessions. */
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('principal_id', 'integer', (c) => c.notNull())
+        .addColumn('csrf_token', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('sessions_expiry').on('sessions').column('expires_at').execute();
+    },
+    async down(db: Kysely<any>) {
+      for (const t of ['sessions', 'audit_logs', 'robots', 'project_members', 'projects']) await db.schema.dropTable(t).execute();
+      for (const c of ['updated_at', 'comment', 'realname', 'email', 'sysadmin']) await db.schema.alterTable('users').dropColumn(c).execute();
+    },
+  },
 };
 
 /** The migrations, with the column types of a dialect. */

@@ -87,6 +87,84 @@ export interface UsersTable {
   name: string;
   password_hash: string;
   created_at: number;
+  /** 1 for a system administrator. */
+  sysadmin: Generated<number>;
+  email: string | null;
+  realname: string | null;
+  comment: string | null;
+  updated_at: Generated<number>;
+}
+
+/** A project: the first path component of its repositories' names. */
+export interface ProjectsTable {
+  id: Generated<number>;
+  name: string;
+  owner_id: number | null;
+  public: Generated<number>;
+  /** Harbor's string-valued metadata as a JSON object. */
+  metadata: Generated<string>;
+  /** Bytes; -1 unlimited. */
+  storage_limit: Generated<number>;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ProjectMembersTable {
+  project_id: number;
+  principal_id: number;
+  /** 1 project admin, 2 developer, 3 guest, 4 maintainer, 5 limited guest (Harbor's ids). */
+  role_id: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface RobotsTable {
+  /** The robot's principal id. */
+  id: number;
+  /** "<project>+<name>" or "<name>"; logins add the "robot$" prefix. */
+  name: string;
+  /** 0 for a system robot. */
+  project_id: Generated<number>;
+  description: Generated<string>;
+  secret_hash: string;
+  previous_secret_hash: string | null;
+  previous_secret_until: number | null;
+  /** JSON: [{kind, namespace, access: [{resource, action}]}]. */
+  permissions: string;
+  /** Days; -1 never. */
+  duration: number;
+  /** ms since the epoch; -1 never. */
+  expires_at: number;
+  disabled: Generated<number>;
+  creator_id: number | null;
+  created_at: number;
+  updated_at: number;
+  last_used_at: number | null;
+  last_used_from: string | null;
+}
+
+export interface AuditLogsTable {
+  id: Generated<number>;
+  op_time: number;
+  project_id: number | null;
+  operation: string;
+  resource_type: string;
+  resource: string;
+  principal_id: number | null;
+  username: string;
+  address: string | null;
+  success: Generated<number>;
+  description: Generated<string>;
+  event_id: number | null;
+}
+
+export interface SessionsTable {
+  /** SHA-256 (hex) of the cookie value. */
+  id: string;
+  principal_id: number;
+  csrf_token: string;
+  created_at: number;
+  expires_at: number;
 }
 
 export interface Database {
@@ -101,4 +179,9 @@ export interface Database {
   principals: PrincipalsTable;
   events: EventsTable;
   event_cursors: EventCursorsTable;
+  projects: ProjectsTable;
+  project_members: ProjectMembersTable;
+  robots: RobotsTable;
+  audit_logs: AuditLogsTable;
+  sessions: SessionsTable;
 }

@@ -51,7 +51,7 @@ async function withDatabase(fn: (file: string) => Promise<void>): Promise<void> 
   }
 }
 
-test('SQLite gets the schema 0001 shipped with, and 0002 on top of it', async () => {
+test('SQLite gets the schema 0001 shipped with, and 0002 and 0003 on top of it', async () => {
   await withDatabase(async (file) => {
     const sqlite = new Sqlite(file);
     const db = new Kysely<any>({ dialect: new SqliteDialect({ database: sqlite }) });
@@ -59,16 +59,22 @@ test('SQLite gets the schema 0001 shipped with, and 0002 on top of it', async ()
       const migrator = new Migrator({ db, provider: migrationProviderFor('sqlite') });
       assert.equal((await migrator.migrateTo('0001_registry')).error, undefined);
       assert.deepEqual(schema(sqlite), [...SHIPPED_0001].sort());
-      assert.equal((await migrator.migrateToLatest()).error, undefined);
+      assert.equal((await migrator.migrateTo('0002_core')).error, undefined);
       const expected = [...SHIPPED_0001.filter((s) => !s.startsWith('CREATE TABLE "uploads"')), UPLOADS_AFTER_0002, ...ADDED_BY_0002].sort();
       assert.deepEqual(schema(sqlite), expected);
+      assert.equal((await migrator.migrateToLatest()).error, undefined);
+      const tables = (sqlite.prepare("select name from sqlite_master where type = 'table' and name not like 'kysely%' order by name").all() as Array<{ name: string }>).map((r) => r.name);
+      for (const table of ['projects', 'project_members', 'robots', 'audit_logs', 'sessions']) assert.ok(tables.includes(table), table);
+      // 0003 only adds: what 0002 made is still there as it was.
+      const after = schema(sqlite);
+      for (const statement of expected.filter((s) => !s.startsWith('CREATE TABLE "users"'))) assert.ok(after.includes(statement), statement);
     } finally {
       await db.destroy();
     }
   });
 });
 
-test('an embedded database from before 0002 upgrades with its data intact', async () => {
+test('an embedded database from before 0002 upgrades with its data intact, its namespaces becoming projects', async () => {
   await withDatabase(async (file) => {
     // The database as the previous release left it: 0001 only, with a pushed image and an upload.
     const old = new Sqlite(file);
@@ -95,7 +101,7 @@ test('an embedded database from before 0002 upgrades with its data intact', asyn
       await migrate(db);
       await migrate(db); // idempotent: a second start migrates nothing
       const names = (await db.selectFrom('kysely_migration').select('name').orderBy('name').execute()).map((r) => r.name);
-      assert.deepEqual(names, ['0001_registry', '0002_core']);
+      assert.deepEqual(names, ['0001_registry', '0002_core', '0003_projects']);
       assert.deepEqual(sqlite.prepare('select name, created_at from repositories').all(), [{ name: 'team/app', created_at: 1000 }]);
       assert.deepEqual(sqlite.prepare('select repository_id, digest from repository_blobs').all(), [{ repository_id: 1, digest: 'sha256:aa' }]);
       const manifest = sqlite.prepare('select content, annotations, size from manifests').get() as { content: Buffer; annotations: string; size: number };
@@ -106,9 +112,12 @@ test('an embedded database from before 0002 upgrades with its data intact', asyn
         { id: 'u-1', repository: 'team/app', created_at: 1004, offset_bytes: 0, state: null, updated_at: 0 },
       ]);
       assert.deepEqual(sqlite.prepare('select name from users').all(), [{ name: 'admin' }]);
-      // New rows number from 1 in the new tables.
-      sqlite.prepare("insert into principals (kind, name, created_at) values ('user', 'admin', 1)").run();
-      assert.deepEqual(sqlite.prepare('select id from principals').all(), [{ id: 1 }]);
+      // The user got its stable id, numbered from 1; `team` became a private project beside the public `library`.
+      assert.deepEqual(sqlite.prepare('select id, kind, name from principals').all(), [{ id: 1, kind: 'user', name: 'admin' }]);
+      assert.deepEqual(sqlite.prepare('select name, public from projects order by name').all(), [
+        { name: 'library', public: 1 },
+        { name: 'team', public: 0 },
+      ]);
     } finally {
       await db.destroy();
     }
