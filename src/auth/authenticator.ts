@@ -5,7 +5,8 @@
 import { basicCredential, type CredentialCache } from './credential-cache.js';
 import type { IdentityProvider } from './identity.js';
 import type { LoginThrottle } from './login-throttle.js';
-import { allowedActions, ANONYMOUS, isAllowed, type PolicyOptions, type Principal } from './policy.js';
+import { ANONYMOUS, type Principal, type RegistryPolicy } from './policy.js';
+import { isRobotLogin } from './robot-identity.js';
 import { grants, type Access } from './scope.js';
 import type { TokenService } from './token-service.js';
 
@@ -65,7 +66,8 @@ export class Authenticator {
     private readonly identity: IdentityProvider,
     private readonly cache: CredentialCache,
     private readonly tokens: TokenService | undefined,
-    private readonly policy: PolicyOptions,
+    private readonly policy: RegistryPolicy,
+    private readonly anonymousPull: boolean,
     private readonly opts: AuthenticatorOptions = {},
   ) {
     // Changed users or passwords: cached logins may be stale, and a user refused for failed
@@ -95,13 +97,17 @@ export class Authenticator {
    */
   decideCached(authorization: string | undefined, need: Need | null, connection?: object): Decision | undefined {
     if (authorization === undefined || authorization === '') {
-      if (need === null ? this.policy.anonymousPull : isAllowed(ANONYMOUS, need.type, need.name, need.action, this.policy)) return { ok: true, principal: ANONYMOUS };
+      if (need === null ? this.anonymousPull : this.policy.isAllowed(ANONYMOUS, need.type, need.name, need.action)) return { ok: true, principal: ANONYMOUS };
       return { ok: false, status: 401, message: 'authentication required', insufficientScope: false };
     }
     const { scheme, value } = parseAuthorization(authorization);
     if (scheme !== 'basic') return undefined;
     const user = this.cache.userFor(value, connection);
-    return user === undefined ? undefined : this.basicDecision({ user }, need);
+    if (user === undefined) return undefined;
+    const principal = principalFor(user);
+    // A first push that creates its project: only decide() does that work.
+    if (need !== null && this.policy.needsPreparation(principal, need.type, need.name, need.action)) return undefined;
+    return this.basicDecision(principal, need);
   }
 
   /**
@@ -114,7 +120,10 @@ export class Authenticator {
     const { scheme, value } = parseAuthorization(authorization!);
     if (scheme === 'basic') {
       const login = await this.basicLogin(value, address);
-      if ('user' in login) return this.basicDecision(login, need);
+      if ('user' in login) {
+        await this.prepare(login, need);
+        return this.basicDecision(login, need);
+      }
       if (login.refused === 'throttled') {
         return { ok: false, status: 429, message: login.message, retryAfterSeconds: login.retryAfterSeconds };
       }
@@ -126,22 +135,31 @@ export class Authenticator {
         this.opts.onFailure?.('token');
         return { ok: false, status: 401, message: 'invalid or expired token', insufficientScope: false };
       }
-      const principal: Principal = claims.subject === '' ? ANONYMOUS : { user: claims.subject };
+      const principal: Principal = claims.subject === '' ? ANONYMOUS : principalFor(claims.subject);
       // The policy is asked too, not only the token: an anonymous token must not open the
       // registry once anonymous pull is off (nor GET /v2/ while it is off).
-      if (principal.user === null && !this.policy.anonymousPull) {
+      if (principal.user === null && !this.anonymousPull) {
         return { ok: false, status: 401, message: 'anonymous access is not allowed on this registry; sign in', insufficientScope: false };
       }
+      await this.prepare(principal, need);
       const grant: Decision = { ok: true, principal, token: claims.access };
       if (need === null || this.permits(grant, need)) return grant;
+      // A new token would not help when the principal itself is refused: say why, once.
+      if (principal.user !== null && !this.policy.isAllowed(principal, need.type, need.name, need.action)) {
+        return { ok: false, status: 403, message: this.policy.explain(principal, need.type, need.name, need.action), principal };
+      }
       return { ok: false, status: 401, message: `token does not grant ${need.action} on ${need.name}`, insufficientScope: true };
     }
     return { ok: false, status: 401, message: 'unsupported authorization scheme', insufficientScope: false };
   }
 
+  private async prepare(principal: Principal, need: Need | null): Promise<void> {
+    if (need !== null && principal.user !== null) await this.policy.prepare(principal, need.type, need.name, need.action);
+  }
+
   private basicDecision(principal: Principal, need: Need | null): Decision {
-    if (need === null || isAllowed(principal, need.type, need.name, need.action, this.policy)) return { ok: true, principal };
-    return { ok: false, status: 403, message: `${principal.user} may not ${need.action} ${need.name}`, principal };
+    if (need === null || this.policy.isAllowed(principal, need.type, need.name, need.action)) return { ok: true, principal };
+    return { ok: false, status: 403, message: this.policy.explain(principal, need.type, need.name, need.action), principal };
   }
 
   /**
@@ -150,7 +168,7 @@ export class Authenticator {
    * No I/O, no allocation.
    */
   permits(grant: Grant, need: Need): boolean {
-    if (!isAllowed(grant.principal, need.type, need.name, need.action, this.policy)) return false;
+    if (!this.policy.isAllowed(grant.principal, need.type, need.name, need.action)) return false;
     return grant.token === undefined || grants(grant.token, need.type, need.name, need.action);
   }
 
@@ -165,7 +183,7 @@ export class Authenticator {
    */
   basicLogin(value: string, address: string): Promise<Principal | LoginRefusal> {
     const cached = this.cache.userFor(value);
-    if (cached !== undefined) return Promise.resolve({ user: cached });
+    if (cached !== undefined) return Promise.resolve(principalFor(cached));
     const key = `${address} ${value}`;
     let check = this.checking.get(key);
     if (check === undefined) {
@@ -193,12 +211,17 @@ export class Authenticator {
     this.opts.onLogin?.({ user, ok: true, address });
     this.opts.throttle?.succeeded(address, user);
     this.cache.add(value, user);
-    return { user };
+    return principalFor(user);
   }
 
   grantsFor(principal: Principal, requested: Access[]): Access[] {
     return requested
-      .map((r) => ({ ...r, actions: allowedActions(principal, r.type, r.name, r.actions, this.policy) }))
+      .map((r) => ({ ...r, actions: this.policy.allowedActions(principal, r.type, r.name, r.actions) }))
       .filter((r) => r.actions.length > 0);
   }
+}
+
+/** The principal of a login name: robots by their prefix. */
+export function principalFor(name: string): Principal {
+  return isRobotLogin(name) ? { user: name, robot: true } : { user: name };
 }

@@ -1,9 +1,10 @@
 // Users kept in the metadata database (the identity source when no htpasswd file is configured).
 import { randomBytes, randomUUID } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { appendToOutbox } from '../metadata/outbox.js';
 import type { Db } from '../metadata/db.js';
 import type { Database } from '../metadata/schema.js';
-import { eventTime, SYSTEM_ACTOR, type RegistryEvent } from '../events/events.js';
+import { eventTime, SYSTEM_ACTOR } from '../events/events.js';
 import type { IdentityProvider } from './identity.js';
 import { hashPassword, verifyPassword } from './password-hash.js';
 
@@ -11,9 +12,10 @@ export class DatabaseUsers implements IdentityProvider {
   private readonly listeners: Array<() => void> = [];
 
   /** Names this process in the user.changed events it writes, so it does not apply them twice. */
-  private readonly origin = randomUUID();
-
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    readonly origin: string = randomUUID(),
+  ) {}
 
   async verify(user: string, password: string): Promise<boolean> {
     const row = await this.db.selectFrom('users').select('password_hash').where('name', '=', user).executeTakeFirst();
@@ -77,14 +79,7 @@ export class DatabaseUsers implements IdentityProvider {
   close(): void {}
 }
 
-/**
- * The change goes to the outbox in the same transaction, so that every process that caches
- * logins (the server, every replica) hears of it, even when the CLI made it.
- */
+/** The change goes to the outbox in the same transaction, so every process that caches logins (the server, every replica) hears of it, even when the CLI made it. */
 async function recordChange(trx: Kysely<Database>, user: string, change: 'password' | 'deleted', origin: string): Promise<void> {
-  const event: RegistryEvent = { type: 'user.changed', at: eventTime(), actor: SYSTEM_ACTOR, user, change, origin };
-  // On PostgreSQL, outbox ids are drawn in commit order under the store's outbox lock
-  // (metadata/postgres/statements.ts): take it too, or a reader could pass this event by.
-  if (/postgres/i.test(trx.getExecutor().adapter.constructor.name)) await sql`select pg_advisory_xact_lock(1835626081, 1)`.execute(trx);
-  await trx.insertInto('events').values({ type: event.type, repository: null, payload: JSON.stringify(event), created_at: Date.now() }).execute();
+  await appendToOutbox(trx, [{ type: 'user.changed', at: eventTime(), actor: SYSTEM_ACTOR, user, change, origin }]);
 }

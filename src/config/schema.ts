@@ -116,13 +116,16 @@ export const configSchema = z.strictObject({
             '"bearer": always Bearer (behind such a proxy set externalUrl). "basic": always Basic. Basic credentials are accepted on every request in all three; ' +
             'Bearer needs auth.token.enabled.',
         ),
-      anonymousPull: z.boolean().default(false).describe('Let clients without credentials pull. Anonymous push is never allowed.'),
+      anonymousPull: z
+        .boolean()
+        .default(false)
+        .describe('Let clients without credentials pull from public projects (and list them). Off: public projects are open to every signed-in user only. Anonymous push is never allowed.'),
       admins: z
         .array(z.string())
         .default(['admin'])
         .describe(
-          'Users who may use the management API\'s changing operations (POST /api/v1/certificate/renew) and, with metrics.auth "admin", read /metrics; other signed-in users get 403. ' +
-            'Until roles exist. The database mode\'s first user is "admin"; with htpasswd, list your administrators\' names.',
+          'Users who are system administrators whatever the database says (all projects, users, robots, quotas, the certificate API; with metrics.auth "admin", /metrics). ' +
+            'Database users can also be made administrators with "minato user admin NAME" or the API (sysadmin_flag). The database mode\'s first user is "admin"; with htpasswd, list your administrators\' names here.',
         ),
       credentialCacheSeconds: duration
         .default(60)
@@ -236,6 +239,21 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('OCI Distribution API behaviour.'),
+  projects: z
+    .strictObject({
+      creationRestriction: z
+        .enum(['everyone', 'adminonly'])
+        .default('everyone')
+        .describe('Who may create projects (Harbor\'s project_creation_restriction): "everyone" (any signed-in user, who becomes the project\'s admin) or "adminonly".'),
+      autoCreate: z
+        .boolean()
+        .default(false)
+        .describe(
+          'A push to a project that does not exist creates it (private, the pusher its Project Admin) when the pusher may create projects. Off: such a push is refused with DENIED and a message that says how to create the project.',
+        ),
+    })
+    .prefault({})
+    .describe('Projects: the first path component of a repository name ("library/alpine" is in "library"). "library" exists from the start and is public.'),
   events: z
     .strictObject({
       log: z

@@ -21,6 +21,8 @@ export interface ArtifactsDeps {
   /** Where pull events go (batched: a pull costs no write transaction). */
   events: EventBatcher;
   deleteEnabled: boolean;
+  /** Whether the caller may see a repository in the catalog (it may pull from it). */
+  listable(caller: Caller, repository: string): boolean;
 }
 
 /** What a blob GET sends: bytes read here (positional reader or stream), or a URL to fetch them from. */
@@ -164,8 +166,19 @@ export class Artifacts {
     return limit === 0 ? [] : meta.listTags(repository, last, limit);
   }
 
-  repositories(last: string | undefined, limit: number): Promise<string[]> {
-    return limit === 0 ? Promise.resolve([]) : this.deps.meta.listRepositories(last, limit);
+  /** Repository names after `last` that the caller may pull from, at most `limit`. */
+  async repositories(caller: Caller, last: string | undefined, limit: number): Promise<string[]> {
+    if (limit === 0) return [];
+    const { meta, listable } = this.deps;
+    const out: string[] = [];
+    // Read ahead in batches and keep what the caller may see, until the page is full.
+    const batch = Math.max(limit, 100);
+    for (let after = last; ; ) {
+      const names = await meta.listRepositories(after, batch);
+      for (const name of names) if (listable(caller, name) && out.push(name) === limit) return out;
+      if (names.length < batch) return out;
+      after = names[names.length - 1];
+    }
   }
 
   referrers(repository: string, subject: string, artifactType: string | undefined): Promise<ReferrerDescriptor[]> {

@@ -1,6 +1,6 @@
 // Tag lists, the catalog and referrers: index lookups in metadata, paginated with `n` and `last`
 // and a Link header (OCI Distribution Spec v1.1, "Listing tags", "Listing referrers").
-import { type Handler, pageParams, queryParam, setNextLink } from './context.js';
+import { callerOf, type Handler, pageParams, queryParam, setNextLink } from './context.js';
 import { MEDIA } from '../oci/manifest-parse.js';
 
 /** Buffers keep Content-Type exactly as set (Fastify adds a charset to strings). */
@@ -36,7 +36,7 @@ export const listTags: Handler<'tags'> = async (request, reply, route, deps) => 
 
 export const listCatalog: Handler<'catalog'> = async (request, reply, route, deps) => {
   const { n, last } = pageParams(request, DEFAULT_PAGE, MAX_PAGE);
-  const names = await deps.artifacts.repositories(last, n === 0 ? 0 : n + 1);
+  const names = await deps.artifacts.repositories(callerOf(request, deps), last, n === 0 ? 0 : n + 1);
   const page = names.slice(0, n);
   if (names.length > n) setNextLink(reply, '/v2/_catalog', n, page[page.length - 1]!);
   reply.code(200).header('Content-Type', JSON_UTF8);

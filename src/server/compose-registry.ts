@@ -22,6 +22,7 @@ import { FsBlobStore } from '../storage/filesystem/fs-blob-store.js';
 import { openBlobStore } from '../storage/open-blob-store.js';
 import { KeyedQueue } from '../util/async.js';
 import type { Locker } from '../coordination/coordination.js';
+import type { Principal } from '../auth/policy.js';
 import { CacheInvalidationSink } from '../events/cache-invalidation.js';
 
 export interface RegistryCore {
@@ -40,8 +41,12 @@ export interface RegistryCore {
 
 export interface CoreOptions {
   permissions: Permissions;
+  /** Whether a principal may see a repository in listings (the catalog). */
+  listable(principal: Principal, repository: string): boolean;
   /** Called with the origins of user changes that reached this process through the outbox. */
   usersChanged?(origins: readonly string[]): void;
+  /** Called with the origins of project, member, robot and user changes that reached this process through the outbox. */
+  accessChanged?(origins: readonly string[]): void;
   /** Fleet locks: background jobs (upload purge, fleet-wide event sinks) run once per fleet. Absent: this process alone. */
   locker?: Locker;
   /** Counts request body bytes stored and uploads in progress (metrics). */
@@ -100,10 +105,17 @@ export async function composeRegistryCore(config: Config, dataDir: string, log: 
   // on the offset, and drivers keep every byte a saved state counts in objects only that state
   // names (S3: parts checked by ETag at completion), so the race fails cleanly, never silently.
   const uploads = new UploadSessions({ blobs, meta, policies, serial: new KeyedQueue(), observe: options.observeUpload });
-  const artifacts = new Artifacts({ meta, blobs, policies, events, deleteEnabled: config.registry.deleteEnabled });
+  const artifacts = new Artifacts({
+    meta,
+    blobs,
+    policies,
+    events,
+    deleteEnabled: config.registry.deleteEnabled,
+    listable: (caller, repository) => !caller.grant || options.listable(caller.grant.principal, repository),
+  });
 
   // Logins cached here are dropped when the CLI or another replica changes a user.
-  const sinks: EventSink[] = [new CacheInvalidationSink({ usersChanged: (origins) => options.usersChanged?.(origins) })];
+  const sinks: EventSink[] = [new CacheInvalidationSink({ usersChanged: (origins) => options.usersChanged?.(origins), accessChanged: (origins) => options.accessChanged?.(origins) })];
   if (config.events.log !== undefined) sinks.push(new EventLogSink(path.resolve(dataDir, config.events.log)));
   const dispatcher = new EventDispatcher(meta, sinks, log.child({ mod: 'events' }), {
     pollIntervalMs: 200,

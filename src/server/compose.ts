@@ -1,11 +1,17 @@
 // The composition root: builds every service from the configuration and wires them into the
 // app. Nothing here is global, so several registries can run in one process (tests do).
+import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Admins } from '../auth/admins.js';
+import { AccessStore } from '../auth/access-store.js';
 import { Authenticator } from '../auth/authenticator.js';
+import { RegistryPolicy } from '../auth/policy.js';
+import { ProjectAccess } from '../auth/project-access.js';
+import { Identities, isRobotLogin, RobotIdentity, ROBOT_PREFIX } from '../auth/robot-identity.js';
+import { Projects } from '../core/projects.js';
 import { CredentialCache } from '../auth/credential-cache.js';
 import { DatabaseUsers } from '../auth/database-users.js';
 import { HtpasswdFile } from '../auth/htpasswd-file.js';
@@ -38,6 +44,9 @@ export interface RunningRegistry {
   /** The generated admin password on a first start without any identity source, else undefined. */
   initialAdminPassword?: string;
   users?: DatabaseUsers;
+  /** Projects, members and robots (the use cases), and who may do what. */
+  projects: Projects;
+  access: ProjectAccess;
   close(): Promise<void>;
 }
 
@@ -84,8 +93,15 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   let auth: Authenticator | undefined;
   const core = await composeRegistryCore(config, dataDir, log, {
     permissions: { permits: (grant, need) => auth!.permits(grant, need) },
+    // The principal's own rights, not a token's scopes: a catalog token names no repository.
+    listable: (principal, repository) => policy.isAllowed(principal, 'repository', repository, 'pull'),
     locker: isFleet(config) ? shared.coordination.locker : undefined,
     usersChanged: (origins) => users?.changedElsewhere(origins),
+    accessChanged: (origins) => {
+      if (!origins.some((o) => o !== origin)) return;
+      robots?.changed();
+      access?.reload().catch((err: unknown) => log.error({ err }, 'could not reload projects and roles after a change elsewhere; the next change retries'));
+    },
     observeUpload: metrics && {
       started: () => metrics.uploadsInFlight.inc(),
       finished: (bytes) => {
@@ -95,15 +111,33 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     },
   });
 
-  let identity: IdentityProvider;
+  // Names this process in the changes it writes to the outbox, so it does not apply them twice.
+  const origin = randomUUID();
+  let userIdentity: IdentityProvider;
   let users: DatabaseUsers | undefined;
   if (config.auth.htpasswd) {
-    identity = new HtpasswdFile(config.auth.htpasswd, log.child({ mod: 'auth.htpasswd' }));
+    userIdentity = new HtpasswdFile(config.auth.htpasswd, log.child({ mod: 'auth.htpasswd' }));
   } else {
-    users = new DatabaseUsers(core.db);
-    identity = users;
+    users = new DatabaseUsers(core.db, origin);
+    userIdentity = users;
   }
+  // Projects, roles and robots: one store, a snapshot every decision reads, robots beside the users.
+  const accessStore = new AccessStore(core.db, origin);
+  const projects = new Projects(accessStore, { defaultStorageLimit: -1 });
+  const access = await ProjectAccess.open(accessStore, {
+    admins: config.auth.admins,
+    anonymousPull: config.auth.anonymousPull,
+    creation: config.projects.creationRestriction,
+  });
+  const robots = new RobotIdentity(accessStore);
+  accessStore.onChange(() => robots.changed());
+  users?.onChange(() => void access.reload());
+  const identity: IdentityProvider = new Identities(userIdentity, robots);
+  const policy = new RegistryPolicy(access, { anonymousPull: config.auth.anonymousPull, autoCreate: config.projects.autoCreate }, (project, pusher) =>
+    projects.createForPush(project, pusher),
+  );
   // auth.token.enabled: /token is served and its bearer tokens accepted (whatever the challenge).
+  const recordLogin = loginEvents(core.events);
   const tokens = config.auth.token.enabled
     ? await TokenService.open(shared.assets, {
         issuer: config.auth.token.issuer,
@@ -129,8 +163,18 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     identity,
     new CredentialCache(config.auth.credentialCacheSeconds * 1000),
     tokens,
-    { anonymousPull: config.auth.anonymousPull },
-    { throttle, onFailure: (reason) => metrics?.authFailures.inc({ reason }), onLogin: loginEvents(core.events) },
+    policy,
+    config.auth.anonymousPull,
+    {
+      throttle,
+      onFailure: (reason) => metrics?.authFailures.inc({ reason }),
+      onLogin: (login) => {
+        recordLogin(login);
+        if (login.ok && isRobotLogin(login.user)) {
+          accessStore.recordRobotUse(login.user.slice(ROBOT_PREFIX.length), login.address).catch((err: unknown) => log.warn({ err }, 'could not record when a robot signed in'));
+        }
+      },
+    },
   );
 
   const admins = new Admins(config.auth.admins);
@@ -221,6 +265,8 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     url,
     initialAdminPassword,
     users,
+    projects,
+    access,
     async close() {
       background.abort();
       await certificates.stop();

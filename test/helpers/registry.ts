@@ -34,6 +34,9 @@ export async function startTestRegistry(config: Record<string, unknown> = {}): P
     log: { level: 'silent', accessLog: false },
     ...config,
     auth: { credentialCacheSeconds: 60, ...(config.auth as object | undefined) },
+    // Tests push to repositories of any name: a first push creates its project (the tests of
+    // projects turn this off to see the default refusal).
+    projects: { autoCreate: true, ...(config.projects as object | undefined) },
   });
   let running: RunningRegistry;
   try {
@@ -85,7 +88,8 @@ export interface AccessLogLine {
  */
 export async function spawnServe(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000, nodeArgs: string[] = []): Promise<ServeProcess> {
   const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve', '--listen', '127.0.0.1:0', ...args], {
-    env: { ...process.env, ...env },
+    // As in startTestRegistry: a first push creates its project unless the test says otherwise.
+    env: { ...process.env, MINATO_PROJECTS_AUTO_CREATE: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -205,17 +205,20 @@ describe('basic challenge and anonymous pull', () => {
   });
   after(() => reg.close());
 
-  test('anonymous pull works, anonymous push is refused with a Basic challenge', async () => {
+  test('anonymous pull works in a public project, anonymous push is refused with a Basic challenge', async () => {
     const blob = randomBytes(50);
     const api = client(reg.url, reg.basic);
-    assert.equal((await api(`/v2/pub/x/blobs/uploads/?digest=${sha256(blob)}`, { method: 'POST', body: blob })).status, 201);
-    const anon = await request(`${reg.url}/v2/pub/x/blobs/${sha256(blob)}`);
+    assert.equal((await api(`/v2/library/x/blobs/uploads/?digest=${sha256(blob)}`, { method: 'POST', body: blob })).status, 201);
+    const anon = await request(`${reg.url}/v2/library/x/blobs/${sha256(blob)}`);
     assert.equal(anon.status, 200);
     assert.deepEqual(anon.body, blob);
-    const push = await request(`${reg.url}/v2/pub/x/blobs/uploads/`, { method: 'POST' });
+    // A private project stays closed to anonymous clients.
+    assert.equal((await api(`/v2/private/x/blobs/uploads/?digest=${sha256(blob)}`, { method: 'POST', body: blob })).status, 201);
+    assert.equal((await request(`${reg.url}/v2/private/x/blobs/${sha256(blob)}`)).status, 401);
+    const push = await request(`${reg.url}/v2/library/x/blobs/uploads/`, { method: 'POST' });
     assert.equal(push.status, 401);
     assert.equal(push.headers['www-authenticate'], 'Basic realm="corp"');
-    const del = await request(`${reg.url}/v2/pub/x/blobs/${sha256(blob)}`, { method: 'DELETE' });
+    const del = await request(`${reg.url}/v2/library/x/blobs/${sha256(blob)}`, { method: 'DELETE' });
     assert.equal(del.status, 401);
     assert.equal((await request(`${reg.url}/v2/_catalog`)).status, 401);
   });

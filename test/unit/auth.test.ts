@@ -5,7 +5,23 @@ import { basicCredential, CredentialCache } from '../../src/auth/credential-cach
 import { parseHtpasswd } from '../../src/auth/htpasswd-file.js';
 import { hashPassword, verifyPassword } from '../../src/auth/password-hash.js';
 import type { IdentityProvider } from '../../src/auth/identity.js';
-import { allowedActions, ANONYMOUS } from '../../src/auth/policy.js';
+import type { AccessControl } from '../../src/auth/access-control.js';
+import { ANONYMOUS, RegistryPolicy } from '../../src/auth/policy.js';
+import { publicGrants, roleGrants } from '../../src/auth/rbac.js';
+
+/** Projects "team" (alice: developer, bob: guest) and the public "library"; admin is a system admin. */
+const access: AccessControl = {
+  can(p, project, resource, action) {
+    if (project !== 'team' && project !== 'library') return false;
+    if (p.user === 'admin') return true;
+    const role = project === 'team' ? ({ alice: 2, bob: 3 } as Record<string, 2 | 3>)[p.user ?? ''] : undefined;
+    if (role && roleGrants(role, resource, action)) return true;
+    return project === 'library' && publicGrants(resource, action);
+  },
+  canSystem: (p) => p.user === 'admin',
+  isSysAdmin: (p) => p.user === 'admin',
+  projectId: (project) => (project === 'team' ? 2 : project === 'library' ? 1 : undefined),
+};
 
 test('htpasswd parsing keeps good entries and explains bad ones', () => {
   const { users, problems } = parseHtpasswd('# c\r\nalice:$2y$05$abcdefghijklmnopqrstuv\r\n\nbob\ncarol:plain\ndave:{SHA}x=\n');
@@ -68,8 +84,8 @@ test('Basic auth: a verified password is cached, a wrong one never is, and a use
     onChange: (fn) => void listeners.push(fn),
     close() {},
   };
-  const auth = new Authenticator(identity, new CredentialCache(60_000), undefined, { anonymousPull: false });
-  const need = { type: 'repository', name: 'r', action: 'push' };
+  const auth = new Authenticator(identity, new CredentialCache(60_000), undefined, new RegistryPolicy(access, { anonymousPull: false, autoCreate: false }), false);
+  const need = { type: 'repository', name: 'team/r', action: 'push' };
   const basic = (u: string, p: string) => `Basic ${basicCredential(u, p)}`;
 
   assert.equal(auth.decideCached(basic('alice', 'right'), need), undefined, 'nothing cached yet');
@@ -89,11 +105,18 @@ test('Basic auth: a verified password is cached, a wrong one never is, and a use
   assert.equal((await auth.decide(basic('alice', 'right'), need, '127.0.0.1')).ok, false, 'the old password no longer works');
 });
 
-test('policy: users get pull/push/delete, anonymous at most pull, never push', () => {
-  const user = { user: 'alice' };
-  assert.deepEqual(allowedActions(user, 'repository', 'x', ['pull', 'push'], { anonymousPull: false }), ['pull', 'push']);
-  assert.deepEqual(allowedActions(ANONYMOUS, 'repository', 'x', ['pull', 'push'], { anonymousPull: false }), []);
-  assert.deepEqual(allowedActions(ANONYMOUS, 'repository', 'x', ['pull', 'push', 'delete', '*'], { anonymousPull: true }), ['pull']);
-  assert.deepEqual(allowedActions(ANONYMOUS, 'registry', 'catalog', ['*'], { anonymousPull: true }), []);
-  assert.deepEqual(allowedActions(user, 'registry', 'catalog', ['*'], { anonymousPull: false }), ['*']);
+test('policy: repository actions follow the role in the project; anonymous gets public pull only when allowed, never push', () => {
+  const policy = (anonymousPull: boolean) => new RegistryPolicy(access, { anonymousPull, autoCreate: false });
+  const [alice, bob] = [{ user: 'alice' }, { user: 'bob' }];
+  assert.deepEqual(policy(false).allowedActions(alice, 'repository', 'team/x', ['pull', 'push', 'delete']), ['pull', 'push'], 'a developer may not delete');
+  assert.deepEqual(policy(false).allowedActions(bob, 'repository', 'team/x', ['pull', 'push']), ['pull'], 'a guest only pulls');
+  assert.deepEqual(policy(false).allowedActions(alice, 'repository', 'other/x', ['pull', 'push']), [], 'no project, nothing');
+  assert.deepEqual(policy(false).allowedActions(bob, 'repository', 'library/x', ['pull', 'push']), ['pull'], 'anyone signed in pulls from a public project');
+  assert.deepEqual(policy(false).allowedActions(ANONYMOUS, 'repository', 'library/x', ['pull', 'push']), []);
+  assert.deepEqual(policy(true).allowedActions(ANONYMOUS, 'repository', 'library/x', ['pull', 'push', 'delete', '*']), ['pull']);
+  assert.deepEqual(policy(true).allowedActions(ANONYMOUS, 'repository', 'team/x', ['pull']), [], 'a private project stays closed');
+  assert.deepEqual(policy(true).allowedActions({ user: 'admin' }, 'repository', 'team/x', ['*']), ['pull', 'push', 'delete', '*']);
+  assert.deepEqual(policy(false).allowedActions(alice, 'registry', 'catalog', ['*']), ['*'], 'the catalog is open and filtered');
+  assert.match(policy(false).explain(alice, 'repository', 'other/x', 'push'), /project "other" does not exist.*minato project create other/);
+  assert.match(policy(false).explain({ user: 'carol' }, 'repository', 'team/x', 'push'), /not a member of project team/);
 });
