@@ -24,7 +24,8 @@ export interface DoctorOptions {
 
 export const DEFAULT_DOCKER_CERTS_DIR = '/etc/docker/certs.d';
 export const DEFAULT_CONTAINERS_CERTS_DIR = '/etc/containers/certs.d';
-export const DEFAULT_REPOSITORY = 'doctor/probe';
+/** In `library`, the project Harbor and minato have from the start (a push elsewhere needs the project to exist). */
+export const DEFAULT_REPOSITORY = 'library/minato-doctor-probe';
 
 /** system, --ca-file (when given), docker, podman/skopeo. Throws TrustStoreError for a bad --ca-file. */
 export async function loadTrustStores(target: Target, opts: { caFile?: string; dockerCertsDir?: string; containersCertsDir?: string }): Promise<TrustStore[]> {

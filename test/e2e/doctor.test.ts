@@ -344,7 +344,7 @@ describe('CNCF Distribution behind nginx (not minato)', () => {
   test('NAIVE proxy: Locations say http:// (the unknown-blob failure); deletes are disabled and doctor says so (exit 1)', async () => {
     const r = await doctor(proxy.distNaive!, ['--ca-file', pki.caCert]);
     assert.equal(r.code, 1, show(r));
-    const location = assertStatus(r, 'push.location', 'fail', new RegExp(`Location http://${proxy.distNaive!.replace(/\./g, '\\.')}/v2/doctor/probe/blobs/uploads/`));
+    const location = assertStatus(r, 'push.location', 'fail', new RegExp(`Location http://${proxy.distNaive!.replace(/\./g, '\\.')}/v2/library/minato-doctor-probe/blobs/uploads/`));
     assert.match(location.cause!, /unknown blob/);
     assert.match(location.fix!, /proxy_set_header X-Forwarded-Proto \$scheme;.*relativeurls: true/);
     // doctor went on with the right origin: the rest of the push worked.
