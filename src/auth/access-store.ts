@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import { eventTime, type Actor, type RegistryEvent } from '../events/events.js';
 import type { Db } from '../metadata/db.js';
-import { appendToOutbox } from '../metadata/outbox.js';
+import { appendToOutbox, isPostgres } from '../metadata/outbox.js';
 import type { Database } from '../metadata/schema.js';
 import { conflict, DomainError, invalid, notFound } from '../util/domain-error.js';
 import { isRoleId, type RoleId } from './rbac.js';
@@ -164,6 +164,12 @@ function isUniqueViolation(err: unknown): boolean {
   return e.code === '23505' || e.code === 'SQLITE_CONSTRAINT_UNIQUE' || e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || /UNIQUE constraint/i.test(e.message ?? '');
 }
 
+/** A project's row, locked until the transaction ends (SQLite: its writers are serialised already). */
+function lockedProject(trx: Trx, id: number) {
+  const q = trx.selectFrom('projects').selectAll().where('id', '=', id);
+  return (isPostgres(trx) ? q.forUpdate() : q).executeTakeFirst();
+}
+
 export class AccessStore {
   private readonly listeners: Array<() => void | Promise<void>> = [];
 
@@ -258,7 +264,7 @@ export class AccessStore {
   /** Replaces the given metadata keys (`public` also sets the public flag). */
   async updateProject(id: number, changes: { metadata?: Record<string, string>; storageLimit?: number }, actor: Actor): Promise<ProjectRecord> {
     return this.change(async (trx) => {
-      const current = await trx.selectFrom('projects').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+      const current = await lockedProject(trx, id);
       if (!current) throw notFound(`project ${id} does not exist`);
       const metadata = { ...(JSON.parse(current.metadata) as Record<string, string>), ...(changes.metadata ?? {}) };
       const isPublic = metadata.public === 'true';
@@ -278,7 +284,7 @@ export class AccessStore {
   async deleteProjectMetadata(id: number, key: string, actor: Actor): Promise<ProjectRecord> {
     if (key === 'public') throw invalid('the "public" metadata cannot be deleted; set it to "false" instead');
     return this.change(async (trx) => {
-      const current = await trx.selectFrom('projects').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+      const current = await lockedProject(trx, id);
       if (!current) throw notFound(`project ${id} does not exist`);
       const metadata = JSON.parse(current.metadata) as Record<string, string>;
       if (!(key in metadata)) throw notFound(`project ${current.name} has no metadata "${key}"`);
@@ -302,7 +308,7 @@ export class AccessStore {
   /** Deletes an empty project with its members and robots. */
   async deleteProject(id: number, actor: Actor): Promise<void> {
     await this.change(async (trx) => {
-      const row = await trx.selectFrom('projects').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+      const row = await lockedProject(trx, id);
       if (!row) throw notFound(`project ${id} does not exist`);
       const project = projectRow(row);
       const repositories = await trx
