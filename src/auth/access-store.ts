@@ -86,6 +86,8 @@ export interface UserAccess {
   id: number;
   name: string;
   sysadmin: boolean;
+  /** Whether the users table holds it (a database user); false for principals of htpasswd users and deleted users. */
+  stored: boolean;
 }
 
 /** Everything access decisions need, read at once. */
@@ -213,7 +215,7 @@ export class AccessStore {
         .selectFrom('principals as p')
         .leftJoin('users as u', 'u.name', 'p.name')
         .where('p.kind', '=', 'user')
-        .select(['p.id', 'p.name', 'u.sysadmin'])
+        .select(['p.id', 'p.name', 'u.sysadmin', 'u.name as stored_name'])
         .execute(),
     ]);
     return {
@@ -228,7 +230,7 @@ export class AccessStore {
         updatedAt: Number(m.updated_at),
       })),
       robots: robots.map((r) => publicRobot(robotRow(r))),
-      users: users.map((u) => ({ id: Number(u.id), name: u.name, sysadmin: Number(u.sysadmin ?? 0) === 1 })),
+      users: users.map((u) => ({ id: Number(u.id), name: u.name, sysadmin: Number(u.sysadmin ?? 0) === 1, stored: u.stored_name !== null })),
     };
   }
 

@@ -9,7 +9,8 @@ import type { IdentityProvider } from './identity.js';
 import { hashPassword, verifyPassword } from './password-hash.js';
 
 export class DatabaseUsers implements IdentityProvider {
-  private readonly listeners: Array<() => void> = [];
+  /** Called after each change; a change returns once they are done (the access snapshot has reloaded). */
+  private readonly listeners: Array<() => void | Promise<void>> = [];
 
   /** Names this process in the user.changed events it writes, so it does not apply them twice. */
   constructor(
@@ -35,16 +36,22 @@ export class DatabaseUsers implements IdentityProvider {
       await trx.insertInto('principals').values({ kind: 'user', name: user, created_at: Date.now() }).onConflict((oc) => oc.columns(['kind', 'name']).doNothing()).execute();
       await recordChange(trx, user, 'password', this.origin);
     });
-    for (const l of this.listeners) l();
+    await this.changed();
   }
 
   async deleteUser(user: string): Promise<boolean> {
     const deleted = await this.db.transaction().execute(async (trx) => {
       const res = await trx.deleteFrom('users').where('name', '=', user).executeTakeFirst();
-      if (Number(res.numDeletedRows) > 0) await recordChange(trx, user, 'deleted', this.origin);
-      return Number(res.numDeletedRows) > 0;
+      if (Number(res.numDeletedRows) === 0) return false;
+      // Its memberships go with it (its principal id stays: audit rows keep naming it).
+      await trx
+        .deleteFrom('project_members')
+        .where('principal_id', 'in', (eb) => eb.selectFrom('principals').select('id').where('kind', '=', 'user').where('name', '=', user))
+        .execute();
+      await recordChange(trx, user, 'deleted', this.origin);
+      return true;
     });
-    for (const l of this.listeners) l();
+    await this.changed();
     return deleted;
   }
 
@@ -53,7 +60,11 @@ export class DatabaseUsers implements IdentityProvider {
    * (the CLI, another replica) make cached logins stale.
    */
   changedElsewhere(origins: readonly string[]): void {
-    if (origins.some((origin) => origin !== this.origin)) for (const l of this.listeners) l();
+    if (origins.some((origin) => origin !== this.origin)) void this.changed();
+  }
+
+  private async changed(): Promise<void> {
+    await Promise.all(this.listeners.map((l) => l()));
   }
 
   async listUsers(): Promise<string[]> {
@@ -72,7 +83,7 @@ export class DatabaseUsers implements IdentityProvider {
     return password;
   }
 
-  onChange(listener: () => void): void {
+  onChange(listener: () => void | Promise<void>): void {
     this.listeners.push(listener);
   }
 

@@ -60,6 +60,11 @@ export class HtpasswdFile implements IdentityProvider {
     this.log.info({ file: this.file, users: users.size }, initial ? 'htpasswd loaded' : 'htpasswd reloaded');
   }
 
+  /** Whether the file names the user now (no I/O). */
+  has(user: string): boolean {
+    return this.users.has(user);
+  }
+
   async verify(user: string, password: string): Promise<boolean> {
     return verifyPassword(password, this.users.get(user));
   }

@@ -15,6 +15,12 @@ export interface ProjectAccessOptions {
   anonymousPull: boolean;
   /** projects.creationRestriction: who may create projects. */
   creation: 'everyone' | 'adminonly';
+  /**
+   * Whether a user exists now, so that a bearer token outlives neither its user nor its role:
+   * 'database' asks the users table (through the snapshot); a function asks another source (the
+   * htpasswd file).
+   */
+  users: 'database' | ((name: string) => boolean);
 }
 
 interface RobotGrants {
@@ -30,6 +36,8 @@ interface Snapshot {
   /** project id -> user name -> role. */
   roles: Map<number, Map<string, RoleId>>;
   sysadmins: Set<string>;
+  /** Users of the users table. */
+  stored: Set<string>;
   /** By login name ("robot$..."). */
   robots: Map<string, RobotGrants>;
 }
@@ -44,9 +52,10 @@ function compile(data: AccessData, admins: readonly string[]): Snapshot {
     byUser.set(m.name, m.roleId);
   }
   const sysadmins = new Set([...admins, ...data.users.filter((u) => u.sysadmin).map((u) => u.name)]);
+  const stored = new Set(data.users.filter((u) => u.stored).map((u) => u.name));
   const robots = new Map<string, RobotGrants>();
   for (const r of data.robots) robots.set(ROBOT_PREFIX + r.name, robotGrants(r.permissions, r.expiresAt, r.disabled));
-  return { projects, roles, sysadmins, robots };
+  return { projects, roles, sysadmins, stored, robots };
 }
 
 function robotGrants(permissions: readonly RobotPermission[], expiresAt: number, disabled: boolean): RobotGrants {
@@ -59,7 +68,7 @@ function robotGrants(permissions: readonly RobotPermission[], expiresAt: number,
   return grants;
 }
 
-const EMPTY: Snapshot = { projects: new Map(), roles: new Map(), sysadmins: new Set(), robots: new Map() };
+const EMPTY: Snapshot = { projects: new Map(), roles: new Map(), sysadmins: new Set(), stored: new Set(), robots: new Map() };
 
 export class ProjectAccess implements AccessControl {
   private snap: Snapshot = EMPTY;
@@ -115,6 +124,7 @@ export class ProjectAccess implements AccessControl {
       if (robot.projects.get(project)?.has(key) || robot.projects.get('*')?.has(key)) return true;
       return p.public && publicGrants(resource, action);
     }
+    if (!this.userExists(name)) return false;
     if (snap.sysadmins.has(name)) return true;
     const role = snap.roles.get(p.id)?.get(name);
     if (role !== undefined && roleGrants(role, resource, action)) return true;
@@ -125,12 +135,18 @@ export class ProjectAccess implements AccessControl {
     const name = principal.user;
     if (name === null) return false;
     if (principal.robot) return this.liveRobot(name)?.system.has(`${resource}:${action}`) ?? false;
+    if (!this.userExists(name)) return false;
     if (this.snap.sysadmins.has(name)) return true;
     return resource === 'project' && action === 'create' && this.options.creation === 'everyone';
   }
 
   isSysAdmin(principal: Principal): boolean {
-    return principal.user !== null && !principal.robot && this.snap.sysadmins.has(principal.user);
+    return principal.user !== null && !principal.robot && this.snap.sysadmins.has(principal.user) && this.userExists(principal.user);
+  }
+
+  private userExists(name: string): boolean {
+    const { users } = this.options;
+    return users === 'database' ? this.snap.stored.has(name) : users(name);
   }
 
   projectId(project: string): number | undefined {

@@ -51,7 +51,8 @@ export interface CreatedRobot {
 
 export class Projects {
   constructor(
-    private readonly store: AccessStore,
+    /** The store below (for reads the use cases do not wrap, such as listings). */
+    readonly store: AccessStore,
     private readonly options: ProjectsOptions,
   ) {}
 

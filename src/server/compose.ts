@@ -115,8 +115,9 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   const origin = randomUUID();
   let userIdentity: IdentityProvider;
   let users: DatabaseUsers | undefined;
+  let htpasswd: HtpasswdFile | undefined;
   if (config.auth.htpasswd) {
-    userIdentity = new HtpasswdFile(config.auth.htpasswd, log.child({ mod: 'auth.htpasswd' }));
+    userIdentity = htpasswd = new HtpasswdFile(config.auth.htpasswd, log.child({ mod: 'auth.htpasswd' }));
   } else {
     users = new DatabaseUsers(core.db, origin);
     userIdentity = users;
@@ -128,10 +129,11 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     admins: config.auth.admins,
     anonymousPull: config.auth.anonymousPull,
     creation: config.projects.creationRestriction,
+    users: htpasswd ? (name) => htpasswd.has(name) : 'database',
   });
   const robots = new RobotIdentity(accessStore);
   accessStore.onChange(() => robots.changed());
-  users?.onChange(() => void access.reload());
+  users?.onChange(() => access.reload());
   const identity: IdentityProvider = new Identities(userIdentity, robots);
   const policy = new RegistryPolicy(access, { anonymousPull: config.auth.anonymousPull, autoCreate: config.projects.autoCreate }, (project, pusher) =>
     projects.createForPush(project, pusher),

@@ -181,3 +181,44 @@ describe('projects at push time', () => {
     }
   });
 });
+
+describe('access follows changes at once', () => {
+  let reg: TestRegistry;
+  before(async () => {
+    reg = await startTestRegistry({ projects: { autoCreate: false } });
+    const team = await reg.projects.create({ name: 'team', public: false }, { user: null }, SYSTEM_ACTOR);
+    for (const name of ['erin', 'frank']) {
+      await reg.users!.setPassword(name, PASSWORD);
+      await reg.projects.addMember(team, name, ROLES.developer, SYSTEM_ACTOR);
+    }
+  });
+  after(() => reg.close());
+
+  const tokenFor = async (user: string) => {
+    const res = await request(`${reg.url}/token?service=minato&scope=${encodeURIComponent('repository:team/app:pull,push')}`, {
+      headers: { Authorization: `Basic ${Buffer.from(`${user}:${PASSWORD}`).toString('base64')}` },
+    });
+    return `Bearer ${res.json().token as string}`;
+  };
+  const startUpload = (authorization: string) => request(`${reg.url}/v2/team/app/blobs/uploads/`, { method: 'POST', headers: { Authorization: authorization } });
+
+  test('a member removed from a project loses access at once, even with a token still valid', async () => {
+    const token = await tokenFor('erin');
+    assert.equal((await startUpload(token)).status, 202);
+    const team = await reg.projects.project('team');
+    const member = (await reg.projects.store.members(team.id)).find((m) => m.name === 'erin')!;
+    await reg.projects.removeMember(team, member.principalId, SYSTEM_ACTOR);
+    const res = await startUpload(token);
+    assert.equal(res.status, 403, res.text);
+    assert.match(res.json().errors[0].message, /erin may not push in team\/app: not a member of project team/);
+  });
+
+  test("a deleted user's token stops working at once", async () => {
+    const token = await tokenFor('frank');
+    assert.equal((await startUpload(token)).status, 202);
+    await reg.users!.deleteUser('frank');
+    assert.equal((await startUpload(token)).status, 403);
+    const pull = await request(`${reg.url}/v2/team/app/tags/list`, { headers: { Authorization: token } });
+    assert.equal(pull.status, 403, 'nor does it pull');
+  });
+});
