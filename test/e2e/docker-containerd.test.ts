@@ -13,6 +13,9 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { run, runOk, startDockerd, type RunningDockerd } from '../helpers/peers.js';
 import { CLI, spawnServe, tempDir, type ServeProcess } from '../helpers/registry.js';
+import { openProjects } from '../helpers/projects.js';
+import { waitFor } from '../helpers/ports.js';
+import { SYSTEM_ACTOR } from '../../src/events/events.js';
 
 describe('docker and containerd against the private CA', () => {
   let tmp: string;
@@ -123,5 +126,28 @@ describe('docker and containerd against the private CA', () => {
     assert.equal(push.code, 0, `ctr push failed:\n${push.stderr}${push.stdout}`);
     const tags = await dockerOk(['pull', copy]);
     assert.match(tags.stdout, /Status:/, 'docker pulls what containerd pushed');
+  });
+
+  test('a project robot logs in with docker and pushes; containerd pulls with it; it reaches no other project', async () => {
+    const handle = await openProjects(path.join(tmp, 'data'));
+    try {
+      // "team" exists: the admin's first push created it.
+      const robot = await handle.projects.createRobot(
+        { name: 'deployer', level: 'project', duration: -1, permissions: [{ kind: 'project', namespace: 'team', access: ['pull', 'push'].map((action) => ({ resource: 'repository', action })) }] },
+        SYSTEM_ACTOR,
+      );
+      await waitFor(async () => (await docker(['login', '-u', robot.loginName, '--password-stdin', host], robot.secret)).code === 0 || undefined, 15_000, 'docker login as the robot');
+      const ref = `${host}/team/bb:robot`;
+      await dockerOk(['tag', `${host}/team/bb:v1`, ref]);
+      assert.match((await dockerOk(['push', ref])).stdout, /digest: sha256:/);
+      const other = await docker(['push', `${host}/other/bb:v1`]);
+      assert.notEqual(other.code, 0, 'the robot of team may not push to other');
+      assert.match(other.stderr, /denied|may not push/i);
+      const pull = await ctr(['images', 'pull', '--snapshotter', 'native', '--hosts-dir', '/etc/containerd/certs.d', '--user', `${robot.loginName}:${robot.secret}`, ref]);
+      assert.equal(pull.code, 0, `ctr pull as the robot failed:\n${pull.stderr}${pull.stdout}`);
+    } finally {
+      await dockerOk(['logout', host]);
+      await handle.close();
+    }
   });
 });
