@@ -43,11 +43,13 @@ export class DatabaseUsers implements IdentityProvider {
     const deleted = await this.db.transaction().execute(async (trx) => {
       const res = await trx.deleteFrom('users').where('name', '=', user).executeTakeFirst();
       if (Number(res.numDeletedRows) === 0) return false;
-      // Its memberships go with it (its principal id stays: audit rows keep naming it).
-      await trx
-        .deleteFrom('project_members')
-        .where('principal_id', 'in', (eb) => eb.selectFrom('principals').select('id').where('kind', '=', 'user').where('name', '=', user))
-        .execute();
+      // Its memberships and CLI tokens go with it (its principal id stays: audit rows keep naming it).
+      for (const table of ['project_members', 'cli_tokens'] as const) {
+        await trx
+          .deleteFrom(table)
+          .where('principal_id', 'in', (eb) => eb.selectFrom('principals').select('id').where('kind', '=', 'user').where('name', '=', user))
+          .execute();
+      }
       await recordChange(trx, user, 'deleted', this.origin);
       return true;
     });

@@ -1,8 +1,9 @@
 // Robot accounts as an identity source: a login name "robot$<stored name>" and its secret (or,
 // during a rotation's grace period, the previous secret). A disabled or expired robot signs in to
-// nothing, with the right secret or a wrong one alike (Harbor). `Identities` puts robots beside
-// the user source (database or htpasswd) so the authenticator asks one provider.
+// nothing, with the right secret or a wrong one alike (Harbor). `Identities` puts robots and CLI
+// tokens beside the user source (database or htpasswd) so the authenticator asks one provider.
 import type { AccessStore } from './access-store.js';
+import { isCliToken, type CliTokens } from './cli-tokens.js';
 import type { IdentityProvider } from './identity.js';
 import { hashSecret, verifySecret } from './robot-secrets.js';
 
@@ -45,24 +46,24 @@ export class RobotIdentity implements IdentityProvider {
   close(): void {}
 }
 
-/** Robots by their prefix, everyone else from the user source. */
+/** Robots by their prefix, CLI tokens by theirs, everyone else from the user source. */
 export class Identities implements IdentityProvider {
   constructor(
     private readonly users: IdentityProvider,
     private readonly robots: RobotIdentity,
+    private readonly cliTokens: CliTokens,
   ) {}
 
   verify(login: string, password: string): Promise<boolean> {
-    return isRobotLogin(login) ? this.robots.verify(login, password) : this.users.verify(login, password);
+    if (isRobotLogin(login)) return this.robots.verify(login, password);
+    return isCliToken(password) ? this.cliTokens.verify(login, password) : this.users.verify(login, password);
   }
 
   onChange(listener: () => void): void {
-    this.users.onChange(listener);
-    this.robots.onChange(listener);
+    for (const source of [this.users, this.robots, this.cliTokens]) source.onChange(listener);
   }
 
   close(): void {
-    this.users.close();
-    this.robots.close();
+    for (const source of [this.users, this.robots, this.cliTokens]) source.close();
   }
 }

@@ -262,6 +262,26 @@ const migrations: Record<string, DialectMigration> = {
       for (const c of ['updated_at', 'comment', 'realname', 'email', 'sysadmin']) await db.schema.alterTable('users').dropColumn(c).execute();
     },
   },
+  // Tokens `minato login` stores instead of a password: revocable, expiring, kept as hashes.
+  '0006_cli_tokens': {
+    async up(db: Kysely<any>, t: ColumnTypes) {
+      await t
+        .id(db.schema.createTable('cli_tokens'), 'id')
+        .addColumn('principal_id', 'integer', (c) => c.notNull())
+        /** SHA-256 (hex) of the token: the token itself is shown once. */
+        .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+        /** Where it was made from (e.g. "minato login on host"), shown in listings. */
+        .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_used_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('cli_tokens_principal').on('cli_tokens').column('principal_id').execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('cli_tokens').execute();
+    },
+  },
 };
 
 /** The migrations, with the column types of a dialect. */

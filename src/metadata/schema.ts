@@ -167,6 +167,18 @@ export interface SessionsTable {
   expires_at: number;
 }
 
+/** Revocable tokens `minato login` keeps instead of a password. */
+export interface CliTokensTable {
+  id: Generated<number>;
+  principal_id: number;
+  /** SHA-256 (hex) of the token. */
+  token_hash: string;
+  description: Generated<string>;
+  created_at: number;
+  expires_at: number;
+  last_used_at: number | null;
+}
+
 export interface Database {
   repositories: RepositoriesTable;
   blobs: BlobsTable;
@@ -184,4 +196,5 @@ export interface Database {
   robots: RobotsTable;
   audit_logs: AuditLogsTable;
   sessions: SessionsTable;
+  cli_tokens: CliTokensTable;
 }

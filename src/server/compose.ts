@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Admins } from '../auth/admins.js';
 import { AccessStore } from '../auth/access-store.js';
+import { CliTokens } from '../auth/cli-tokens.js';
 import { Authenticator } from '../auth/authenticator.js';
 import { RegistryPolicy } from '../auth/policy.js';
 import { ProjectAccess } from '../auth/project-access.js';
@@ -47,6 +48,7 @@ export interface RunningRegistry {
   /** Projects, members and robots (the use cases), and who may do what. */
   projects: Projects;
   access: ProjectAccess;
+  cliTokens: CliTokens;
   close(): Promise<void>;
 }
 
@@ -134,7 +136,8 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   const robots = new RobotIdentity(accessStore);
   accessStore.onChange(() => robots.changed());
   users?.onChange(() => access.reload());
-  const identity: IdentityProvider = new Identities(userIdentity, robots);
+  const cliTokens = new CliTokens(core.db, (user) => accessStore.principalId('user', user));
+  const identity: IdentityProvider = new Identities(userIdentity, robots, cliTokens);
   const policy = new RegistryPolicy(access, { anonymousPull: config.auth.anonymousPull, autoCreate: config.projects.autoCreate }, (project, pusher) =>
     projects.createForPush(project, pusher),
   );
@@ -269,6 +272,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     users,
     projects,
     access,
+    cliTokens,
     async close() {
       background.abort();
       await certificates.stop();
