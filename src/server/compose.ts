@@ -138,9 +138,11 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   users?.onChange(() => access.reload());
   const cliTokens = new CliTokens(core.db, (user) => accessStore.principalId('user', user));
   const identity: IdentityProvider = new Identities(userIdentity, robots, cliTokens);
-  const policy = new RegistryPolicy(access, { anonymousPull: config.auth.anonymousPull, autoCreate: config.projects.autoCreate }, (project, pusher) =>
-    projects.createForPush(project, pusher),
-  );
+  const policy = new RegistryPolicy(access, { anonymousPull: config.auth.anonymousPull, autoCreate: config.projects.autoCreate }, async (project, pusher) => {
+    await projects.createForPush(project, pusher);
+    // When another request or replica made it first, decide on its real members, not on "missing".
+    await access.reload();
+  });
   // auth.token.enabled: /token is served and its bearer tokens accepted (whatever the challenge).
   const recordLogin = loginEvents(core.events);
   const tokens = config.auth.token.enabled

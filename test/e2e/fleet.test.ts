@@ -2,7 +2,7 @@
 // bucket (Ceph radosgw), behind HAProxy (round robin, health checks on /readyz). The OCI
 // conformance suite through the balancer; read-your-writes across replicas; an upload started on
 // one replica, continued on a second and committed on a third; skopeo and podman through the
-// balancer; docker too; a replica killed with -9 during concurrent pushes; PostgreSQL restarted
+// balancer; docker too; a project membership made elsewhere reaching every replica; a replica killed with -9 during concurrent pushes; PostgreSQL restarted
 // under load; an embedded registry migrated in; S3 lost.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -18,6 +18,11 @@ import { htpasswdFile, run, runOk, startDockerd, waitFor } from '../helpers/peer
 import { startPostgres, type RunningPostgres } from '../helpers/postgres.js';
 import { startRadosgw, type RunningRadosgw } from '../helpers/radosgw.js';
 import { CLI, spawnServe, startTestRegistry, tempDir, type ServeProcess } from '../helpers/registry.js';
+import { AccessStore } from '../../src/auth/access-store.js';
+import { ROLES } from '../../src/auth/rbac.js';
+import { Projects } from '../../src/core/projects.js';
+import { SYSTEM_ACTOR } from '../../src/events/events.js';
+import { openPostgresMetadata } from '../../src/metadata/postgres/postgres-metadata-store.js';
 
 const USER = 'fleet';
 const PASSWORD = 'fleet-password';
@@ -30,6 +35,7 @@ let s3: RunningRadosgw;
 let replicas: ServeProcess[] = [];
 let lb: RunningHaproxy;
 let configFiles: string[] = [];
+let databaseUrl: string;
 
 /** A replica's configuration: the shared database and bucket, its own port and data dir. */
 async function writeConfig(i: number, databaseUrl: string, bucket: string, htpasswd: string | undefined): Promise<string> {
@@ -58,6 +64,7 @@ before(async () => {
   tmp = await tempDir('minato-fleet-');
   [pg, s3] = await Promise.all([startPostgres(), startRadosgw()]);
   const [url, bucket] = await Promise.all([pg.createDatabase(), s3.createBucket()]);
+  databaseUrl = url;
   const htpasswd = await htpasswdFile(path.join(tmp, 'htpasswd'), { [USER]: PASSWORD });
   configFiles = await Promise.all([0, 1, 2].map((i) => writeConfig(i, url, bucket, htpasswd)));
   // The first start creates the schema; the others then start together.
@@ -102,6 +109,28 @@ describe('three replicas on PostgreSQL and S3', () => {
     assert.equal((await c!(`/v2/ryw/app/manifests/${digest}`, { method: 'DELETE' })).status, 202);
     assertOciError(await a!(`/v2/ryw/app/manifests/${digest}`), 404, 'MANIFEST_UNKNOWN');
     assertOciError(await b!('/v2/ryw/app/manifests/latest'), 404, 'MANIFEST_UNKNOWN');
+  });
+
+  test('a member added from another process (the CLI) reaches every replica within a second or two', async () => {
+    const meta = await openPostgresMetadata({ url: databaseUrl, maxConnections: 2 });
+    try {
+      const projects = new Projects(new AccessStore(meta.db), { defaultStorageLimit: -1 });
+      const shared = await projects.create({ name: 'shared', public: false }, { user: null }, SYSTEM_ACTOR);
+      const push = (r: ServeProcess) => request(`${r.url}/v2/shared/app/blobs/uploads/`, { method: 'POST', headers: { Authorization: AUTH } });
+      await waitFor(async () => {
+        const statuses = await Promise.all(replicas.map(async (r) => (await push(r)).status));
+        return statuses.every((s) => s === 403) || undefined;
+      }, 10_000, 'every replica to see the new project and refuse a non-member');
+      const added = Date.now();
+      await projects.addMember(shared, USER, ROLES.developer, SYSTEM_ACTOR);
+      await waitFor(async () => {
+        const statuses = await Promise.all(replicas.map(async (r) => (await push(r)).status));
+        return statuses.every((s) => s === 202) || undefined;
+      }, 10_000, 'every replica to let the new member push');
+      assert.ok(Date.now() - added < 5_000, `the membership took ${Date.now() - added} ms to reach every replica`);
+    } finally {
+      await meta.close();
+    }
   });
 
   test('an upload started on one replica, continued on a second and committed on a third', async () => {
@@ -265,6 +294,7 @@ describe('moving an embedded registry into the fleet', () => {
       await reg.close();
     }
     const [url, bucket] = await Promise.all([pg.createDatabase(), s3.createBucket()]);
+  databaseUrl = url;
     // Users from the database: the ones the embedded registry had.
     const target = await writeConfig(9, url, bucket, undefined);
     const migrated = await run(process.execPath, [CLI, 'migrate', '--from-data', source, '-c', target, '--json'], { env: s3.env(), timeoutMs: 90_000 });
