@@ -194,7 +194,7 @@ function locationVerdict(report: Report, target: Target, seen: Seen[]): void {
     return;
   }
   const example = new URL(bad[0]!.value);
-  const detail = `${bad[0]!.step}: Location ${example.origin}${example.pathname.slice(0, 40)}... while you use ${target.origin} (doctor went on with ${target.origin})`;
+  const detail = `${bad[0]!.step}: Location ${example.origin}${example.pathname.slice(0, 60)}... while you use ${target.origin} (doctor went on with ${target.origin})`;
   let cause: string;
   let fix: string;
   if (example.protocol !== origin.protocol) {

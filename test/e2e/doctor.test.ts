@@ -42,7 +42,8 @@ const proxy: Record<string, string> = {};
  */
 function tokenBackendConfig(htpasswd: string): Record<string, unknown> {
   // challenge: 'bearer' forces the realm the default ('auto') would avoid here by challenging with Basic.
-  return { data: path.join(tmp, 'plain'), auth: { htpasswd, challenge: 'bearer', token: { enabled: true } }, log: { level: 'info' } };
+  // The user administers the registry, so the probe may push into library (as an operator's would).
+  return { data: path.join(tmp, 'plain'), auth: { htpasswd, admins: [USER], challenge: 'bearer', token: { enabled: true } }, log: { level: 'info' } };
 }
 
 before(async () => {
@@ -67,7 +68,7 @@ before(async () => {
   const htpasswd = await htpasswdFile(path.join(tmp, 'htpasswd'), { [USER]: PASSWORD });
 
   const tlsConfig = path.join(tmp, 'tls.json');
-  await writeFile(tlsConfig, JSON.stringify({ data: path.join(tmp, 'tls'), auth: { htpasswd }, tls: { cert: chain, key } }));
+  await writeFile(tlsConfig, JSON.stringify({ data: path.join(tmp, 'tls'), auth: { htpasswd, admins: [USER] }, tls: { cert: chain, key } }));
   const plainConfig = path.join(tmp, 'plain.json');
   await writeFile(plainConfig, JSON.stringify(tokenBackendConfig(htpasswd)));
   // Distribution's token auth needs a bundle to verify tokens with; any certificate will do, nothing gets that far.
