@@ -109,8 +109,11 @@ describe('robot accounts with skopeo and podman', () => {
     assert.equal(await pullStatus(reader.login, fresh), 200, 'the new secret works at once');
     assert.equal(await pullStatus(reader.login, reader.secret), 200, 'the old one still does, during the grace period');
     const newest = await handle.projects.refreshSecret(reader.record, undefined, 0, SYSTEM_ACTOR);
-    await waitFor(async () => (await pullStatus(reader.login, fresh)) === 401 || undefined, 10_000, 'the rotated-out secret to stop working');
-    assert.equal(await pullStatus(reader.login, reader.secret), 401);
+    // Both older secrets stop within the outbox's poll interval (a secret verified before the
+    // change may be remembered until the server hears of it).
+    for (const old of [fresh, reader.secret]) {
+      await waitFor(async () => (await pullStatus(reader.login, old)) === 401 || undefined, 10_000, 'a rotated-out secret to stop working');
+    }
     assert.equal(await pullStatus(reader.login, newest), 200);
 
     await handle.projects.updateRobot(reader.record, { disable: true }, SYSTEM_ACTOR);
