@@ -137,7 +137,9 @@ export async function startMinato(
     '--log-level', 'error',
     ...serveArgs,
   ];
-  const server = await startNodeServer(dir, 'minato', args, { ...env, MINATO_LOG_ACCESS_LOG: 'false' });
+  // The bench user is no administrator: its first push creates each project (it becomes the
+  // project's admin), so every request goes through the member's role lookup.
+  const server = await startNodeServer(dir, 'minato', args, { MINATO_PROJECTS_AUTO_CREATE: 'true', ...env, MINATO_LOG_ACCESS_LOG: 'false' });
   // With the tuned flags given, or tuning off (Node's defaults, no relaunch), the process is the server.
   if (launch === 'flags' || env.MINATO_NODE_TUNING === 'off') return { ...server, user: 'bench', password };
   // `node bin/minato.js serve`, as a user may start it: the launcher runs the server as its child
