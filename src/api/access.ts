@@ -65,7 +65,7 @@ export async function enforce<I>(rule: AccessRule<I>, principal: Principal, inpu
   const who = principal.user ?? 'an anonymous client';
   if (rule.kind === 'system') {
     if (!e.access.canSystem(principal, rule.resource, rule.action)) {
-      throw new ApiError('FORBIDDEN', `${who} may not ${rule.action} ${rule.resource}: this takes a system administrator (or a robot with that system permission)`);
+      throw new ApiError('FORBIDDEN', `${who} may not ${rule.action} ${rule.resource}: this takes a system administrator (a user in auth.admins or with the administrator flag) or a robot with that system permission`);
     }
     return;
   }

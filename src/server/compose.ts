@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Admins } from '../auth/admins.js';
+import { AdminsAccessControl } from '../auth/admins-access-control.js';
 import { Authenticator } from '../auth/authenticator.js';
 import { CredentialCache } from '../auth/credential-cache.js';
 import { DatabaseUsers } from '../auth/database-users.js';
@@ -15,6 +16,7 @@ import { TokenService } from '../auth/token-service.js';
 import type { Config } from '../config/schema.js';
 import { buildApp } from './app.js';
 import { ClientAddresses } from './client-address.js';
+import { composeManagementApi } from './compose-api.js';
 import { composeRegistryCore } from './compose-registry.js';
 import { certificateEvents, loginEvents } from './event-sources.js';
 import { ExternalUrl } from './external-url.js';
@@ -137,6 +139,26 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   const urls = new ExternalUrl(config.externalUrl, clients, tlsOn ? 'https' : 'http');
 
   metrics?.watchStorage(dataDir);
+  const readiness = {
+    metadata: () => core.meta.ping(),
+    storage: () => core.blobs.ping(),
+  };
+  const served = certificates.provider && {
+    provider: certificates.provider,
+    renewals: new ManualRenewal(certificates.provider, config.tls.manualRenewalIntervalSeconds * 1000),
+  };
+  const { privateCa } = certificates;
+  const api = composeManagementApi(config, {
+    core,
+    auth,
+    access: new AdminsAccessControl(admins),
+    clients,
+    urls,
+    usersInDatabase: users !== undefined,
+    readiness,
+    certificates: served,
+    caCertificatePem: privateCa && (() => privateCa.caCertificatePem()),
+  });
   const app = await buildApp({
     log,
     clients,
@@ -158,16 +180,11 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     challenge: config.auth.challenge,
     metrics,
     metricsRoute: config.metrics.listen === undefined ? { access: config.metrics.auth } : undefined,
-    readiness: {
-      metadata: () => core.meta.ping(),
-      storage: () => core.blobs.ping(),
-    },
+    readiness,
     serverFactory,
-    certificates: certificates.provider && {
-      provider: certificates.provider,
-      renewals: new ManualRenewal(certificates.provider, config.tls.manualRenewalIntervalSeconds * 1000),
-    },
-    privateCa: certificates.privateCa,
+    certificates: served,
+    privateCa,
+    api,
   });
 
   const { host, port } = parseListen(config.listen);
