@@ -5,11 +5,13 @@ import type { AccessControl } from '../auth/access-control.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { userProfiles } from '../auth/user-profile.js';
 import { certificateRoutes } from '../api/certificate-routes.js';
+import { ddnsRoutes } from '../api/ddns-routes.js';
 import type { ManagementApiOptions } from '../api/plugin.js';
 import { sessionRoutes } from '../api/session-routes.js';
 import { DbSessionStore } from '../api/session-store.js';
 import { systemRoutes } from '../api/system-routes.js';
 import type { Config } from '../config/schema.js';
+import type { DdnsStatus } from '../dns/ddns.js';
 import type { CertificateProvider } from '../tls/certificate-provider.js';
 import type { ManualRenewal } from '../tls/manual-renewal.js';
 import { minatoVersion } from '../util/version.js';
@@ -28,6 +30,8 @@ export interface ApiServices {
   readiness: Record<string, () => Promise<void>>;
   certificates?: { provider: CertificateProvider; renewals: ManualRenewal };
   caCertificatePem?: () => string;
+  /** The DDNS updater, when ddns is on. */
+  ddns?: { status(): DdnsStatus };
 }
 
 export function composeManagementApi(config: Config, s: ApiServices): ManagementApiOptions {
@@ -57,6 +61,7 @@ export function composeManagementApi(config: Config, s: ApiServices): Management
       userProfile: userProfiles(s.core.meta, s.usersInDatabase ? s.core.db : undefined),
     }),
     ...certificateRoutes({ certificates: s.certificates, caCertificatePem: s.caCertificatePem, origin }),
+    ...ddnsRoutes(s.ddns),
   ];
   return {
     routes,

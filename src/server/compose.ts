@@ -148,6 +148,8 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     renewals: new ManualRenewal(certificates.provider, config.tls.manualRenewalIntervalSeconds * 1000),
   };
   const { privateCa } = certificates;
+  // DDNS keeps this host's A/AAAA records current (a NAS reached by its own global IPv6); it runs once the server is up.
+  const ddns = createDdnsUpdater(config.ddns, log.child({ mod: 'dns.ddns' }));
   const api = composeManagementApi(config, {
     core,
     auth,
@@ -158,6 +160,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     readiness,
     certificates: served,
     caCertificatePem: privateCa && (() => privateCa.caCertificatePem()),
+    ddns,
   });
   const app = await buildApp({
     log,
@@ -226,9 +229,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   if (certificates.provider) metrics?.watchCertificates(certificates.provider);
   if (certificates.provider) certificateEvents(certificates.provider, core.events);
 
-  // DDNS keeps this host's A/AAAA records current (a NAS reached by its own global IPv6).
   const background = new AbortController();
-  const ddns = createDdnsUpdater(config.ddns, log.child({ mod: 'dns.ddns' }));
   ddns?.run(background.signal).catch((err) => log.error({ err: (err as Error).message }, 'DDNS stopped'));
 
   await core.start();
