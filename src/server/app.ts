@@ -19,7 +19,7 @@ import type { ProxyWarning } from './proxy-warning.js';
 import { registerTokenRoute } from './token-route.js';
 import { registerCertificateApi } from './cert-status.js';
 import { frameworkErrors, managementApi, type ManagementApiOptions } from '../api/plugin.js';
-import { requestId } from './request-id.js';
+import { requestIds } from './request-id.js';
 import type { CertificateProvider } from '../tls/certificate-provider.js';
 import type { ManualRenewal } from '../tls/manual-renewal.js';
 
@@ -63,7 +63,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestTimeout: 0,
     connectionTimeout: 0,
     // A sane X-Request-Id from the client is kept (the access log and the API's responses carry it).
-    genReqId: requestId,
+    genReqId: requestIds(),
     // Harbor's paths carry repository names (up to 255 characters, encoded twice) as one parameter.
     routerOptions: { maxParamLength: 1024 },
     frameworkErrors,

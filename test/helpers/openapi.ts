@@ -187,3 +187,47 @@ export function assertApiError(res: Response, status: number, code: string, cont
   assert.equal(res.status, status, seen);
   assert.equal((res.json() as { errors?: Array<{ code: string }> }).errors?.[0]?.code, code, seen);
 }
+
+/**
+ * The structure an OpenAPI 3.0 document must have for clients and generators: a unique
+ * operationId, a summary, one tag and security on every operation; responses with descriptions,
+ * X-Request-Id and a schema for every body, Harbor's error body on every error; path parameters
+ * that match the template; every $ref resolving; every schema compiling.
+ */
+export function assertValidDocument(contract: ApiContract): void {
+  const doc = contract.document;
+  assert.equal(doc.openapi, '3.0.3');
+  assert.ok(doc.info.title && doc.info.version, 'info.title and info.version');
+  assert.deepEqual(doc.servers, [{ url: API_BASE }]);
+  const ids = new Set<string>();
+  for (const { method, path, op } of operations(doc)) {
+    const where = `${method.toUpperCase()} ${path}`;
+    assert.ok(op.operationId && !ids.has(op.operationId), `${where}: a unique operationId`);
+    ids.add(op.operationId);
+    assert.ok(op.summary && op.tags?.length === 1 && Array.isArray(op.security) && op.security.length > 0, `${where}: summary, tag, security`);
+    const statuses = Object.keys(op.responses);
+    assert.ok(statuses.some((s) => s.startsWith('2')), `${where}: a success response`);
+    for (const status of statuses) {
+      const r = deref(doc, op.responses[status]);
+      assert.ok(r.description, `${where} ${status}: a description`);
+      assert.ok(r.headers?.['X-Request-Id'], `${where} ${status}: X-Request-Id documented`);
+      for (const media of Object.values((r.content ?? {}) as Record<string, { schema?: unknown }>)) assert.ok(media.schema, `${where} ${status}: a schema`);
+      if (!status.startsWith('2')) assert.deepEqual(r.content?.['application/json']?.schema, { $ref: '#/components/schemas/Errors' }, `${where} ${status}: Harbor's error body`);
+    }
+    const params = (op.parameters ?? []) as Array<{ name: string; in: string; schema: Json }>;
+    const declared = params.filter((x) => x.in === 'path').map((x) => x.name).sort();
+    assert.deepEqual(declared, [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]).sort(), `${where}: path parameters match the template`);
+    for (const param of params) contract.validator(param.schema);
+    for (const media of Object.values((op.requestBody?.content ?? {}) as Record<string, { schema: Json }>)) contract.validator(media.schema);
+  }
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (node === null || typeof node !== 'object') return;
+    for (const [k, v] of Object.entries(node)) {
+      if (k === '$ref') resolveRef(doc, v as string);
+      else walk(v);
+    }
+  };
+  walk(doc);
+  for (const schema of Object.values(doc.components.schemas as Record<string, Json>)) contract.validator(schema);
+}

@@ -29,9 +29,9 @@ import type { Principal } from '../../src/auth/policy.js';
 import type { Condition } from '../../src/metadata/list-query.js';
 import { MetadataUnavailableError } from '../../src/metadata/metadata-store.js';
 import { openSqlite, type Db } from '../../src/metadata/db.js';
-import { requestId } from '../../src/server/request-id.js';
+import { requestIds } from '../../src/server/request-id.js';
 import { request } from '../helpers/http.js';
-import { apiClient, assertApiError, operations, resolveRef, type ApiClient } from '../helpers/openapi.js';
+import { apiClient, assertApiError, assertValidDocument, operations, type ApiClient } from '../helpers/openapi.js';
 import { tempDir } from '../helpers/registry.js';
 
 const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
@@ -202,7 +202,7 @@ async function startHarness(): Promise<Harness> {
     ripe: i % 2 === 0,
   }));
   // The app's own options (server/app.ts) that the API relies on.
-  const app = Fastify({ genReqId: requestId, routerOptions: { maxParamLength: 1024 }, frameworkErrors });
+  const app = Fastify({ genReqId: requestIds(), routerOptions: { maxParamLength: 1024 }, frameworkErrors });
   const principalId = async (user: string) => (await db.selectFrom('principals').select('id').where('kind', '=', 'user').where('name', '=', user).executeTakeFirstOrThrow()).id;
   await app.register(managementApi, {
     routes: [
@@ -240,38 +240,9 @@ describe('management API frame', () => {
     assert.equal(doc.openapi, '3.0.3');
     assert.equal(doc.info.version, '0.0.0-test');
     assert.deepEqual(doc.servers, [{ url: '/api/v2.0' }]);
-    const ids = new Set<string>();
+    assertValidDocument(admin.contract);
     const ops = operations(doc);
     assert.ok(ops.length >= 11, `${ops.length} operations`);
-    for (const { method, path: p, op } of ops) {
-      const where = `${method.toUpperCase()} ${p}`;
-      assert.ok(op.operationId && !ids.has(op.operationId), `${where}: a unique operationId`);
-      ids.add(op.operationId);
-      assert.ok(op.summary && op.tags?.length === 1 && Array.isArray(op.security), `${where}: summary, tag, security`);
-      const statuses = Object.keys(op.responses);
-      assert.ok(statuses.some((s) => s.startsWith('2')), `${where}: a success response`);
-      for (const status of statuses) {
-        const r = op.responses[status].$ref ? resolveRef(doc, op.responses[status].$ref) : op.responses[status];
-        assert.ok(r.description, `${where} ${status}: a description`);
-        assert.ok(r.headers?.['X-Request-Id'], `${where} ${status}: X-Request-Id documented`);
-        for (const media of Object.values((r.content ?? {}) as Record<string, { schema?: unknown }>)) assert.ok(media.schema, `${where} ${status}: a schema`);
-        if (!status.startsWith('2')) assert.deepEqual(r.content['application/json'].schema, { $ref: '#/components/schemas/Errors' }, `${where} ${status}: Harbor's error body`);
-      }
-      const declared = (op.parameters as Array<{ name: string; in: string; schema: unknown }>).filter((x) => x.in === 'path').map((x) => x.name).sort();
-      assert.deepEqual(declared, [...p.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]).sort(), `${where}: path parameters match the template`);
-      for (const param of op.parameters as Array<{ schema: Record<string, unknown> }>) admin.contract.validator(param.schema);
-      if (op.requestBody) for (const media of Object.values(op.requestBody.content as Record<string, { schema: Record<string, unknown> }>)) admin.contract.validator(media.schema);
-    }
-    const walk = (node: unknown): void => {
-      if (Array.isArray(node)) return node.forEach(walk);
-      if (node === null || typeof node !== 'object') return;
-      for (const [k, v] of Object.entries(node)) {
-        if (k === '$ref') resolveRef(doc, v as string);
-        else walk(v);
-      }
-    };
-    walk(doc);
-    for (const schema of Object.values(doc.components.schemas as Record<string, Record<string, unknown>>)) admin.contract.validator(schema);
     // The rules are in the document too.
     const listUsers = ops.find((o) => o.op.operationId === 'listUsersTest')!;
     assert.match(listUsers.op.description, /system permission user:list/);
@@ -411,16 +382,16 @@ describe('management API frame', () => {
     assertApiError(await anonymous('GET', '/api/v2.0'), 404, 'NOT_FOUND');
   });
 
-  test('X-Request-Id: a sane one is echoed, anything else replaced by a new UUID, on successes and errors alike', async () => {
+  test('X-Request-Id: a sane one is echoed, anything else replaced by a new one, on successes and errors alike', async () => {
     const echoed = await anonymous('GET', '/api/v2.0/openapi.json', { headers: { 'X-Request-Id': 'trace-abc.123:4' } });
     assert.equal(echoed.headers['x-request-id'], 'trace-abc.123:4');
     const onError = await anonymous('GET', '/api/v2.0/fruits', { headers: { 'X-Request-Id': 'err-1' } });
     assert.equal(onError.status, 401);
     assert.equal(onError.headers['x-request-id'], 'err-1');
-    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    const fresh = /^[0-9a-f]{12}-[0-9a-z]+$/;
     for (const insane of ['has space', 'x'.repeat(129), 'new\\nline', 'é', '']) {
       const res = await anonymous('GET', '/api/v2.0/openapi.json', { headers: { 'X-Request-Id': insane } });
-      assert.match(String(res.headers['x-request-id']), uuid, JSON.stringify(insane));
+      assert.match(String(res.headers['x-request-id']), fresh, JSON.stringify(insane));
     }
     const a = await anonymous('GET', '/api/v2.0/openapi.json');
     const b = await anonymous('GET', '/api/v2.0/openapi.json');

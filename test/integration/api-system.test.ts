@@ -11,7 +11,7 @@ import bcrypt from 'bcryptjs';
 import { systemRoutes } from '../../src/api/system-routes.js';
 import { ApiError } from '../../src/api/errors.js';
 import { request } from '../helpers/http.js';
-import { apiClient, assertApiError, type ApiClient } from '../helpers/openapi.js';
+import { apiClient, assertApiError, assertValidDocument, operations, type ApiClient } from '../helpers/openapi.js';
 import { spawnServe, startTestRegistry, tempDir, type TestRegistry } from '../helpers/registry.js';
 
 const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
@@ -29,6 +29,14 @@ describe('system endpoints (database users, plain HTTP)', () => {
     bob = await apiClient(reg.url, { headers: { Authorization: basic('bob', 'bob-pw') } });
   });
   after(() => reg.close());
+
+  test('the served document is valid OpenAPI 3 and has every operation the registry answers', async () => {
+    assertValidDocument(anonymous.contract);
+    const ids = operations(anonymous.contract.document).map((o) => o.op.operationId).sort();
+    for (const id of ['getPing', 'getHealth', 'getSystemInfo', 'getCert', 'getCurrentUserInfo', 'getCertificate', 'renewCertificate', 'getCaTrust', 'getDdnsStatus', 'login', 'logout', 'getOpenApi', 'getSwagger']) {
+      assert.ok(ids.includes(id), `${id} in ${ids.join(', ')}`);
+    }
+  });
 
   test('ping answers Pong as text, to anyone', async () => {
     const res = await anonymous('GET', '/api/v2.0/ping');
