@@ -89,8 +89,13 @@ function converter(components: Record<string, Json>) {
     if (out.format === 'date-time') delete out.pattern;
     return out;
   };
+  // Ids come from the models' registry, descriptions (.describe()) from zod's global one.
+  const describe = ({ zodSchema, jsonSchema }: { zodSchema: unknown; jsonSchema: Json }) => {
+    const description = z.globalRegistry.get(zodSchema as z.ZodType)?.description;
+    if (description && jsonSchema.description === undefined && jsonSchema.$ref === undefined) jsonSchema.description = description;
+  };
   return (schema: z.ZodType, io: 'input' | 'output'): Json =>
-    clean(z.toJSONSchema(schema, { target: 'openapi-3.0', metadata: apiModels, io, unrepresentable: 'any', reused: 'inline' })) as Json;
+    clean(z.toJSONSchema(schema, { target: 'openapi-3.0', metadata: apiModels, io, unrepresentable: 'any', reused: 'inline', override: describe })) as Json;
 }
 
 /** "/projects/{project_name}" -> ["project_name"]. */

@@ -45,6 +45,8 @@ export function sessionRoutes(deps: SessionRouteDeps): ApiRoute[] {
   const cookies = (ctx: ApiContext, session: { token: string; csrfToken: string } | undefined) => {
     const secure = deps.secure(ctx.request);
     const clear = session === undefined ? { maxAge: 0 } : {};
+    // Responses that set a session are nobody's to keep (shared caches, the browser's history).
+    ctx.reply.header('Cache-Control', 'no-store');
     ctx.reply.header('Set-Cookie', [
       setCookie(SESSION_COOKIE, session?.token ?? '', { httpOnly: true, secure, ...clear }),
       setCookie(CSRF_COOKIE, session?.csrfToken ?? '', { httpOnly: false, secure, ...clear }),

@@ -62,6 +62,7 @@ describe('UI sessions over plain HTTP', () => {
     assert.deepEqual(sid.attributes, ['Path=/', 'SameSite=Strict', 'HttpOnly']);
     assert.deepEqual(csrf.attributes, ['Path=/', 'SameSite=Strict'], 'the UI reads this one');
     assert.equal(res.headers['x-harbor-csrf-token'], csrf.value);
+    assert.equal(res.headers['cache-control'], 'no-store');
     const me = await api('GET', '/api/v2.0/users/current', { headers: { Cookie: cookieHeader(res) } });
     assert.equal(me.json().username, 'alice');
     assert.equal(me.headers['x-harbor-csrf-token'], csrf.value, 'every response of the session carries the token');

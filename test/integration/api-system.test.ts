@@ -36,6 +36,10 @@ describe('system endpoints (database users, plain HTTP)', () => {
     for (const id of ['getPing', 'getHealth', 'getSystemInfo', 'getCert', 'getCurrentUserInfo', 'getCertificate', 'renewCertificate', 'getCaTrust', 'getDdnsStatus', 'login', 'logout', 'getOpenApi', 'getSwagger']) {
       assert.ok(ids.includes(id), `${id} in ${ids.join(', ')}`);
     }
+    // The schemas' descriptions (.describe()) are the document's.
+    const doc = anonymous.contract.document;
+    assert.match(doc.components.schemas.GeneralInfo.properties.auth_mode.description, /db_auth: users live in the registry database/);
+    assert.match(doc.paths['/c/login']!.post.requestBody.content['application/x-www-form-urlencoded'].schema.properties.principal.description, /user name/);
   });
 
   test('ping answers Pong as text, to anyone', async () => {
