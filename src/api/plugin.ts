@@ -59,14 +59,17 @@ function mediaType(request: FastifyRequest): string | undefined {
   return request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
 }
 
-/** Form fields as an object; a field given twice becomes an array (which a string schema refuses). */
+/**
+ * Form fields as an object; a field given twice becomes an array (which a string schema refuses).
+ * Built from a Map, so a field named "__proto__" is a field like any other.
+ */
 function parseForm(body: string): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
+  const fields = new Map<string, string | string[]>();
   for (const [k, v] of new URLSearchParams(body)) {
-    const seen = out[k];
-    out[k] = seen === undefined ? v : ([] as string[]).concat(seen, v);
+    const seen = fields.get(k);
+    fields.set(k, seen === undefined ? v : ([] as string[]).concat(seen, v));
   }
-  return out;
+  return Object.fromEntries(fields);
 }
 
 export async function managementApi(app: FastifyInstance, opts: ManagementApiOptions): Promise<void> {

@@ -75,6 +75,8 @@ describe('UI sessions over plain HTTP', () => {
     assert.match(missing.json().errors[0].message, /^body field password: /);
     const twice = await api('POST', '/c/login', { body: 'principal=alice&principal=bob&password=x', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
     assertApiError(twice, 400, 'BAD_REQUEST', 'a field given twice');
+    const proto = await api('POST', '/c/login', { body: '__proto__=x&__proto__=y&principal=alice&password=alice-pw', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+    assert.equal(proto.status, 200, 'a field named __proto__ is only a field');
     assertApiError(await api('POST', '/c/login', { body: 'principal=alice', headers: { 'Content-Type': 'text/plain' } }), 415, 'UNSUPPORTED_MEDIA_TYPE');
   });
 
