@@ -27,7 +27,8 @@ export const access = {
   public: (): AccessRule => ({ kind: 'public' }),
   signedIn: (): AccessRule => ({ kind: 'signedIn' }),
   system: (resource: string, action: string): AccessRule => ({ kind: 'system', resource, action }),
-  project: <I>(resource: string, action: string, project: ProjectOf<I>): AccessRule<I> => ({ kind: 'project', resource, action, project }),
+  // I defaults to any where it cannot be inferred (a callback whose input is typed by the route being defined).
+  project: <I = any>(resource: string, action: string, project: ProjectOf<I>): AccessRule<I> => ({ kind: 'project', resource, action, project }),
 };
 
 /** The project named by a path parameter (e.g. "project_name"). */

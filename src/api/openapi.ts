@@ -62,7 +62,7 @@ const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** The error statuses an operation can answer: those every operation has, those its shape implies, those it declares. */
 export function errorStatuses(route: ApiRoute): ErrorStatus[] {
   const out = new Set<ErrorStatus>([401, 429, 500, 503, ...(route.errors ?? [])]);
-  if (route.params || route.query || route.body) out.add(400);
+  if (route.params || route.query || route.body || route.headers) out.add(400);
   if (route.access.kind !== 'public' || UNSAFE.has(route.method)) out.add(403);
   if (route.access.kind === 'project') out.add(404);
   if (UNSAFE.has(route.method)) out.add(415);
@@ -109,7 +109,7 @@ function isOptional(schema: z.ZodType): boolean {
 
 function parameters(route: ApiRoute, convert: ReturnType<typeof converter>): Json[] {
   const out: Json[] = [];
-  const add = (where: 'path' | 'query', object: z.ZodObject<z.ZodRawShape> | undefined) => {
+  const add = (where: 'path' | 'query' | 'header', object: z.ZodObject<z.ZodRawShape> | undefined) => {
     for (const [name, field] of Object.entries(object?.shape ?? {})) {
       const schema = field as z.ZodType;
       const p: Json = { name, in: where, required: where === 'path' || !isOptional(schema), schema: convert(schema, 'input') };
@@ -119,6 +119,7 @@ function parameters(route: ApiRoute, convert: ReturnType<typeof converter>): Jso
   };
   add('path', route.params);
   add('query', route.query);
+  add('header', route.headers);
   const declared = new Set(Object.keys(route.params?.shape ?? {}));
   for (const name of templateParams(route.path)) {
     if (!declared.has(name)) throw new Error(`route ${route.operationId}: the path parameter {${name}} has no schema in params`);

@@ -51,8 +51,13 @@ export const projectNameOrIdParam = z
   .max(255)
   .describe('The project name or id (send the header X-Is-Resource-Name: true when a name is all digits).');
 
+/** The header that says a `project_name_or_id` is a name even when it is all digits (spread into a route's `headers`). */
+export const isResourceNameHeader = {
+  'X-Is-Resource-Name': z.enum(['true', 'false']).optional().describe('true: project_name_or_id is a name, even when it is all digits.'),
+};
+
 /** What `project_name_or_id` means: Harbor reads all digits as an id unless the header says it is a name. */
-export function projectRef(value: string, isResourceName: string | string[] | undefined): ProjectRef {
+export function projectRef(value: string, isResourceName: 'true' | 'false' | undefined): ProjectRef {
   if (isResourceName !== 'true' && /^\d{1,10}$/.test(value)) return { id: Number(value) };
   return { name: value };
 }

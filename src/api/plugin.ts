@@ -47,12 +47,19 @@ function fastifyUrl(route: ApiRoute): string {
   return routeUrl(route).replace(/\{([^}]+)\}/g, ':$1');
 }
 
+type Where = 'path parameter' | 'query parameter' | 'header' | 'body';
+
 /** "query parameter page_size: must be at most 100" from a zod failure. */
-function invalid(where: 'path parameter' | 'query parameter' | 'body', error: z.ZodError): ApiError {
+function invalid(where: Where, error: z.ZodError): ApiError {
   const issue = error.issues[0]!;
   const field = issue.path.map(String).join('.');
   const subject = where === 'body' ? (field ? `body field ${field}` : 'the request body') : `${where} ${field}`;
   return new ApiError('BAD_REQUEST', `${subject}: ${issue.message}`);
+}
+
+/** The request headers a route reads, under the names its schema documents them by. */
+function headersOf(schema: z.ZodObject<z.ZodRawShape>, request: FastifyRequest): Record<string, unknown> {
+  return Object.fromEntries(Object.keys(schema.shape).map((name) => [name, request.headers[name.toLowerCase()]]));
 }
 
 function mediaType(request: FastifyRequest): string | undefined {
@@ -104,7 +111,7 @@ export async function managementApi(app: FastifyInstance, opts: ManagementApiOpt
     }
     const e: Enforcement = { access: opts.access, basicRealm: opts.caller.basicRealm, session: caller.hadSessionCookie };
     precheck(route.access, caller.principal, e);
-    const parse = (schema: z.ZodType | undefined, value: unknown, where: 'path parameter' | 'query parameter' | 'body') => {
+    const parse = (schema: z.ZodType | undefined, value: unknown, where: Where) => {
       if (!schema) return undefined;
       const result = schema.safeParse(value);
       if (!result.success) throw invalid(where, result.error);
@@ -114,6 +121,7 @@ export async function managementApi(app: FastifyInstance, opts: ManagementApiOpt
       params: parse(route.params, request.params, 'path parameter'),
       query: parse(route.query, request.query, 'query parameter'),
       body: parse(route.body, request.body, 'body'),
+      headers: route.headers && parse(route.headers, headersOf(route.headers, request), 'header'),
     };
     await enforce(route.access, caller.principal, input, e);
     const ctx: ApiContext = { caller, request, reply, access: opts.access, address: opts.caller.clientAddress(request), log: request.log };

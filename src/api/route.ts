@@ -39,11 +39,12 @@ type AnyObject = z.ZodObject<z.ZodRawShape>;
 
 type Out<T> = T extends z.ZodType ? z.output<T> : undefined;
 
-/** What a handler gets: the validated path parameters, query and body. */
-export interface RouteInput<P, Q, B> {
+/** What a handler gets: the validated path parameters, query, body and request headers. */
+export interface RouteInput<P, Q, B, H = undefined> {
   params: Out<P>;
   query: Out<Q>;
   body: Out<B>;
+  headers: Out<H>;
 }
 
 /** One response a handler may give: a declared status and a body its schema accepts. */
@@ -66,7 +67,13 @@ export interface ApiContext {
   log: FastifyBaseLogger;
 }
 
-export interface RouteSpec<P extends AnyObject | undefined, Q extends AnyObject | undefined, B extends z.ZodType | undefined, R extends Record<number, ResponseSpec>> {
+export interface RouteSpec<
+  P extends AnyObject | undefined,
+  Q extends AnyObject | undefined,
+  B extends z.ZodType | undefined,
+  R extends Record<number, ResponseSpec>,
+  H extends AnyObject | undefined = undefined,
+> {
   method: Method;
   /** Harbor's path under /api/v2.0, with {param} placeholders; with `root`, an absolute path ("/c/login"). */
   path: string;
@@ -76,10 +83,12 @@ export interface RouteSpec<P extends AnyObject | undefined, Q extends AnyObject 
   summary: string;
   description?: string;
   tag: string;
-  access: AccessRule<RouteInput<P, Q, B>>;
+  access: AccessRule<RouteInput<P, Q, B, H>>;
   params?: P;
   query?: Q;
   body?: B;
+  /** Request headers the operation reads, by their names as documented ("X-Is-Resource-Name"). */
+  headers?: H;
   /** Content types the body may come in (default: application/json). */
   bodyTypes?: string[];
   /** Skip the CSRF check of session requests (the login itself, which makes a new session). */
@@ -87,16 +96,20 @@ export interface RouteSpec<P extends AnyObject | undefined, Q extends AnyObject 
   responses: R;
   /** Error statuses the handler itself may answer (404 for something it looks up, 409...), beyond those every operation has. */
   errors?: ErrorStatus[];
-  handler(input: RouteInput<P, Q, B>, ctx: ApiContext): Promise<RouteResult<R>>;
+  handler(input: RouteInput<P, Q, B, H>, ctx: ApiContext): Promise<RouteResult<R>>;
 }
 
 /** A route with its types erased: what the plugin and the document builder take. */
-export type ApiRoute = RouteSpec<any, any, any, Record<number, ResponseSpec>>;
+export type ApiRoute = RouteSpec<any, any, any, Record<number, ResponseSpec>, any>;
 
 /** Declares a route; the types flow from its schemas into its handler and its responses. */
-export function defineRoute<P extends AnyObject | undefined = undefined, Q extends AnyObject | undefined = undefined, B extends z.ZodType | undefined = undefined, R extends Record<number, ResponseSpec> = Record<number, ResponseSpec>>(
-  spec: RouteSpec<P, Q, B, R>,
-): ApiRoute {
+export function defineRoute<
+  P extends AnyObject | undefined = undefined,
+  Q extends AnyObject | undefined = undefined,
+  B extends z.ZodType | undefined = undefined,
+  R extends Record<number, ResponseSpec> = Record<number, ResponseSpec>,
+  H extends AnyObject | undefined = undefined,
+>(spec: RouteSpec<P, Q, B, R, H>): ApiRoute {
   return spec as unknown as ApiRoute;
 }
 

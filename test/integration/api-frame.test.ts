@@ -15,7 +15,7 @@ import { access, fromParam } from '../../src/api/access.js';
 import { DomainError } from '../../src/core/domain-error.js';
 import { ApiError } from '../../src/api/errors.js';
 import { pageOf, pagingQuery } from '../../src/api/paging.js';
-import { projectNameParam, repositoryNameParam } from '../../src/api/params.js';
+import { isResourceNameHeader, projectNameOrIdParam, projectNameParam, projectRef, repositoryNameParam } from '../../src/api/params.js';
 import { frameworkErrors, managementApi } from '../../src/api/plugin.js';
 import { parseQ, parseSort } from '../../src/api/query.js';
 import { defineRoute, listed, listResponse, respond, type ApiRoute } from '../../src/api/route.js';
@@ -144,6 +144,23 @@ function fruitRoutes(fruits: Fruit[]): ApiRoute[] {
     responses: { 200: { description: 'The full name.', schema: z.object({ name: z.string() }) } },
     handler: async ({ params }) => respond(200, { name: `${params.project_name}/${params.repository_name}` }),
   });
+  // Harbor's project_name_or_id: an id unless X-Is-Resource-Name says it is a name; the rule finds the project through it.
+  const projectNames = new Map([[1, 'library'], [2, 'team'], [22, '22']]);
+  const project = defineRoute({
+    method: 'GET',
+    path: '/projects/{project_name_or_id}',
+    operationId: 'getProjectTest',
+    summary: 'A project by name or id',
+    tag: 'test',
+    access: access.project('project', 'read', ({ params, headers }) => {
+      const ref = projectRef(params.project_name_or_id, headers['X-Is-Resource-Name']);
+      return 'id' in ref ? projectNames.get(ref.id) : ref.name;
+    }),
+    params: z.object({ project_name_or_id: projectNameOrIdParam }),
+    headers: z.object(isResourceNameHeader),
+    responses: { 200: { description: 'The project.', schema: z.object({ ref: z.string() }) } },
+    handler: async ({ params, headers }) => respond(200, { ref: JSON.stringify(projectRef(params.project_name_or_id, headers['X-Is-Resource-Name'])) }),
+  });
   const failing = (path: string, operationId: string, err: () => Error, errors: Array<409 | 503 | 500>) =>
     defineRoute({
       method: 'GET',
@@ -163,6 +180,7 @@ function fruitRoutes(fruits: Fruit[]): ApiRoute[] {
     add,
     get,
     repository,
+    project,
     defineRoute({
       method: 'GET',
       path: '/users',
@@ -340,6 +358,18 @@ describe('management API frame', () => {
     assertApiError(await alice('GET', '/api/v2.0/projects/ghost/repositories/app'), 403, 'FORBIDDEN', 'a missing project is not given away');
     assertApiError(await admin('GET', '/api/v2.0/projects/ghost/repositories/app'), 404, 'NOT_FOUND', 'an admin learns the project is missing');
     assertApiError(await anonymous('GET', '/api/v2.0/projects/team/repositories/app'), 401, 'UNAUTHORIZED');
+  });
+
+  test('project_name_or_id with X-Is-Resource-Name: the header is validated, documented, and seen by the access rule', async () => {
+    assert.deepEqual((await admin('GET', '/api/v2.0/projects/2')).json(), { ref: '{"id":2}' });
+    assert.deepEqual((await admin('GET', '/api/v2.0/projects/team')).json(), { ref: '{"name":"team"}' });
+    assertApiError(await admin('GET', '/api/v2.0/projects/22', { headers: { 'X-Is-Resource-Name': 'true' } }), 404, 'NOT_FOUND', 'a project named "22" does not exist');
+    assertApiError(await admin('GET', '/api/v2.0/projects/9'), 404, 'NOT_FOUND', 'no project has id 9');
+    const bad = await admin('GET', '/api/v2.0/projects/2', { headers: { 'X-Is-Resource-Name': 'yes' } });
+    assertApiError(bad, 400, 'BAD_REQUEST');
+    assert.match(bad.json().errors[0].message, /^header X-Is-Resource-Name: /);
+    const op = admin.contract.operation('GET', '/api/v2.0/projects/2')!.op;
+    assert.ok(op.parameters.some((p: { name: string; in: string }) => p.name === 'X-Is-Resource-Name' && p.in === 'header'));
   });
 
   test('every failure class in Harbor\'s body with its status: 400, 404, 409, 415, 500 (no detail leaked), 503 with Retry-After, unknown paths', async () => {

@@ -111,7 +111,7 @@ test('users/current for a robot is 412, as in Harbor (robots have no user profil
   });
   assert.equal(current!.operationId, 'getCurrentUserInfo');
   const ctx = { caller: { principal: { user: 'robot$library+ci', robot: true as const } }, access: { isSysAdmin: () => false } };
-  await assert.rejects(current!.handler({ params: undefined, query: undefined, body: undefined }, ctx as never), (err: unknown) => {
+  await assert.rejects(current!.handler({ params: undefined, query: undefined, body: undefined, headers: undefined }, ctx as never), (err: unknown) => {
     assert.ok(err instanceof ApiError);
     assert.equal(err.code, 'PRECONDITION');
     assert.match(err.message, /robot\$library\+ci is a robot account/);
