@@ -14,7 +14,7 @@ import { eventTime, type Actor, type RegistryEvent } from '../events/events.js';
 import type { Db } from '../metadata/db.js';
 import { appendToOutbox, isPostgres } from '../metadata/outbox.js';
 import type { Database } from '../metadata/schema.js';
-import { conflict, DomainError, invalid, notFound } from '../util/domain-error.js';
+import { alreadyExists, DomainError, invalid, notFound } from '../core/domain-error.js';
 import { isRoleId, type RoleId } from './rbac.js';
 
 /** Harbor's project name rule (src/pkg/project/manager.go), 1 to 255 characters. */
@@ -195,7 +195,7 @@ export class AccessStore {
         return result;
       });
     } catch (err) {
-      if (isUniqueViolation(err)) throw conflict('it already exists');
+      if (isUniqueViolation(err)) throw alreadyExists('it already exists');
       throw err;
     }
     await Promise.all(this.listeners.map((l) => l()));
@@ -319,7 +319,7 @@ export class AccessStore {
         .where((eb) => eb.or([eb('name', '=', project.name), eb.and([eb('name', '>=', `${project.name}/`), eb('name', '<', `${project.name}0`)])]))
         .limit(1)
         .executeTakeFirst();
-      if (repositories) throw new DomainError('precondition', `project ${project.name} still has repositories (${repositories.name}...); delete them first`);
+      if (repositories) throw new DomainError('CONFLICT', `project ${project.name} still has repositories (${repositories.name}...); delete them first`);
       const robots = await trx.selectFrom('robots').select(['id', 'name']).where('project_id', '=', id).execute();
       await trx.deleteFrom('project_members').where('project_id', '=', id).execute();
       await trx.deleteFrom('robots').where('project_id', '=', id).execute();
@@ -365,7 +365,7 @@ export class AccessStore {
     return this.change(async (trx) => {
       const now = Date.now();
       const existing = await this.snapshotMembers(trx, project.id, principal.id);
-      if (existing.length > 0 && mustBeNew) throw conflict(`${principal.name} is already a member of ${project.name}`);
+      if (existing.length > 0 && mustBeNew) throw alreadyExists(`${principal.name} is already a member of ${project.name}`);
       if (existing.length > 0) {
         await trx.updateTable('project_members').set({ role_id: roleId, updated_at: now }).where('project_id', '=', project.id).where('principal_id', '=', principal.id).execute();
       } else {
@@ -411,7 +411,7 @@ export class AccessStore {
     return this.change(async (trx) => {
       const now = Date.now();
       const taken = await trx.selectFrom('robots').select('id').where('name', '=', r.name).executeTakeFirst();
-      if (taken) throw conflict(`a robot named ${r.name} already exists`);
+      if (taken) throw alreadyExists(`a robot named ${r.name} already exists`);
       // A robot is a principal: audit rows and memberships refer to its id.
       await trx.deleteFrom('principals').where('kind', '=', 'robot').where('name', '=', r.name).execute();
       const principal = await trx.insertInto('principals').values({ kind: 'robot', name: r.name, created_at: now }).returning('id').executeTakeFirstOrThrow();

@@ -90,6 +90,16 @@ export class Authenticator {
   }
 
   /**
+   * A sign-in to the UI (POST /c/login): the password is always checked, never answered from the
+   * cache, so every one goes through the throttle and the login events (the audit log records
+   * each UI login). A success is cached for Basic requests as any other.
+   */
+  async interactiveLogin(user: string, password: string, address: string): Promise<Principal | LoginRefusal> {
+    if (user.includes(':')) return WRONG;
+    return this.verifyBasic(basicCredential(user, password), address);
+  }
+
+  /**
    * The decision when it needs no slow work: no credentials, or Basic credentials verified
    * recently. Undefined when only `decide` can tell (a bcrypt to run, a token to verify).
    * Every request asks this first, so the usual one costs a hash and a map lookup, no promise

@@ -98,13 +98,26 @@ async function api(flags: ApiFlags, creds: Credentials, method: string, pathName
   });
 }
 
+/** The certificate API of /api/v2.0; a server from before it (no Harbor error body on its 404) is asked at /api/v1. */
+async function certificateApi(flags: ApiFlags, creds: Credentials, method: string, suffix: '' | '/renew'): Promise<ApiResponse> {
+  const res = await api(flags, creds, method, `/api/v2.0/certificate${suffix}`);
+  if (res.status === 404 && (res.body as { errors?: unknown } | undefined)?.errors === undefined) return api(flags, creds, method, `/api/v1/certificate${suffix}`);
+  return res;
+}
+
+/** What the server said: Harbor's error body ({"errors":[{"message"}]}), or /api/v1's ({"error"}). */
+function reasonOf(body: unknown): string {
+  const b = body as { errors?: Array<{ message?: unknown }>; error?: unknown } | undefined;
+  const said = b?.errors?.[0]?.message ?? b?.error;
+  return typeof said === 'string' ? said : JSON.stringify(body);
+}
+
 /** The answer's status when it is `expected`, else an error that says what the server meant. */
 function expect<T>(res: ApiResponse, expected: number, creds: Credentials): T {
   if (res.status === expected) return res.body as T;
-  const said = (res.body as { error?: unknown } | undefined)?.error;
-  const reason = typeof said === 'string' ? said : JSON.stringify(res.body);
+  const reason = reasonOf(res.body);
   if (res.status === 401) throw new Error(`wrong user or password for ${creds.user} (401 from the server)`);
-  if (res.status === 403 || res.status === 409 || res.status === 429) throw new Error(`${reason} (${res.status} from the server)`);
+  if ([403, 404, 409, 412, 429].includes(res.status)) throw new Error(`${reason} (${res.status} from the server)`);
   throw new Error(`the server answered ${res.status}: ${reason}`);
 }
 
@@ -112,7 +125,7 @@ export async function certStatus(config: Config, flags: ApiFlags & { json?: bool
   let status: Status | undefined;
   if (flags.url) {
     const creds = credentials(flags);
-    status = expect<Status>(await api(flags, creds, 'GET', '/api/v1/certificate'), 200, creds);
+    status = expect<Status>(await certificateApi(flags, creds, 'GET', ''), 200, creds);
   } else {
     status = await readStatusFile(path.resolve(config.data));
     if (!status) throw new Error(`no certificate status in ${path.resolve(config.data)}: is tls.mode acme, ca or files, and has the server run with this --data?`);
@@ -123,13 +136,13 @@ export async function certStatus(config: Config, flags: ApiFlags & { json?: bool
 
 export async function certRenew(flags: ApiFlags & { force?: boolean }): Promise<void> {
   const creds = credentials(flags);
-  const get = async () => expect<Status>(await api(flags, creds, 'GET', '/api/v1/certificate'), 200, creds);
+  const get = async () => expect<Status>(await certificateApi(flags, creds, 'GET', ''), 200, creds);
   const before = await get();
   if (!isRenewalDue(before) && !flags.force) {
     process.stdout.write(`not due: the certificate is renewed automatically at ${before.nextRenewal}. Use --force to renew now.\n`);
     return;
   }
-  expect(await api(flags, creds, 'POST', '/api/v1/certificate/renew'), 202, creds);
+  expect(await certificateApi(flags, creds, 'POST', '/renew'), 202, creds);
   const spinner = ['|', '/', '-', '\\'];
   const started = Date.now();
   for (let i = 0; Date.now() - started < 300_000; i++) {

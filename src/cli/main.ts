@@ -14,6 +14,7 @@ import type { Config } from '../config/schema.js';
 import { ensureDataDir, startRegistry } from '../server/compose.js';
 import { openMetadata } from '../server/compose-registry.js';
 import { memoryMode, missingFlags, TUNED_NODE_FLAGS } from './launch.js';
+import { minatoVersion } from '../util/version.js';
 
 interface ConfigFlags {
   config?: string;
@@ -47,15 +48,10 @@ async function configFrom(flags: ConfigFlags): Promise<Config> {
   return loadConfig({ file: flags.config, overrides });
 }
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
-
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('minato')
     .description('A self-hosted OCI container registry that takes care of its own certificates.')
-    .version(version())
+    .version(minatoVersion())
     .showHelpAfterError();
 
   withConfigFlags(

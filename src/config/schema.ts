@@ -175,7 +175,7 @@ export const configSchema = z.strictObject({
       manualRenewalIntervalSeconds: duration
         .default(300)
         .describe(
-          'Least time between two renewals asked for through the API (minato cert renew, POST /api/v1/certificate/renew): one sooner is refused with 429 and the time left, ' +
+          'Least time between two renewals asked for through the API (minato cert renew, POST /api/v2.0/certificate/renew): one sooner is refused with 429 and the time left, ' +
             'so nobody can spend a public CA\'s rate limit by repeating it. Automatic renewals are not affected. 0: no limit.',
         ),
       ciphers: z
@@ -211,6 +211,18 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('Limits on HTTP connections, against slow and greedy clients.'),
+  api: z
+    .strictObject({
+      sessionTimeoutMinutes: z
+        .number()
+        .int()
+        .positive()
+        .default(60)
+        .describe("A UI session (POST /c/login) ends after this many minutes without a request (Harbor's default). Sessions live in the database, so every replica accepts them."),
+      sessionMaxHours: z.number().positive().default(12).describe('A UI session ends this many hours after its login, however active; then the user signs in again.'),
+    })
+    .prefault({})
+    .describe("The management API (/api/v2.0, Harbor's conventions; its OpenAPI document at /api/v2.0/openapi.json) and the UI's sessions."),
   ddns: ddnsConfigSchema,
   database: databaseSchema
     .default({ driver: 'sqlite' })

@@ -177,6 +177,21 @@ export interface DdnsCheck {
   updated: string[];
 }
 
+/** What DDNS is doing, for the management API (GET /api/v2.0/ddns). */
+export interface DdnsStatus {
+  provider: string;
+  names: string[];
+  intervalSeconds: number;
+  /** The last check (ISO time), failed or not; absent before the first. */
+  lastCheck?: string;
+  /** The host's addresses the last successful check found. */
+  addresses: HostAddresses;
+  /** The records written since the start, with the address each holds. */
+  records: Array<{ name: string; type: 'A' | 'AAAA'; address: string }>;
+  /** The last failure, kept until a check succeeds. */
+  lastError?: { message: string; at: string };
+}
+
 /** Keeps the names' A/AAAA records equal to the host's addresses. */
 export class DdnsUpdater {
   /** What was last written successfully, per "name TYPE". */
@@ -189,8 +204,40 @@ export class DdnsUpdater {
     this.setRecords = set.bind(opts.provider);
   }
 
+  private lastCheck: string | undefined;
+  private lastAddresses: HostAddresses = {};
+  private lastError: DdnsStatus['lastError'];
+
+  status(): DdnsStatus {
+    return {
+      provider: this.opts.provider.kind,
+      names: this.opts.names,
+      intervalSeconds: this.opts.intervalMs / 1000,
+      lastCheck: this.lastCheck,
+      addresses: this.lastAddresses,
+      records: [...this.published].map(([key, address]) => {
+        const [name, type] = key.split(' ') as [string, 'A' | 'AAAA'];
+        return { name, type, address };
+      }),
+      lastError: this.lastError,
+    };
+  }
+
   /** One check: reads the addresses and writes each RRset whose address changed since the last success. */
   async check(signal?: AbortSignal): Promise<DdnsCheck> {
+    this.lastCheck = new Date().toISOString();
+    try {
+      const result = await this.update(signal);
+      this.lastAddresses = result.addresses;
+      this.lastError = undefined;
+      return result;
+    } catch (err) {
+      this.lastError = { message: (err as Error).message, at: this.lastCheck };
+      throw err;
+    }
+  }
+
+  private async update(signal?: AbortSignal): Promise<DdnsCheck> {
     const addresses = await this.opts.source.current(signal);
     const updated: string[] = [];
     for (const [type, address] of [['AAAA', addresses.ipv6], ['A', addresses.ipv4]] as const) {

@@ -18,6 +18,8 @@ import { registerMetricsRoute, type MetricsAccess } from './metrics-endpoint.js'
 import type { ProxyWarning } from './proxy-warning.js';
 import { registerTokenRoute } from './token-route.js';
 import { registerCertificateApi } from './cert-status.js';
+import { frameworkErrors, managementApi, type ManagementApiOptions } from '../api/plugin.js';
+import { requestIds } from './request-id.js';
 import type { CertificateProvider } from '../tls/certificate-provider.js';
 import type { ManualRenewal } from '../tls/manual-renewal.js';
 
@@ -45,6 +47,8 @@ export interface AppDeps {
   certificates?: { provider: CertificateProvider; renewals: ManualRenewal };
   /** tls.mode "ca": serve /ca.crt, /ca/install.sh and /ca/trust/<format> (public, no auth). */
   privateCa?: TrustedCa;
+  /** The management API (/api/v2.0, /c/login); absent: not served. */
+  api?: ManagementApiOptions;
   serverFactory?: FastifyServerFactory;
 }
 
@@ -58,6 +62,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Large blobs can take long; idle keep-alive sockets are closed on shutdown.
     requestTimeout: 0,
     connectionTimeout: 0,
+    // A sane X-Request-Id from the client is kept (the access log and the API's responses carry it).
+    genReqId: requestIds(),
+    // Harbor's paths carry repository names (up to 255 characters, encoded twice) as one parameter.
+    routerOptions: { maxParamLength: 1024 },
+    frameworkErrors,
     ...(deps.serverFactory ? { serverFactory: deps.serverFactory } : {}),
   });
 
@@ -113,6 +122,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const guard = { auth: deps.auth, admins: deps.admins, basicRealm: deps.basicRealm, clients: deps.clients };
   if (metrics && deps.metricsRoute) registerMetricsRoute(app, metrics, deps.metricsRoute.access, guard);
   if (deps.certificates) registerCertificateApi(app, deps.certificates.provider, deps.certificates.renewals, guard);
+
+  if (deps.api) await app.register(managementApi, deps.api);
 
   const tokens = deps.auth.tokenService;
   if (tokens) registerTokenRoute(app, deps.auth, tokens, deps.basicRealm, deps.clients);

@@ -38,6 +38,8 @@ export async function readStatusFile(dataDir: string): Promise<(CertificateStatu
 }
 
 /**
+ * The first certificate API, kept for older `minato cert` CLIs (new ones use /api/v2.0/certificate,
+ * api/certificate-routes.ts, which shares the provider and the renewal throttle).
  * GET /api/v1/certificate: the status as JSON (an error status shows in `lastError`); any
  * signed-in user. POST /api/v1/certificate/renew: renew now; administrators only (auth.admins),
  * at most once per tls.manualRenewalIntervalSeconds (429 with Retry-After otherwise). Both are

@@ -22,6 +22,7 @@ import { TokenService } from '../auth/token-service.js';
 import type { Config } from '../config/schema.js';
 import { buildApp } from './app.js';
 import { ClientAddresses } from './client-address.js';
+import { composeManagementApi } from './compose-api.js';
 import { composeRegistryCore } from './compose-registry.js';
 import { certificateEvents, loginEvents } from './event-sources.js';
 import { ExternalUrl } from './external-url.js';
@@ -188,6 +189,29 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   const urls = new ExternalUrl(config.externalUrl, clients, tlsOn ? 'https' : 'http');
 
   metrics?.watchStorage(dataDir);
+  const readiness = {
+    metadata: () => core.meta.ping(),
+    storage: () => core.blobs.ping(),
+  };
+  const served = certificates.provider && {
+    provider: certificates.provider,
+    renewals: new ManualRenewal(certificates.provider, config.tls.manualRenewalIntervalSeconds * 1000),
+  };
+  const { privateCa } = certificates;
+  // DDNS keeps this host's A/AAAA records current (a NAS reached by its own global IPv6); it runs once the server is up.
+  const ddns = createDdnsUpdater(config.ddns, log.child({ mod: 'dns.ddns' }));
+  const api = composeManagementApi(config, {
+    core,
+    auth,
+    access,
+    clients,
+    urls,
+    usersInDatabase: users !== undefined,
+    readiness,
+    certificates: served,
+    caCertificatePem: privateCa && (() => privateCa.caCertificatePem()),
+    ddns,
+  });
   const app = await buildApp({
     log,
     clients,
@@ -209,16 +233,11 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     challenge: config.auth.challenge,
     metrics,
     metricsRoute: config.metrics.listen === undefined ? { access: config.metrics.auth } : undefined,
-    readiness: {
-      metadata: () => core.meta.ping(),
-      storage: () => core.blobs.ping(),
-    },
+    readiness,
     serverFactory,
-    certificates: certificates.provider && {
-      provider: certificates.provider,
-      renewals: new ManualRenewal(certificates.provider, config.tls.manualRenewalIntervalSeconds * 1000),
-    },
-    privateCa: certificates.privateCa,
+    certificates: served,
+    privateCa,
+    api,
   });
 
   const { host, port } = parseListen(config.listen);
@@ -260,9 +279,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   if (certificates.provider) metrics?.watchCertificates(certificates.provider);
   if (certificates.provider) certificateEvents(certificates.provider, core.events);
 
-  // DDNS keeps this host's A/AAAA records current (a NAS reached by its own global IPv6).
   const background = new AbortController();
-  const ddns = createDdnsUpdater(config.ddns, log.child({ mod: 'dns.ddns' }));
   ddns?.run(background.signal).catch((err) => log.error({ err: (err as Error).message }, 'DDNS stopped'));
 
   await core.start();

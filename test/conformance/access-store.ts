@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { AccessStore } from '../../src/auth/access-store.js';
 import { SYSTEM_ACTOR, type RegistryEvent } from '../../src/events/events.js';
 import type { Db } from '../../src/metadata/db.js';
-import { DomainError } from '../../src/util/domain-error.js';
+import { DomainError } from '../../src/core/domain-error.js';
 
 export interface AccessStoreTarget {
   name: string;
@@ -53,9 +53,9 @@ export function accessStoreConformance(target: AccessStoreTarget): void {
         assert.deepEqual((await store.getProject(made.id))?.name, 'team');
         const members = await store.members(made.id);
         assert.deepEqual(members.map((m) => [m.name, m.roleId]), [['alice', 1]]);
-        await rejectsWith(store.createProject({ name: 'team', public: true, ownerId: null }, SYSTEM_ACTOR), 'conflict');
-        await rejectsWith(store.createProject({ name: 'Bad Name', public: true, ownerId: null }, SYSTEM_ACTOR), 'invalid', /not a valid project name/);
-        await rejectsWith(store.createProject({ name: 'a--b', public: true, ownerId: null }, SYSTEM_ACTOR), 'invalid');
+        await rejectsWith(store.createProject({ name: 'team', public: true, ownerId: null }, SYSTEM_ACTOR), 'ALREADY_EXISTS');
+        await rejectsWith(store.createProject({ name: 'Bad Name', public: true, ownerId: null }, SYSTEM_ACTOR), 'INVALID', /not a valid project name/);
+        await rejectsWith(store.createProject({ name: 'a--b', public: true, ownerId: null }, SYSTEM_ACTOR), 'INVALID');
         const changes = (await events(db)).filter((e) => e.type === 'project.changed');
         assert.equal(changes.length, 1, 'the refused creations left no event');
         assert.deepEqual(changes.map((e) => e.type === 'project.changed' && [e.project, e.change, e.origin]), [['team', 'created', 'origin-a']]);
@@ -66,7 +66,7 @@ export function accessStoreConformance(target: AccessStoreTarget): void {
       await withStore(async (store) => {
         const results = await Promise.allSettled([1, 2, 3].map(() => store.createProject({ name: 'race', public: false, ownerId: null }, SYSTEM_ACTOR)));
         assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
-        for (const r of results) if (r.status === 'rejected') assert.equal((r.reason as DomainError).code, 'conflict');
+        for (const r of results) if (r.status === 'rejected') assert.equal((r.reason as DomainError).code, 'ALREADY_EXISTS');
       });
     });
 
@@ -78,9 +78,9 @@ export function accessStoreConformance(target: AccessStoreTarget): void {
         assert.equal(updated.storageLimit, 1000);
         assert.deepEqual(updated.metadata, { public: 'true', severity: 'high' });
         assert.deepEqual((await store.deleteProjectMetadata(p.id, 'severity', SYSTEM_ACTOR)).metadata, { public: 'true' });
-        await rejectsWith(store.deleteProjectMetadata(p.id, 'public', SYSTEM_ACTOR), 'invalid');
-        await rejectsWith(store.deleteProjectMetadata(p.id, 'nothing', SYSTEM_ACTOR), 'not_found');
-        await rejectsWith(store.updateProject(99999, { metadata: {} }, SYSTEM_ACTOR), 'not_found');
+        await rejectsWith(store.deleteProjectMetadata(p.id, 'public', SYSTEM_ACTOR), 'INVALID');
+        await rejectsWith(store.deleteProjectMetadata(p.id, 'nothing', SYSTEM_ACTOR), 'NOT_FOUND');
+        await rejectsWith(store.updateProject(99999, { metadata: {} }, SYSTEM_ACTOR), 'NOT_FOUND');
       });
     });
 
@@ -92,7 +92,7 @@ export function accessStoreConformance(target: AccessStoreTarget): void {
         assert.equal(await store.repositoryCount('full'), 0);
         await db.insertInto('repositories').values({ name: 'full/app', created_at: 1 }).execute();
         assert.equal(await store.repositoryCount('full'), 1);
-        await rejectsWith(store.deleteProject(p.id, SYSTEM_ACTOR), 'precondition', /still has repositories \(full\/app/);
+        await rejectsWith(store.deleteProject(p.id, SYSTEM_ACTOR), 'CONFLICT', /still has repositories \(full\/app/);
         await db.deleteFrom('repositories').where('name', '=', 'full/app').execute();
         await store.createRobot({ name: 'full+ci', projectId: p.id, description: '', secretHash: 'h', permissions: [], duration: -1, expiresAt: -1, disabled: false, creatorId: null }, 'full', SYSTEM_ACTOR);
         await store.deleteProject(p.id, SYSTEM_ACTOR);
@@ -108,11 +108,11 @@ export function accessStoreConformance(target: AccessStoreTarget): void {
         const p = await store.createProject({ name: 'crew', public: false, ownerId: null }, SYSTEM_ACTOR);
         const carol = { id: await store.principalId('user', 'carol'), name: 'carol' };
         assert.equal((await store.setMember(p, carol, 2, SYSTEM_ACTOR, true)).roleId, 2);
-        await rejectsWith(store.setMember(p, carol, 3, SYSTEM_ACTOR, true), 'conflict');
+        await rejectsWith(store.setMember(p, carol, 3, SYSTEM_ACTOR, true), 'ALREADY_EXISTS');
         assert.equal((await store.setMember(p, carol, 4, SYSTEM_ACTOR)).roleId, 4);
-        await rejectsWith(store.setMember(p, carol, 9, SYSTEM_ACTOR), 'invalid');
+        await rejectsWith(store.setMember(p, carol, 9, SYSTEM_ACTOR), 'INVALID');
         await store.removeMember(p, carol.id, SYSTEM_ACTOR);
-        await rejectsWith(store.removeMember(p, carol.id, SYSTEM_ACTOR), 'not_found');
+        await rejectsWith(store.removeMember(p, carol.id, SYSTEM_ACTOR), 'NOT_FOUND');
         assert.deepEqual(await store.members(p.id), []);
       });
     });
@@ -129,7 +129,7 @@ export function accessStoreConformance(target: AccessStoreTarget): void {
         assert.equal(await store.principalId('robot', 'ci'), robot.id);
         await rejectsWith(
           store.createRobot({ name: 'ci', projectId: 0, description: '', secretHash: 'h', permissions: [], duration: -1, expiresAt: -1, disabled: false, creatorId: null }, undefined, SYSTEM_ACTOR),
-          'conflict',
+          'ALREADY_EXISTS',
         );
         const until = Date.now() + 60_000;
         await store.replaceSecret(robot.id, 'h2', until, undefined, SYSTEM_ACTOR);
@@ -146,7 +146,7 @@ export function accessStoreConformance(target: AccessStoreTarget): void {
         assert.ok((used?.lastUsedAt ?? 0) > 0);
         await store.deleteRobot(robot.id, undefined, SYSTEM_ACTOR);
         assert.equal(await store.robot(robot.id), undefined);
-        await rejectsWith(store.deleteRobot(robot.id, undefined, SYSTEM_ACTOR), 'not_found');
+        await rejectsWith(store.deleteRobot(robot.id, undefined, SYSTEM_ACTOR), 'NOT_FOUND');
       });
     });
 
@@ -157,7 +157,7 @@ export function accessStoreConformance(target: AccessStoreTarget): void {
         await store.setSysadmin('root', true, SYSTEM_ACTOR);
         const snap = await store.snapshot();
         assert.deepEqual(snap.users.filter((u) => u.sysadmin).map((u) => u.name), ['root']);
-        await rejectsWith(store.setSysadmin('nobody', true, SYSTEM_ACTOR), 'not_found');
+        await rejectsWith(store.setSysadmin('nobody', true, SYSTEM_ACTOR), 'NOT_FOUND');
       });
     });
   });

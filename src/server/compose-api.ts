@@ -1,0 +1,72 @@
+// Composition of the management API: its routes (system, certificates, sessions; the resource
+// routes join them here), the session store on the metadata database, and how the caller is
+// identified. The API plugin itself knows none of these implementations.
+import type { AccessControl } from '../auth/access-control.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import { userProfiles } from '../auth/user-profile.js';
+import { certificateRoutes } from '../api/certificate-routes.js';
+import { ddnsRoutes } from '../api/ddns-routes.js';
+import type { ManagementApiOptions } from '../api/plugin.js';
+import { sessionRoutes } from '../api/session-routes.js';
+import { DbSessionStore } from '../api/session-store.js';
+import { systemRoutes } from '../api/system-routes.js';
+import type { Config } from '../config/schema.js';
+import type { DdnsStatus } from '../dns/ddns.js';
+import type { CertificateProvider } from '../tls/certificate-provider.js';
+import type { ManualRenewal } from '../tls/manual-renewal.js';
+import { minatoVersion } from '../util/version.js';
+import type { ClientAddresses } from './client-address.js';
+import type { RegistryCore } from './compose-registry.js';
+import type { ExternalUrl } from './external-url.js';
+
+export interface ApiServices {
+  core: Pick<RegistryCore, 'db' | 'meta' | 'events'>;
+  auth: Authenticator;
+  access: AccessControl;
+  clients: ClientAddresses;
+  urls: ExternalUrl;
+  /** Users live in the database (no htpasswd file). */
+  usersInDatabase: boolean;
+  readiness: Record<string, () => Promise<void>>;
+  certificates?: { provider: CertificateProvider; renewals: ManualRenewal };
+  caCertificatePem?: () => string;
+  /** The DDNS updater, when ddns is on. */
+  ddns?: { status(): DdnsStatus };
+}
+
+export function composeManagementApi(config: Config, s: ApiServices): ManagementApiOptions {
+  const sessions = new DbSessionStore(s.core.db, {
+    idleMs: config.api.sessionTimeoutMinutes * 60_000,
+    maxAgeMs: config.api.sessionMaxHours * 3_600_000,
+    usersInDatabase: s.usersInDatabase,
+  });
+  const origin = (request: Parameters<ExternalUrl['absolute']>[0]) => s.urls.absolute(request, '');
+  const basicRealm = config.auth.realm;
+  const routes = [
+    ...sessionRoutes({
+      sessions,
+      auth: s.auth,
+      principalId: async (user) => (await s.core.meta.principal('user', user)).id,
+      events: s.core.events,
+      secure: (request) => s.urls.absolute(request, '/').startsWith('https:'),
+      basicRealm,
+    }),
+    ...systemRoutes({
+      version: minatoVersion(),
+      readiness: s.readiness,
+      authMode: s.usersInDatabase ? 'db_auth' : 'htpasswd',
+      origin,
+      storageProvider: config.storage.driver.kind,
+      caCertificatePem: s.caCertificatePem,
+      userProfile: userProfiles(s.core.meta, s.usersInDatabase ? s.core.db : undefined),
+    }),
+    ...certificateRoutes({ certificates: s.certificates, caCertificatePem: s.caCertificatePem, origin }),
+    ...ddnsRoutes(s.ddns),
+  ];
+  return {
+    routes,
+    caller: { auth: s.auth, sessions, clientAddress: (request) => s.clients.of(request.raw), basicRealm },
+    access: s.access,
+    version: minatoVersion(),
+  };
+}
