@@ -133,10 +133,10 @@ export interface MetadataTx {
   appendEvents(events: RegistryEvent[]): Promise<void>;
 
   /**
-   * The project's quota and usage, for a quota decision in this transaction. Locks the project's
-   * usage until commit (PostgreSQL: its row, which every change of the project's usage locks
-   * first), so that concurrent pushes into one project decide one after the other and never both
-   * fit into the last free bytes. Reflects this transaction's own changes.
+   * The project's quota and usage, for a quota decision in this transaction. When the project has
+   * a limit, locks its usage until commit (PostgreSQL: its row, which every change of the
+   * project's usage locks first), so that concurrent pushes into one project decide one after the
+   * other and never both fit into the last free bytes. Reflects this transaction's own changes.
    */
   projectQuota(project: string): Promise<ProjectQuota>;
   /** Bytes of `content` the project does not hold yet: what storing it there would add to its usage. */

@@ -22,6 +22,12 @@ interface ColumnTypes {
   sortedText: DataTypeExpression;
   /** The project of a repository name in SQL: its first path component (oci/names.ts projectOf). */
   projectOf(name: Expression<string>): RawBuilder<string>;
+  /**
+   * A table keyed by its primary key alone. SQLite: WITHOUT ROWID, one B-tree instead of a rowid
+   * table beside an index of the key (a page less to write per change of a row; these tables
+   * change with every push). PostgreSQL's tables are heaps anyway.
+   */
+  keyed<T extends string>(table: CreateTableBuilder<T, any>): CreateTableBuilder<T, any>;
 }
 
 const columnTypes: Record<SqlDialect, ColumnTypes> = {
@@ -30,12 +36,14 @@ const columnTypes: Record<SqlDialect, ColumnTypes> = {
     bytes: 'blob',
     sortedText: 'text',
     projectOf: (name) => sql<string>`case when instr(${name}, '/') > 0 then substr(${name}, 1, instr(${name}, '/') - 1) else ${name} end`,
+    keyed: (table) => table.modifyEnd(sql`without rowid`),
   },
   postgres: {
     id: (table, name, big) => table.addColumn(name, big ? 'bigserial' : 'serial', (c) => c.primaryKey()),
     bytes: 'bytea',
     sortedText: sql`text collate "C"`,
     projectOf: (name) => sql<string>`split_part(${name}, '/', 1)`,
+    keyed: (table) => table,
   },
 };
 
@@ -281,8 +289,8 @@ const migrations: Record<string, DialectMigration> = {
     async up(db: Kysely<any>, t: ColumnTypes) {
       await db.schema.alterTable('repository_blobs').addColumn('released', 'integer', (c) => c.notNull().defaultTo(0)).execute();
       for (const table of ['project_blobs', 'project_manifests']) {
-        await db.schema
-          .createTable(table)
+        await t
+          .keyed(db.schema.createTable(table))
           .addColumn('project', 'text', (c) => c.notNull())
           .addColumn('digest', 'text', (c) => c.notNull())
           .addColumn('size', 'bigint', (c) => c.notNull())
@@ -291,8 +299,8 @@ const migrations: Record<string, DialectMigration> = {
           .addPrimaryKeyConstraint(`${table}_pk`, ['project', 'digest'])
           .execute();
       }
-      await db.schema
-        .createTable('project_usage')
+      await t
+        .keyed(db.schema.createTable('project_usage'))
         .addColumn('project', 'text', (c) => c.primaryKey())
         .addColumn('used', 'bigint', (c) => c.notNull().defaultTo(0))
         .execute();

@@ -14,9 +14,15 @@
 // commits of the fleet are serialised.
 //
 // Project usage: every change of a project's links and manifests first locks the project's row
-// of project_usage (lockUsage, once per transaction), and a quota check reads it under the same
-// lock (projectQuota), so the changes and checks of one project run one transaction at a time and
-// always in the same lock order (usage row, then counted entries, then the outbox at commit).
+// of project_usage (once per transaction: with the repository's id for a link or a manifest put,
+// else on its own), and a quota check of a project with a limit reads it under the same lock
+// (projectQuota), so the changes and checks of one project run one transaction at a time and
+// always take their locks in one order (usage row, then counted entries, then the outbox at
+// commit). The price: on PostgreSQL the pushes of one project take turns for the rest of their
+// transaction (two or three round trips). One exception to the order: a tag move takes its tag's
+// lock (resolveTag) after the usage lock in a project with a limit (its quota check comes first)
+// and before it in one without, so two moves of one tag racing a change of that project's limit
+// could deadlock; PostgreSQL then fails one of them (503, the client retries).
 //
 // Advisory lock keys use the two-integer form, whose key space does not overlap the one-bigint
 // form (Kysely's migration lock, coordination/): key1 0x6d696e61 ("mina") is the outbox, key1
@@ -38,8 +44,10 @@ import {
   INSERT_REPOSITORY,
   LINK_BLOB,
   LOCK_TAG,
+  LOCK_REPOSITORY,
   LOCK_USAGE,
   PROJECT_HOLDS,
+  QUOTA_CHECK,
   PUT_MANIFEST,
   PUT_MANIFEST_TAG,
   RESOLVE_TAG,
@@ -82,14 +90,18 @@ export class PostgresTx implements MetadataTx {
     }
   }
 
+  /** The repository's id (made if new), its project's usage locked (see the top of this file). */
   private async repositoryId(name: string): Promise<number> {
+    const project = projectOf(name);
+    const locked = this.lockedProjects.has(project);
     const known = this.repositoryIds.get(name);
-    if (known !== undefined) return known;
-    // Usually one lookup. A repository's first push inserts it; when another transaction inserted
-    // it first, this INSERT waits for that one to commit and then does nothing, and the second
-    // SELECT (a new statement, so a new snapshot) sees its row.
+    if (known !== undefined && locked) return known;
+    this.lockedProjects.add(project);
+    // Usually one lookup, which also takes the lock. A repository's first push inserts it; when
+    // another transaction inserted it first, this INSERT waits for that one to commit and then
+    // does nothing, and the second SELECT (a new statement, so a new snapshot) sees its row.
     let id =
-      (await this.q<{ id: number }>(SELECT_REPOSITORY_ID, [name])).rows[0]?.id ??
+      (await this.q<{ id: number }>(locked ? SELECT_REPOSITORY_ID : LOCK_REPOSITORY, locked ? [name] : [name, project])).rows[0]?.id ??
       (await this.q<{ id: number }>(INSERT_REPOSITORY, [name, Date.now()])).rows[0]?.id ??
       (await this.q<{ id: number }>(SELECT_REPOSITORY_ID, [name])).rows[0]?.id;
     if (id === undefined) throw new Error(`repository ${name} could not be created`);
@@ -112,9 +124,8 @@ export class PostgresTx implements MetadataTx {
   }
 
   async linkBlob(repository: string, digest: string, size: number): Promise<void> {
-    const project = await this.lockedProjectOf(repository);
     const id = await this.repositoryId(repository);
-    await this.q(LINK_BLOB, [id, digest, size, Date.now(), project]);
+    await this.q(LINK_BLOB, [id, digest, size, Date.now(), projectOf(repository)]);
   }
 
   async unlinkBlob(repository: string, digest: string): Promise<boolean> {
@@ -123,7 +134,6 @@ export class PostgresTx implements MetadataTx {
   }
 
   async putManifest(repository: string, manifest: ManifestRecord, references: string[], tag?: string): Promise<void> {
-    const project = await this.lockedProjectOf(repository);
     const id = await this.repositoryId(repository);
     const values: unknown[] = [
       id,
@@ -132,7 +142,7 @@ export class PostgresTx implements MetadataTx {
       // Sorted: two transactions storing the same manifest insert its rows in the same order, so
       // they wait for each other instead of deadlocking.
       [...new Set(references)].sort(),
-      project,
+      projectOf(repository),
     ];
     if (tag === undefined) await this.q(PUT_MANIFEST, values);
     else await this.q(PUT_MANIFEST_TAG, [...values, tag]);
@@ -178,7 +188,10 @@ export class PostgresTx implements MetadataTx {
   }
 
   async projectQuota(project: string): Promise<ProjectQuota> {
-    return this.lockUsage(project);
+    if (this.lockedProjects.has(project)) return this.lockUsage(project); // re-read: this transaction's own changes
+    const row = (await this.q<QuotaRow & { locked: boolean }>(QUOTA_CHECK, [project])).rows[0]!;
+    if (row.locked) this.lockedProjects.add(project);
+    return quotaFromRow(project, row);
   }
 
   async unheldBytes(project: string, content: StoredContent): Promise<number> {

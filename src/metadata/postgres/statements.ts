@@ -66,6 +66,24 @@ export const LOCK_USAGE = statement(
   'tx_lock_usage',
   `insert into project_usage (project, used) values ($1, 0) on conflict (project) do update set used = project_usage.used returning used, ${QUOTA_COLUMNS}`,
 );
+/**
+ * A quota decision's read: the limit and usage, the usage locked (as LOCK_USAGE) only when the
+ * project has a limit (one without needs no decision, and its pushes then lock later, for less long).
+ */
+export const QUOTA_CHECK = statement(
+  'tx_quota_check',
+  'with p as (select id, storage_limit from projects where name = $1), ' +
+    'locked as (insert into project_usage (project, used) select $1::text, 0 from p where p.storage_limit >= 0 ' +
+    'on conflict (project) do update set used = project_usage.used returning used) ' +
+    'select (select id from p) as project_id, coalesce((select storage_limit from p), -1) as storage_limit, ' +
+    'coalesce((select used from locked), (select used from project_usage where project = $1), 0) as used, exists (select 1 from locked) as locked',
+);
+/** $1 repository name, $2 its project: the repository's id (none when new), its project's usage locked, in one round trip. */
+export const LOCK_REPOSITORY = statement(
+  'tx_lock_repository',
+  'with locked as (insert into project_usage (project, used) values ($2, 0) on conflict (project) do update set used = project_usage.used returning 1) ' +
+    'select id from repositories where name = $1',
+);
 /** $1 repository id, $2 digest, $3 size, $4 now, $5 project: link (or hold a released link again), count. */
 export const LINK_BLOB = statement(
   'tx_link_blob',

@@ -485,13 +485,13 @@ class SqliteTx implements MetadataTx {
 }
 
 function quotaOn(statements: Statements, project: string): ProjectQuota {
+  // One indexed lookup and a join when the project exists (every push asks, twice).
   const row = statements
-    .q(
-      'select (select id from projects where name = @project) as id, coalesce((select storage_limit from projects where name = @project), -1) as storage_limit, ' +
-        'coalesce((select used from project_usage where project = @project), 0) as used',
-    )
-    .get({ project }) as { id: number | null; storage_limit: number; used: number };
-  return { project, projectId: row.id ?? undefined, limit: Number(row.storage_limit), used: Number(row.used) };
+    .q('select p.id as id, p.storage_limit as storage_limit, coalesce(u.used, 0) as used from projects p left join project_usage u on u.project = p.name where p.name = ?')
+    .get(project) as { id: number; storage_limit: number; used: number } | undefined;
+  if (row) return { project, projectId: row.id, limit: Number(row.storage_limit), used: Number(row.used) };
+  const used = statements.q('select coalesce((select used from project_usage where project = ?), 0)').pluck().get(project) as number;
+  return { project, projectId: undefined, limit: -1, used: Number(used) };
 }
 
 function unheldOn(statements: Statements, project: string, content: StoredContent): number {
