@@ -298,9 +298,10 @@ export class UploadSessions {
     const actor = await eventActor(meta, caller);
     try {
       await meta.transaction(async (tx) => {
+        // The upload's record goes first: a quota check locks the project's usage until commit.
+        await tx.deleteUpload(record.id);
         await policies.check('blobCommit', { ...caller, actor }, { repository, digest, size }, tx);
         await tx.linkBlob(repository, digest, size);
-        await tx.deleteUpload(record.id);
         await tx.appendEvents([{ type: 'blob.pushed', at: eventTime(), actor, repository, digest, size }]);
       });
     } catch (err) {

@@ -7,7 +7,10 @@
 // locked (MetadataTx.projectQuota): concurrent pushes into one project decide one after the other
 // and never both fit into the last free bytes. A blob is also asked about once before its bytes
 // are committed to storage (no transaction: committed state), so that a blob that cannot fit is
-// not stored at all.
+// not stored at all. That early check is skipped for a project whose binding decision found no
+// limit in the last few seconds: it would cost a database read per pushed blob for nothing, and
+// should a limit have been set meanwhile, the binding decision still refuses (the blob's bytes
+// then wait, unlinked, for garbage collection).
 //
 // Events: `quota.exceeded` for a refused push, through the batcher (the refused transaction rolls
 // back, and its own events with it); `quota.warning` with the push that takes usage from below 85 %
@@ -21,6 +24,11 @@ import { ALLOW, type Caller, type Decider, type Verdict } from './policy.js';
 /** Share of the limit from which usage is worth a warning (Harbor's ResourcesWarningPercent). */
 export const WARNING_SHARE = 0.85;
 
+/** How long a binding decision that found no limit spares a project the early check. */
+const NO_LIMIT_HINT_MS = 5000;
+/** Projects remembered at most (the map is emptied beyond). */
+const MAX_HINTS = 10_000;
+
 export interface QuotaDeps {
   /** Committed state, for the check before a blob's bytes are stored. */
   meta: Pick<MetadataStore, 'projectQuota' | 'unheldBytes'>;
@@ -29,11 +37,26 @@ export interface QuotaDeps {
 }
 
 export function quotaDeciders(deps: QuotaDeps): { blobCommit: Decider<'blobCommit'>; manifestPut: Decider<'manifestPut'> } {
-  async function decide(caller: Caller, repository: string, what: string, content: StoredContent, tx: MetadataTx | undefined): Promise<Verdict> {
+  /** When a binding decision last found the project without a limit. */
+  const noLimitSeen = new Map<string, number>();
+
+  function decide(caller: Caller, repository: string, what: string, content: StoredContent, tx: MetadataTx | undefined): Verdict | Promise<Verdict> {
     const project = projectOf(repository);
+    if (!tx && Date.now() - (noLimitSeen.get(project) ?? -Infinity) < NO_LIMIT_HINT_MS) return ALLOW;
+    return check(caller, project, repository, what, content, tx);
+  }
+
+  async function check(caller: Caller, project: string, repository: string, what: string, content: StoredContent, tx: MetadataTx | undefined): Promise<Verdict> {
     const reader = tx ?? deps.meta;
     const quota = await reader.projectQuota(project);
-    if (quota.limit < 0 || quota.projectId === undefined) return ALLOW;
+    if (quota.limit < 0 || quota.projectId === undefined) {
+      if (tx) {
+        if (noLimitSeen.size >= MAX_HINTS) noLimitSeen.clear();
+        noLimitSeen.set(project, Date.now());
+      }
+      return ALLOW;
+    }
+    if (tx) noLimitSeen.delete(project);
     const adding = await reader.unheldBytes(project, content);
     if (adding === 0) return ALLOW;
     const after = quota.used + adding;

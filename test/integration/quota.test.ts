@@ -117,6 +117,17 @@ describe('refusals', () => {
     await assertExact('tight');
   });
 
+  test('a limit set on a project that was just pushed to applies to the very next push', async () => {
+    await project('fresh', -1);
+    await pushed('fresh/app', randomBytes(3000)); // its pushes now skip the early check for a few seconds
+    await store.transaction((tx) => tx.setStorageLimit('fresh', 4000));
+    const blob = randomBytes(2000);
+    assertOciError(await pushBlob('fresh/app', blob), 403, 'DENIED', 'refused by the decision in the transaction');
+    assertOciError(await api(`/v2/fresh/app/blobs/${sha256(blob)}`), 404, 'BLOB_UNKNOWN');
+    assert.equal(await used('fresh'), 3000);
+    await assertExact('fresh');
+  });
+
   test('a mount across projects costs the blob and is refused when it does not fit', async () => {
     await project('src', -1);
     await project('full', 1000);
