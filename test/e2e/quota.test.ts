@@ -1,13 +1,17 @@
 // Project storage quotas with real peers: skopeo pushing an image into a project whose quota it
-// does not fit (the message the user sees, nothing half-stored), and two replicas sharing one
+// does not fit (the message the user sees, nothing half-stored), two replicas sharing one
 // PostgreSQL database taking parallel pushes into one nearly full project (never past the limit:
-// the project's usage row is locked in each push's transaction).
+// the project's usage row is locked in each push's transaction), and migration 0004 counting an
+// existing PostgreSQL database.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Kysely, Migrator, PostgresDialect } from 'kysely';
+import pgLib from 'pg';
 import type { MetadataStore } from '../../src/metadata/metadata-store.js';
+import { migrationProviderFor } from '../../src/metadata/migrations.js';
 import { openPostgresMetadata, type PostgresMetadataStore } from '../../src/metadata/postgres/postgres-metadata-store.js';
 import { SqliteMetadataStore } from '../../src/metadata/sqlite/sqlite-metadata-store.js';
 import { assertOciError, client } from '../helpers/http.js';
@@ -105,6 +109,39 @@ describe('two replicas on PostgreSQL, parallel pushes into one nearly full proje
     assert.deepEqual(counts, { 201: 12, 403: 20 }, results.filter((r) => r.status !== 201 && r.status !== 403).map((r) => r.text).join('\n'));
     assert.equal((await store.projectQuota('crowd')).used, 100_000);
     await assertExact(store, 'crowd');
+  });
+
+  test('migration 0004 counts what an existing database holds', async () => {
+    const url = await pg.createDatabase();
+    const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pgLib.Pool({ connectionString: url, max: 1 }) }) });
+    try {
+      assert.equal((await new Migrator({ db, provider: migrationProviderFor('postgres') }).migrateTo('0003_projects')).error, undefined);
+      const now = Date.now();
+      await db.insertInto('repositories').values([{ name: 'team/a', created_at: now }, { name: 'team/b', created_at: now }, { name: 'solo', created_at: now }]).execute();
+      const ids = Object.fromEntries((await db.selectFrom('repositories').select(['id', 'name']).execute()).map((r) => [r.name, r.id]));
+      await db.insertInto('blobs').values([{ digest: sha256('x'), size: 100, created_at: now }, { digest: sha256('y'), size: 50, created_at: now }]).execute();
+      await db
+        .insertInto('repository_blobs')
+        .values([
+          { repository_id: ids['team/a'], digest: sha256('x'), created_at: now },
+          { repository_id: ids['team/b'], digest: sha256('x'), created_at: now },
+          { repository_id: ids['team/b'], digest: sha256('y'), created_at: now },
+          { repository_id: ids.solo, digest: sha256('y'), created_at: now },
+        ])
+        .execute();
+      const m = { digest: sha256('m'), media_type: 'application/vnd.oci.image.manifest.v1+json', size: 7, content: Buffer.from('{"m":1}'), created_at: now };
+      await db.insertInto('manifests').values([{ repository_id: ids['team/a'], ...m }, { repository_id: ids['team/b'], ...m }]).execute();
+    } finally {
+      await db.destroy();
+    }
+    const upgraded = await openPostgresMetadata({ url, maxConnections: 2 });
+    try {
+      assert.equal((await upgraded.projectQuota('team')).used, 100 + 50 + 7, 'x once, y, and the manifest once');
+      assert.equal((await upgraded.projectQuota('solo')).used, 50);
+      for (const name of ['team', 'solo']) await assertExact(upgraded, name);
+    } finally {
+      await upgraded.close();
+    }
   });
 
   test('usage follows deletes made through either replica at once', async () => {
