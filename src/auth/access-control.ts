@@ -26,8 +26,5 @@ export interface AccessControl {
   projectId(project: string): number | undefined;
 }
 
-/** The project a repository belongs to: the first path component of its name. */
-export function projectOf(repository: string): string {
-  const slash = repository.indexOf('/');
-  return slash < 0 ? repository : repository.slice(0, slash);
-}
+// The project of a repository is domain grammar (oci/names.ts): the metadata stores count usage per project too.
+export { projectOf } from '../oci/names.js';

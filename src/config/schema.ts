@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ddnsConfigSchema, dnsProviderSchema } from '../dns/registry.js';
 import { databaseSchema } from '../metadata/config.js';
 import { storageDriverSchema } from '../storage/config.js';
+import { parseStorageLimit } from '../util/size.js';
 
 const duration = z.number().int().nonnegative();
 
@@ -276,6 +277,26 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('Registry events: written with every change to an outbox in the database, then delivered at least once, in order, to sinks.'),
+  quota: z
+    .strictObject({
+      defaultStorageLimit: z
+        .union([z.number(), z.string()])
+        .transform((value, ctx) => {
+          try {
+            return parseStorageLimit(value);
+          } catch (err) {
+            ctx.addIssue({ code: 'custom', message: (err as Error).message });
+            return z.NEVER;
+          }
+        })
+        .default(-1)
+        .describe(
+          'Storage limit given to each project created from now on (existing projects keep theirs, as in Harbor): bytes, or a size such as "500MB" or "10GiB" (powers of 1000 or 1024), at most 1PiB; -1 unlimited. ' +
+            'A system administrator sets one project\'s limit later; what counts as used is in docs/operations.md, "Quotas".',
+        ),
+    })
+    .prefault({})
+    .describe('Project storage quotas.'),
   metrics: z
     .strictObject({
       enabled: z.boolean().default(true).describe('Serve Prometheus metrics at /metrics.'),

@@ -76,8 +76,9 @@ export class Artifacts {
     const references = [...parsed.blobs.map((b) => b.digest), ...parsed.externalBlobs, ...parsed.manifests.map((m) => m.digest)];
     const actor = await eventActor(meta, caller);
     await meta.transaction(async (tx) => {
-      const context = { repository, digest, mediaType: parsed.mediaType, size: body.length, subject: parsed.subject, tag };
-      await policies.check('manifestPut', caller, context, tx);
+      const blobs = parsed.blobs.map((b) => ({ digest: b.digest, size: b.size }));
+      const context = { repository, digest, mediaType: parsed.mediaType, size: body.length, subject: parsed.subject, tag, blobs };
+      await policies.check('manifestPut', { ...caller, actor }, context, tx);
       const previous = tag === undefined ? undefined : await tx.resolveTag(repository, tag);
       if (tag !== undefined) await policies.check('tagMove', caller, { repository, tag, digest, previous }, tx);
       await tx.putManifest(repository, record, references, tag);

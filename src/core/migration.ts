@@ -89,7 +89,8 @@ export async function migrateRegistry(source: RegistryEnds, target: RegistryEnds
   }
 
   const repositories = await source.db.selectFrom('repositories').select(['id', 'name']).orderBy('name').execute();
-  const links = await source.db.selectFrom('repository_blobs').select(['repository_id', 'digest']).execute();
+  // Released links (blobs of deleted manifests, no longer served) are not carried over.
+  const links = await source.db.selectFrom('repository_blobs').select(['repository_id', 'digest']).where('released', '=', 0).execute();
   const manifests = await source.db.selectFrom('manifests').selectAll().execute();
   const references = await source.db.selectFrom('manifest_references').selectAll().execute();
   const tags = await source.db.selectFrom('tags').selectAll().execute();

@@ -7,13 +7,17 @@
 // several replicas), because an append reads the state, writes bytes and saves the new state.
 //
 // Durable before visible: the blob store verifies and commits the bytes; then one metadata
-// transaction links the blob to the repository, removes the upload and records the event.
+// transaction links the blob to the repository, removes the upload and records the event. The
+// blobCommit point is asked twice: before the bytes are committed (on committed state, so that a
+// blob the policies refuse, over a quota say, is never stored) and in the linking transaction
+// (the binding decision, which a quota takes under the project's usage lock). A refused upload is
+// discarded: the client starts again once the refusal is resolved.
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { MetadataStore, UploadRecord } from '../metadata/metadata-store.js';
 import type { Digest } from '../oci/names.js';
 import { OciError } from '../oci/errors.js';
-import type { Caller, Policies } from '../policy/policy.js';
+import { PolicyRefusal, type Caller, type Policies } from '../policy/policy.js';
 import {
   AppendInterruptedError,
   BlobNotFoundError,
@@ -166,7 +170,7 @@ export class UploadSessions {
       if (size === undefined || !(await this.deps.blobs.stat(digest))) return undefined;
       const actor = await eventActor(meta, caller);
       await meta.transaction(async (tx) => {
-        await policies.check('blobCommit', caller, { repository, digest, size }, tx);
+        await policies.check('blobCommit', { ...caller, actor }, { repository, digest, size }, tx);
         await tx.linkBlob(repository, digest, size);
         await tx.appendEvents([{ type: 'blob.mounted', at: eventTime(), actor, repository, digest, size, from: source }]);
       });
@@ -219,8 +223,19 @@ export class UploadSessions {
     record.durable = true;
   }
 
+  /** The blobCommit point before the bytes are committed; a refused upload is discarded. */
+  private async admit(caller: Caller, repository: string, record: UploadRecord, state: UploadState, digest: Digest, size: number): Promise<void> {
+    try {
+      await this.deps.policies.check('blobCommit', caller, { repository, digest, size });
+    } catch (err) {
+      if (err instanceof PolicyRefusal) await Promise.allSettled([this.deps.blobs.cancel(state), this.deps.meta.transaction((tx) => tx.deleteUpload(record.id))]);
+      throw err;
+    }
+  }
+
   private async commit(caller: Caller, repository: string, record: UploadRecord, state: UploadState, digest: Digest): Promise<BlobInfo> {
     const { blobs } = this.deps;
+    await this.admit(caller, repository, record, state, digest, state.offset);
     let info: BlobInfo;
     try {
       info = await blobs.commit(state, digest);
@@ -261,6 +276,7 @@ export class UploadSessions {
   }
 
   private async commitWhole(caller: Caller, repository: string, record: UploadRecord, bytes: Buffer, digest: Digest): Promise<BlobInfo> {
+    await this.admit(caller, repository, record, record.state, digest, bytes.length);
     this.deps.observe?.started();
     let info: BlobInfo;
     try {
@@ -280,12 +296,20 @@ export class UploadSessions {
     const { meta, policies } = this.deps;
     const { digest, size } = info;
     const actor = await eventActor(meta, caller);
-    await meta.transaction(async (tx) => {
-      await policies.check('blobCommit', caller, { repository, digest, size }, tx);
-      await tx.linkBlob(repository, digest, size);
-      await tx.deleteUpload(record.id);
-      await tx.appendEvents([{ type: 'blob.pushed', at: eventTime(), actor, repository, digest, size }]);
-    });
+    try {
+      await meta.transaction(async (tx) => {
+        // The upload's record goes first: a quota check locks the project's usage until commit.
+        await tx.deleteUpload(record.id);
+        await policies.check('blobCommit', { ...caller, actor }, { repository, digest, size }, tx);
+        await tx.linkBlob(repository, digest, size);
+        await tx.appendEvents([{ type: 'blob.pushed', at: eventTime(), actor, repository, digest, size }]);
+      });
+    } catch (err) {
+      // Refused after the bytes were committed (a concurrent push took the room): the upload is
+      // gone; the bytes stay unlinked, counted nowhere, until garbage collection.
+      if (err instanceof PolicyRefusal) await meta.transaction((tx) => tx.deleteUpload(record.id)).catch(() => undefined);
+      throw err;
+    }
   }
 }
 

@@ -12,7 +12,7 @@
 // going without, on PostgreSQL: docs/benchmarks.md.
 import type { RegistryEvent } from '../events/events.js';
 import type { UploadState } from '../storage/blob-store.js';
-import type { DeletedManifest, ManifestRecord, MetadataStore, MetadataTx, PrincipalRecord, UploadRecord } from './metadata-store.js';
+import type { DeletedManifest, ManifestRecord, MetadataStore, MetadataTx, PrincipalRecord, StoredContent, UploadRecord } from './metadata-store.js';
 
 /**
  * Tag names kept in memory for listings, over all repositories: ~50 bytes each, so ~12 MiB at
@@ -101,6 +101,15 @@ export class CachedMetadataStore implements MetadataStore {
   uploadsIdleSince(time: number) {
     return this.inner.uploadsIdleSince(time);
   }
+  projectQuota(project: string) {
+    return this.inner.projectQuota(project);
+  }
+  unheldBytes(project: string, content: StoredContent) {
+    return this.inner.unheldBytes(project, content);
+  }
+  usageProjects() {
+    return this.inner.usageProjects();
+  }
   principal(kind: PrincipalRecord['kind'], name: string) {
     return this.inner.principal(kind, name);
   }
@@ -165,6 +174,18 @@ class ObservedTx implements MetadataTx {
   }
   appendEvents(events: RegistryEvent[]) {
     return this.tx.appendEvents(events);
+  }
+  projectQuota(project: string) {
+    return this.tx.projectQuota(project);
+  }
+  unheldBytes(project: string, content: StoredContent) {
+    return this.tx.unheldBytes(project, content);
+  }
+  setStorageLimit(project: string, limit: number) {
+    return this.tx.setStorageLimit(project, limit);
+  }
+  recountProjectUsage(project: string) {
+    return this.tx.recountProjectUsage(project);
   }
 }
 

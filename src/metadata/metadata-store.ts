@@ -6,6 +6,18 @@
 // `transaction`, which is where policy checks that need data and the events describing the
 // change join it: the change and its events commit together or not at all.
 //
+// Project usage (storage quotas; docs/operations.md, "Quotas"). A project is the first path
+// component of a repository name (oci/names.ts projectOf). What a project uses is the sum of
+//  - the size of every distinct blob one of its repositories holds (linked by a push or a mount,
+//    and not released), counted once however many of its repositories hold it, and
+//  - the size of every distinct manifest its repositories store, counted once likewise.
+// A manifest delete releases, in its repository, the blobs no other manifest there references:
+// they are then neither served nor counted (a manifest referencing one again holds it again, and
+// is charged for it; a blob DELETE removes the link). Uploads in progress, failed, cancelled or
+// refused ones count nothing. Every change of links and manifests keeps the project's counted sets
+// and total in its own transaction, so the usage equals a recount from the references at every
+// moment (`recountProjectUsage` checks and repairs that).
+//
 // Conformance: test/conformance/metadata-store.ts, run against every implementation.
 import type { RegistryEvent, StoredEvent } from '../events/events.js';
 import type { UploadState } from '../storage/blob-store.js';
@@ -50,6 +62,37 @@ export interface PrincipalRecord {
   createdAt: number;
 }
 
+/** A project's storage quota and what it uses now. */
+export interface ProjectQuota {
+  project: string;
+  /** The project's id; undefined when there is no such project (its repositories then have no quota). */
+  projectId: number | undefined;
+  /** Bytes; -1: unlimited. */
+  limit: number;
+  /** Bytes the project holds (see "Project usage" above). */
+  used: number;
+}
+
+/** What a change would store in a project: blobs with their sizes, and a manifest. */
+export interface StoredContent {
+  blobs: ReadonlyArray<{ digest: string; size: number }>;
+  manifest?: { digest: string; size: number };
+}
+
+/** A recount of a project's usage from its links and manifests. */
+export interface UsageRecount {
+  project: string;
+  /** Bytes the kept usage said. */
+  before: number;
+  /** Bytes the references give, kept from now on; `after - before` is the drift. */
+  after: number;
+  /** Entries of the counted sets that were missing, extra, or had a wrong link count or size. */
+  blobsFixed: number;
+  manifestsFixed: number;
+  /** Released blob links that a manifest of their repository still references: held again. */
+  linksFixed: number;
+}
+
 /** What deleting a manifest removed. */
 export interface DeletedManifest {
   deleted: boolean;
@@ -62,15 +105,18 @@ export interface DeletedManifest {
  * back and nothing of it is visible. Reads inside a transaction see its own writes.
  */
 export interface MetadataTx {
-  /** Records a committed blob (idempotent) and makes it part of the repository (created if new). */
+  /** Records a committed blob (idempotent) and makes the repository hold it (created if new; a released link is held again). */
   linkBlob(repository: string, digest: string, size: number): Promise<void>;
-  /** Removes a blob from a repository (the bytes stay until garbage collection). False when it was not linked. */
+  /** Removes a blob from a repository, held or released (the bytes stay until garbage collection). False when it was not linked. */
   unlinkBlob(repository: string, digest: string): Promise<boolean>;
-  /** Stores a manifest (idempotent) with its references, and points `tag` at it when given. */
+  /**
+   * Stores a manifest (idempotent) with its references, and points `tag` at it when given. Blobs
+   * of the repository it references that were released are held again.
+   */
   putManifest(repository: string, manifest: ManifestRecord, references: string[], tag?: string): Promise<void>;
   /** The digest a tag points at now (inside the transaction: what a tag move replaces). */
   resolveTag(repository: string, tag: string): Promise<string | undefined>;
-  /** Deletes a manifest and every tag pointing at it. */
+  /** Deletes a manifest and every tag pointing at it, and releases the repository's blobs that only it referenced. */
   deleteManifest(repository: string, digest: string): Promise<DeletedManifest>;
   /** Deletes one tag; returns the digest it pointed at, or undefined when there was no such tag. */
   deleteTag(repository: string, tag: string): Promise<string | undefined>;
@@ -85,6 +131,20 @@ export interface MetadataTx {
 
   /** Appends events to the outbox; they become visible to readers when the transaction commits. */
   appendEvents(events: RegistryEvent[]): Promise<void>;
+
+  /**
+   * The project's quota and usage, for a quota decision in this transaction. When the project has
+   * a limit, locks its usage until commit (PostgreSQL: its row, which every change of the
+   * project's usage locks first), so that concurrent pushes into one project decide one after the
+   * other and never both fit into the last free bytes. Reflects this transaction's own changes.
+   */
+  projectQuota(project: string): Promise<ProjectQuota>;
+  /** Bytes of `content` the project does not hold yet: what storing it there would add to its usage. */
+  unheldBytes(project: string, content: StoredContent): Promise<number>;
+  /** Sets a project's storage limit (bytes, -1 unlimited). False when there is no such project. */
+  setStorageLimit(project: string, limit: number): Promise<boolean>;
+  /** Recounts the project's usage from its links and manifests, keeps the recount, and says what differed. */
+  recountProjectUsage(project: string): Promise<UsageRecount>;
 }
 
 export interface MetadataStore {
@@ -99,11 +159,14 @@ export interface MetadataStore {
 
   /** Whether the repository exists (has ever held a blob or manifest). */
   repositoryExists(name: string): Promise<boolean>;
-  /** Size of a blob the repository holds, or undefined. */
+  /** Size of a blob the repository holds (linked, not released), or undefined. */
   repositoryBlobSize(repository: string, digest: string): Promise<number | undefined>;
-  /** Names of repositories that hold a blob, at most `limit`, oldest link first. */
+  /** Names of repositories that hold a blob (not released), at most `limit`, oldest link first. */
   repositoriesWithBlob(digest: string, limit: number): Promise<string[]>;
-  /** Sizes of those of these digests that are blobs of the repository. One round trip whatever the count. */
+  /**
+   * Sizes of those of these digests that the repository links, released ones too (a manifest may
+   * reference them again, which holds them again). One round trip whatever the count.
+   */
   blobSizes(repository: string, digests: string[]): Promise<Map<string, number>>;
   /** Sizes of those of these digests that are manifests of the repository. One round trip whatever the count. */
   manifestSizes(repository: string, digests: string[]): Promise<Map<string, number>>;
@@ -125,6 +188,13 @@ export interface MetadataStore {
   getUpload(id: string): Promise<UploadRecord | undefined>;
   /** Uploads with no activity since `time` (ms since the epoch), for the purge. */
   uploadsIdleSince(time: number): Promise<UploadRecord[]>;
+
+  /** As MetadataTx.projectQuota, from committed state and without a lock (reading, and checks before a transaction). */
+  projectQuota(project: string): Promise<ProjectQuota>;
+  /** As MetadataTx.unheldBytes, from committed state. */
+  unheldBytes(project: string, content: StoredContent): Promise<number>;
+  /** Every project that has a row, a kept usage or a repository: what a recount of the whole registry visits. */
+  usageProjects(): Promise<string[]>;
 
   /** Principals: the stable id of a name, made on first sight. */
   principal(kind: PrincipalRecord['kind'], name: string): Promise<PrincipalRecord>;

@@ -1,7 +1,7 @@
 // Schema migrations, applied in name order at start-up. Never edit one that has shipped:
 // add a new one. Written once, with Kysely's schema builder, for both dialects: the few column
 // types that differ come from `ColumnTypes` (SQLite gets exactly what 0001 shipped with).
-import { Migrator, sql, type ColumnDataType, type CreateTableBuilder, type Expression, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type ColumnDataType, type CreateTableBuilder, type Expression, type Kysely, type Migration, type MigrationProvider, type RawBuilder } from 'kysely';
 
 type DataTypeExpression = ColumnDataType | Expression<unknown>;
 
@@ -20,6 +20,14 @@ interface ColumnTypes {
    * column gets the "C" collation, which its index then follows.
    */
   sortedText: DataTypeExpression;
+  /** The project of a repository name in SQL: its first path component (oci/names.ts projectOf). */
+  projectOf(name: Expression<string>): RawBuilder<string>;
+  /**
+   * A table keyed by its primary key alone. SQLite: WITHOUT ROWID, one B-tree instead of a rowid
+   * table beside an index of the key (a page less to write per change of a row; these tables
+   * change with every push). PostgreSQL's tables are heaps anyway.
+   */
+  keyed<T extends string>(table: CreateTableBuilder<T, any>): CreateTableBuilder<T, any>;
 }
 
 const columnTypes: Record<SqlDialect, ColumnTypes> = {
@@ -27,13 +35,22 @@ const columnTypes: Record<SqlDialect, ColumnTypes> = {
     id: (table, name) => table.addColumn(name, 'integer', (c) => c.primaryKey().autoIncrement()),
     bytes: 'blob',
     sortedText: 'text',
+    projectOf: (name) => sql<string>`case when instr(${name}, '/') > 0 then substr(${name}, 1, instr(${name}, '/') - 1) else ${name} end`,
+    keyed: (table) => table.modifyEnd(sql`without rowid`),
   },
   postgres: {
     id: (table, name, big) => table.addColumn(name, big ? 'bigserial' : 'serial', (c) => c.primaryKey()),
     bytes: 'bytea',
     sortedText: sql`text collate "C"`,
+    projectOf: (name) => sql<string>`split_part(${name}, '/', 1)`,
+    keyed: (table) => table,
   },
 };
+
+/** The project of a repository name column in SQL, in a dialect (for queries outside migrations). */
+export function sqlProjectOf(dialect: SqlDialect, name: Expression<string>): RawBuilder<string> {
+  return columnTypes[dialect].projectOf(name);
+}
 
 /** A migration written for both dialects: `t` spells the types that differ. */
 interface DialectMigration {
@@ -260,6 +277,50 @@ const migrations: Record<string, DialectMigration> = {
     async down(db: Kysely<any>) {
       for (const t of ['sessions', 'audit_logs', 'robots', 'project_members', 'projects']) await db.schema.dropTable(t).execute();
       for (const c of ['updated_at', 'comment', 'realname', 'email', 'sysadmin']) await db.schema.alterTable('users').dropColumn(c).execute();
+    },
+  },
+  // Storage usage per project, kept exact in the transactions that change it (metadata-store.ts,
+  // "Project usage", says what counts). A blob link gets `released`: a manifest delete releases
+  // the blobs only it referenced (no longer served nor counted, still there for a blob DELETE and
+  // for a manifest that references it again). The counted sets hold, per project, each distinct
+  // blob and manifest with the number of links that hold it; `project_usage` their total bytes,
+  // the row a quota check locks. Filled here from what the registry already holds.
+  '0004_quotas': {
+    async up(db: Kysely<any>, t: ColumnTypes) {
+      await db.schema.alterTable('repository_blobs').addColumn('released', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      for (const table of ['project_blobs', 'project_manifests']) {
+        await t
+          .keyed(db.schema.createTable(table))
+          .addColumn('project', 'text', (c) => c.notNull())
+          .addColumn('digest', 'text', (c) => c.notNull())
+          .addColumn('size', 'bigint', (c) => c.notNull())
+          /** Blob: the project's repositories holding it (unreleased links). Manifest: the project's repositories storing it. */
+          .addColumn('links', 'integer', (c) => c.notNull())
+          .addPrimaryKeyConstraint(`${table}_pk`, ['project', 'digest'])
+          .execute();
+      }
+      await t
+        .keyed(db.schema.createTable('project_usage'))
+        .addColumn('project', 'text', (c) => c.primaryKey())
+        .addColumn('used', 'bigint', (c) => c.notNull().defaultTo(0))
+        .execute();
+      const project = t.projectOf(sql.ref('r.name'));
+      await sql`insert into project_blobs (project, digest, size, links)
+                select p, digest, max(size), count(*) from (
+                  select ${project} as p, rb.digest as digest, b.size as size from repository_blobs rb
+                  join repositories r on r.id = rb.repository_id join blobs b on b.digest = rb.digest) held
+                group by p, digest`.execute(db);
+      await sql`insert into project_manifests (project, digest, size, links)
+                select p, digest, max(size), count(*) from (
+                  select ${project} as p, m.digest as digest, m.size as size from manifests m join repositories r on r.id = m.repository_id) stored
+                group by p, digest`.execute(db);
+      await sql`insert into project_usage (project, used)
+                select project, sum(size) from (select project, size from project_blobs union all select project, size from project_manifests) counted
+                group by project`.execute(db);
+    },
+    async down(db: Kysely<any>) {
+      for (const t of ['project_usage', 'project_manifests', 'project_blobs']) await db.schema.dropTable(t).execute();
+      await db.schema.alterTable('repository_blobs').dropColumn('released').execute();
     },
   },
   // Tokens `minato login` stores instead of a password: revocable, expiring, kept as hashes.

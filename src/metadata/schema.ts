@@ -19,6 +19,8 @@ export interface RepositoryBlobsTable {
   repository_id: number;
   digest: string;
   created_at: number;
+  /** 1 once a manifest delete released it (the blob was only that manifest's): not served, not counted. */
+  released: Generated<number>;
 }
 
 export interface ManifestsTable {
@@ -179,6 +181,20 @@ export interface CliTokensTable {
   last_used_at: number | null;
 }
 
+/** A project's counted set (blobs or manifests): each distinct digest once, with the links holding it. */
+export interface ProjectContentTable {
+  project: string;
+  digest: string;
+  size: number;
+  links: number;
+}
+
+/** Bytes a project holds (the sum of its counted sets); the row a quota check locks. */
+export interface ProjectUsageTable {
+  project: string;
+  used: Generated<number>;
+}
+
 export interface Database {
   repositories: RepositoriesTable;
   blobs: BlobsTable;
@@ -197,4 +213,7 @@ export interface Database {
   audit_logs: AuditLogsTable;
   sessions: SessionsTable;
   cli_tokens: CliTokensTable;
+  project_blobs: ProjectContentTable;
+  project_manifests: ProjectContentTable;
+  project_usage: ProjectUsageTable;
 }

@@ -28,6 +28,12 @@ export function assertName(name: string): void {
   }
 }
 
+/** The project a repository belongs to: the first path component of its name (`library/alpine` is in `library`, `alpine` in `alpine`). */
+export function projectOf(repository: string): string {
+  const slash = repository.indexOf('/');
+  return slash < 0 ? repository : repository.slice(0, slash);
+}
+
 export function isTag(ref: string): boolean {
   return TAG_RE.test(ref);
 }

@@ -3,8 +3,9 @@
 // delete, before a mount. Each point runs a chain of small deciders; the first refusal wins. A
 // refusal carries an OCI error code and a message a person can act on.
 //
-// Authorization is the first decider of every point (policy/authorization.ts); quotas, tag
-// immutability and the signature and vulnerability gates join later, without touching handlers.
+// Authorization is the first decider of every point (policy/authorization.ts), then quotas at
+// blobCommit and manifestPut (policy/quota.ts); tag immutability and the signature and
+// vulnerability gates join later, without touching handlers.
 // Write points run inside the metadata transaction of the change (`tx`), so a decider that
 // counts (a quota) sees and joins the same transaction as the write it allows.
 import type { Grant } from '../auth/authenticator.js';
@@ -22,7 +23,16 @@ export interface Caller {
 export interface PointContexts {
   blobCommit: { repository: string; digest: string; size: number };
   mount: { repository: string; digest: string; from: string };
-  manifestPut: { repository: string; digest: string; mediaType: string; size: number; subject: string | null; tag?: string };
+  manifestPut: {
+    repository: string;
+    digest: string;
+    mediaType: string;
+    size: number;
+    subject: string | null;
+    tag?: string;
+    /** The blobs it references, with the sizes its descriptors give (checked against the repository's). */
+    blobs: ReadonlyArray<{ digest: string; size: number }>;
+  };
   tagMove: { repository: string; tag: string; digest: string; previous?: string };
   pull: { repository: string; digest: string; kind: 'manifest' | 'blob'; tag?: string };
   delete: { repository: string; kind: 'manifest' | 'tag' | 'blob'; digest?: string; tag?: string };

@@ -17,6 +17,7 @@ import type { MetadataStore } from '../metadata/metadata-store.js';
 import { SqliteMetadataStore } from '../metadata/sqlite/sqlite-metadata-store.js';
 import { chainsWith, type Permissions } from '../policy/authorization.js';
 import { Policies } from '../policy/policy.js';
+import { quotaDeciders } from '../policy/quota.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { FsBlobStore } from '../storage/filesystem/fs-blob-store.js';
 import { openBlobStore } from '../storage/open-blob-store.js';
@@ -96,8 +97,9 @@ export async function composeRegistryCore(config: Config, dataDir: string, log: 
   // A sole writer's caches follow every change it makes; replicas run uncached (see CachedMetadataStore).
   const meta = stores.soleWriter ? new CachedMetadataStore(stores.meta) : stores.meta;
 
-  const policies = new Policies(chainsWith(options.permissions));
   const events = new EventBatcher(meta, log.child({ mod: 'events' }));
+  const quota = quotaDeciders({ meta, events });
+  const policies = new Policies(chainsWith(options.permissions, { blobCommit: [quota.blobCommit], manifestPut: [quota.manifestPut] }));
   const { locker } = options;
   // Calls for one upload are serialised in this process. Across replicas no lock is taken (it
   // would hold a database connection for a whole upload): a client sends one chunk at a time, and

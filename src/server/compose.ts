@@ -13,6 +13,7 @@ import { RegistryPolicy } from '../auth/policy.js';
 import { ProjectAccess } from '../auth/project-access.js';
 import { Identities, isRobotLogin, RobotIdentity, ROBOT_PREFIX } from '../auth/robot-identity.js';
 import { Projects } from '../core/projects.js';
+import { Quotas } from '../core/quotas.js';
 import { CredentialCache } from '../auth/credential-cache.js';
 import { DatabaseUsers } from '../auth/database-users.js';
 import { HtpasswdFile } from '../auth/htpasswd-file.js';
@@ -50,6 +51,7 @@ export interface RunningRegistry {
   projects: Projects;
   access: ProjectAccess;
   cliTokens: CliTokens;
+  quotas: Quotas;
   close(): Promise<void>;
 }
 
@@ -127,13 +129,14 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   }
   // Projects, roles and robots: one store, a snapshot every decision reads, robots beside the users.
   const accessStore = new AccessStore(core.db, origin);
-  const projects = new Projects(accessStore, { defaultStorageLimit: -1 });
+  const projects = new Projects(accessStore, { defaultStorageLimit: config.quota.defaultStorageLimit });
   const access = await ProjectAccess.open(accessStore, {
     admins: config.auth.admins,
     anonymousPull: config.auth.anonymousPull,
     creation: config.projects.creationRestriction,
     users: htpasswd ? (name) => htpasswd.has(name) : 'database',
   });
+  const quotas = new Quotas({ meta: core.meta, access, log: log.child({ mod: 'quota' }) });
   const robots = new RobotIdentity(accessStore);
   accessStore.onChange(() => robots.changed());
   users?.onChange(() => access.reload());
@@ -292,6 +295,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     projects,
     access,
     cliTokens,
+    quotas,
     async close() {
       background.abort();
       await certificates.stop();

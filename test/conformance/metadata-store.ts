@@ -4,8 +4,10 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
+import type { Kysely } from 'kysely';
 import type { RegistryEvent, StoredEvent } from '../../src/events/events.js';
-import type { ManifestRecord, MetadataStore } from '../../src/metadata/metadata-store.js';
+import type { ManifestRecord, MetadataStore, MetadataTx, UsageRecount } from '../../src/metadata/metadata-store.js';
+import type { Database } from '../../src/metadata/schema.js';
 import { sha256 } from '../helpers/oci.js';
 
 export interface MetadataStoreImplementation {
@@ -31,6 +33,43 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
   const promise = new Promise<void>((r) => (resolve = r));
   return { promise, resolve };
+}
+
+/** The store's own database, to make projects and to damage the counted sets (both stores expose it as `db`). */
+function kysely(store: MetadataStore): Kysely<Database> {
+  const db = (store as unknown as { db?: Kysely<Database> }).db;
+  assert.ok(db, 'the store exposes its Kysely instance as db');
+  return db;
+}
+
+async function addProject(store: MetadataStore, name: string, limit = -1): Promise<number> {
+  const row = await kysely(store)
+    .insertInto('projects')
+    .values({ name, storage_limit: limit, created_at: Date.now(), updated_at: Date.now() })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return Number(row.id);
+}
+
+const used = async (store: MetadataStore, project: string) => (await store.projectQuota(project)).used;
+
+/** A recount that found nothing to fix: the kept usage was what the references give. */
+function assertNoDrift(r: UsageRecount, context = ''): void {
+  assert.deepEqual(
+    { drift: r.after - r.before, blobsFixed: r.blobsFixed, manifestsFixed: r.manifestsFixed, linksFixed: r.linksFixed },
+    { drift: 0, blobsFixed: 0, manifestsFixed: 0, linksFixed: 0 },
+    `${r.project}: ${context}`,
+  );
+}
+
+/** A deterministic pseudo-random sequence (mulberry32), so a failing run can be replayed. */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 /** Events as read back, without their ids (compared with what was appended). */
@@ -571,6 +610,234 @@ export function metadataStoreConformance(impl: MetadataStoreImplementation): voi
         const won = await Promise.all(Array.from({ length: 12 }, (_, i) => store.transaction((tx) => tx.updateUpload('u-1', { id: 'u-1', offset: 1000 + i }, 0))));
         assert.equal(won.filter(Boolean).length, 1);
         assert.equal((await store.getUpload('u-1'))?.state.offset, 1000 + won.indexOf(true));
+      });
+    });
+
+    describe('project usage', () => {
+      test('a blob counts once per project, in every project that holds it, until its last link goes', async (store) => {
+        await store.transaction(async (tx) => {
+          await tx.linkBlob('team/app', blob('a'), 100);
+          await tx.linkBlob('team/web', blob('a'), 100);
+          await tx.linkBlob('team', blob('b'), 7); // the repository named like its project is in it
+          await tx.linkBlob('other/app', blob('a'), 100);
+        });
+        assert.equal(await used(store, 'team'), 107);
+        assert.equal(await used(store, 'other'), 100);
+        assert.equal(await used(store, 'teamx'), 0, 'a project named with the same prefix holds nothing');
+        assert.deepEqual(await store.projectQuota('team'), { project: 'team', projectId: undefined, limit: -1, used: 107 });
+        await store.transaction((tx) => tx.unlinkBlob('team/app', blob('a')));
+        assert.equal(await used(store, 'team'), 107, 'team/web still holds it');
+        await store.transaction((tx) => tx.unlinkBlob('team/web', blob('a')));
+        assert.equal(await used(store, 'team'), 7);
+        assert.equal(await used(store, 'other'), 100);
+        await store.transaction((tx) => tx.linkBlob('team/web', blob('a'), 100));
+        await store.transaction((tx) => tx.linkBlob('team/web', blob('a'), 100));
+        assert.equal(await used(store, 'team'), 107, 'linking again is idempotent');
+        for (const project of ['team', 'other']) assertNoDrift(await store.transaction((tx) => tx.recountProjectUsage(project)));
+      });
+
+      test('a manifest counts once per project; its delete releases the blobs only it referenced, and a put holds them again', async (store) => {
+        const m1 = manifest('m1');
+        const m2 = manifest('m2');
+        const [config, layer1, layer2] = [blob('config'), blob('layer1'), blob('layer2')];
+        await store.transaction(async (tx) => {
+          for (const repository of ['team/app', 'team/web']) {
+            await tx.linkBlob(repository, config, 10);
+            await tx.linkBlob(repository, layer1, 100);
+          }
+          await tx.linkBlob('team/app', layer2, 200);
+          await tx.putManifest('team/app', m1, [config, layer1], 'v1');
+          await tx.putManifest('team/app', m2, [config, layer2], 'v2');
+          await tx.putManifest('team/web', m1, [config, layer1], 'v1');
+        });
+        const all = 10 + 100 + 200 + m1.size + m2.size;
+        assert.equal(await used(store, 'team'), all, 'm1 twice in the project counts once, like its blobs');
+        await store.transaction((tx) => tx.putManifest('team/app', m1, [config, layer1], 'retag'));
+        assert.equal(await used(store, 'team'), all, 'a retag costs nothing');
+
+        await store.transaction((tx) => tx.deleteManifest('team/app', m1.digest));
+        assert.equal(await used(store, 'team'), all, 'team/web still holds m1 and layer1; m2 still references config');
+        assert.equal(await store.repositoryBlobSize('team/app', layer1), undefined, 'released: no longer served');
+        assert.equal(await store.repositoryBlobSize('team/app', config), 10, 'still referenced by m2');
+        assert.deepEqual([...(await store.blobSizes('team/app', [layer1]))], [[layer1, 100]], 'a manifest may reference it again');
+        assert.deepEqual(await store.repositoriesWithBlob(layer1, 10), ['team/web'], 'nor mounted from');
+
+        await store.transaction((tx) => tx.deleteManifest('team/web', m1.digest));
+        assert.equal(await used(store, 'team'), all - 100 - m1.size, 'layer1 and m1 are held by nothing in the project');
+        assert.equal(await store.repositoryBlobSize('team/web', config), undefined);
+        assert.equal(await store.repositoryBlobSize('team/app', config), 10);
+
+        await store.transaction((tx) => tx.putManifest('team/app', m1, [config, layer1], 'again'));
+        assert.equal(await used(store, 'team'), all, 'putting m1 again holds layer1 again');
+        assert.equal(await store.repositoryBlobSize('team/app', layer1), 100);
+
+        // A blob DELETE of a released link still succeeds and changes no usage.
+        assert.equal(await store.transaction((tx) => tx.unlinkBlob('team/web', layer1)), true);
+        assert.equal(await store.transaction((tx) => tx.unlinkBlob('team/web', layer1)), false);
+        assert.equal(await used(store, 'team'), all);
+        assertNoDrift(await store.transaction((tx) => tx.recountProjectUsage('team')));
+      });
+
+      test('unheldBytes is what storing content would add: blobs and a manifest the project does not hold', async (store) => {
+        const m = manifest('m');
+        await store.transaction(async (tx) => {
+          await tx.linkBlob('team/app', blob('held'), 50);
+          await tx.putManifest('team/app', m, [blob('held')]);
+        });
+        const content = (digests: string[], withManifest = false) => ({
+          blobs: digests.map((d) => ({ digest: d, size: d === blob('held') ? 50 : 1000 })),
+          ...(withManifest ? { manifest: { digest: m.digest, size: m.size } } : {}),
+        });
+        for (const reader of [store, { unheldBytes: (p: string, c: Parameters<MetadataTx['unheldBytes']>[1]) => store.transaction((tx) => tx.unheldBytes(p, c)) }]) {
+          assert.equal(await reader.unheldBytes('team', content([blob('held')], true)), 0);
+          assert.equal(await reader.unheldBytes('team', content([blob('held'), blob('new'), blob('new')])), 1000, 'a digest listed twice counts once');
+          assert.equal(await reader.unheldBytes('other', content([blob('held')], true)), 50 + m.size, 'another project holds none of it');
+          assert.equal(await reader.unheldBytes('team', { blobs: [] }), 0);
+        }
+        const many = Array.from({ length: 3000 }, (_, i) => ({ digest: blob(`many-${i}`), size: 1 }));
+        assert.equal(await store.unheldBytes('team', { blobs: [...many, { digest: blob('held'), size: 50 }] }), 3000);
+      });
+
+      test('projectQuota reads the limit of the project row; setStorageLimit changes it', async (store) => {
+        const id = await addProject(store, 'team', 1000);
+        await store.transaction((tx) => tx.linkBlob('team/app', blob('a'), 10));
+        assert.deepEqual(await store.projectQuota('team'), { project: 'team', projectId: id, limit: 1000, used: 10 });
+        assert.deepEqual(await store.transaction((tx) => tx.projectQuota('team')), { project: 'team', projectId: id, limit: 1000, used: 10 });
+        assert.equal(await store.transaction((tx) => tx.setStorageLimit('team', 5000)), true);
+        assert.equal(await store.transaction((tx) => tx.setStorageLimit('nobody', 5000)), false);
+        assert.equal((await store.projectQuota('team')).limit, 5000);
+        // Inside a transaction the usage includes its own changes.
+        const inside = await store.transaction(async (tx) => {
+          await tx.linkBlob('team/app', blob('b'), 20);
+          return tx.projectQuota('team');
+        });
+        assert.equal(inside.used, 30);
+        assert.deepEqual(await store.projectQuota('nobody'), { project: 'nobody', projectId: undefined, limit: -1, used: 0 });
+      });
+
+      test('recountProjectUsage reports drift and repairs the counted sets, the total and released links', async (store) => {
+        const m = manifest('m');
+        await store.transaction(async (tx) => {
+          await tx.linkBlob('team/app', blob('a'), 100);
+          await tx.linkBlob('team/app', blob('b'), 200);
+          await tx.linkBlob('team/web', blob('a'), 100);
+          await tx.putManifest('team/app', m, [blob('a')]);
+        });
+        const right = 300 + m.size;
+        const db = kysely(store);
+        await db.updateTable('project_usage').set({ used: 12345 }).where('project', '=', 'team').execute();
+        await db.deleteFrom('project_blobs').where('project', '=', 'team').where('digest', '=', blob('b')).execute();
+        await db.updateTable('project_blobs').set({ links: 7 }).where('project', '=', 'team').where('digest', '=', blob('a')).execute();
+        await db.insertInto('project_manifests').values({ project: 'team', digest: sha256('ghost'), size: 5, links: 1 }).execute();
+        await db.updateTable('repository_blobs').set({ released: 1 }).where('digest', '=', blob('a')).execute();
+        const report = await store.transaction((tx) => tx.recountProjectUsage('team'));
+        assert.deepEqual(report, { project: 'team', before: 12345, after: right, blobsFixed: 2, manifestsFixed: 1, linksFixed: 1 });
+        assert.equal(await used(store, 'team'), right);
+        assert.equal(await store.repositoryBlobSize('team/app', blob('a')), 100, 'the link m references is held again');
+        assert.equal(await store.repositoryBlobSize('team/web', blob('a')), undefined, 'an unreferenced released link stays released');
+        assertNoDrift(await store.transaction((tx) => tx.recountProjectUsage('team')), 'a second recount');
+        // The kept sets are right again: the next changes count from them correctly.
+        await store.transaction((tx) => tx.unlinkBlob('team/app', blob('b')));
+        assert.equal(await used(store, 'team'), right - 200);
+        assertNoDrift(await store.transaction((tx) => tx.recountProjectUsage('team')));
+        // A project whose usage row went missing is recounted too.
+        await db.deleteFrom('project_usage').execute();
+        assert.equal(await used(store, 'team'), 0);
+        assert.ok((await store.usageProjects()).includes('team'), 'found from its repositories');
+        assert.equal((await store.transaction((tx) => tx.recountProjectUsage('team'))).after, right - 200);
+        assert.equal(await used(store, 'team'), right - 200);
+      });
+
+      test('usageProjects lists every project with a row, a usage or a repository', async (store) => {
+        await addProject(store, 'empty');
+        await store.transaction(async (tx) => {
+          await tx.linkBlob('team/app', blob('a'), 1);
+          await tx.putManifest('solo', manifest('m'), []);
+        });
+        assert.deepEqual(await store.usageProjects(), ['empty', 'library', 'solo', 'team']);
+      });
+
+      test('after any sequence of links, unlinks, manifest puts and deletes the usage equals a recount', async (store) => {
+        const next = random(12);
+        const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
+        const repositories = ['p/a', 'p/b', 'p', 'q/a'];
+        const blobs = Array.from({ length: 6 }, (_, i) => ({ digest: blob(`r${i}`), size: 10 * (i + 1) }));
+        const manifests = Array.from({ length: 4 }, (_, i) => ({ record: manifest(`r${i}`), refs: [pick(blobs), pick(blobs)] }));
+        for (let step = 0; step < 120; step++) {
+          const repository = pick(repositories);
+          const roll = next();
+          let what: string;
+          if (roll < 0.35) {
+            const b = pick(blobs);
+            what = `link ${b.digest.slice(7, 13)}`;
+            await store.transaction((tx) => tx.linkBlob(repository, b.digest, b.size));
+          } else if (roll < 0.5) {
+            const b = pick(blobs);
+            what = `unlink ${b.digest.slice(7, 13)}`;
+            await store.transaction((tx) => tx.unlinkBlob(repository, b.digest));
+          } else if (roll < 0.8) {
+            const m = pick(manifests);
+            what = `put ${m.record.digest.slice(7, 13)}`;
+            // As the registry does: only with its blobs linked in the repository.
+            const linked = await store.blobSizes(repository, m.refs.map((r) => r.digest));
+            if (linked.size < new Set(m.refs.map((r) => r.digest)).size) continue;
+            await store.transaction((tx) => tx.putManifest(repository, m.record, m.refs.map((r) => r.digest), next() < 0.5 ? 'tag' : undefined));
+          } else {
+            const m = pick(manifests);
+            what = `delete ${m.record.digest.slice(7, 13)}`;
+            await store.transaction((tx) => tx.deleteManifest(repository, m.record.digest));
+          }
+          for (const project of ['p', 'q']) assertNoDrift(await store.transaction((tx) => tx.recountProjectUsage(project)), `step ${step}: ${what} in ${repository}`);
+        }
+      });
+
+      test('concurrent pushes that check the quota never take a project past its limit', async (store) => {
+        await addProject(store, 'full', 1000);
+        await store.transaction((tx) => tx.linkBlob('full/app', blob('base'), 300));
+        const outcomes = await Promise.all(
+          Array.from({ length: 16 }, (_, i) =>
+            store
+              .transaction(async (tx) => {
+                const quota = await tx.projectQuota('full');
+                const adding = await tx.unheldBytes('full', { blobs: [{ digest: blob(`c${i}`), size: 100 }] });
+                if (quota.used + adding > quota.limit) throw new Error('over the quota');
+                await tx.linkBlob(`full/r${i % 4}`, blob(`c${i}`), 100);
+              })
+              .then(
+                () => 'fitted',
+                (err: Error) => err.message,
+              ),
+          ),
+        );
+        assert.deepEqual(
+          outcomes.reduce<Record<string, number>>((n, o) => ({ ...n, [o]: (n[o] ?? 0) + 1 }), {}),
+          { fitted: 7, 'over the quota': 9 },
+        );
+        assert.equal(await used(store, 'full'), 1000);
+        assertNoDrift(await store.transaction((tx) => tx.recountProjectUsage('full')));
+      });
+
+      test('concurrent links, unlinks and manifest changes of shared blobs in one project keep the usage exact', async (store) => {
+        const shared = [blob('s1'), blob('s2'), blob('s3')];
+        const m = manifest('shared');
+        await store.transaction(async (tx) => {
+          for (const d of shared) await tx.linkBlob('busy/seed', d, 64);
+        });
+        await Promise.all(
+          Array.from({ length: 30 }, (_, i) =>
+            store.transaction(async (tx) => {
+              const repository = `busy/r${i % 5}`;
+              if (i % 3 === 0) {
+                await tx.unlinkBlob(repository, shared[i % 3]!);
+                await tx.deleteManifest(repository, m.digest);
+              } else {
+                for (const d of [...shared].reverse()) await tx.linkBlob(repository, d, 64);
+                await tx.putManifest(repository, m, shared);
+              }
+            }),
+          ),
+        );
+        assertNoDrift(await store.transaction((tx) => tx.recountProjectUsage('busy')));
       });
     });
 

@@ -13,11 +13,12 @@ import { manifestFromRow, referrerFromRow, uploadFromRow, type ManifestRow, type
 import type { Logger } from 'pino';
 import pg from 'pg';
 import type { StoredEvent } from '../../events/events.js';
-import type { ManifestRecord, MetadataStore, MetadataTx, PrincipalRecord, ReferrerDescriptor, UploadRecord } from '../metadata-store.js';
+import type { ManifestRecord, MetadataStore, MetadataTx, PrincipalRecord, ProjectQuota, ReferrerDescriptor, StoredContent, UploadRecord } from '../metadata-store.js';
 import { migrateToLatest } from '../migrations.js';
+import { usageProjectsQuery } from '../project-usage.js';
 import type { Database } from '../schema.js';
 import { createPool, run, storeError, type Statement } from './connection.js';
-import { PostgresTx } from './postgres-tx.js';
+import { PostgresTx, quotaFromRow, unheldFrom, type QuotaRow } from './postgres-tx.js';
 import {
   BLOB_SIZE,
   CREATE_UPLOAD,
@@ -28,6 +29,7 @@ import {
   LIST_REFERRERS,
   LIST_TAGS,
   MANIFEST_SIZES,
+  PROJECT_QUOTA,
   REPOSITORY_EXISTS,
   RESOLVE_TAG,
 } from './statements.js';
@@ -135,6 +137,7 @@ export class PostgresMetadataStore implements MetadataStore {
         .innerJoin('repositories', 'repositories.id', 'repository_blobs.repository_id')
         .select('repositories.name')
         .where('repository_blobs.digest', '=', digest)
+        .where('repository_blobs.released', '=', 0)
         .orderBy('repository_blobs.created_at')
         .orderBy('repository_blobs.repository_id')
         .limit(limit)
@@ -205,6 +208,23 @@ export class PostgresMetadataStore implements MetadataStore {
       db.selectFrom('uploads').select(['id', 'repository', 'created_at', 'updated_at', 'offset_bytes', 'state']).where('updated_at', '<', time).orderBy('updated_at').execute(),
     );
     return rows.map(uploadFromRow);
+  }
+
+  async projectQuota(project: string): Promise<ProjectQuota> {
+    return quotaFromRow(project, (await this.query<QuotaRow>(PROJECT_QUOTA, [project])).rows[0]!);
+  }
+
+  async unheldBytes(project: string, content: StoredContent): Promise<number> {
+    return unheldFrom((s, values) => this.query(s, values), project, content);
+  }
+
+  async usageProjects(): Promise<string[]> {
+    const query = usageProjectsQuery('postgres');
+    try {
+      return (await this.pool.query<{ project: string }>(query.sql, [...query.parameters])).rows.map((r) => r.project);
+    } catch (err) {
+      throw storeError(err);
+    }
   }
 
   async principal(kind: PrincipalRecord['kind'], name: string): Promise<PrincipalRecord> {

@@ -13,6 +13,17 @@
 // it, statements.ts) and the COMMIT (the WAL flush, with synchronous_commit on): event-writing
 // commits of the fleet are serialised.
 //
+// Project usage: every change of a project's links and manifests first locks the project's row
+// of project_usage (once per transaction: with the repository's id for a link or a manifest put,
+// else on its own), and a quota check of a project with a limit reads it under the same lock
+// (projectQuota), so the changes and checks of one project run one transaction at a time and
+// always take their locks in one order (usage row, then counted entries, then the outbox at
+// commit). The price: on PostgreSQL the pushes of one project take turns for the rest of their
+// transaction (two or three round trips). One exception to the order: a tag move takes its tag's
+// lock (resolveTag) after the usage lock in a project with a limit (its quota check comes first)
+// and before it in one without, so two moves of one tag racing a change of that project's limit
+// could deadlock; PostgreSQL then fails one of them (503, the client retries).
+//
 // Advisory lock keys use the two-integer form, whose key space does not overlap the one-bigint
 // form (Kysely's migration lock, coordination/): key1 0x6d696e61 ("mina") is the outbox, key1
 // 0x6d696e62 locks one tag, key2 a hash of repository and tag.
@@ -21,7 +32,9 @@ import { manifestColumns } from '../rows.js';
 import type { RegistryEvent } from '../../events/events.js';
 import { eventRepository } from '../../events/events.js';
 import type { UploadState } from '../../storage/blob-store.js';
-import type { DeletedManifest, ManifestRecord, MetadataTx } from '../metadata-store.js';
+import type { DeletedManifest, ManifestRecord, MetadataTx, ProjectQuota, StoredContent, UsageRecount } from '../metadata-store.js';
+import { projectOf } from '../../oci/names.js';
+import { recountProjectUsage, type QueryRunner } from '../project-usage.js';
 import { run, storeError, type Statement } from './connection.js';
 import {
   DELETE_MANIFEST,
@@ -31,10 +44,15 @@ import {
   INSERT_REPOSITORY,
   LINK_BLOB,
   LOCK_TAG,
+  LOCK_REPOSITORY,
+  LOCK_USAGE,
+  PROJECT_HOLDS,
+  QUOTA_CHECK,
   PUT_MANIFEST,
   PUT_MANIFEST_TAG,
   RESOLVE_TAG,
   SELECT_REPOSITORY_ID,
+  SET_STORAGE_LIMIT,
   UNLINK_BLOB,
   UPDATE_UPLOAD,
 } from './statements.js';
@@ -46,6 +64,8 @@ export class PostgresTx implements MetadataTx {
   private readonly times: number[] = [];
   // Ids of repositories this transaction made or looked up (ids never change once assigned).
   private readonly repositoryIds = new Map<string, number>();
+  // Projects whose usage row this transaction holds locked.
+  private readonly lockedProjects = new Set<string>();
   // The first statement that failed: PostgreSQL has aborted the transaction, and a COMMIT would
   // quietly roll back, so commit() throws this instead.
   private failure: unknown;
@@ -70,14 +90,18 @@ export class PostgresTx implements MetadataTx {
     }
   }
 
+  /** The repository's id (made if new), its project's usage locked (see the top of this file). */
   private async repositoryId(name: string): Promise<number> {
+    const project = projectOf(name);
+    const locked = this.lockedProjects.has(project);
     const known = this.repositoryIds.get(name);
-    if (known !== undefined) return known;
-    // Usually one lookup. A repository's first push inserts it; when another transaction inserted
-    // it first, this INSERT waits for that one to commit and then does nothing, and the second
-    // SELECT (a new statement, so a new snapshot) sees its row.
+    if (known !== undefined && locked) return known;
+    this.lockedProjects.add(project);
+    // Usually one lookup, which also takes the lock. A repository's first push inserts it; when
+    // another transaction inserted it first, this INSERT waits for that one to commit and then
+    // does nothing, and the second SELECT (a new statement, so a new snapshot) sees its row.
     let id =
-      (await this.q<{ id: number }>(SELECT_REPOSITORY_ID, [name])).rows[0]?.id ??
+      (await this.q<{ id: number }>(locked ? SELECT_REPOSITORY_ID : LOCK_REPOSITORY, locked ? [name] : [name, project])).rows[0]?.id ??
       (await this.q<{ id: number }>(INSERT_REPOSITORY, [name, Date.now()])).rows[0]?.id ??
       (await this.q<{ id: number }>(SELECT_REPOSITORY_ID, [name])).rows[0]?.id;
     if (id === undefined) throw new Error(`repository ${name} could not be created`);
@@ -85,13 +109,28 @@ export class PostgresTx implements MetadataTx {
     return id;
   }
 
+  /** Locks the project's usage row until commit (see the top of this file); returns it. */
+  private async lockUsage(project: string): Promise<ProjectQuota> {
+    const row = (await this.q<QuotaRow>(LOCK_USAGE, [project])).rows[0]!;
+    this.lockedProjects.add(project);
+    return quotaFromRow(project, row);
+  }
+
+  /** The project of a repository, its usage locked (once per transaction). */
+  private async lockedProjectOf(repository: string): Promise<string> {
+    const project = projectOf(repository);
+    if (!this.lockedProjects.has(project)) await this.lockUsage(project);
+    return project;
+  }
+
   async linkBlob(repository: string, digest: string, size: number): Promise<void> {
     const id = await this.repositoryId(repository);
-    await this.q(LINK_BLOB, [id, digest, size, Date.now()]);
+    await this.q(LINK_BLOB, [id, digest, size, Date.now(), projectOf(repository)]);
   }
 
   async unlinkBlob(repository: string, digest: string): Promise<boolean> {
-    return ((await this.q(UNLINK_BLOB, [repository, digest])).rowCount ?? 0) > 0;
+    const project = await this.lockedProjectOf(repository);
+    return (await this.q<{ unlinked: boolean }>(UNLINK_BLOB, [repository, digest, project])).rows[0]!.unlinked;
   }
 
   async putManifest(repository: string, manifest: ManifestRecord, references: string[], tag?: string): Promise<void> {
@@ -103,6 +142,7 @@ export class PostgresTx implements MetadataTx {
       // Sorted: two transactions storing the same manifest insert its rows in the same order, so
       // they wait for each other instead of deadlocking.
       [...new Set(references)].sort(),
+      projectOf(repository),
     ];
     if (tag === undefined) await this.q(PUT_MANIFEST, values);
     else await this.q(PUT_MANIFEST_TAG, [...values, tag]);
@@ -120,7 +160,8 @@ export class PostgresTx implements MetadataTx {
   }
 
   async deleteManifest(repository: string, digest: string): Promise<DeletedManifest> {
-    const row = (await this.q<{ deleted: boolean; tags: string[] }>(DELETE_MANIFEST, [repository, digest])).rows[0]!;
+    const project = await this.lockedProjectOf(repository);
+    const row = (await this.q<{ deleted: boolean; tags: string[] }>(DELETE_MANIFEST, [repository, digest, project])).rows[0]!;
     return { deleted: row.deleted, tags: row.tags };
   }
 
@@ -146,6 +187,38 @@ export class PostgresTx implements MetadataTx {
     }
   }
 
+  async projectQuota(project: string): Promise<ProjectQuota> {
+    if (this.lockedProjects.has(project)) return this.lockUsage(project); // re-read: this transaction's own changes
+    const row = (await this.q<QuotaRow & { locked: boolean }>(QUOTA_CHECK, [project])).rows[0]!;
+    if (row.locked) this.lockedProjects.add(project);
+    return quotaFromRow(project, row);
+  }
+
+  async unheldBytes(project: string, content: StoredContent): Promise<number> {
+    return unheldFrom((s, values) => this.q(s, values), project, content);
+  }
+
+  async setStorageLimit(project: string, limit: number): Promise<boolean> {
+    return ((await this.q(SET_STORAGE_LIMIT, [project, limit, Date.now()])).rowCount ?? 0) > 0;
+  }
+
+  async recountProjectUsage(project: string): Promise<UsageRecount> {
+    await this.lockUsage(project);
+    const query = async <R extends pg.QueryResultRow>(text: string, values: readonly unknown[]) => {
+      try {
+        return await this.client.query<R>(text, [...values]);
+      } catch (err) {
+        this.failure ??= err;
+        throw storeError(err);
+      }
+    };
+    const runner: QueryRunner = {
+      rows: async <R>(q: { sql: string; parameters: readonly unknown[] }) => (await query(q.sql, q.parameters)).rows as R[],
+      change: async (q) => (await query(q.sql, q.parameters)).rowCount ?? 0,
+    };
+    return recountProjectUsage(runner, 'postgres', project);
+  }
+
   async begin(): Promise<void> {
     await this.control('begin');
   }
@@ -166,4 +239,26 @@ export class PostgresTx implements MetadataTx {
       return false;
     }
   }
+}
+
+export type QuotaRow = { used: number; project_id: number | null; storage_limit: number };
+
+export function quotaFromRow(project: string, row: QuotaRow): ProjectQuota {
+  return { project, projectId: row.project_id ?? undefined, limit: row.storage_limit, used: row.used };
+}
+
+/** Bytes of `content` the project does not hold (PROJECT_HOLDS), on the pool or in a transaction. */
+export async function unheldFrom(
+  query: (s: Statement, values: unknown[]) => Promise<pg.QueryResult<{ blobs: string[]; manifest: boolean }>>,
+  project: string,
+  content: StoredContent,
+): Promise<number> {
+  const blobs = new Map(content.blobs.map((b) => [b.digest, b.size]));
+  const { manifest } = content;
+  if (blobs.size === 0 && !manifest) return 0;
+  const held = (await query(PROJECT_HOLDS, [project, [...blobs.keys()], manifest?.digest ?? null])).rows[0]!;
+  for (const digest of held.blobs) blobs.delete(digest);
+  let bytes = 0;
+  for (const size of blobs.values()) bytes += size;
+  return manifest && !held.manifest ? bytes + manifest.size : bytes;
 }

@@ -18,10 +18,15 @@ import type {
   MetadataStore,
   MetadataTx,
   PrincipalRecord,
+  ProjectQuota,
   ReferrerDescriptor,
+  StoredContent,
   UploadRecord,
+  UsageRecount,
 } from '../metadata-store.js';
+import { projectOf } from '../../oci/names.js';
 import { SerialLock } from '../../util/async.js';
+import { recountProjectUsage, usageProjectsQuery, type QueryRunner } from '../project-usage.js';
 import { manifestColumns, manifestFromRow, referrerFromRow, uploadFromRow, type ManifestRow, type ReferrerRow, type UploadRow } from '../rows.js';
 
 
@@ -115,7 +120,7 @@ export class SqliteMetadataStore implements MetadataStore {
     const row = this.read
       .q(
         'select blobs.size as size from repository_blobs inner join blobs on blobs.digest = repository_blobs.digest ' +
-          'where repository_blobs.repository_id = ? and repository_blobs.digest = ?',
+          'where repository_blobs.repository_id = ? and repository_blobs.digest = ? and repository_blobs.released = 0',
       )
       .get(repositoryId, digest) as { size: number } | undefined;
     return row === undefined ? undefined : Number(row.size);
@@ -125,7 +130,7 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.read
       .q(
         'select repositories.name from repository_blobs inner join repositories on repositories.id = repository_blobs.repository_id ' +
-          'where repository_blobs.digest = ? order by repository_blobs.created_at limit ?',
+          'where repository_blobs.digest = ? and repository_blobs.released = 0 order by repository_blobs.created_at limit ?',
       )
       .pluck()
       .all(digest, limit) as string[];
@@ -219,6 +224,19 @@ export class SqliteMetadataStore implements MetadataStore {
     return idle;
   }
 
+  async projectQuota(project: string): Promise<ProjectQuota> {
+    return quotaOn(this.read, project);
+  }
+
+  async unheldBytes(project: string, content: StoredContent): Promise<number> {
+    return unheldOn(this.read, project, content);
+  }
+
+  async usageProjects(): Promise<string[]> {
+    const query = usageProjectsQuery('sqlite');
+    return (this.read.q(query.sql).all(...query.parameters) as Array<{ project: string }>).map((r) => r.project);
+  }
+
   async principal(kind: PrincipalRecord['kind'], name: string): Promise<PrincipalRecord> {
     const key = `${kind}:${name}`;
     const cached = this.principals.get(key);
@@ -300,28 +318,50 @@ class SqliteTx implements MetadataTx {
     const repositoryId = this.ensureRepository(repository);
     const now = Date.now();
     this.w.q('insert into blobs (digest, size, created_at) values (?, ?, ?) on conflict (digest) do nothing').run(digest, size, now);
-    this.w
-      .q('insert into repository_blobs (repository_id, digest, created_at) values (?, ?, ?) on conflict (repository_id, digest) do nothing')
-      .run(repositoryId, digest, now);
+    // A change when the link is new or was released: the repository holds the blob now.
+    const held = this.w
+      .q('insert into repository_blobs (repository_id, digest, created_at) values (?, ?, ?) on conflict (repository_id, digest) do update set released = 0 where released <> 0')
+      .run(repositoryId, digest, now).changes;
+    if (held > 0) this.hold('project_blobs', projectOf(repository), [{ digest, size }]);
   }
 
   async unlinkBlob(repository: string, digest: string): Promise<boolean> {
     const repositoryId = this.repositoryId(repository);
     if (repositoryId === undefined) return false;
-    return this.w.q('delete from repository_blobs where repository_id = ? and digest = ?').run(repositoryId, digest).changes > 0;
+    const link = this.w.q('delete from repository_blobs where repository_id = ? and digest = ? returning released').get(repositoryId, digest) as { released: number } | undefined;
+    if (link === undefined) return false;
+    if (link.released === 0) this.release('project_blobs', projectOf(repository), [digest]);
+    return true;
   }
 
   async putManifest(repository: string, manifest: ManifestRecord, references: string[], tag?: string): Promise<void> {
     const repositoryId = this.ensureRepository(repository);
+    const project = projectOf(repository);
     const now = Date.now();
-    this.w
+    const stored = this.w
       .q(
         'insert into manifests (repository_id, digest, media_type, artifact_type, subject, annotations, size, content, created_at) ' +
           'values (?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (repository_id, digest) do nothing',
       )
-      .run(repositoryId, ...manifestColumns(manifest), now);
+      .run(repositoryId, ...manifestColumns(manifest), now).changes;
+    if (stored > 0) this.hold('project_manifests', project, [{ digest: manifest.digest, size: manifest.size }]);
+    const children = [...new Set(references)];
     const addReference = this.w.q('insert into manifest_references (repository_id, manifest_digest, child_digest) values (?, ?, ?) on conflict do nothing');
-    for (const child of new Set(references)) addReference.run(repositoryId, manifest.digest, child);
+    for (const child of children) addReference.run(repositoryId, manifest.digest, child);
+    if (children.length > 0) {
+      // Released blobs it references are held again (and counted again).
+      const released = this.w
+        .q(
+          'select repository_blobs.digest as digest, blobs.size as size from repository_blobs inner join blobs on blobs.digest = repository_blobs.digest ' +
+            'where repository_blobs.repository_id = ? and repository_blobs.released <> 0 and repository_blobs.digest in (select value from json_each(?))',
+        )
+        .all(repositoryId, JSON.stringify(children)) as Array<{ digest: string; size: number }>;
+      if (released.length > 0) {
+        const hold = this.w.q('update repository_blobs set released = 0 where repository_id = ? and digest = ?');
+        for (const b of released) hold.run(repositoryId, b.digest);
+        this.hold('project_blobs', project, released);
+      }
+    }
     if (tag !== undefined) {
       this.w
         .q(
@@ -340,9 +380,23 @@ class SqliteTx implements MetadataTx {
   async deleteManifest(repository: string, digest: string): Promise<DeletedManifest> {
     const repositoryId = this.repositoryId(repository);
     if (repositoryId === undefined) return { deleted: false, tags: [] };
+    const project = projectOf(repository);
     const tags = this.w.q('delete from tags where repository_id = ? and digest = ? returning name').pluck().all(repositoryId, digest) as string[];
-    this.w.q('delete from manifest_references where repository_id = ? and manifest_digest = ?').run(repositoryId, digest);
+    const children = this.w.q('delete from manifest_references where repository_id = ? and manifest_digest = ? returning child_digest').pluck().all(repositoryId, digest) as string[];
     const deleted = this.w.q('delete from manifests where repository_id = ? and digest = ?').run(repositoryId, digest).changes > 0;
+    if (deleted) this.release('project_manifests', project, [digest]);
+    if (children.length > 0) {
+      // Its blobs that no other manifest of the repository references are released.
+      const released = this.w
+        .q(
+          'update repository_blobs set released = 1 where repository_id = ? and released = 0 and digest in (select value from json_each(?)) ' +
+            'and not exists (select 1 from manifest_references mr where mr.repository_id = repository_blobs.repository_id and mr.child_digest = repository_blobs.digest) ' +
+            'returning digest',
+        )
+        .pluck()
+        .all(repositoryId, JSON.stringify(children)) as string[];
+      if (released.length > 0) this.release('project_blobs', project, released);
+    }
     return { deleted, tags: tags.sort() };
   }
 
@@ -380,6 +434,80 @@ class SqliteTx implements MetadataTx {
     const now = Date.now();
     for (const event of events) insert.run(event.type, eventRepository(event) ?? null, JSON.stringify(event), now);
   }
+
+  // One writer at a time (the store's lock): the usage needs no row lock here.
+  async projectQuota(project: string): Promise<ProjectQuota> {
+    return quotaOn(this.w, project);
+  }
+
+  async unheldBytes(project: string, content: StoredContent): Promise<number> {
+    return unheldOn(this.w, project, content);
+  }
+
+  async setStorageLimit(project: string, limit: number): Promise<boolean> {
+    return this.w.q('update projects set storage_limit = ?, updated_at = ? where name = ?').run(limit, Date.now(), project).changes > 0;
+  }
+
+  async recountProjectUsage(project: string): Promise<UsageRecount> {
+    const run: QueryRunner = {
+      rows: async <R>(query: { sql: string; parameters: readonly unknown[] }) => this.w.q(query.sql).all(...query.parameters) as R[],
+      change: async (query) => this.w.q(query.sql).run(...query.parameters).changes,
+    };
+    return recountProjectUsage(run, 'sqlite', project);
+  }
+
+  /** One more link holds each of these in the project; the first adds its size to the usage. */
+  private hold(table: 'project_blobs' | 'project_manifests', project: string, content: ReadonlyArray<{ digest: string; size: number }>): void {
+    const upsert = this.w.q(`insert into ${table} (project, digest, size, links) values (?, ?, ?, 1) on conflict (project, digest) do update set links = links + 1 returning links`);
+    let added = 0;
+    for (const c of content) if ((upsert.get(project, c.digest, c.size) as { links: number }).links === 1) added += c.size;
+    this.addUsage(project, added);
+  }
+
+  /** One link fewer holds each of these in the project; the last gives its size back. */
+  private release(table: 'project_blobs' | 'project_manifests', project: string, digests: readonly string[]): void {
+    const decrement = this.w.q(`update ${table} set links = links - 1 where project = ? and digest = ? returning links, size`);
+    const remove = this.w.q(`delete from ${table} where project = ? and digest = ?`);
+    let freed = 0;
+    for (const digest of digests) {
+      const left = decrement.get(project, digest) as { links: number; size: number } | undefined;
+      if (left === undefined || left.links > 0) continue;
+      remove.run(project, digest);
+      freed += Number(left.size);
+    }
+    this.addUsage(project, -freed);
+  }
+
+  private addUsage(project: string, delta: number): void {
+    if (delta === 0) return;
+    this.w.q('insert into project_usage (project, used) values (?, ?) on conflict (project) do update set used = used + excluded.used').run(project, delta);
+  }
+}
+
+function quotaOn(statements: Statements, project: string): ProjectQuota {
+  // One indexed lookup and a join when the project exists (every push asks, twice).
+  const row = statements
+    .q('select p.id as id, p.storage_limit as storage_limit, coalesce(u.used, 0) as used from projects p left join project_usage u on u.project = p.name where p.name = ?')
+    .get(project) as { id: number; storage_limit: number; used: number } | undefined;
+  if (row) return { project, projectId: row.id, limit: Number(row.storage_limit), used: Number(row.used) };
+  const used = statements.q('select coalesce((select used from project_usage where project = ?), 0)').pluck().get(project) as number;
+  return { project, projectId: undefined, limit: -1, used: Number(used) };
+}
+
+function unheldOn(statements: Statements, project: string, content: StoredContent): number {
+  let bytes = 0;
+  const blobs = new Map(content.blobs.map((b) => [b.digest, b.size]));
+  if (blobs.size > 0) {
+    const held = statements
+      .q('select digest from project_blobs where project = ? and digest in (select value from json_each(?))')
+      .pluck()
+      .all(project, JSON.stringify([...blobs.keys()])) as string[];
+    for (const digest of held) blobs.delete(digest);
+    for (const size of blobs.values()) bytes += size;
+  }
+  const { manifest } = content;
+  if (manifest && statements.q('select 1 from project_manifests where project = ? and digest = ?').get(project, manifest.digest) === undefined) bytes += manifest.size;
+  return bytes;
 }
 
 function resolveTagOn(statements: Statements, repositoryId: number, tag: string): string | undefined {

@@ -51,7 +51,7 @@ async function withDatabase(fn: (file: string) => Promise<void>): Promise<void> 
   }
 }
 
-test('SQLite gets the schema 0001 shipped with, and 0002 and 0003 on top of it', async () => {
+test('SQLite gets the schema 0001 shipped with, and 0002, 0003 and 0004 on top of it', async () => {
   await withDatabase(async (file) => {
     const sqlite = new Sqlite(file);
     const db = new Kysely<any>({ dialect: new SqliteDialect({ database: sqlite }) });
@@ -62,12 +62,23 @@ test('SQLite gets the schema 0001 shipped with, and 0002 and 0003 on top of it',
       assert.equal((await migrator.migrateTo('0002_core')).error, undefined);
       const expected = [...SHIPPED_0001.filter((s) => !s.startsWith('CREATE TABLE "uploads"')), UPLOADS_AFTER_0002, ...ADDED_BY_0002].sort();
       assert.deepEqual(schema(sqlite), expected);
-      assert.equal((await migrator.migrateToLatest()).error, undefined);
-      const tables = (sqlite.prepare("select name from sqlite_master where type = 'table' and name not like 'kysely%' order by name").all() as Array<{ name: string }>).map((r) => r.name);
-      for (const table of ['projects', 'project_members', 'robots', 'audit_logs', 'sessions']) assert.ok(tables.includes(table), table);
+      assert.equal((await migrator.migrateTo('0003_projects')).error, undefined);
+      const tables = () => (sqlite.prepare("select name from sqlite_master where type = 'table' and name not like 'kysely%' order by name").all() as Array<{ name: string }>).map((r) => r.name);
+      for (const table of ['projects', 'project_members', 'robots', 'audit_logs', 'sessions']) assert.ok(tables().includes(table), table);
       // 0003 only adds: what 0002 made is still there as it was.
+      const after0003 = schema(sqlite);
+      for (const statement of expected.filter((s) => !s.startsWith('CREATE TABLE "users"'))) assert.ok(after0003.includes(statement), statement);
+      // 0004 adds the counted sets and one column of blob links, and changes nothing else.
+      assert.equal((await migrator.migrateToLatest()).error, undefined);
+      for (const table of ['project_blobs', 'project_manifests', 'project_usage']) assert.ok(tables().includes(table), table);
       const after = schema(sqlite);
-      for (const statement of expected.filter((s) => !s.startsWith('CREATE TABLE "users"'))) assert.ok(after.includes(statement), statement);
+      for (const statement of after0003.filter((s) => !s.startsWith('CREATE TABLE "repository_blobs"'))) assert.ok(after.includes(statement), statement);
+      assert.ok(
+        after.includes(
+          'CREATE TABLE "repository_blobs" ("repository_id" integer not null references "repositories" ("id"), "digest" text not null references "blobs" ("digest"), "created_at" bigint not null, "released" integer default 0 not null, constraint "repository_blobs_pk" primary key ("repository_id", "digest"))',
+        ),
+        after.find((s) => s.startsWith('CREATE TABLE "repository_blobs"')),
+      );
     } finally {
       await db.destroy();
     }
@@ -101,9 +112,9 @@ test('an embedded database from before 0002 upgrades with its data intact, its n
       await migrate(db);
       await migrate(db); // idempotent: a second start migrates nothing
       const names = (await db.selectFrom('kysely_migration').select('name').orderBy('name').execute()).map((r) => r.name);
-      assert.deepEqual(names, ['0001_registry', '0002_core', '0003_projects', '0006_cli_tokens']);
+      assert.deepEqual(names, ['0001_registry', '0002_core', '0003_projects', '0004_quotas', '0006_cli_tokens']);
       assert.deepEqual(sqlite.prepare('select name, created_at from repositories').all(), [{ name: 'team/app', created_at: 1000 }]);
-      assert.deepEqual(sqlite.prepare('select repository_id, digest from repository_blobs').all(), [{ repository_id: 1, digest: 'sha256:aa' }]);
+      assert.deepEqual(sqlite.prepare('select repository_id, digest, released from repository_blobs').all(), [{ repository_id: 1, digest: 'sha256:aa', released: 0 }]);
       const manifest = sqlite.prepare('select content, annotations, size from manifests').get() as { content: Buffer; annotations: string; size: number };
       assert.deepEqual(manifest, { content, annotations: '{"a":"b"}', size: content.length });
       assert.deepEqual(sqlite.prepare('select name, digest from tags').all(), [{ name: 'v1', digest: 'sha256:mm' }]);
@@ -118,6 +129,10 @@ test('an embedded database from before 0002 upgrades with its data intact, its n
         { name: 'library', public: 1 },
         { name: 'team', public: 0 },
       ]);
+      // What `team` held is counted: its blob and its manifest.
+      assert.deepEqual(sqlite.prepare('select project, digest, size, links from project_blobs').all(), [{ project: 'team', digest: 'sha256:aa', size: 42, links: 1 }]);
+      assert.deepEqual(sqlite.prepare('select project, digest, size, links from project_manifests').all(), [{ project: 'team', digest: 'sha256:mm', size: content.length, links: 1 }]);
+      assert.deepEqual(sqlite.prepare('select project, used from project_usage').all(), [{ project: 'team', used: 42 + content.length }]);
     } finally {
       await db.destroy();
     }

@@ -24,7 +24,7 @@ describe('policy points', () => {
       () => policies.check('mount', pullOnlyToken, { repository: 'team/app', digest: 'sha256:x', from: 'other/secret' }),
       (err: unknown) => err instanceof PolicyRefusal && err.code === 'DENIED' && err.decider === 'authorization' && /other\/secret/.test(err.message),
     );
-    assert.throws(() => policies.check('manifestPut', pullOnlyToken, { repository: 'team/app', digest: 'sha256:x', mediaType: 'm', size: 1, subject: null }), PolicyRefusal);
+    assert.throws(() => policies.check('manifestPut', pullOnlyToken, { repository: 'team/app', digest: 'sha256:x', mediaType: 'm', size: 1, subject: null, blobs: [] }), PolicyRefusal);
   });
 
   test('later deciders run after authorization, the first refusal wins, async ones are awaited', async () => {
