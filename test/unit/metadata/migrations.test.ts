@@ -68,6 +68,21 @@ test('SQLite gets the schema 0001 shipped with, and 0002 and 0003 on top of it',
       // 0003 only adds: what 0002 made is still there as it was.
       const after = schema(sqlite);
       for (const statement of expected.filter((s) => !s.startsWith('CREATE TABLE "users"'))) assert.ok(after.includes(statement), statement);
+      // 0004: the audit log's filter indexes, with the statistics that make SQLite's planner choose among them.
+      const indexes = (sqlite.prepare("select name from sqlite_master where type = 'index' and tbl_name = 'audit_logs' and sql is not null order by name").all() as Array<{ name: string }>).map((r) => r.name);
+      assert.deepEqual(indexes, [
+        'audit_logs_event',
+        'audit_logs_failures',
+        'audit_logs_failures_operation',
+        'audit_logs_operation_time',
+        'audit_logs_project_id_time',
+        'audit_logs_resource_time',
+        'audit_logs_resource_type_time',
+        'audit_logs_time',
+        'audit_logs_username_time',
+      ]);
+      const stats = (sqlite.prepare("select idx from sqlite_stat1 where tbl = 'audit_logs' order by idx").all() as Array<{ idx: string }>).map((r) => r.idx);
+      assert.deepEqual(stats, indexes);
     } finally {
       await db.destroy();
     }
@@ -101,7 +116,7 @@ test('an embedded database from before 0002 upgrades with its data intact, its n
       await migrate(db);
       await migrate(db); // idempotent: a second start migrates nothing
       const names = (await db.selectFrom('kysely_migration').select('name').orderBy('name').execute()).map((r) => r.name);
-      assert.deepEqual(names, ['0001_registry', '0002_core', '0003_projects']);
+      assert.deepEqual(names, ['0001_registry', '0002_core', '0003_projects', '0004_audit_indexes']);
       assert.deepEqual(sqlite.prepare('select name, created_at from repositories').all(), [{ name: 'team/app', created_at: 1000 }]);
       assert.deepEqual(sqlite.prepare('select repository_id, digest from repository_blobs').all(), [{ repository_id: 1, digest: 'sha256:aa' }]);
       const manifest = sqlite.prepare('select content, annotations, size from manifests').get() as { content: Buffer; annotations: string; size: number };
