@@ -7,6 +7,7 @@
 // the page are skipped on the index alone (a subquery of ids), then only the page's rows are read.
 import { sql, type Expression, type ExpressionBuilder, type Selectable, type SqlBool } from 'kysely';
 import type { Db } from '../metadata/db.js';
+import type { MetadataStore } from '../metadata/metadata-store.js';
 import type { AuditLogsTable, Database } from '../metadata/schema.js';
 import type { AuditEntry, AuditRecord } from './audit-record.js';
 import type { AuditTarget } from './audit-target.js';
@@ -72,20 +73,30 @@ type Where = ExpressionBuilder<Database, 'audit_logs'>;
 export class AuditLog implements AuditTarget {
   readonly name = 'database';
 
-  constructor(private readonly db: Db) {}
+  /**
+   * `store`: the metadata store on the same database, whose write transactions this log's
+   * writes wait for (MetadataStore.outsideTransactions). Without it (a reader, a tool that is
+   * the only writer), writes go straight to the database.
+   */
+  constructor(
+    private readonly db: Db,
+    private readonly store?: Pick<MetadataStore, 'outsideTransactions'>,
+  ) {}
 
   /** Appends records in one transaction; a record whose event is already there is skipped (at-least-once delivery makes no duplicates). */
   async write(records: readonly AuditRecord[]): Promise<void> {
     if (records.length === 0) return;
-    await this.db.transaction().execute(async (trx) => {
-      for (let i = 0; i < records.length; i += INSERT_CHUNK) {
-        await trx
-          .insertInto('audit_logs')
-          .values(records.slice(i, i + INSERT_CHUNK).map(toRow))
-          .onConflict((oc) => oc.column('event_id').doNothing())
-          .execute();
-      }
-    });
+    const insert = () =>
+      this.db.transaction().execute(async (trx) => {
+        for (let i = 0; i < records.length; i += INSERT_CHUNK) {
+          await trx
+            .insertInto('audit_logs')
+            .values(records.slice(i, i + INSERT_CHUNK).map(toRow))
+            .onConflict((oc) => oc.column('event_id').doNothing())
+            .execute();
+        }
+      });
+    await this.writing(insert);
   }
 
   /** One page of the entries that match `filter`, with the total count. */
@@ -121,13 +132,17 @@ export class AuditLog implements AuditTarget {
     let removed = 0;
     while (!signal?.aborted) {
       const chunk = this.db.selectFrom('audit_logs').select('id').where('op_time', '<', before).orderBy('op_time').limit(DELETE_CHUNK);
-      const res = await this.db.deleteFrom('audit_logs').where('id', 'in', chunk).executeTakeFirst();
+      const res = await this.writing(() => this.db.deleteFrom('audit_logs').where('id', 'in', chunk).executeTakeFirst());
       const n = Number(res.numDeletedRows);
       removed += n;
       if (n < DELETE_CHUNK) break;
       await new Promise((resolve) => setImmediate(resolve));
     }
     return removed;
+  }
+
+  private writing<T>(fn: () => Promise<T>): Promise<T> {
+    return this.store ? this.store.outsideTransactions(fn) : fn();
   }
 }
 

@@ -28,7 +28,7 @@ export interface AuditParts {
 
 export function composeAudit(config: Config, dataDir: string, meta: MetadataStore, db: Db, log: Logger, locker?: Locker): AuditParts {
   const { audit } = config;
-  const auditLog = new AuditLog(db);
+  const auditLog = new AuditLog(db, meta);
   const targets: AuditTarget[] = [];
   if (!audit.skipDatabase) targets.push(auditLog);
   else log.warn('the audit log is not kept in the database (audit.skipDatabase): the API and the CLI will find no entries; it goes only where audit.forward sends it');

@@ -53,7 +53,7 @@ export function auditLogConformance(impl: AuditLogDatabase): void {
   /** Appends events (one transaction each) and delivers the outbox from `after` to a database sink, as the dispatcher does. */
   async function deliver(meta: MetadataStore, db: Db, transactions: RegistryEvent[][], options: { after?: number; batch?: number } = {}): Promise<void> {
     for (const events of transactions) await meta.transaction((tx) => tx.appendEvents(events));
-    const sink = new AuditLogSink(meta, db, new AuditLog(db));
+    const sink = new AuditLogSink(meta, db, new AuditLog(db, meta));
     let cursor = options.after ?? 0;
     for (;;) {
       const batch = await meta.eventsAfter(cursor, options.batch ?? 500);
@@ -207,8 +207,27 @@ export function auditLogConformance(impl: AuditLogDatabase): void {
       assert.equal((await log.query({}, { pageSize: 10 })).total, 0);
     });
 
-    withDb('deleteBefore removes what is older, in chunks, and keeps the rest', async (_meta, db) => {
-      const log = new AuditLog(db);
+    withDb('a write while a write transaction of the store awaits I/O takes its turn instead of failing', async (meta, db) => {
+      const log = new AuditLog(db, meta);
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const transaction = meta.transaction(async (tx) => {
+        await tx.linkBlob('library/app', D1, 1);
+        await held; // a decider that waits on something
+      });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const t0 = performance.now();
+      const writing = log.write([record(1)]);
+      setTimeout(release, 100);
+      await writing;
+      await transaction;
+      assert.ok(performance.now() - t0 < 2000, `took ${performance.now() - t0} ms`);
+      assert.equal(await log.count({}), 1);
+      assert.equal(await log.deleteBefore(Number.MAX_SAFE_INTEGER), 1);
+    });
+
+    withDb('deleteBefore removes what is older, in chunks, and keeps the rest', async (meta, db) => {
+      const log = new AuditLog(db, meta);
       await log.write(Array.from({ length: 12_000 }, (_, i) => record(i + 1)));
       assert.equal(await log.deleteBefore(record(11_001).opTime), 11_000);
       assert.equal(await log.count({}), 1000);
