@@ -32,6 +32,34 @@ export interface AuditEntry extends AuditRecord {
   id: number;
 }
 
+/**
+ * The event types minato records (what `GET /auditlog-exts/events` lists): Harbor's, in its order,
+ * without delete_repository (minato has no repository delete yet), then minato's own.
+ */
+export const AUDIT_EVENT_TYPES = [
+  'create_artifact',
+  'delete_artifact',
+  'pull_artifact',
+  'create_project',
+  'delete_project',
+  'login_user',
+  'logout_user',
+  'create_user',
+  'delete_user',
+  'update_user',
+  'create_robot',
+  'delete_robot',
+  'update_configuration',
+  'create_member',
+  'delete_member',
+  'update_member',
+  'update_project',
+  'create_tag',
+  'delete_tag',
+  'update_robot',
+  'delete_blob',
+] as const;
+
 /** Harbor's event type name of a record (`create_artifact`, `login_user`): audit_log_ext's, and the syslog MSGID. */
 export function eventTypeOf(record: Pick<AuditRecord, 'operation' | 'resourceType'>): string {
   return `${record.operation}_${record.resourceType}`;

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AuditLog, AuditQueryError, type AuditFilter } from '../../src/audit/audit-log.js';
-import type { AuditRecord } from '../../src/audit/audit-record.js';
+import { AUDIT_EVENT_TYPES, eventTypeOf, type AuditRecord } from '../../src/audit/audit-record.js';
 import { AuditLogSink } from '../../src/events/audit-log-sink.js';
 import type { Actor, RegistryEvent } from '../../src/events/events.js';
 import type { Db } from '../../src/metadata/db.js';
@@ -117,6 +117,7 @@ export function auditLogConformance(impl: AuditLogDatabase): void {
         ['update', 'configuration', 'configuration', null, 7, 'alice', '192.0.2.10', true, 'changed project_creation_restriction'],
       ]);
       assert.ok((await everything(db)).every((r) => r.opTime === 1_700_000_000_000));
+      for (const r of await everything(db)) assert.ok((AUDIT_EVENT_TYPES as readonly string[]).includes(eventTypeOf(r)), eventTypeOf(r));
     });
 
     withDb('redelivery adds nothing, and a batch boundary inside a transaction still gives one row per push', async (meta, db) => {
