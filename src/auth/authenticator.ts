@@ -131,7 +131,7 @@ export class Authenticator {
     if (scheme === 'basic') {
       const login = await this.basicLogin(value, address);
       if ('user' in login) {
-        await this.prepare(login, need);
+        await this.prepare(login, need, address);
         return this.basicDecision(login, need);
       }
       if (login.refused === 'throttled') {
@@ -151,7 +151,7 @@ export class Authenticator {
       if (principal.user === null && !this.anonymousPull) {
         return { ok: false, status: 401, message: 'anonymous access is not allowed on this registry; sign in', insufficientScope: false };
       }
-      await this.prepare(principal, need);
+      await this.prepare(principal, need, address);
       const grant: Decision = { ok: true, principal, token: claims.access };
       if (need === null || this.permits(grant, need)) return grant;
       // A new token would not help when the principal itself is refused: say why, once.
@@ -163,8 +163,8 @@ export class Authenticator {
     return { ok: false, status: 401, message: 'unsupported authorization scheme', insufficientScope: false };
   }
 
-  private async prepare(principal: Principal, need: Need | null): Promise<void> {
-    if (need !== null && principal.user !== null) await this.policy.prepare(principal, need.type, need.name, need.action);
+  private async prepare(principal: Principal, need: Need | null, address: string): Promise<void> {
+    if (need !== null && principal.user !== null) await this.policy.prepare(principal, need.type, need.name, need.action, address);
   }
 
   private basicDecision(principal: Principal, need: Need | null): Decision {

@@ -25,7 +25,7 @@ export interface PolicyOptions {
 const REPOSITORY_ACTIONS = ['pull', 'push', 'delete'];
 
 /** Creates a project for its first push (projects.autoCreate), the pusher as its admin. */
-export type ProjectCreator = (project: string, principal: Principal) => Promise<void>;
+export type ProjectCreator = (project: string, principal: Principal, address: string) => Promise<void>;
 
 export class RegistryPolicy {
   constructor(
@@ -69,9 +69,9 @@ export class RegistryPolicy {
   }
 
   /** Makes what a request needs exist before it is decided: the project of a first push (projects.autoCreate). */
-  async prepare(principal: Principal, type: string, name: string, action: string): Promise<void> {
+  async prepare(principal: Principal, type: string, name: string, action: string, address: string): Promise<void> {
     if (type === 'repository' && (action === 'push' || action === '*') && this.willCreate(principal, projectOf(name))) {
-      await this.createProject!(projectOf(name), principal);
+      await this.createProject!(projectOf(name), principal, address);
     }
   }
 

@@ -52,6 +52,9 @@ export function parseConfig(input: unknown, source = 'configuration'): Config {
   if (config.auth.challenge === 'bearer' && !config.auth.token.enabled) {
     throw new ConfigError(`${source} is invalid:\n  auth.challenge: "bearer" needs the token endpoint, but auth.token.enabled is false`);
   }
+  if (config.audit.skipDatabase && config.audit.forward.file === undefined && config.audit.forward.syslog === undefined) {
+    throw new ConfigError(`${source} is invalid:\n  audit.skipDatabase: the audit log would go nowhere; set audit.forward.file or audit.forward.syslog, or keep the database`);
+  }
   if (config.tls.mode === 'files' && (!config.tls.cert || !config.tls.key)) {
     throw new ConfigError(`${source} is invalid:\n  tls: mode "files" needs both tls.cert and tls.key`);
   }

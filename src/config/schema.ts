@@ -2,6 +2,7 @@
 // docs/configuration.md is generated from it (`minato config docs`) and a test keeps them equal.
 // Keys are camelCase so that every key maps to exactly one MINATO_* variable (see env.ts).
 import { z } from 'zod';
+import { auditConfigSchema } from '../audit/config.js';
 import { ddnsConfigSchema, dnsProviderSchema } from '../dns/registry.js';
 import { databaseSchema } from '../metadata/config.js';
 import { storageDriverSchema } from '../storage/config.js';
@@ -297,6 +298,7 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('Project storage quotas.'),
+  audit: auditConfigSchema,
   metrics: z
     .strictObject({
       enabled: z.boolean().default(true).describe('Serve Prometheus metrics at /metrics.'),

@@ -82,9 +82,9 @@ export class Projects {
   }
 
   /** A first push into a project that does not exist (projects.autoCreate): private, the pusher its admin. */
-  async createForPush(name: string, pusher: Principal): Promise<void> {
+  async createForPush(name: string, pusher: Principal, address: string): Promise<void> {
     try {
-      await this.create({ name }, pusher, await this.actor(pusher));
+      await this.create({ name }, pusher, await this.actor(pusher, address));
     } catch (err) {
       // Another request (or replica) made it first: that is what was wanted.
       if (!(err instanceof DomainError && err.code === 'ALREADY_EXISTS')) throw err;

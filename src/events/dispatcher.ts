@@ -88,8 +88,15 @@ export class EventDispatcher {
       const lease = this.options.locker ? await this.options.locker.lock(key, this.stop.signal).catch(() => undefined) : undefined;
       if (this.options.locker && !lease) return;
       try {
-        const cursor = (await this.meta.eventCursor(sink.name)) ?? (await this.meta.lastEventId());
-        await this.deliverFrom(sink, cursor, lease, (id) => this.meta.saveEventCursor(sink.name, id));
+        const save = (id: number) => this.meta.saveEventCursor(sink.name, id);
+        let cursor = await this.meta.eventCursor(sink.name);
+        if (cursor === undefined) {
+          // A new sink starts from now, and says so at once: events written before its first
+          // delivery (by the CLI while the server is down, before a restart) are not skipped later.
+          cursor = await this.meta.lastEventId();
+          await save(cursor);
+        }
+        await this.deliverFrom(sink, cursor, lease, save);
       } finally {
         await lease?.release();
       }

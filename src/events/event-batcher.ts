@@ -22,11 +22,13 @@ export class EventBatcher {
   ) {}
 
   /**
-   * One pull of an artifact: counted into the pending event of the same artifact and actor, so
-   * that a hot manifest's pulls cost a string key and a map lookup, no event each.
+   * One pull of an artifact: counted into the pending event of the same artifact, actor and
+   * address, so that a hot manifest's pulls cost a string key and a map lookup, no event each.
+   * The address is part of the key because the audit log says where pulls came from: one user's
+   * credentials used from a second address within the same second are a second event.
    */
   pulled(repository: string, digest: string, tag: string | undefined, actor: Actor): void {
-    const key = `${repository}\n${digest}\n${tag ?? ''}\n${actor.kind}\n${actor.name ?? ''}`;
+    const key = `${repository}\n${digest}\n${tag ?? ''}\n${actor.kind}\n${actor.name ?? ''}\n${actor.address ?? ''}`;
     const seen = this.pulls.get(key);
     if (seen) {
       seen.count++;

@@ -128,6 +128,9 @@ export class CachedMetadataStore implements MetadataStore {
   pruneEvents(before: number) {
     return this.inner.pruneEvents(before);
   }
+  outsideTransactions<T>(fn: () => Promise<T>): Promise<T> {
+    return this.inner.outsideTransactions(fn);
+  }
   ping() {
     return this.inner.ping();
   }

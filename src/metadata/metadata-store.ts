@@ -209,6 +209,17 @@ export interface MetadataStore {
   /** Removes delivered events older than `before` (ms since the epoch). Returns how many. */
   pruneEvents(before: number): Promise<number>;
 
+  /**
+   * Runs `fn` while this process holds no write transaction of the store's, for modules that
+   * write with Kysely on the database (the audit log). SQLite: such a write goes through another
+   * connection, and better-sqlite3 waits for a lock synchronously, so one made while a write
+   * transaction awaits I/O blocks the event loop, and with it that transaction, until
+   * busy_timeout (5 s) and then fails ("database is locked"); inside `fn` it takes its turn among
+   * the transactions instead (so `fn` must not start one itself). PostgreSQL: runs `fn` at once
+   * (its clients wait without blocking).
+   */
+  outsideTransactions<T>(fn: () => Promise<T>): Promise<T>;
+
   /** Throws when the database cannot answer (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

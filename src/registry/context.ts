@@ -27,7 +27,8 @@ export interface RegistryDeps {
 
 /**
  * Who a request acts as, for the use cases: its principal and the credentials it was authorized
- * with. The client's address is looked up only when an event records it (pulls do not).
+ * with. The client's address is looked up once, when first needed (by an event, or by the key a
+ * pull is folded under).
  */
 export function callerOf(request: FastifyRequest, deps: RegistryDeps): Caller {
   return { actor: new RequestActor(request, deps), grant: request.grant ?? undefined };

@@ -25,6 +25,8 @@ import { KeyedQueue } from '../util/async.js';
 import type { Locker } from '../coordination/coordination.js';
 import type { Principal } from '../auth/policy.js';
 import { CacheInvalidationSink } from '../events/cache-invalidation.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import { composeAudit } from './compose-audit.js';
 
 export interface RegistryCore {
   meta: MetadataStore;
@@ -35,6 +37,8 @@ export interface RegistryCore {
   artifacts: Artifacts;
   /** Events that describe no change of their own (pulls, logins, certificates), written in batches. */
   events: EventBatcher;
+  /** The audit log's entries (filters, pages, total), fed by the events. */
+  audit: AuditLog;
   /** Starts the background work (event delivery, upload purge) once the server is up. */
   start(): Promise<void>;
   close(): Promise<void>;
@@ -119,6 +123,8 @@ export async function composeRegistryCore(config: Config, dataDir: string, log: 
   // Logins cached here are dropped when the CLI or another replica changes a user.
   const sinks: EventSink[] = [new CacheInvalidationSink({ usersChanged: (origins) => options.usersChanged?.(origins), accessChanged: (origins) => options.accessChanged?.(origins) })];
   if (config.events.log !== undefined) sinks.push(new EventLogSink(path.resolve(dataDir, config.events.log)));
+  const audit = composeAudit(config, dataDir, meta, db, log.child({ mod: 'audit' }), locker);
+  sinks.push(...audit.sinks);
   const dispatcher = new EventDispatcher(meta, sinks, log.child({ mod: 'events' }), {
     pollIntervalMs: 200,
     locker,
@@ -133,15 +139,18 @@ export async function composeRegistryCore(config: Config, dataDir: string, log: 
     uploads,
     artifacts,
     events,
+    audit: audit.log,
     async start() {
       await dispatcher.start();
       purger.start(config.registry.uploadPurgeIntervalSeconds * 1000, locker);
+      audit.start();
     },
     async close() {
       purger.stop();
       await uploads.drain();
       await events.flush();
       await dispatcher.close();
+      await audit.close();
       await Promise.all([meta.close(), blobs.close()]);
     },
   };

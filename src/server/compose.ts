@@ -142,8 +142,8 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   users?.onChange(() => access.reload());
   const cliTokens = new CliTokens(core.db, (user) => accessStore.principalId('user', user));
   const identity: IdentityProvider = new Identities(userIdentity, robots, cliTokens);
-  const policy = new RegistryPolicy(access, { anonymousPull: config.auth.anonymousPull, autoCreate: config.projects.autoCreate }, async (project, pusher) => {
-    await projects.createForPush(project, pusher);
+  const policy = new RegistryPolicy(access, { anonymousPull: config.auth.anonymousPull, autoCreate: config.projects.autoCreate }, async (project, pusher, address) => {
+    await projects.createForPush(project, pusher, address);
     // When another request or replica made it first, decide on its real members, not on "missing".
     await access.reload();
   });

@@ -279,6 +279,10 @@ export class PostgresMetadataStore implements MetadataStore {
     return Number(result.numDeletedRows);
   }
 
+  outsideTransactions<T>(fn: () => Promise<T>): Promise<T> {
+    return fn();
+  }
+
   async ping(): Promise<void> {
     await this.kysely((db) => db.selectNoFrom((eb) => eb.lit(1).as('one')).execute());
   }

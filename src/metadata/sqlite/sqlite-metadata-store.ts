@@ -81,6 +81,10 @@ export class SqliteMetadataStore implements MetadataStore {
     await this.db.destroy();
   }
 
+  outsideTransactions<T>(fn: () => Promise<T>): Promise<T> {
+    return this.lock.run(fn);
+  }
+
   async ping(): Promise<void> {
     this.read.q('select 1').get();
   }
