@@ -59,7 +59,7 @@ const OverallHealthStatus = model(
   z.object({ status: z.enum(['healthy', 'unhealthy']), components: z.array(ComponentHealthStatus) }).describe('The checks of /readyz, in Harbor\'s form.'),
 );
 
-const UserResp = model(
+export const UserResp = model(
   'UserResp',
   z.object({
     user_id: z.number().int(),

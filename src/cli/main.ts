@@ -9,6 +9,8 @@ import { configDocs } from '../config/docs.js';
 import { redact } from '../config/redact.js';
 import { certRenew, certStatus, type ApiFlags } from './cert-commands.js';
 import { addDoctorCommand } from './doctor-command.js';
+import { addLoginCommands, addRemoteUserCommands, addRobotCommands, remoteUserDelete, remoteUserList, userCommandIsLocal } from './identity-commands.js';
+import { UsageError } from './remote.js';
 import { ConfigError, loadConfig, setPath } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { ensureDataDir, startRegistry } from '../server/compose.js';
@@ -67,7 +69,12 @@ export async function main(argv: string[]): Promise<void> {
     await serve(config);
   });
 
-  const user = program.command('user').description('Manage the users kept in the database (when no htpasswd file is used).');
+  addLoginCommands(program);
+  const user = program
+    .command('user')
+    .description(
+      'Manage users. list and delete work on the registry logged in to (minato login) or, with --data or --config or when no login is stored, on the database on this machine; add is always local; create, passwd and admin talk to the registry logged in to.',
+    );
   withConfigFlags(user.command('add').argument('<name>', 'user name').description('Create a user or set its password (read from standard input, or generated and printed).'))
     .option('--password-stdin', 'read the password from standard input')
     .action(async (name: string, flags: ConfigFlags & { passwordStdin?: boolean }) => {
@@ -84,17 +91,26 @@ export async function main(argv: string[]): Promise<void> {
         process.stderr.write(`user ${name} saved\n`);
       });
     });
-  withConfigFlags(user.command('list').description('List users.')).action(async (flags: ConfigFlags) => {
-    await withUsers(flags, async (users) => {
-      for (const u of await users.listUsers()) process.stdout.write(`${u}\n`);
+  withConfigFlags(user.command('list').description('List users (of the registry logged in to, or local: see `minato user --help`).'))
+    .option('--registry <url>', 'the registry logged in to')
+    .option('--json', 'print JSON (API only)')
+    .action(async (flags: ConfigFlags & { registry?: string; json?: boolean }) => {
+      if (!(await userCommandIsLocal(flags))) return remoteUserList(flags);
+      await withUsers(flags, async (users) => {
+        for (const u of await users.listUsers()) process.stdout.write(`${u}\n`);
+      });
     });
-  });
-  withConfigFlags(user.command('delete').argument('<name>', 'user name').description('Delete a user.')).action(async (name: string, flags: ConfigFlags) => {
-    await withUsers(flags, async (users) => {
-      if (!(await users.deleteUser(name))) throw new Error(`no user named ${name}`);
-      process.stderr.write(`user ${name} deleted\n`);
+  withConfigFlags(user.command('delete').argument('<name>', 'user name').description('Delete a user (of the registry logged in to, or local).'))
+    .option('--registry <url>', 'the registry logged in to')
+    .action(async (name: string, flags: ConfigFlags & { registry?: string }) => {
+      if (!(await userCommandIsLocal(flags))) return remoteUserDelete(name, flags);
+      await withUsers(flags, async (users) => {
+        if (!(await users.deleteUser(name))) throw new Error(`no user named ${name}`);
+        process.stderr.write(`user ${name} deleted\n`);
+      });
     });
-  });
+  addRemoteUserCommands(user);
+  addRobotCommands(program);
 
   addCaCommands(program, { withConfigFlags, configFrom });
 
@@ -145,6 +161,11 @@ export async function main(argv: string[]): Promise<void> {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof ConfigError) throw new Error(err.message);
+    if (err instanceof UsageError) {
+      // Exit status 2 for a usage error, 1 for a refusal or failure.
+      process.stderr.write(`minato: ${err.message}\n`);
+      process.exit(2);
+    }
     throw err;
   }
 }

@@ -3,6 +3,14 @@
 // identified. The API plugin itself knows none of these implementations.
 import type { AccessControl } from '../auth/access-control.js';
 import type { Authenticator } from '../auth/authenticator.js';
+import type { CliTokens } from '../auth/cli-tokens.js';
+import type { DatabaseUsers } from '../auth/database-users.js';
+import { UserDirectory } from '../auth/user-directory.js';
+import type { Projects } from '../core/projects.js';
+import { RobotAccounts } from '../core/robots.js';
+import { Users } from '../core/users.js';
+import { robotRoutes } from '../api/robot-routes.js';
+import { userRoutes } from '../api/user-routes.js';
 import { userProfiles } from '../auth/user-profile.js';
 import { certificateRoutes } from '../api/certificate-routes.js';
 import { ddnsRoutes } from '../api/ddns-routes.js';
@@ -27,6 +35,8 @@ export interface ApiServices {
   urls: ExternalUrl;
   /** Users live in the database (no htpasswd file). */
   usersInDatabase: boolean;
+  /** Users (absent with auth.htpasswd), projects and robots, CLI tokens: the use cases of the user and robot endpoints. */
+  identity: { users?: DatabaseUsers; projects: Projects; cliTokens: CliTokens };
   readiness: Record<string, () => Promise<void>>;
   certificates?: { provider: CertificateProvider; renewals: ManualRenewal };
   caCertificatePem?: () => string;
@@ -62,6 +72,17 @@ export function composeManagementApi(config: Config, s: ApiServices): Management
     }),
     ...certificateRoutes({ certificates: s.certificates, caCertificatePem: s.caCertificatePem, origin }),
     ...ddnsRoutes(s.ddns),
+    ...userRoutes({
+      users: new Users({ directory: new UserDirectory(s.core.db, s.usersInDatabase), users: s.identity.users, store: s.identity.projects.store }),
+      cliTokens: s.identity.cliTokens,
+      actor: (principal, address) => s.identity.projects.actor(principal, address),
+      projectName: async (id) => (await s.identity.projects.store.getProject(id))?.name,
+    }),
+    ...robotRoutes({
+      robots: new RobotAccounts(s.identity.projects, s.access),
+      actor: (principal, address) => s.identity.projects.actor(principal, address),
+      origin,
+    }),
   ];
   return {
     routes,

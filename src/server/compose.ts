@@ -210,6 +210,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     clients,
     urls,
     usersInDatabase: users !== undefined,
+    identity: { users, projects, cliTokens },
     readiness,
     certificates: served,
     caCertificatePem: privateCa && (() => privateCa.caCertificatePem()),
