@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import { eventTime, type Actor, type RegistryEvent } from '../events/events.js';
 import type { Db } from '../metadata/db.js';
+import { directWrites, type WriteGate } from '../metadata/metadata-store.js';
 import { appendToOutbox, isPostgres } from '../metadata/outbox.js';
 import type { Database } from '../metadata/schema.js';
 import { alreadyExists, DomainError, invalid, notFound } from '../core/domain-error.js';
@@ -179,7 +180,12 @@ export class AccessStore {
   constructor(
     private readonly db: Db,
     readonly origin: string = randomUUID(),
+    private readonly writes: WriteGate = directWrites,
   ) {}
+
+  private tx<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    return this.writes(() => this.db.transaction().execute(fn));
+  }
 
   /** Called after every change this process committed; a change returns once its listeners are done (the snapshot has reloaded). */
   onChange(listener: () => void | Promise<void>): void {
@@ -189,7 +195,7 @@ export class AccessStore {
   private async change<T>(fn: (trx: Transaction<Database>) => Promise<{ result: T; events: RegistryEvent[] }>): Promise<T> {
     let out: T;
     try {
-      out = await this.db.transaction().execute(async (trx) => {
+      out = await this.tx(async (trx) => {
         const { result, events } = await fn(trx);
         await appendToOutbox(trx, events);
         return result;
@@ -495,7 +501,7 @@ export class AccessStore {
 
   /** When and from where a robot last signed in (no event: it changes no access). */
   async recordRobotUse(name: string, address: string): Promise<void> {
-    await this.db.updateTable('robots').set({ last_used_at: Date.now(), last_used_from: address }).where('name', '=', name).execute();
+    await this.writes(() => this.db.updateTable('robots').set({ last_used_at: Date.now(), last_used_from: address }).where('name', '=', name).execute());
   }
 
   private robotEvent(id: number, name: string, project: string | undefined, change: 'created' | 'updated' | 'secret' | 'deleted', actor: Actor): RegistryEvent {
@@ -518,7 +524,7 @@ export class AccessStore {
     const found = await this.db.selectFrom('principals').select('id').where('kind', '=', kind).where('name', '=', name).executeTakeFirst();
     if (found) return Number(found.id);
     if (kind === 'robot') throw notFound(`no robot named ${name}`);
-    await this.db.insertInto('principals').values({ kind, name, created_at: Date.now() }).onConflict((oc) => oc.columns(['kind', 'name']).doNothing()).execute();
+    await this.writes(() => this.db.insertInto('principals').values({ kind, name, created_at: Date.now() }).onConflict((oc) => oc.columns(['kind', 'name']).doNothing()).execute());
     return Number((await this.db.selectFrom('principals').select('id').where('kind', '=', kind).where('name', '=', name).executeTakeFirstOrThrow()).id);
   }
 }

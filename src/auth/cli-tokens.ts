@@ -5,6 +5,7 @@
 // apply as to passwords. A token never grants more than its user has.
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../metadata/db.js';
+import { directWrites, type WriteGate } from '../metadata/metadata-store.js';
 import { notFound } from '../core/domain-error.js';
 import type { IdentityProvider } from './identity.js';
 
@@ -32,17 +33,21 @@ export class CliTokens implements IdentityProvider {
   constructor(
     private readonly db: Db,
     private readonly principalOf: (user: string) => Promise<number>,
+    private readonly writes: WriteGate = directWrites,
   ) {}
 
   /** A new token for `user`, valid `days`; returns it (shown once) with its record. */
   async create(user: string, description: string, days: number): Promise<{ token: string; record: CliTokenRecord }> {
     const token = CLI_TOKEN_PREFIX + randomBytes(32).toString('base64url');
     const now = Date.now();
-    const row = await this.db
-      .insertInto('cli_tokens')
-      .values({ principal_id: await this.principalOf(user), token_hash: digest(token), description, created_at: now, expires_at: now + days * 86_400_000 })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const principal = await this.principalOf(user);
+    const row = await this.writes(() =>
+      this.db
+        .insertInto('cli_tokens')
+        .values({ principal_id: principal, token_hash: digest(token), description, created_at: now, expires_at: now + days * 86_400_000 })
+        .returningAll()
+        .executeTakeFirstOrThrow(),
+    );
     return { token, record: toRecord(row) };
   }
 
@@ -55,7 +60,7 @@ export class CliTokens implements IdentityProvider {
   async revoke(user: string, which: { id: number } | { token: string }): Promise<void> {
     let q = this.db.deleteFrom('cli_tokens').where('principal_id', '=', await this.principalOf(user));
     q = 'id' in which ? q.where('id', '=', which.id) : q.where('token_hash', '=', digest(which.token));
-    const res = await q.executeTakeFirst();
+    const res = await this.writes(() => q.executeTakeFirst());
     if (Number(res.numDeletedRows) === 0) throw notFound('no such token');
     for (const l of this.listeners) l();
   }
@@ -71,7 +76,7 @@ export class CliTokens implements IdentityProvider {
       .where('p.name', '=', user)
       .executeTakeFirst();
     if (!row || Number(row.expires_at) <= Date.now()) return false;
-    await this.db.updateTable('cli_tokens').set({ last_used_at: Date.now() }).where('id', '=', row.id).execute();
+    await this.writes(() => this.db.updateTable('cli_tokens').set({ last_used_at: Date.now() }).where('id', '=', row.id).execute());
     return true;
   }
 

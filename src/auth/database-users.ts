@@ -1,9 +1,10 @@
 // Users kept in the metadata database (the identity source when no htpasswd file is configured).
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { alreadyExists, notFound } from '../core/domain-error.js';
 import { appendToOutbox } from '../metadata/outbox.js';
 import type { Db } from '../metadata/db.js';
+import { directWrites, type WriteGate } from '../metadata/metadata-store.js';
 import type { Database } from '../metadata/schema.js';
 import { eventTime, SYSTEM_ACTOR, type Actor } from '../events/events.js';
 import type { IdentityProvider } from './identity.js';
@@ -24,7 +25,12 @@ export class DatabaseUsers implements IdentityProvider {
   constructor(
     private readonly db: Db,
     readonly origin: string = randomUUID(),
+    private readonly writes: WriteGate = directWrites,
   ) {}
+
+  private tx<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    return this.writes(() => this.db.transaction().execute(fn));
+  }
 
   async verify(user: string, password: string): Promise<boolean> {
     const row = await this.db.selectFrom('users').select('password_hash').where('name', '=', user).executeTakeFirst();
@@ -34,7 +40,7 @@ export class DatabaseUsers implements IdentityProvider {
   /** Creates or replaces a user; only the bcrypt hash is stored. */
   async setPassword(user: string, password: string, actor: Actor = SYSTEM_ACTOR): Promise<void> {
     const hash = await hashPassword(password);
-    await this.db.transaction().execute(async (trx) => {
+    await this.tx(async (trx) => {
       const now = Date.now();
       await trx
         .insertInto('users')
@@ -49,7 +55,7 @@ export class DatabaseUsers implements IdentityProvider {
   /** Creates a user with its profile; ALREADY_EXISTS when the name is taken. Returns its principal id. */
   async createUser(user: string, password: string, profile: UserProfileFields, actor: Actor): Promise<number> {
     const hash = await hashPassword(password);
-    const id = await this.db.transaction().execute(async (trx) => {
+    const id = await this.tx(async (trx) => {
       const taken = await trx.selectFrom('users').select('name').where('name', '=', user).executeTakeFirst();
       if (taken) throw alreadyExists(`a user named ${user} already exists`);
       const now = Date.now();
@@ -67,7 +73,7 @@ export class DatabaseUsers implements IdentityProvider {
 
   /** Changes the profile fields given (undefined: kept). */
   async updateProfile(user: string, profile: UserProfileFields, actor: Actor): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+    await this.tx(async (trx) => {
       const res = await trx
         .updateTable('users')
         .set({
@@ -85,7 +91,7 @@ export class DatabaseUsers implements IdentityProvider {
   }
 
   async deleteUser(user: string, actor: Actor = SYSTEM_ACTOR): Promise<boolean> {
-    const deleted = await this.db.transaction().execute(async (trx) => {
+    const deleted = await this.tx(async (trx) => {
       const res = await trx.deleteFrom('users').where('name', '=', user).executeTakeFirst();
       if (Number(res.numDeletedRows) === 0) return false;
       // Its memberships, CLI tokens and UI sessions go with it (its principal id stays: audit rows keep naming it).

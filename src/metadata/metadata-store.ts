@@ -225,6 +225,15 @@ export interface MetadataStore {
   close(): Promise<void>;
 }
 
+/**
+ * How a module that writes with Kysely runs its writes: through `outsideTransactions` of the store
+ * (see there: on SQLite a Kysely write must not run while a metadata write transaction is open),
+ * or directly where no metadata store shares the database (the CLI, tests).
+ */
+export type WriteGate = <T>(fn: () => Promise<T>) => Promise<T>;
+
+export const directWrites: WriteGate = (fn) => fn();
+
 /** The database cannot be reached or refused the work for a reason that may pass (restart, failover). */
 export class MetadataUnavailableError extends Error {
   constructor(cause: unknown) {

@@ -21,6 +21,7 @@ import { LoginThrottle } from '../auth/login-throttle.js';
 import type { IdentityProvider } from '../auth/identity.js';
 import { TokenService } from '../auth/token-service.js';
 import type { Config } from '../config/schema.js';
+import type { WriteGate } from '../metadata/metadata-store.js';
 import { buildApp } from './app.js';
 import { ClientAddresses } from './client-address.js';
 import { composeManagementApi } from './compose-api.js';
@@ -118,17 +119,19 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
 
   // Names this process in the changes it writes to the outbox, so it does not apply them twice.
   const origin = randomUUID();
+  // Kysely writes wait for the metadata store's writer (see MetadataStore.outsideTransactions).
+  const writes: WriteGate = (fn) => core.meta.outsideTransactions(fn);
   let userIdentity: IdentityProvider;
   let users: DatabaseUsers | undefined;
   let htpasswd: HtpasswdFile | undefined;
   if (config.auth.htpasswd) {
     userIdentity = htpasswd = new HtpasswdFile(config.auth.htpasswd, log.child({ mod: 'auth.htpasswd' }));
   } else {
-    users = new DatabaseUsers(core.db, origin);
+    users = new DatabaseUsers(core.db, origin, writes);
     userIdentity = users;
   }
   // Projects, roles and robots: one store, a snapshot every decision reads, robots beside the users.
-  const accessStore = new AccessStore(core.db, origin);
+  const accessStore = new AccessStore(core.db, origin, writes);
   const projects = new Projects(accessStore, { defaultStorageLimit: config.quota.defaultStorageLimit });
   const access = await ProjectAccess.open(accessStore, {
     admins: config.auth.admins,
@@ -140,7 +143,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   const robots = new RobotIdentity(accessStore);
   accessStore.onChange(() => robots.changed());
   users?.onChange(() => access.reload());
-  const cliTokens = new CliTokens(core.db, (user) => accessStore.principalId('user', user));
+  const cliTokens = new CliTokens(core.db, (user) => accessStore.principalId('user', user), writes);
   const identity: IdentityProvider = new Identities(userIdentity, robots, cliTokens);
   const policy = new RegistryPolicy(access, { anonymousPull: config.auth.anonymousPull, autoCreate: config.projects.autoCreate }, async (project, pusher, address) => {
     await projects.createForPush(project, pusher, address);
