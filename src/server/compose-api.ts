@@ -2,6 +2,12 @@
 // routes join them here), the session store on the metadata database, and how the caller is
 // identified. The API plugin itself knows none of these implementations.
 import type { AccessControl } from '../auth/access-control.js';
+import type { Principal } from '../auth/policy.js';
+import { ProjectQueries } from '../auth/project-queries.js';
+import type { RoleId } from '../auth/rbac.js';
+import { projectRoutes } from '../api/project-routes.js';
+import { ProjectCatalog } from '../core/project-catalog.js';
+import type { Projects } from '../core/projects.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { userProfiles } from '../auth/user-profile.js';
 import { certificateRoutes } from '../api/certificate-routes.js';
@@ -22,7 +28,11 @@ import type { ExternalUrl } from './external-url.js';
 export interface ApiServices {
   core: Pick<RegistryCore, 'db' | 'meta' | 'events'>;
   auth: Authenticator;
-  access: AccessControl;
+  access: AccessControl & { roleOf?(principal: Principal, project: string): RoleId | undefined };
+  /** Projects, members and robots (the use cases). */
+  projects: Projects;
+  /** Whether a user exists, for identity sources outside the database (htpasswd); absent: the users table. */
+  userExists?: (name: string) => boolean;
   clients: ClientAddresses;
   urls: ExternalUrl;
   /** Users live in the database (no htpasswd file). */
@@ -62,6 +72,13 @@ export function composeManagementApi(config: Config, s: ApiServices): Management
     }),
     ...certificateRoutes({ certificates: s.certificates, caCertificatePem: s.caCertificatePem, origin }),
     ...ddnsRoutes(s.ddns),
+    ...projectRoutes({
+      projects: s.projects,
+      catalog: new ProjectCatalog(new ProjectQueries(s.core.db), s.projects, { anonymousPull: config.auth.anonymousPull, isSysAdmin: (p) => s.access.isSysAdmin(p) }),
+      roleOf: (principal, project) => s.access.roleOf?.(principal, project),
+      isSysAdmin: (p) => s.access.isSysAdmin(p),
+      userExists: async (name) => (s.userExists ? s.userExists(name) : (await s.core.db.selectFrom('users').select('name').where('name', '=', name).executeTakeFirst()) !== undefined),
+    }),
   ];
   return {
     routes,
