@@ -56,23 +56,31 @@ export function inProject(eb: ExpressionBuilder<any, any>, column: string, proje
   return eb.or([eb(col, '=', project), eb.and([eb(col, '>=', `${project}/`), eb(col, '<', `${project}0`)])]);
 }
 
+/** The projects a scope shows, as a condition on "p". */
+function visibleIn(eb: Eb, s: ProjectScope): Expression<SqlBool> {
+  if (s.all) return sql<SqlBool>`1 = 1`;
+  const visible: Expression<SqlBool>[] = [];
+  if (s.public) visible.push(eb('p.public', '=', 1));
+  if (s.memberId !== undefined) {
+    visible.push(eb('p.id', 'in', eb.selectFrom('project_members as m').select('m.project_id').where('m.principal_id', '=', s.memberId)));
+  }
+  if (s.names?.length) visible.push(eb('p.name', 'in', s.names));
+  return visible.length ? eb.or(visible) : sql<SqlBool>`1 = 0`;
+}
+
 export class ProjectQueries {
   constructor(private readonly db: Db) {}
+
+  /** The names of every project the scope shows (for lists across projects: repositories). */
+  async names(scope: ProjectScope): Promise<string[]> {
+    const rows = await this.db.selectFrom('projects as p').select('p.name').where(((eb: Eb) => visibleIn(eb, scope)) as never).execute();
+    return rows.map((r) => r.name);
+  }
 
   /** A page of projects and how many match in all. */
   async list(q: ProjectListQuery): Promise<{ items: ProjectListItem[]; total: number }> {
     const where = (eb: Eb) => {
-      const parts: Expression<SqlBool>[] = [filterSql(eb, q.filter, PROJECT_COLUMNS)];
-      const s = q.scope;
-      if (!s.all) {
-        const visible: Expression<SqlBool>[] = [];
-        if (s.public) visible.push(eb('p.public', '=', 1));
-        if (s.memberId !== undefined) {
-          visible.push(eb('p.id', 'in', eb.selectFrom('project_members as m').select('m.project_id').where('m.principal_id', '=', s.memberId)));
-        }
-        if (s.names?.length) visible.push(eb('p.name', 'in', s.names));
-        parts.push(visible.length ? eb.or(visible) : sql<SqlBool>`1 = 0`);
-      }
+      const parts: Expression<SqlBool>[] = [filterSql(eb, q.filter, PROJECT_COLUMNS), visibleIn(eb, q.scope)];
       if (q.owner !== undefined) {
         parts.push(eb('p.owner_id', 'in', eb.selectFrom('principals as o').select('o.id').where('o.kind', '=', 'user').where('o.name', '=', q.owner)));
       }

@@ -262,6 +262,27 @@ const migrations: Record<string, DialectMigration> = {
       for (const c of ['updated_at', 'comment', 'realname', 'email', 'sysadmin']) await db.schema.alterTable('users').dropColumn(c).execute();
     },
   },
+  // Pull counts and the last pull time of each artifact, folded from the batched artifact.pulled
+  // events by a fleet sink (events/pull-stats-sink.ts): a pull itself writes nothing. And a
+  // repository's description (Harbor's Repository.description, set through the management API).
+  '0005_pull_stats': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('artifact_pulls')
+        .addColumn('repository_id', 'integer', (c) => c.notNull())
+        .addColumn('digest', 'text', (c) => c.notNull())
+        .addColumn('pull_count', 'bigint', (c) => c.notNull().defaultTo(0))
+        /** ms since the epoch of the last pull. */
+        .addColumn('pull_time', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('artifact_pulls_pk', ['repository_id', 'digest'])
+        .execute();
+      await db.schema.alterTable('repositories').addColumn('description', 'text', (c) => c.notNull().defaultTo('')).execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('artifact_pulls').execute();
+      await db.schema.alterTable('repositories').dropColumn('description').execute();
+    },
+  },
   // Tokens `minato login` stores instead of a password: revocable, expiring, kept as hashes.
   '0006_cli_tokens': {
     async up(db: Kysely<any>, t: ColumnTypes) {

@@ -6,6 +6,17 @@ export interface RepositoriesTable {
   id: Generated<number>;
   name: string;
   created_at: number;
+  /** Harbor's repository description (migration 0005). */
+  description: Generated<string>;
+}
+
+/** Pulls of an artifact, folded from artifact.pulled events (migration 0005). */
+export interface ArtifactPullsTable {
+  repository_id: number;
+  digest: string;
+  pull_count: number;
+  /** ms since the epoch of the last pull. */
+  pull_time: number;
 }
 
 export interface BlobsTable {
@@ -197,4 +208,5 @@ export interface Database {
   audit_logs: AuditLogsTable;
   sessions: SessionsTable;
   cli_tokens: CliTokensTable;
+  artifact_pulls: ArtifactPullsTable;
 }

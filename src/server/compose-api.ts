@@ -6,6 +6,9 @@ import type { Principal } from '../auth/policy.js';
 import { ProjectQueries } from '../auth/project-queries.js';
 import type { RoleId } from '../auth/rbac.js';
 import { projectRoutes } from '../api/project-routes.js';
+import { repositoryRoutes } from '../api/repository-routes.js';
+import { Repositories } from '../core/repositories.js';
+import { ContentQueries } from '../metadata/content-queries.js';
 import { ProjectCatalog } from '../core/project-catalog.js';
 import type { Projects } from '../core/projects.js';
 import type { Authenticator } from '../auth/authenticator.js';
@@ -26,7 +29,7 @@ import type { RegistryCore } from './compose-registry.js';
 import type { ExternalUrl } from './external-url.js';
 
 export interface ApiServices {
-  core: Pick<RegistryCore, 'db' | 'meta' | 'events'>;
+  core: Pick<RegistryCore, 'db' | 'meta' | 'events' | 'artifacts'>;
   auth: Authenticator;
   access: AccessControl & { roleOf?(principal: Principal, project: string): RoleId | undefined };
   /** Projects, members and robots (the use cases). */
@@ -52,6 +55,7 @@ export function composeManagementApi(config: Config, s: ApiServices): Management
   });
   const origin = (request: Parameters<ExternalUrl['absolute']>[0]) => s.urls.absolute(request, '');
   const basicRealm = config.auth.realm;
+  const catalog = new ProjectCatalog(new ProjectQueries(s.core.db), s.projects, { anonymousPull: config.auth.anonymousPull, isSysAdmin: (p) => s.access.isSysAdmin(p) });
   const routes = [
     ...sessionRoutes({
       sessions,
@@ -74,10 +78,14 @@ export function composeManagementApi(config: Config, s: ApiServices): Management
     ...ddnsRoutes(s.ddns),
     ...projectRoutes({
       projects: s.projects,
-      catalog: new ProjectCatalog(new ProjectQueries(s.core.db), s.projects, { anonymousPull: config.auth.anonymousPull, isSysAdmin: (p) => s.access.isSysAdmin(p) }),
+      catalog,
       roleOf: (principal, project) => s.access.roleOf?.(principal, project),
       isSysAdmin: (p) => s.access.isSysAdmin(p),
       userExists: async (name) => (s.userExists ? s.userExists(name) : (await s.core.db.selectFrom('users').select('name').where('name', '=', name).executeTakeFirst()) !== undefined),
+    }),
+    ...repositoryRoutes({
+      repositories: new Repositories(new ContentQueries(s.core.db), s.core.artifacts, catalog),
+      actor: (principal, address) => s.projects.actor(principal, address),
     }),
   ];
   return {

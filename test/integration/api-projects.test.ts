@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ROLES } from '../../src/auth/rbac.js';
 import { SYSTEM_ACTOR } from '../../src/events/events.js';
-import { request } from '../helpers/http.js';
-import { imageManifest, sha256 } from '../helpers/oci.js';
+import { pushImage } from '../helpers/oci.js';
 import { apiClient, assertApiError, assertValidDocument, type ApiClient } from '../helpers/openapi.js';
 import { startTestRegistry, type TestRegistry } from '../helpers/registry.js';
 
@@ -18,20 +17,6 @@ const ROLE_USERS = Object.keys(ROLES) as Array<keyof typeof ROLES>;
 /** Everyone a rule is tested for. */
 const WHO = ['sysadmin', ...ROLE_USERS, 'outsider', 'anonymous', 'robot'] as const;
 type Who = (typeof WHO)[number];
-
-/** Pushes a one-layer image by tag through the registry API, as the admin. */
-export async function pushImage(reg: TestRegistry, repository: string, tag: string, seed = tag): Promise<string> {
-  const config = Buffer.from(`{"architecture":"amd64","os":"linux","seed":"${seed}"}`);
-  const layer = Buffer.from(`layer of ${repository}:${seed}`);
-  for (const blob of [config, layer]) {
-    const res = await request(`${reg.url}/v2/${repository}/blobs/uploads/?digest=${sha256(blob)}`, { method: 'POST', headers: { Authorization: reg.basic, 'Content-Type': 'application/octet-stream' }, body: blob });
-    assert.equal(res.status, 201, res.text);
-  }
-  const manifest = imageManifest(config, [layer]);
-  const res = await request(`${reg.url}/v2/${repository}/manifests/${tag}`, { method: 'PUT', headers: { Authorization: reg.basic, 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' }, body: manifest });
-  assert.equal(res.status, 201, res.text);
-  return sha256(manifest);
-}
 
 describe('project endpoints', () => {
   let reg: TestRegistry;
@@ -214,7 +199,7 @@ describe('project endpoints', () => {
   test('summary and delete: refused while repositories remain, in words; _deletable says why', async () => {
     const admin = api('sysadmin');
     await admin('POST', '/api/v2.0/projects', { json: { project_name: 'full' } });
-    await pushImage(reg, 'full/app', 'v1');
+    await pushImage(reg.url, reg.basic, 'full/app', 'v1');
     const summary = (await admin('GET', '/api/v2.0/projects/full/summary')).json();
     assert.equal(summary.repo_count, 1);
     assert.equal(summary.project_admin_count, 1, 'the creator');
