@@ -54,6 +54,8 @@ export class Repositories {
     const repo = await this.repository(name);
     const { manifests, blobs } = await this.queries.contents(repo.id);
     await this.artifactsCore.deleteRepository(caller, name, manifests, blobs);
+    // A later push starts a new repository of that name, without the old description.
+    await this.queries.clearDescription(repo.id);
   }
 
   async artifacts(repository: string, q: ListOf<typeof ARTIFACT_FILTER_FIELDS, (typeof ARTIFACT_SORT_FIELDS)[number]>, withTags: boolean): Promise<{ items: ArtifactView[]; total: number }> {

@@ -85,7 +85,8 @@ export class ContentQueries {
     const pushed = (eb: Eb) => eb.selectFrom('manifests as um').select((e) => e.fn.max('um.created_at').as('t')).whereRef('um.repository_id', '=', 'r.id');
     let rows = this.db
       .selectFrom('repositories as r')
-      .select(['r.id', 'r.name', 'r.description', 'r.created_at'])
+      .leftJoin('repository_descriptions as rd', 'rd.repository_id', 'r.id')
+      .select(['r.id', 'r.name', 'rd.description', 'r.created_at'])
       .select((eb) => [
         eb.selectFrom('manifests as cm').select((e) => e.fn.countAll<number>().as('n')).whereRef('cm.repository_id', '=', 'r.id').as('artifact_count'),
         eb.selectFrom('artifact_pulls as ap').select((e) => e.fn.sum<number>('ap.pull_count').as('n')).whereRef('ap.repository_id', '=', 'r.id').as('pull_count'),
@@ -104,7 +105,7 @@ export class ContentQueries {
         id: Number(r.id),
         name: r.name,
         project: r.name.split('/')[0]!,
-        description: r.description,
+        description: r.description ?? '',
         artifactCount: Number(r.artifact_count ?? 0),
         pullCount: Number(r.pull_count ?? 0),
         createdAt: Number(r.created_at),
@@ -121,7 +122,15 @@ export class ContentQueries {
   }
 
   async setDescription(repositoryId: number, description: string): Promise<void> {
-    await this.db.updateTable('repositories').set({ description }).where('id', '=', repositoryId).execute();
+    await this.db
+      .insertInto('repository_descriptions')
+      .values({ repository_id: repositoryId, description })
+      .onConflict((oc) => oc.column('repository_id').doUpdateSet({ description }))
+      .execute();
+  }
+
+  async clearDescription(repositoryId: number): Promise<void> {
+    await this.db.deleteFrom('repository_descriptions').where('repository_id', '=', repositoryId).execute();
   }
 
   /** Every manifest and blob of a repository (what deleting it removes). */

@@ -263,8 +263,10 @@ const migrations: Record<string, DialectMigration> = {
     },
   },
   // Pull counts and the last pull time of each artifact, folded from the batched artifact.pulled
-  // events by a fleet sink (events/pull-stats-sink.ts): a pull itself writes nothing. And a
-  // repository's description (Harbor's Repository.description, set through the management API).
+  // events by a fleet sink (events/pull-stats-sink.ts): a pull itself writes nothing. Beside them,
+  // what the management API's lists need: repositories' descriptions (their own table: migrations
+  // only add), and the tags of a page of artifacts read from an index alone (measured: the tags of
+  // 100 artifacts, 2,900 rows, 12 ms through tags_digest and the table, 4.6 ms from this index).
   '0005_pull_stats': {
     async up(db: Kysely<any>) {
       await db.schema
@@ -276,11 +278,17 @@ const migrations: Record<string, DialectMigration> = {
         .addColumn('pull_time', 'bigint', (c) => c.notNull())
         .addPrimaryKeyConstraint('artifact_pulls_pk', ['repository_id', 'digest'])
         .execute();
-      await db.schema.alterTable('repositories').addColumn('description', 'text', (c) => c.notNull().defaultTo('')).execute();
+      await db.schema
+        .createTable('repository_descriptions')
+        .addColumn('repository_id', 'integer', (c) => c.primaryKey())
+        .addColumn('description', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('tags_by_digest').on('tags').columns(['repository_id', 'digest', 'name', 'updated_at']).execute();
     },
     async down(db: Kysely<any>) {
+      await db.schema.dropIndex('tags_by_digest').execute();
+      await db.schema.dropTable('repository_descriptions').execute();
       await db.schema.dropTable('artifact_pulls').execute();
-      await db.schema.alterTable('repositories').dropColumn('description').execute();
     },
   },
   // Tokens `minato login` stores instead of a password: revocable, expiring, kept as hashes.

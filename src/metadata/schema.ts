@@ -6,8 +6,12 @@ export interface RepositoriesTable {
   id: Generated<number>;
   name: string;
   created_at: number;
-  /** Harbor's repository description (migration 0005). */
-  description: Generated<string>;
+}
+
+/** Harbor's repository description, set through the management API (migration 0005). */
+export interface RepositoryDescriptionsTable {
+  repository_id: number;
+  description: string;
 }
 
 /** Pulls of an artifact, folded from artifact.pulled events (migration 0005). */
@@ -209,4 +213,5 @@ export interface Database {
   sessions: SessionsTable;
   cli_tokens: CliTokensTable;
   artifact_pulls: ArtifactPullsTable;
+  repository_descriptions: RepositoryDescriptionsTable;
 }
