@@ -72,7 +72,7 @@ export class ContentQueries {
   constructor(private readonly db: Db) {}
 
   /** A page of repositories (of one project, or all those the scope allows). */
-  async repositories(q: { scope: RepositoryScope; project?: string; filter: Filter<typeof REPOSITORY_FILTER_FIELDS>; sort: Array<SortKey<(typeof REPOSITORY_SORT_FIELDS)[number]>>; page: Page }): Promise<{ items: RepositoryItem[]; total: number }> {
+  async repositories(q: { scope: RepositoryScope; project?: string; filter: Filter<typeof REPOSITORY_FILTER_FIELDS>; sort: Array<SortKey<(typeof REPOSITORY_SORT_FIELDS)[number]>>; page: Page; withTotal?: boolean }): Promise<{ items: RepositoryItem[]; total: number }> {
     const where = (eb: Eb) => {
       const parts: Expression<SqlBool>[] = [holdsArtifacts(eb), filterSql(eb, q.filter, { name: 'r.name', creation_time: 'r.created_at' })];
       if (q.project !== undefined) {
@@ -98,7 +98,7 @@ export class ContentQueries {
     rows = rows.orderBy('r.name');
     const [items, count] = await Promise.all([
       rows.limit(q.page.pageSize).offset(offsetOf(q.page)).execute(),
-      this.db.selectFrom('repositories as r').select((eb) => eb.fn.countAll<number>().as('n')).where(where).executeTakeFirstOrThrow(),
+      q.withTotal === false ? { n: -1 } : this.db.selectFrom('repositories as r').select((eb) => eb.fn.countAll<number>().as('n')).where(where).executeTakeFirstOrThrow(),
     ]);
     return {
       items: items.map((r) => ({
@@ -117,7 +117,7 @@ export class ContentQueries {
 
   /** One repository, if it holds an artifact. */
   async repository(name: string): Promise<RepositoryItem | undefined> {
-    const { items } = await this.repositories({ scope: { all: true }, filter: { name: { op: 'eq', value: name } }, sort: [], page: { page: 1, pageSize: 1 } });
+    const { items } = await this.repositories({ scope: { all: true }, filter: { name: { op: 'eq', value: name } }, sort: [], page: { page: 1, pageSize: 1 }, withTotal: false });
     return items[0];
   }
 
