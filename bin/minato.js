@@ -8,6 +8,7 @@ if (!relaunchIfNeeded()) {
   const { main } = await import('../dist/src/cli/main.js');
   main(process.argv).catch((err) => {
     console.error(`minato: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
+    // CliError (src/cli/api-client.ts) says 1 (refused, failed) or 2 (could not ask).
+    process.exit(typeof err?.exitCode === 'number' ? err.exitCode : 1);
   });
 }

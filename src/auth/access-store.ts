@@ -9,7 +9,7 @@
 // request. Errors: DomainError (util/domain-error.ts) for what a caller got wrong; anything else
 // is the database's.
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
+import type { ExpressionBuilder, Kysely, Transaction } from 'kysely';
 import { eventTime, type Actor, type RegistryEvent } from '../events/events.js';
 import type { Db } from '../metadata/db.js';
 import { directWrites, type WriteGate } from '../metadata/metadata-store.js';
@@ -122,7 +122,7 @@ export interface NewRobot {
 type Trx = Kysely<Database>;
 
 // Rows as the drivers return them (PostgreSQL gives bigint columns as strings): numbers made here.
-function projectRow(r: any): ProjectRecord {
+export function projectRow(r: any): ProjectRecord {
   return {
     id: Number(r.id),
     name: r.name,
@@ -165,6 +165,19 @@ export function publicRobot(r: RobotCredentials): RobotRecord {
 function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   return e.code === '23505' || e.code === 'SQLITE_CONSTRAINT_UNIQUE' || e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || /UNIQUE constraint/i.test(e.message ?? '');
+}
+
+/** Repository names in the project: the project's own name, or "project/..." ("/" + 1 is "0"). */
+function inProjectRange(eb: ExpressionBuilder<Database, 'repositories'>, project: string) {
+  return eb.or([eb('name', '=', project), eb.and([eb('name', '>=', `${project}/`), eb('name', '<', `${project}0`)])]);
+}
+
+/**
+ * A repository counts while it holds an artifact: repository rows are never deleted (their ids
+ * are cached), so one whose artifacts were all deleted (DELETE .../repositories/{r}) is gone.
+ */
+function holdsArtifacts(eb: ExpressionBuilder<Database, 'repositories'>) {
+  return eb.exists(eb.selectFrom('manifests').select('manifests.digest').whereRef('manifests.repository_id', '=', 'repositories.id'));
 }
 
 /** A project's row, locked until the transaction ends (SQLite: its writers are serialised already). */
@@ -308,7 +321,7 @@ export class AccessStore {
     const row = await this.db
       .selectFrom('repositories')
       .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where((eb) => eb.or([eb('name', '=', project), eb.and([eb('name', '>=', `${project}/`), eb('name', '<', `${project}0`)])]))
+      .where((eb) => eb.and([inProjectRange(eb, project), holdsArtifacts(eb)]))
       .executeTakeFirstOrThrow();
     return Number(row.n);
   }
@@ -322,7 +335,7 @@ export class AccessStore {
       const repositories = await trx
         .selectFrom('repositories')
         .select('name')
-        .where((eb) => eb.or([eb('name', '=', project.name), eb.and([eb('name', '>=', `${project.name}/`), eb('name', '<', `${project.name}0`)])]))
+        .where((eb) => eb.and([inProjectRange(eb, project.name), holdsArtifacts(eb)]))
         .limit(1)
         .executeTakeFirst();
       if (repositories) throw new DomainError('CONFLICT', `project ${project.name} still has repositories (${repositories.name}...); delete them first`);

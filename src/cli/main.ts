@@ -5,6 +5,7 @@ import { Command, Option } from 'commander';
 import pino from 'pino';
 import { DatabaseUsers } from '../auth/database-users.js';
 import { addCaCommands } from './ca-commands.js';
+import { addContentCommands } from './content-commands.js';
 import { configDocs } from '../config/docs.js';
 import { redact } from '../config/redact.js';
 import { certRenew, certStatus, type ApiFlags } from './cert-commands.js';
@@ -130,6 +131,7 @@ export async function main(argv: string[]): Promise<void> {
     .action(async (flags: ApiFlags & { force?: boolean }) => certRenew(flags));
 
   addDoctorCommand(program);
+  addContentCommands(program);
 
   withConfigFlags(
     program

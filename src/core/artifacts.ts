@@ -73,7 +73,7 @@ export class Artifacts {
       size: body.length,
       content: body,
     };
-    const references = [...parsed.blobs.map((b) => b.digest), ...parsed.externalBlobs, ...parsed.manifests.map((m) => m.digest)];
+    const references = referencesOf(parsed);
     const actor = await eventActor(meta, caller);
     await meta.transaction(async (tx) => {
       const blobs = parsed.blobs.map((b) => ({ digest: b.digest, size: b.size }));
@@ -117,6 +117,106 @@ export class Artifacts {
       return true;
     });
     if (!deleted) throw new OciError('MANIFEST_UNKNOWN', `manifest ${reference} is not in repository ${repository}`);
+  }
+
+  /**
+   * Points `tag` at a manifest the repository holds (a retag: the tag moves if it pointed
+   * elsewhere), through the tagMove point. Returns the digest it pointed at before, if any.
+   */
+  async tag(caller: Caller, repository: string, digest: string, tag: string): Promise<string | undefined> {
+    if (parseReference(tag).kind !== 'tag') throw new OciError('TAG_INVALID', `${tag} is not a tag name: [A-Za-z0-9_][A-Za-z0-9._-]{0,127}`);
+    const { meta, policies } = this.deps;
+    const record = await meta.getManifest(repository, digest);
+    if (!record) throw new OciError('MANIFEST_UNKNOWN', `manifest ${digest} is not in repository ${repository}`, { name: repository, reference: digest });
+    const actor = await eventActor(meta, caller);
+    return meta.transaction(async (tx) => {
+      const previous = await tx.resolveTag(repository, tag);
+      await policies.check('tagMove', caller, { repository, tag, digest, previous }, tx);
+      await tx.putManifest(repository, record, referencesOf(parseManifest(record.content, record.mediaType)), tag);
+      if (previous !== digest) await tx.appendEvents([{ type: 'tag.updated', at: eventTime(), actor, repository, tag, digest, previous }]);
+      return previous;
+    });
+  }
+
+  /**
+   * Copies a manifest (with the child manifests of an index) from one repository to another,
+   * tagged `tag` when given. No bytes move: the blobs are linked to the target (as a mount) and
+   * the manifests stored there, in one transaction, through the pull point of the source and the
+   * mount, manifest and tag points of the target (so quotas and permissions apply as to a push).
+   */
+  async copy(caller: Caller, from: string, reference: string, to: string, tag?: string): Promise<string> {
+    const { meta, policies } = this.deps;
+    const root = await this.manifest(caller, from, reference, false);
+    // Every manifest to copy, children first, and every blob they reference.
+    const manifests: Array<{ record: ManifestRecord; parsed: ParsedManifest }> = [];
+    const visit = async (record: ManifestRecord, depth: number) => {
+      const parsed = parseManifest(record.content, record.mediaType);
+      for (const child of parsed.manifests) {
+        const c = await meta.getManifest(from, child.digest);
+        if (!c) throw new OciError('MANIFEST_UNKNOWN', `manifest ${child.digest}, a child of ${record.digest}, is not in repository ${from}`);
+        if (depth < 4) await visit(c, depth + 1);
+      }
+      manifests.push({ record, parsed });
+    };
+    await visit(root, 0);
+    const digests = [...new Set(manifests.flatMap((m) => m.parsed.blobs.map((b) => b.digest)))];
+    const sizes = await meta.blobSizes(from, digests);
+    const actor = await eventActor(meta, caller);
+    await meta.transaction(async (tx) => {
+      const at = eventTime();
+      const events: RegistryEvent[] = [];
+      for (const digest of digests) {
+        const size = sizes.get(digest);
+        if (size === undefined) throw new OciError('BLOB_UNKNOWN', `blob ${digest} is not in repository ${from}`, { digest });
+        await policies.check('mount', caller, { repository: to, digest, from }, tx);
+        // As a mount does: the blob enters the target's project (its quota counts it).
+        await policies.check('blobCommit', { ...caller, actor }, { repository: to, digest, size }, tx);
+        await tx.linkBlob(to, digest, size);
+        events.push({ type: 'blob.mounted', at, actor, repository: to, digest, size, from });
+      }
+      for (const { record, parsed } of manifests) {
+        const rootTag = record.digest === root.digest ? tag : undefined;
+        const blobs = parsed.blobs.map((b) => ({ digest: b.digest, size: b.size }));
+        await policies.check('manifestPut', { ...caller, actor }, { repository: to, digest: record.digest, mediaType: record.mediaType, size: record.size, subject: record.subject, tag: rootTag, blobs }, tx);
+        const previous = rootTag === undefined ? undefined : await tx.resolveTag(to, rootTag);
+        if (rootTag !== undefined) await policies.check('tagMove', caller, { repository: to, tag: rootTag, digest: record.digest, previous }, tx);
+        await tx.putManifest(to, record, referencesOf(parsed), rootTag);
+        events.push({ type: 'manifest.pushed', at, actor, repository: to, digest: record.digest, mediaType: record.mediaType, size: record.size, tag: rootTag, subject: record.subject ?? undefined });
+        if (rootTag !== undefined && previous !== record.digest) events.push({ type: 'tag.updated', at, actor, repository: to, tag: rootTag, digest: record.digest, previous });
+      }
+      await tx.appendEvents(events);
+    });
+    return root.digest;
+  }
+
+  /**
+   * Deletes a whole repository's content: these manifests (with their tags) and blob links, in
+   * one transaction through the delete point (`manifests` and `blobs` as listed just before; what
+   * a push adds meanwhile stays). The repository is then empty, which listings take as gone.
+   */
+  async deleteRepository(caller: Caller, repository: string, manifests: readonly string[], blobs: readonly string[]): Promise<number> {
+    this.assertDeleteEnabled();
+    const { meta, policies } = this.deps;
+    const actor = await eventActor(meta, caller);
+    return meta.transaction(async (tx) => {
+      const at = eventTime();
+      const events: RegistryEvent[] = [];
+      let deleted = 0;
+      for (const digest of manifests) {
+        await policies.check('delete', caller, { repository, kind: 'manifest', digest }, tx);
+        const gone = await tx.deleteManifest(repository, digest);
+        if (!gone.deleted) continue;
+        deleted++;
+        events.push({ type: 'manifest.deleted', at, actor, repository, digest, tags: gone.tags });
+        for (const t of gone.tags) events.push({ type: 'tag.deleted', at, actor, repository, tag: t, digest });
+      }
+      for (const digest of blobs) {
+        await policies.check('delete', caller, { repository, kind: 'blob', digest }, tx);
+        if (await tx.unlinkBlob(repository, digest)) events.push({ type: 'blob.deleted', at, actor, repository, digest });
+      }
+      await tx.appendEvents(events);
+      return deleted;
+    });
   }
 
   /** Size of a blob the repository holds, once the pull point allowed it; BLOB_UNKNOWN otherwise. */
@@ -220,6 +320,11 @@ export class Artifacts {
       });
     }
   }
+}
+
+/** What a manifest references (kept for garbage collection and delete checks). */
+function referencesOf(parsed: ParsedManifest): string[] {
+  return [...parsed.blobs.map((b) => b.digest), ...parsed.externalBlobs, ...parsed.manifests.map((m) => m.digest)];
 }
 
 /**

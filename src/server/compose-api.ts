@@ -2,11 +2,19 @@
 // routes join them here), the session store on the metadata database, and how the caller is
 // identified. The API plugin itself knows none of these implementations.
 import type { AccessControl } from '../auth/access-control.js';
+import type { Principal } from '../auth/policy.js';
+import { ProjectQueries } from '../auth/project-queries.js';
+import type { RoleId } from '../auth/rbac.js';
+import { projectRoutes } from '../api/project-routes.js';
+import { repositoryRoutes } from '../api/repository-routes.js';
+import { Repositories } from '../core/repositories.js';
+import { ContentQueries } from '../metadata/content-queries.js';
+import { ProjectCatalog } from '../core/project-catalog.js';
+import type { Projects } from '../core/projects.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { CliTokens } from '../auth/cli-tokens.js';
 import type { DatabaseUsers } from '../auth/database-users.js';
 import { UserDirectory } from '../auth/user-directory.js';
-import type { Projects } from '../core/projects.js';
 import { RobotAccounts } from '../core/robots.js';
 import { Users } from '../core/users.js';
 import { robotRoutes } from '../api/robot-routes.js';
@@ -28,9 +36,13 @@ import type { RegistryCore } from './compose-registry.js';
 import type { ExternalUrl } from './external-url.js';
 
 export interface ApiServices {
-  core: Pick<RegistryCore, 'db' | 'meta' | 'events'>;
+  core: Pick<RegistryCore, 'db' | 'meta' | 'events' | 'artifacts'>;
   auth: Authenticator;
-  access: AccessControl;
+  access: AccessControl & { roleOf?(principal: Principal, project: string): RoleId | undefined };
+  /** Projects, members and robots (the use cases). */
+  projects: Projects;
+  /** Whether a user exists, for identity sources outside the database (htpasswd); absent: the users table. */
+  userExists?: (name: string) => boolean;
   clients: ClientAddresses;
   urls: ExternalUrl;
   /** Users live in the database (no htpasswd file). */
@@ -52,6 +64,7 @@ export function composeManagementApi(config: Config, s: ApiServices): Management
   });
   const origin = (request: Parameters<ExternalUrl['absolute']>[0]) => s.urls.absolute(request, '');
   const basicRealm = config.auth.realm;
+  const catalog = new ProjectCatalog(new ProjectQueries(s.core.db), s.projects, { anonymousPull: config.auth.anonymousPull, isSysAdmin: (p) => s.access.isSysAdmin(p) });
   const routes = [
     ...sessionRoutes({
       sessions,
@@ -82,6 +95,17 @@ export function composeManagementApi(config: Config, s: ApiServices): Management
       robots: new RobotAccounts(s.identity.projects, s.access),
       actor: (principal, address) => s.identity.projects.actor(principal, address),
       origin,
+    }),
+    ...projectRoutes({
+      projects: s.projects,
+      catalog,
+      roleOf: (principal, project) => s.access.roleOf?.(principal, project),
+      isSysAdmin: (p) => s.access.isSysAdmin(p),
+      userExists: async (name) => (s.userExists ? s.userExists(name) : (await s.core.db.selectFrom('users').select('name').where('name', '=', name).executeTakeFirst()) !== undefined),
+    }),
+    ...repositoryRoutes({
+      repositories: new Repositories(new ContentQueries(s.core.db), s.core.artifacts, catalog),
+      actor: (principal, address) => s.projects.actor(principal, address),
     }),
   ];
   return {

@@ -10,6 +10,7 @@ import { UploadSessions } from '../core/upload-sessions.js';
 import { EventDispatcher } from '../events/dispatcher.js';
 import { EventBatcher } from '../events/event-batcher.js';
 import { EventLogSink } from '../events/event-log-sink.js';
+import { PullStatsSink } from '../events/pull-stats-sink.js';
 import type { EventSink } from '../events/events.js';
 import { CachedMetadataStore } from '../metadata/cached-metadata-store.js';
 import type { Db } from '../metadata/db.js';
@@ -122,6 +123,8 @@ export async function composeRegistryCore(config: Config, dataDir: string, log: 
 
   // Logins cached here are dropped when the CLI or another replica changes a user.
   const sinks: EventSink[] = [new CacheInvalidationSink({ usersChanged: (origins) => options.usersChanged?.(origins), accessChanged: (origins) => options.accessChanged?.(origins) })];
+  // Pull counts and times for the management API, folded from the batched pull events.
+  sinks.push(new PullStatsSink(db));
   if (config.events.log !== undefined) sinks.push(new EventLogSink(path.resolve(dataDir, config.events.log)));
   const audit = composeAudit(config, dataDir, meta, db, log.child({ mod: 'audit' }), locker);
   sinks.push(...audit.sinks);

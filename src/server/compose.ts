@@ -210,6 +210,8 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     core,
     auth,
     access,
+    projects,
+    userExists: htpasswd && ((name) => htpasswd.has(name)),
     clients,
     urls,
     usersInDatabase: users !== undefined,

@@ -90,10 +90,14 @@ export function accessStoreConformance(target: AccessStoreTarget): void {
         // "full0" and "fullx/y" are other projects' repositories: only "full" and "full/..." count.
         await db.insertInto('repositories').values([{ name: 'fullx/y', created_at: 1 }, { name: 'full0', created_at: 1 }]).execute();
         assert.equal(await store.repositoryCount('full'), 0);
-        await db.insertInto('repositories').values({ name: 'full/app', created_at: 1 }).execute();
+        const repo = await db.insertInto('repositories').values({ name: 'full/app', created_at: 1 }).returning('id').executeTakeFirstOrThrow();
+        // A repository counts while it holds an artifact (one whose artifacts were all deleted is gone).
+        assert.equal(await store.repositoryCount('full'), 0);
+        const manifest = { repository_id: Number(repo.id), digest: 'sha256:00', media_type: 'application/vnd.oci.image.manifest.v1+json', size: 2, content: Buffer.from('{}'), created_at: 1 };
+        await db.insertInto('manifests').values(manifest).execute();
         assert.equal(await store.repositoryCount('full'), 1);
         await rejectsWith(store.deleteProject(p.id, SYSTEM_ACTOR), 'CONFLICT', /still has repositories \(full\/app/);
-        await db.deleteFrom('repositories').where('name', '=', 'full/app').execute();
+        await db.deleteFrom('manifests').where('repository_id', '=', Number(repo.id)).execute();
         await store.createRobot({ name: 'full+ci', projectId: p.id, description: '', secretHash: 'h', permissions: [], duration: -1, expiresAt: -1, disabled: false, creatorId: null }, 'full', SYSTEM_ACTOR);
         await store.deleteProject(p.id, SYSTEM_ACTOR);
         assert.equal(await store.getProject('full'), undefined);

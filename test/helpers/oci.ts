@@ -6,6 +6,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
+import { request } from './http.js';
 
 const run = promisify(execFile);
 
@@ -131,4 +132,41 @@ export async function makeOciIndexLayout(dir: string, tag = 'v1', platforms = ['
     }),
   );
   return { dir, ref: `oci:${dir}:${tag}`, indexDigest: sha256(index), images };
+}
+
+/** Pushes a small image (a config of `platform` and one layer) by `reference` over the registry API; returns its manifest's digest and size. */
+export async function pushImage(base: string, authorization: string, repository: string, reference: string, seed = reference, platform = 'linux/amd64'): Promise<{ digest: string; size: number }> {
+  const [os, architecture] = platform.split('/');
+  const config = Buffer.from(JSON.stringify({ architecture, os, seed }));
+  const layer = Buffer.from(`layer of ${repository}:${seed}`);
+  for (const blob of [config, layer]) {
+    const res = await request(`${base}/v2/${repository}/blobs/uploads/?digest=${sha256(blob)}`, { method: 'POST', headers: { Authorization: authorization, 'Content-Type': 'application/octet-stream' }, body: blob });
+    if (res.status !== 201) throw new Error(`blob upload to ${repository} answered ${res.status}: ${res.text}`);
+  }
+  const manifest = imageManifest(config, [layer]);
+  const res = await request(`${base}/v2/${repository}/manifests/${reference}`, { method: 'PUT', headers: { Authorization: authorization, 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' }, body: manifest });
+  if (res.status !== 201) throw new Error(`manifest push to ${repository}:${reference} answered ${res.status}: ${res.text}`);
+  return { digest: sha256(manifest), size: manifest.length };
+}
+
+/** Pushes an index of one image per platform (each pushed by digest) by `tag`; returns the index's digest and its children's. */
+export async function pushIndex(base: string, authorization: string, repository: string, tag: string, platforms = ['linux/amd64', 'linux/arm64']): Promise<{ digest: string; children: string[] }> {
+  const children: Array<{ digest: string; size: number; platform: string }> = [];
+  for (const platform of platforms) {
+    const seed = `${tag}-${platform}`;
+    const pushed = await pushImage(base, authorization, repository, 'placeholder', seed, platform);
+    children.push({ ...pushed, platform });
+  }
+  // The children were pushed by a throw-away tag; only the index keeps a tag.
+  await request(`${base}/v2/${repository}/manifests/placeholder`, { method: 'DELETE', headers: { Authorization: authorization } });
+  const index = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: children.map((c) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: c.digest, size: c.size, platform: { os: c.platform.split('/')[0], architecture: c.platform.split('/')[1] } })),
+    }),
+  );
+  const res = await request(`${base}/v2/${repository}/manifests/${tag}`, { method: 'PUT', headers: { Authorization: authorization, 'Content-Type': 'application/vnd.oci.image.index.v1+json' }, body: index });
+  if (res.status !== 201) throw new Error(`index push answered ${res.status}: ${res.text}`);
+  return { digest: sha256(index), children: children.map((c) => c.digest) };
 }
