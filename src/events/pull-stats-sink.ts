@@ -7,6 +7,7 @@
 // in the same transaction as the counts), so a batch delivered again is not counted twice.
 import { sql } from 'kysely';
 import type { Db } from '../metadata/db.js';
+import { directWrites, type WriteGate } from '../metadata/metadata-store.js';
 import type { EventSink, StoredEvent } from './events.js';
 
 /** The event_cursors row holding the last event folded (beside the dispatcher's own "pull-stats"). */
@@ -16,12 +17,16 @@ export class PullStatsSink implements EventSink {
   readonly name = 'pull-stats';
   readonly scope = 'fleet';
 
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    /** Writes wait for the metadata store's writer (MetadataStore.outsideTransactions). */
+    private readonly writes: WriteGate = directWrites,
+  ) {}
 
   async deliver(batch: readonly StoredEvent[]): Promise<void> {
     const pulls = batch.filter((e): e is Extract<StoredEvent, { type: 'artifact.pulled' }> => e.type === 'artifact.pulled');
     if (pulls.length === 0) return;
-    await this.db.transaction().execute(async (trx) => {
+    await this.writes(() => this.db.transaction().execute(async (trx) => {
       const applied = Number((await trx.selectFrom('event_cursors').select('last_id').where('sink', '=', APPLIED).executeTakeFirst())?.last_id ?? 0);
       const fresh = pulls.filter((e) => e.id > applied);
       if (fresh.length === 0) return;
@@ -60,6 +65,6 @@ export class PullStatsSink implements EventSink {
         .values({ sink: APPLIED, last_id: last })
         .onConflict((oc) => oc.column('sink').doUpdateSet({ last_id: last }))
         .execute();
-    });
+    }));
   }
 }

@@ -124,7 +124,7 @@ export async function composeRegistryCore(config: Config, dataDir: string, log: 
   // Logins cached here are dropped when the CLI or another replica changes a user.
   const sinks: EventSink[] = [new CacheInvalidationSink({ usersChanged: (origins) => options.usersChanged?.(origins), accessChanged: (origins) => options.accessChanged?.(origins) })];
   // Pull counts and times for the management API, folded from the batched pull events.
-  sinks.push(new PullStatsSink(db));
+  sinks.push(new PullStatsSink(db, (fn) => meta.outsideTransactions(fn)));
   if (config.events.log !== undefined) sinks.push(new EventLogSink(path.resolve(dataDir, config.events.log)));
   const audit = composeAudit(config, dataDir, meta, db, log.child({ mod: 'audit' }), locker);
   sinks.push(...audit.sinks);
