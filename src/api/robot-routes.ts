@@ -119,6 +119,15 @@ const RobotSec = model(
   }),
 );
 
+/** The refresh request: Harbor's clients send {} (or {"secret": ""}) to have one generated. */
+const RobotSecReq = model(
+  'RobotSecReq',
+  z.object({
+    secret: z.string().max(128).optional().describe('Absent or "": generate one; else your own (8 to 128 characters with upper, lower and digit).'),
+    grace_seconds: RobotSec.shape.grace_seconds,
+  }),
+);
+
 const PullSecretReq = model(
   'PullSecretReq',
   z.object({
@@ -281,7 +290,7 @@ export function robotRoutes(deps: RobotRouteDeps): ApiRoute[] {
     tag: 'robot',
     access: access.signedIn(),
     params: robotIdParams,
-    body: RobotSec,
+    body: RobotSecReq,
     responses: { 200: { description: 'The new secret, shown once.', schema: RobotSec } },
     errors: [404],
     handler: async ({ params, body }, ctx) => {

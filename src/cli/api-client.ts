@@ -1,6 +1,6 @@
 // How CLI commands talk to a running registry's management API (/api/v2.0): the registry and the
-// credentials come from the file `minato login` stores ($XDG_CONFIG_HOME/minato/credentials.json:
-// {url, user, token}, the token sent as the password of Basic credentials), or from the flags
+// credentials come from the file `minato login` stores (cli/remote.ts: one login per registry,
+// the token sent as the password of Basic credentials), or from the flags
 // --registry, --user and --password-stdin (or MINATO_PASSWORD), which win over the file.
 // Answers are Harbor's; refusals become errors in words (401, 403, 404), with exit code 1, and
 // not being able to ask at all (no credentials, no server) exit code 2.
@@ -33,6 +33,7 @@ export interface StoredCredentials {
   url: string;
   user: string;
   token: string;
+  caFile?: string;
 }
 
 export interface ApiAnswer {
@@ -55,20 +56,24 @@ export function credentialsFile(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(base, 'minato', 'credentials.json');
 }
 
-function storedCredentials(): StoredCredentials | undefined {
+/** The login `minato login` stored (cli/remote.ts) for `registry`, or the current one. */
+function storedCredentials(registry?: string): StoredCredentials | undefined {
   let text: string;
   try {
     text = readFileSync(credentialsFile(), 'utf8');
   } catch {
     return undefined;
   }
+  let file: { current?: string; registries?: Record<string, { user?: unknown; token?: unknown; caFile?: unknown }> };
   try {
-    const c = JSON.parse(text) as Partial<StoredCredentials>;
-    if (typeof c.url === 'string' && typeof c.user === 'string' && typeof c.token === 'string') return c as StoredCredentials;
+    file = JSON.parse(text);
   } catch {
-    // Reported below.
+    throw new CliError(`${credentialsFile()} is not what minato login writes; run minato login again`, 2);
   }
-  throw new CliError(`${credentialsFile()} is not what minato login writes ({url, user, token}); run minato login again`, 2);
+  const url = registry !== undefined ? originOf(registry) : file.current;
+  const login = url === undefined ? undefined : file.registries?.[url];
+  if (!url || !login || typeof login.user !== 'string' || typeof login.token !== 'string') return undefined;
+  return { url, user: login.user, token: login.token, ...(typeof login.caFile === 'string' ? { caFile: login.caFile } : {}) };
 }
 
 /** What the server said in Harbor's error body, else the body itself (bounded). */
@@ -88,7 +93,7 @@ function originOf(url: string): string {
 
 /** The client the flags and the stored credentials describe. */
 export function apiClient(flags: ApiClientFlags): ApiClient {
-  const stored = storedCredentials();
+  const stored = storedCredentials(flags.registry);
   const url = flags.registry ?? stored?.url;
   if (!url) throw new CliError('which registry? run minato login URL first, or give --registry https://registry.example.com', 2);
   const origin = originOf(url);
@@ -99,7 +104,8 @@ export function apiClient(flags: ApiClientFlags): ApiClient {
   const secret = flags.passwordStdin ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : (env ?? (storedFits ? stored.token : undefined));
   if (!user || !secret) throw new CliError('no credentials: run minato login, or give --user and the password on standard input (--password-stdin) or in MINATO_PASSWORD', 2);
   const authorization = `Basic ${basicCredential(user, secret)}`;
-  const ca = flags.caFile ? readFileSync(flags.caFile) : undefined;
+  const caFile = flags.caFile ?? (storedFits ? stored.caFile : undefined);
+  const ca = caFile ? readFileSync(caFile) : undefined;
 
   const send = (method: string, target: string, json?: unknown) =>
     new Promise<ApiAnswer>((resolve, reject) => {

@@ -225,4 +225,63 @@ export function addContentCommands(program: Command): void {
     await apiClient(f).call('DELETE', `${ref.path}/artifacts/${ref.reference}/tags/${ref.reference}`);
     said(`tag ${t} deleted`);
   });
+
+  const quota = program.command('quota').description('Project storage quotas: list, show, set.');
+  const quotaRow = (q: Row) => {
+    const ref = q.ref as Row;
+    const hard = Number((q.hard as Row).storage);
+    return { project: String(ref.name), id: Number(q.id), limit: hard, used: Number((q.used as Row).storage) };
+  };
+  const bytes = (n: number) => (n < 0 ? 'unlimited' : n >= 1 << 30 ? `${(n / (1 << 30)).toFixed(1)} GiB` : n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
+  const quotaTable = (rows: Array<ReturnType<typeof quotaRow>>) =>
+    table(rows, [['PROJECT', (r) => r.project], ['USED', (r) => bytes(r.used)], ['LIMIT', (r) => bytes(r.limit)], ['SHARE', (r) => (r.limit > 0 ? `${Math.round((100 * r.used) / r.limit)} %` : '-')]]);
+  const projectIdOf = async (api: ApiClient, project: string) => Number(((await api.call('GET', `/projects/${encodeURIComponent(project)}`)).body as Row).project_id);
+  apiOptions(quota.command('list').description("Every project's usage and limit (system admins).")).action(async (f: Flags) => {
+    const rows = (await all(apiClient(f), '/quotas')).map(quotaRow);
+    if (f.json) return json(rows);
+    print(quotaTable(rows));
+  });
+  apiOptions(quota.command('show').argument('<project>', 'project name').description("A project's usage and limit.")).action(async (p: string, f: Flags) => {
+    const api = apiClient(f);
+    const row = quotaRow((await api.call('GET', `/quotas/${await projectIdOf(api, p)}`)).body as Row);
+    if (f.json) return json(row);
+    print(quotaTable([row]));
+  });
+  apiOptions(quota.command('set').argument('<project>', 'project name').argument('<limit>', 'bytes, -1 for unlimited').description("Set a project's storage limit (system admins).")).action(async (p: string, limit: string, f: Flags) => {
+    if (!/^-?\d+$/.test(limit) || Number(limit) < -1) throw new CliError(`the limit is a number of bytes, or -1 for unlimited, not "${limit}"`, 2);
+    const api = apiClient(f);
+    await api.call('PUT', `/quotas/${await projectIdOf(api, p)}`, { hard: { storage: Number(limit) } });
+    said(`the storage limit of ${p} is now ${bytes(Number(limit))}`);
+  });
+
+  const audit = program.command('audit').description('The audit log: who did what, when, from where.');
+  audit
+    .command('list')
+    .description("Entries, newest first: the registry's (system admins) or one project's (--project, its admins).")
+    .option('--project <name>', "only this project's entries")
+    .option('--operation <op>', 'create, delete, pull, update, login, logout')
+    .option('--by <name>', 'only what this user or robot did')
+    .option('--resource <text>', 'resources containing this text')
+    .option('--limit <n>', 'how many entries (at most 100)', '20');
+  apiOptions(audit.commands.find((c) => c.name() === 'list')!).action(
+    async (f: Flags & { project?: string; operation?: string; by?: string; resource?: string; limit: string }) => {
+      const q = [f.operation && `operation=${f.operation}`, f.by && `username=${f.by}`, f.resource && `resource=~${f.resource}`].filter(Boolean).join(',');
+      const size = Number(f.limit);
+      if (!Number.isInteger(size) || size < 1 || size > 100) throw new CliError('--limit takes 1 to 100', 2);
+      const base = f.project ? `/projects/${encodeURIComponent(f.project)}/auditlog-exts` : '/auditlog-exts';
+      const rows = (await apiClient(f).call('GET', `${base}?page_size=${size}${q ? `&q=${encodeURIComponent(q)}` : ''}`)).body as Row[];
+      if (f.json) return json(rows);
+      print(
+        table(rows, [
+          ['TIME', (r) => date(r.op_time)],
+          ['USER', (r) => String(r.username)],
+          ['OPERATION', (r) => `${r.operation} ${r.resource_type}`],
+          ['RESOURCE', (r) => String(r.resource)],
+          ['FROM', (r) => String(r.client_address ?? '-')],
+          ['RESULT', (r) => (r.operation_result ? 'ok' : 'failed')],
+          ['DETAIL', (r) => String(r.operation_description)],
+        ]),
+      );
+    },
+  );
 }

@@ -10,6 +10,9 @@ import { repositoryRoutes } from '../api/repository-routes.js';
 import { Repositories } from '../core/repositories.js';
 import { ContentQueries } from '../metadata/content-queries.js';
 import { ProjectCatalog } from '../core/project-catalog.js';
+import type { Quotas } from '../core/quotas.js';
+import { auditRoutes } from '../api/audit-routes.js';
+import { quotaRoutes } from '../api/quota-routes.js';
 import type { Projects } from '../core/projects.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { CliTokens } from '../auth/cli-tokens.js';
@@ -36,7 +39,8 @@ import type { RegistryCore } from './compose-registry.js';
 import type { ExternalUrl } from './external-url.js';
 
 export interface ApiServices {
-  core: Pick<RegistryCore, 'db' | 'meta' | 'events' | 'artifacts'>;
+  core: Pick<RegistryCore, 'db' | 'meta' | 'events' | 'artifacts' | 'audit'>;
+  quotas: Quotas;
   auth: Authenticator;
   access: AccessControl & { roleOf?(principal: Principal, project: string): RoleId | undefined };
   /** Projects, members and robots (the use cases). */
@@ -64,7 +68,8 @@ export function composeManagementApi(config: Config, s: ApiServices): Management
   });
   const origin = (request: Parameters<ExternalUrl['absolute']>[0]) => s.urls.absolute(request, '');
   const basicRealm = config.auth.realm;
-  const catalog = new ProjectCatalog(new ProjectQueries(s.core.db), s.projects, { anonymousPull: config.auth.anonymousPull, isSysAdmin: (p) => s.access.isSysAdmin(p) });
+  const projectQueries = new ProjectQueries(s.core.db);
+  const catalog = new ProjectCatalog(projectQueries, s.projects, { anonymousPull: config.auth.anonymousPull, isSysAdmin: (p) => s.access.isSysAdmin(p) });
   const routes = [
     ...sessionRoutes({
       sessions,
@@ -103,6 +108,8 @@ export function composeManagementApi(config: Config, s: ApiServices): Management
       isSysAdmin: (p) => s.access.isSysAdmin(p),
       userExists: async (name) => (s.userExists ? s.userExists(name) : (await s.core.db.selectFrom('users').select('name').where('name', '=', name).executeTakeFirst()) !== undefined),
     }),
+    ...quotaRoutes({ quotas: s.quotas, projects: s.projects, queries: projectQueries }),
+    ...auditRoutes({ audit: s.core.audit, projectId: (name) => s.access.projectId(name) }),
     ...repositoryRoutes({
       repositories: new Repositories(new ContentQueries(s.core.db), s.core.artifacts, catalog),
       actor: (principal, address) => s.projects.actor(principal, address),

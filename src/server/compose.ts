@@ -216,6 +216,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     urls,
     usersInDatabase: users !== undefined,
     identity: { users, projects, cliTokens },
+    quotas,
     readiness,
     certificates: served,
     caCertificatePem: privateCa && (() => privateCa.caCertificatePem()),

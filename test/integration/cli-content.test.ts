@@ -7,6 +7,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SYSTEM_ACTOR } from '../../src/events/events.js';
 import { request } from '../helpers/http.js';
+import { waitFor } from '../helpers/ports.js';
 import { pushImage } from '../helpers/oci.js';
 import { run, freePort } from '../helpers/peers.js';
 import { CLI, startTestRegistry, tempDir, type TestRegistry } from '../helpers/registry.js';
@@ -25,9 +26,8 @@ describe('the content commands of the CLI', () => {
   before(async () => {
     reg = await startTestRegistry({ projects: { autoCreate: false } });
     home = await tempDir();
-    await mkdir(path.join(home, 'minato'), { recursive: true });
-    // The file minato login writes: the token is sent as the password of Basic credentials.
-    await writeFile(path.join(home, 'minato', 'credentials.json'), JSON.stringify({ url: reg.url, user: 'admin', token: reg.password }), { mode: 0o600 });
+    // Signed in as an operator would: the commands below use the CLI token `minato login` stored.
+    await ok(['login', reg.url, '--user', 'admin', '--password-stdin'], { input: reg.password });
     await reg.users!.setPassword('dora', 'dora-password-1');
     await reg.users!.setPassword('eve', 'eve-password-1');
     await reg.projects.create({ name: 'src' }, { user: null }, SYSTEM_ACTOR);
@@ -80,6 +80,25 @@ describe('the content commands of the CLI', () => {
     await ok(['repo', 'delete', 'src/team/app']);
     await ok(['project', 'delete', 'src']);
     assert.doesNotMatch((await ok(['project', 'list'])).stdout, /^src\s/m);
+  });
+
+  test('quotas and the audit log: show, set (the next push is refused), list who did what', async () => {
+    await ok(['project', 'create', 'quoted']);
+    await pushImage(reg.url, reg.basic, 'quoted/app', 'v1');
+    assert.match((await ok(['quota', 'show', 'quoted'])).stdout, /^quoted\s+\S+ (B|KiB)\s+unlimited\s+-/m);
+    await ok(['quota', 'set', 'quoted', '1']);
+    assert.match((await ok(['quota', 'list'])).stdout, /^quoted\s+.*\s+1 B\s+\d+ %/m);
+    await assert.rejects(pushImage(reg.url, reg.basic, 'quoted/app', 'v9', 'new bytes'), /storage quota of project quoted/);
+    const bad = await minato(['quota', 'set', 'quoted', 'lots']);
+    assert.equal(bad.code, 2);
+    await ok(['quota', 'set', 'quoted', '-1']);
+    const audit = await waitFor(async () => {
+      const out = (await ok(['audit', 'list', '--project', 'quoted', '--operation', 'create', '--limit', '100'])).stdout;
+      return /quoted\/app:v1/.test(out) ? out : undefined;
+    }, 10_000, 'the push in the audit log');
+    assert.match(audit, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+admin\s+create artifact\s+quoted\/app:v1\s+127\.0\.0\.1\s+ok/m);
+    const rows = JSON.parse((await ok(['audit', 'list', '--by', 'admin', '--json'])).stdout) as Array<{ username: string }>;
+    assert.ok(rows.length > 0 && rows.every((r) => r.username === 'admin'));
   });
 
   test('refusals in words: 401, 403, 404, 409 exit 1; no credentials or no server exit 2', async () => {
