@@ -132,35 +132,28 @@ export function auditRoutes(deps: AuditRoutesDeps): ApiRoute[] {
   const projectRule = access.project<{ params: { project_name: string } }>('log', 'list', (input) => input.params.project_name);
   const projectParams = z.object({ project_name: projectNameParam });
 
+  /** One list of entries: the registry's or a project's, in the legacy or the extended model. */
+  const list = <M extends z.ZodType>(spec: { path: string; operationId: string; summary: string; tag: string; model: M; shape: (e: AuditEntry) => z.input<M>; project: boolean }) =>
+    defineRoute({
+      method: 'GET',
+      path: spec.path,
+      operationId: spec.operationId,
+      summary: spec.summary,
+      tag: spec.tag,
+      access: (spec.project ? projectRule : systemRule) as typeof projectRule,
+      ...(spec.project ? { params: projectParams } : {}),
+      query: listQuery,
+      responses: { 200: listResponse('A page of entries, newest first.', spec.model) },
+      errors: spec.project ? [404] : [],
+      handler: async (input, ctx) => {
+        const { items, total, page } = await entries(input as Input);
+        return listed(ctx, items.map(spec.shape), total, page);
+      },
+    });
+
   return [
-    defineRoute({
-      method: 'GET',
-      path: '/audit-logs',
-      operationId: 'listAuditLogs',
-      summary: 'The audit log of the whole registry (Harbor\'s legacy model)',
-      tag: 'auditlog',
-      access: systemRule,
-      query: listQuery,
-      responses: { 200: listResponse('A page of entries, newest first.', AuditLogModel) },
-      handler: async (input, ctx) => {
-        const { items, total, page } = await entries(input);
-        return listed(ctx, items.map(legacy), total, page);
-      },
-    }),
-    defineRoute({
-      method: 'GET',
-      path: '/auditlog-exts',
-      operationId: 'listAuditLogExts',
-      summary: 'The audit log of the whole registry, with descriptions, results and addresses',
-      tag: 'auditlog',
-      access: systemRule,
-      query: listQuery,
-      responses: { 200: listResponse('A page of entries, newest first.', AuditLogExtModel) },
-      handler: async (input, ctx) => {
-        const { items, total, page } = await entries(input);
-        return listed(ctx, items.map(extended), total, page);
-      },
-    }),
+    list({ path: '/audit-logs', operationId: 'listAuditLogs', summary: "The audit log of the whole registry (Harbor's legacy model)", tag: 'auditlog', model: AuditLogModel, shape: legacy, project: false }),
+    list({ path: '/auditlog-exts', operationId: 'listAuditLogExts', summary: 'The audit log of the whole registry, with descriptions, results and addresses', tag: 'auditlog', model: AuditLogExtModel, shape: extended, project: false }),
     defineRoute({
       method: 'GET',
       path: '/auditlog-exts/events',
@@ -168,40 +161,10 @@ export function auditRoutes(deps: AuditRoutesDeps): ApiRoute[] {
       summary: 'The event types the audit log records',
       tag: 'auditlog',
       access: systemRule,
-      responses: { 200: { description: 'Harbor\'s event types minato records, in Harbor\'s order.', schema: z.array(AuditEventType) } },
+      responses: { 200: { description: "Harbor's event types minato records, in Harbor's order.", schema: z.array(AuditEventType) } },
       handler: async () => respond(200, AUDIT_EVENT_TYPES.map((event_type) => ({ event_type }))),
     }),
-    defineRoute({
-      method: 'GET',
-      path: '/projects/{project_name}/logs',
-      operationId: 'getLogs',
-      summary: "A project's audit log (Harbor's legacy model)",
-      tag: 'project',
-      access: projectRule,
-      params: projectParams,
-      query: listQuery,
-      responses: { 200: listResponse('A page of entries, newest first.', AuditLogModel) },
-      errors: [404],
-      handler: async (input, ctx) => {
-        const { items, total, page } = await entries(input);
-        return listed(ctx, items.map(legacy), total, page);
-      },
-    }),
-    defineRoute({
-      method: 'GET',
-      path: '/projects/{project_name}/auditlog-exts',
-      operationId: 'listAuditLogExtsOfProject',
-      summary: "A project's audit log, with descriptions, results and addresses",
-      tag: 'project',
-      access: projectRule,
-      params: projectParams,
-      query: listQuery,
-      responses: { 200: listResponse('A page of entries, newest first.', AuditLogExtModel) },
-      errors: [404],
-      handler: async (input, ctx) => {
-        const { items, total, page } = await entries(input);
-        return listed(ctx, items.map(extended), total, page);
-      },
-    }),
+    list({ path: '/projects/{project_name}/logs', operationId: 'getLogs', summary: "A project's audit log (Harbor's legacy model)", tag: 'project', model: AuditLogModel, shape: legacy, project: true }),
+    list({ path: '/projects/{project_name}/auditlog-exts', operationId: 'listAuditLogExtsOfProject', summary: "A project's audit log, with descriptions, results and addresses", tag: 'project', model: AuditLogExtModel, shape: extended, project: true }),
   ];
 }
