@@ -202,6 +202,13 @@ export function repositoryRoutes(deps: RepositoryRoutesDeps): ApiRoute[] {
     ...pagingQuery,
   };
 
+  /** A page of the repositories the caller sees, all or one project's. */
+  const listPage = async (query: { q?: string; sort?: string; page: number; page_size: number }, ctx: ApiContext, project?: string) => {
+    const page = pageOf(query);
+    const { items, total } = await repositories.list(ctx.caller.principal, { project, filter: parseQ(query.q, REPOSITORY_FILTER_FIELDS), sort: parseSort(query.sort, REPOSITORY_SORT_FIELDS), page });
+    return listed(ctx, items.map((r) => repositoryModel(r, ctx)), total, page);
+  };
+
   const listAll = defineRoute({
     method: 'GET',
     path: '/repositories',
@@ -212,11 +219,7 @@ export function repositoryRoutes(deps: RepositoryRoutesDeps): ApiRoute[] {
     access: access.public(),
     query: z.object(repositoryQuery),
     responses: { 200: listResponse('A page of repositories, by name.', Repository) },
-    handler: async ({ query }, ctx) => {
-      const page = pageOf(query);
-      const { items, total } = await repositories.list(ctx.caller.principal, { filter: parseQ(query.q, REPOSITORY_FILTER_FIELDS), sort: parseSort(query.sort, REPOSITORY_SORT_FIELDS), page });
-      return listed(ctx, items.map((r) => repositoryModel(r, ctx)), total, page);
-    },
+    handler: async ({ query }, ctx) => listPage(query, ctx),
   });
 
   const list = defineRoute({
@@ -230,11 +233,7 @@ export function repositoryRoutes(deps: RepositoryRoutesDeps): ApiRoute[] {
     query: z.object(repositoryQuery),
     responses: { 200: listResponse('A page of repositories, by name.', Repository) },
     errors: [404],
-    handler: async ({ params, query }, ctx) => {
-      const page = pageOf(query);
-      const { items, total } = await repositories.list(ctx.caller.principal, { project: params.project_name, filter: parseQ(query.q, REPOSITORY_FILTER_FIELDS), sort: parseSort(query.sort, REPOSITORY_SORT_FIELDS), page });
-      return listed(ctx, items.map((r) => repositoryModel(r, ctx)), total, page);
-    },
+    handler: async ({ params, query }, ctx) => listPage(query, ctx, params.project_name),
   });
 
   const get = defineRoute({
