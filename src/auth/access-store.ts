@@ -156,6 +156,26 @@ function robotRow(r: any): RobotCredentials {
   };
 }
 
+/** Members with their principals' kind and name. */
+export function memberQuery(db: Kysely<Database>) {
+  return db
+    .selectFrom('project_members as m')
+    .innerJoin('principals as p', 'p.id', 'm.principal_id')
+    .select(['m.project_id', 'm.principal_id', 'm.role_id', 'm.created_at', 'm.updated_at', 'p.kind', 'p.name']);
+}
+
+export function memberRow(m: { project_id: number; principal_id: number; role_id: number; created_at: number; updated_at: number; kind: string; name: string }): MemberRecord {
+  return {
+    projectId: Number(m.project_id),
+    principalId: Number(m.principal_id),
+    kind: m.kind as 'user' | 'robot',
+    name: m.name,
+    roleId: Number(m.role_id) as RoleId,
+    createdAt: Number(m.created_at),
+    updatedAt: Number(m.updated_at),
+  };
+}
+
 /** Drops what only the secret check needs. */
 export function publicRobot(r: RobotCredentials): RobotRecord {
   const { secretHash: _s, previousSecretHash: _p, previousSecretUntil: _u, ...rest } = r;
@@ -224,11 +244,7 @@ export class AccessStore {
   async snapshot(): Promise<AccessData> {
     const [projects, members, robots, users] = await Promise.all([
       this.db.selectFrom('projects').selectAll().execute(),
-      this.db
-        .selectFrom('project_members as m')
-        .innerJoin('principals as p', 'p.id', 'm.principal_id')
-        .select(['m.project_id', 'm.principal_id', 'm.role_id', 'm.created_at', 'm.updated_at', 'p.kind', 'p.name'])
-        .execute(),
+      memberQuery(this.db).execute(),
       this.db.selectFrom('robots').selectAll().execute(),
       this.db
         .selectFrom('principals as p')
@@ -239,15 +255,7 @@ export class AccessStore {
     ]);
     return {
       projects: projects.map(projectRow),
-      members: members.map((m) => ({
-        projectId: Number(m.project_id),
-        principalId: Number(m.principal_id),
-        kind: m.kind as 'user' | 'robot',
-        name: m.name,
-        roleId: Number(m.role_id) as RoleId,
-        createdAt: Number(m.created_at),
-        updatedAt: Number(m.updated_at),
-      })),
+      members: members.map(memberRow),
       robots: robots.map((r) => publicRobot(robotRow(r))),
       users: users.map((u) => ({ id: Number(u.id), name: u.name, sysadmin: Number(u.sysadmin ?? 0) === 1, stored: u.stored_name !== null })),
     };
@@ -362,21 +370,9 @@ export class AccessStore {
   }
 
   private async snapshotMembers(db: Trx, projectId: number, principalId?: number): Promise<MemberRecord[]> {
-    let q = db
-      .selectFrom('project_members as m')
-      .innerJoin('principals as p', 'p.id', 'm.principal_id')
-      .select(['m.project_id', 'm.principal_id', 'm.role_id', 'm.created_at', 'm.updated_at', 'p.kind', 'p.name'])
-      .where('m.project_id', '=', projectId);
+    let q = memberQuery(db).where('m.project_id', '=', projectId);
     if (principalId !== undefined) q = q.where('m.principal_id', '=', principalId);
-    return (await q.execute()).map((m) => ({
-      projectId: Number(m.project_id),
-      principalId: Number(m.principal_id),
-      kind: m.kind as 'user' | 'robot',
-      name: m.name,
-      roleId: Number(m.role_id) as RoleId,
-      createdAt: Number(m.created_at),
-      updatedAt: Number(m.updated_at),
-    }));
+    return (await q.execute()).map(memberRow);
   }
 
   async setMember(project: ProjectRecord, principal: { id: number; name: string }, roleId: number, actor: Actor, mustBeNew = false): Promise<MemberRecord> {

@@ -8,7 +8,7 @@ import { sql, type ExpressionBuilder, type SqlBool, type Expression } from 'kyse
 import type { Db } from '../metadata/db.js';
 import { filterSql, offsetOf, type Filter, type Page, type SortKey } from '../metadata/list-query.js';
 import type { Database } from '../metadata/schema.js';
-import { projectRow, type MemberRecord, type ProjectRecord } from './access-store.js';
+import { memberQuery, memberRow, projectRow, type MemberRecord, type ProjectRecord } from './access-store.js';
 import type { RoleId } from './rbac.js';
 
 /** What a project list may be filtered by (q=) and sorted by (sort=). */
@@ -159,25 +159,20 @@ export class ProjectQueries {
       if (entityName) parts.push(filterSql(eb, { name: { op: 'fuzzy', value: entityName } }, { name: 'p.name' }));
       return eb.and(parts);
     };
-    const base = this.db.selectFrom('project_members as m').innerJoin('principals as p', 'p.id', 'm.principal_id');
     const [rows, count] = await Promise.all([
-      base
-        .select(['m.project_id', 'm.principal_id', 'm.role_id', 'm.created_at', 'm.updated_at', 'p.kind', 'p.name'])
+      memberQuery(this.db)
         .where(where)
         .orderBy('p.name')
         .limit(page.pageSize)
         .offset(offsetOf(page))
         .execute(),
-      base.select((eb) => eb.fn.countAll<number>().as('n')).where(where).executeTakeFirstOrThrow(),
+      this.db.selectFrom('project_members as m').innerJoin('principals as p', 'p.id', 'm.principal_id').select((eb) => eb.fn.countAll<number>().as('n')).where(where).executeTakeFirstOrThrow(),
     ]);
     return { items: rows.map(memberRow), total: Number(count.n) };
   }
 
   async member(projectId: number, principalId: number): Promise<MemberListItem | undefined> {
-    const row = await this.db
-      .selectFrom('project_members as m')
-      .innerJoin('principals as p', 'p.id', 'm.principal_id')
-      .select(['m.project_id', 'm.principal_id', 'm.role_id', 'm.created_at', 'm.updated_at', 'p.kind', 'p.name'])
+    const row = await memberQuery(this.db)
       .where('m.project_id', '=', projectId)
       .where('m.principal_id', '=', principalId)
       .executeTakeFirst();
@@ -185,14 +180,3 @@ export class ProjectQueries {
   }
 }
 
-function memberRow(m: { project_id: number; principal_id: number; role_id: number; created_at: number; updated_at: number; kind: string; name: string }): MemberListItem {
-  return {
-    projectId: Number(m.project_id),
-    principalId: Number(m.principal_id),
-    kind: m.kind as 'user' | 'robot',
-    name: m.name,
-    roleId: Number(m.role_id) as RoleId,
-    createdAt: Number(m.created_at),
-    updatedAt: Number(m.updated_at),
-  };
-}
