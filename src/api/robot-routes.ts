@@ -229,7 +229,8 @@ export function robotRoutes(deps: RobotRouteDeps): ApiRoute[] {
     handler: async ({ body }, ctx) => {
       const created = await deps.robots.create(await caller(ctx), {
         ...body,
-        permissions: body.permissions.map((p) => ({ kind: p.kind, namespace: p.namespace, access: p.access.map((a) => ({ resource: a.resource, action: a.action })) })),
+        // Harbor's `effect` is dropped where the use case checks the list (core/projects.ts).
+        permissions: body.permissions,
       });
       const r = created.robot;
       return respond(
@@ -275,7 +276,7 @@ export function robotRoutes(deps: RobotRouteDeps): ApiRoute[] {
         description: body.description,
         duration: body.duration,
         disable: body.disable,
-        permissions: body.permissions?.map((p) => ({ kind: p.kind, namespace: p.namespace, access: p.access.map((a) => ({ resource: a.resource, action: a.action })) })),
+        permissions: body.permissions,
       });
       return respond(200, undefined);
     },
