@@ -31,6 +31,7 @@ import { DbSessionStore } from '../api/session-store.js';
 import { systemRoutes } from '../api/system-routes.js';
 import type { Config } from '../config/schema.js';
 import type { DdnsStatus } from '../dns/ddns.js';
+import type { Scheduler } from '../jobs/scheduler.js';
 import type { CertificateProvider } from '../tls/certificate-provider.js';
 import type { ManualRenewal } from '../tls/manual-renewal.js';
 import { minatoVersion } from '../util/version.js';
@@ -58,6 +59,8 @@ export interface ApiServices {
   caCertificatePem?: () => string;
   /** The DDNS updater, when ddns is on. */
   ddns?: { status(): DdnsStatus };
+  /** Background jobs (gc, retention, scrub): their routes start, stop and report runs. */
+  jobs: Scheduler;
 }
 
 export function composeManagementApi(config: Config, s: ApiServices): ManagementApiOptions {

@@ -37,6 +37,7 @@ import { createServerFactory, parseListen, plainHttpWarning } from './listen.js'
 import { Metrics } from './metrics.js';
 import { startMetricsListener, type MetricsListener } from './metrics-endpoint.js';
 import { ProxyWarning } from './proxy-warning.js';
+import { Scheduler } from '../jobs/scheduler.js';
 
 /** How long a stop waits for requests in flight before it closes their connections. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -95,6 +96,13 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   });
 
   const metrics = config.metrics.enabled ? new Metrics() : undefined;
+  // Background jobs (gc, retention, scrub) register here; each runs once at a time in the fleet.
+  const jobs = new Scheduler({
+    locker: shared.coordination.locker,
+    kv: shared.coordination.kv,
+    log: log.child({ mod: 'jobs' }),
+    onFinished: (run) => metrics?.observeJob(run),
+  });
   // The authorization decider asks the authenticator, made below once its identity source exists.
   let auth: Authenticator | undefined;
   const core = await composeRegistryCore(config, dataDir, log, {
@@ -221,6 +229,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     certificates: served,
     caCertificatePem: privateCa && (() => privateCa.caCertificatePem()),
     ddns,
+    jobs,
   });
   const app = await buildApp({
     log,
@@ -254,6 +263,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   const clearText = plainHttpWarning(config);
   if (clearText) log.warn(clearText);
   const abandon = async () => {
+    await jobs.close();
     await Promise.allSettled([app.close(), core.close()]);
     identity.close();
     await certificates.stop();
@@ -315,6 +325,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
       force.unref();
       await Promise.all([app.close(), metricsListener?.close()]);
       clearTimeout(force);
+      await jobs.close();
       identity.close();
       await core.close();
       await shared.close();

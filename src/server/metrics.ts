@@ -51,6 +51,33 @@ export class Metrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly jobRuns = new Counter({
+    name: 'minato_job_runs_total',
+    help: 'Finished background job runs (gc, retention, scrub, ...) by job and status (succeeded, failed, stopped).',
+    labelNames: ['job', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly jobLastRun = new Gauge({
+    name: 'minato_job_last_run_timestamp_seconds',
+    help: 'When a job last ended, by job and status: alert when succeeded is older than its schedule.',
+    labelNames: ['job', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly jobDuration = new Gauge({
+    name: 'minato_job_last_duration_seconds',
+    help: 'How long the last run of a job took.',
+    labelNames: ['job'] as const,
+    registers: [this.registry],
+  });
+
+  /** One finished job run (jobs/scheduler.ts). */
+  observeJob(run: { job: string; status: string; startedAt: number; finishedAt?: number }): void {
+    const end = run.finishedAt ?? Date.now();
+    this.jobRuns.inc({ job: run.job, status: run.status });
+    this.jobLastRun.set({ job: run.job, status: run.status }, end / 1000);
+    this.jobDuration.set({ job: run.job }, (end - run.startedAt) / 1000);
+  }
+
   readonly uploadsInFlight = new Gauge({
     name: 'minato_uploads_in_flight',
     help: 'Upload requests currently streaming a body.',
