@@ -13,7 +13,8 @@ set -euo pipefail
 # busybox-static (a binary an image FROM scratch can run): the docker and containerd tests.
 # postgresql-15 (initdb, pg_ctl outside PATH): the scale-out metadata store; ceph-mon, ceph-osd,
 # radosgw, ceph-common: a one-node Ceph whose radosgw is the S3 server; haproxy: the load balancer
-# in front of several replicas; rsyslog (rsyslogd): the syslog server audit forwarding is sent to.
+# in front of several replicas; rsyslog (rsyslogd): the syslog server audit forwarding is sent to;
+# chromium (driven by playwright-core): the browser the web UI's end-to-end tests run in.
 PEERS=(
   skopeo:skopeo podman:podman nginx:nginx openssl:openssl curl:curl jq:jq tar:tar gzip:gzip
   htpasswd:apache2-utils docker-registry:docker-registry named:bind9 tsig-keygen:bind9-utils
@@ -21,8 +22,9 @@ PEERS=(
   dockerd:docker.io ctr:docker.io busybox:busybox-static
   /usr/lib/postgresql/15/bin/initdb:postgresql-15 ceph-mon:ceph-mon ceph-osd:ceph-osd radosgw:radosgw
   radosgw-admin:ceph-common monmaptool:ceph-base haproxy:haproxy rsyslogd:rsyslog
+  chromium:chromium
 )
-EXTRA_PACKAGES=(ca-certificates)
+EXTRA_PACKAGES=(ca-certificates fonts-dejavu-core)
 
 missing_packages() {
   local pair cmd pkg
