@@ -11,10 +11,12 @@
 // Writes one JSON line (bench/out/ by default) and a table. Everything started is stopped by PID.
 //
 //   npm run build && node dist/bench/gc.js [--repos 2000] [--manifests 10] [--deleted 4]
-//       [--orphans 5] [--concurrency 16] [--label NAME] [--out DIR] [--skip-distribution]
+//       [--orphans 5] [--concurrency 16] [--label NAME] [--out DIR] [--skip-distribution] [--skip-minato]
+//       [--distribution-data DIR]   Distribution's populated content: made there on the first run,
+//                                   reused (copied, then collected) by later ones
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,6 +39,8 @@ const { values: opts } = parseArgs({
     label: { type: 'string', default: 'gc' },
     out: { type: 'string', default: path.join(root, 'bench', 'out') },
     'skip-distribution': { type: 'boolean', default: false },
+    'distribution-data': { type: 'string' },
+    'skip-minato': { type: 'boolean', default: false },
   },
 });
 const REPOS = Number(opts.repos);
@@ -103,7 +107,18 @@ interface Image {
   blobs: Buffer[];
 }
 
-/** The content, the same for both registries: deterministic names, random bytes made once. */
+/** `size` bytes derived from `seed` alone (a hash chain), so every run pushes the same content. */
+function bytesOf(seed: string, size = 256): Buffer {
+  const parts: Buffer[] = [];
+  let h = createHash('sha256').update(seed).digest();
+  for (let n = 0; n < size; n += h.length) {
+    parts.push(h);
+    h = createHash('sha256').update(h).digest();
+  }
+  return Buffer.concat(parts).subarray(0, size);
+}
+
+/** The content, the same for both registries and every run: deterministic names and bytes. */
 function content(): { images: Image[]; orphans: Array<{ repo: string; blob: Buffer }> } {
   const images: Image[] = [];
   const orphans: Array<{ repo: string; blob: Buffer }> = [];
@@ -111,7 +126,7 @@ function content(): { images: Image[]; orphans: Array<{ repo: string; blob: Buff
     const repo = `gc${r % 50}/repo-${r}`;
     for (let m = 0; m < MANIFESTS; m++) {
       const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, config: { Labels: { r: String(r), m: String(m) } } }));
-      const layer = randomBytes(256);
+      const layer = bytesOf(`layer-${r}-${m}`);
       const manifest = Buffer.from(
         JSON.stringify({
           schemaVersion: 2,
@@ -122,7 +137,7 @@ function content(): { images: Image[]; orphans: Array<{ repo: string; blob: Buff
       );
       images.push({ repo, tag: `t${m}`, manifest, digest: sha(manifest), blobs: [config, layer] });
     }
-    for (let o = 0; o < ORPHANS; o++) orphans.push({ repo, blob: randomBytes(256) });
+    for (let o = 0; o < ORPHANS; o++) orphans.push({ repo, blob: bytesOf(`orphan-${r}-${o}`) });
   }
   return { images, orphans };
 }
@@ -272,25 +287,37 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
   try {
-    // Distribution: populate over HTTP, stop it, time the offline GC.
+    // Distribution: populate over HTTP (or reuse a prepared copy), stop it, time the offline GC on a copy.
     if (!opts['skip-distribution']) {
+      let prepared = opts['distribution-data'];
+      if (!prepared || !existsSync(path.join(prepared, 'config.yml'))) {
+        prepared ??= path.join(work, 'distribution-prepared');
+        mkdirSync(prepared, { recursive: true });
+        const dist = await startDistribution(regbenchDir, prepared);
+        pids.push(dist.pid);
+        const { garbageBlobs } = await populate({ url: dist.url }, images, orphans);
+        await dist.stop();
+        writeFileSync(path.join(prepared, 'garbage.json'), JSON.stringify({ garbageBlobs }));
+        console.error(`distribution's content is in ${prepared} (reuse it with --distribution-data)`);
+      }
       const dir = path.join(work, 'distribution');
-      mkdirSync(dir);
-      const dist = await startDistribution(regbenchDir, dir);
-      pids.push(dist.pid);
-      const { garbageBlobs } = await populate({ url: dist.url }, images, orphans);
-      await dist.stop();
+      await run('cp', ['-a', prepared, dir]);
+      const config = path.join(dir, 'config.yml');
+      writeFileSync(config, readFileSync(config, 'utf8').replace(/rootdirectory: .*/, `rootdirectory: ${path.join(dir, 'data')}`));
+      const { garbageBlobs } = JSON.parse(readFileSync(path.join(dir, 'garbage.json'), 'utf8')) as { garbageBlobs: number };
       const blobsDir = path.join(dir, 'data', 'docker', 'registry', 'v2', 'blobs');
       const before = countFiles(blobsDir, 'data');
       const started = performance.now();
-      await run('docker-registry', ['garbage-collect', '--delete-untagged', path.join(dir, 'config.yml')], { maxBuffer: 1 << 30 });
+      await run('docker-registry', ['garbage-collect', '--delete-untagged', config], { maxBuffer: 1 << 30 });
       const seconds = (performance.now() - started) / 1000;
       const after = countFiles(blobsDir, 'data');
+      // Distribution stores manifests as blobs too: its garbage is the blobs plus the deleted manifests.
       result.distribution = { seconds, blobsBefore: before, blobsAfter: after, reclaimed: before - after, expectedGarbage: garbageBlobs };
-      console.error(`distribution garbage-collect: ${seconds.toFixed(2)} s, ${before - after} of ${before} blobs removed (expected ${garbageBlobs})`);
+      console.error(`distribution garbage-collect: ${seconds.toFixed(2)} s, ${before - after} of ${before} blob files removed (garbage blobs: ${garbageBlobs}, plus the deleted manifests)`);
     }
 
     // minato: populate, then GC online under load.
+    if (opts['skip-minato']) return;
     const dir = path.join(work, 'minato');
     mkdirSync(dir);
     const server: NodeServer = await startMinato(dir, [], { MINATO_GC_GRACE_MINUTES: '0', MINATO_AUTH_ADMINS: 'bench' });
