@@ -63,6 +63,8 @@ export interface ScrubReport {
   manifests: { checked: number; references: number };
   storage: { listed: number; orphansInGrace: number };
   counts: Record<FindingKind, number>;
+  /** Findings of each kind that remain (not repaired by this run). */
+  remaining: Record<FindingKind, number>;
   repaired: number;
   /** The first MAX_FINDINGS findings (counts stay exact beyond). */
   findings: ScrubFinding[];
@@ -145,22 +147,30 @@ const ADVICE: Record<FindingKind, Advice> = {
   },
 };
 
+export function emptyReport(repair: boolean): ScrubReport {
+  const zero = () => Object.fromEntries(FINDING_KINDS.map((k) => [k, 0])) as Record<FindingKind, number>;
+  return {
+    repair,
+    stopped: false,
+    blobs: { checked: 0, bytes: 0, total: 0 },
+    manifests: { checked: 0, references: 0 },
+    storage: { listed: 0, orphansInGrace: 0 },
+    counts: zero(),
+    remaining: zero(),
+    repaired: 0,
+    findings: [],
+    findingsTruncated: false,
+  };
+}
+
 export class Scrub {
   constructor(private readonly deps: ScrubDeps) {}
 
-  /** One whole scrub. Resolves with the report; a stop (signal) ends it early with what was checked. */
-  async run(options: ScrubOptions): Promise<ScrubReport> {
-    const report: ScrubReport = {
-      repair: options.repair,
-      stopped: false,
-      blobs: { checked: 0, bytes: 0, total: 0 },
-      manifests: { checked: 0, references: 0 },
-      storage: { listed: 0, orphansInGrace: 0 },
-      counts: Object.fromEntries(FINDING_KINDS.map((k) => [k, 0])) as Record<FindingKind, number>,
-      repaired: 0,
-      findings: [],
-      findingsTruncated: false,
-    };
+  /**
+   * One whole scrub. Resolves with the report (filled as it goes: pass `report` to watch it); a
+   * stop (signal) ends it early with what was checked.
+   */
+  async run(options: ScrubOptions, report: ScrubReport = emptyReport(options.repair)): Promise<ScrubReport> {
     const run = new ScrubRun(this.deps, options, report);
     try {
       await run.blobs();
@@ -396,6 +406,7 @@ class ScrubRun {
     const { report } = this;
     report.counts[f.kind]++;
     if (f.repaired) report.repaired++;
+    else report.remaining[f.kind]++;
     if (report.findings.length >= MAX_FINDINGS) {
       report.findingsTruncated = true;
       return;
