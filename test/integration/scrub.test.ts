@@ -100,3 +100,17 @@ describe('scrub pace, stop and the CLI', () => {
     assert.equal(existsSync(file), false);
   });
 });
+
+test('scrub.schedule: the job runs by itself and only reports', async () => {
+  const reg = await startTestRegistry({ scrub: { schedule: '* * * * * *', rateMBps: 0 } });
+  try {
+    const admin = await apiClient(reg.url, { headers: { Authorization: reg.basic } });
+    const scheduled = await waitFor(async () => {
+      const runs = (await admin('GET', '/api/v2.0/system/scrub')).json() as Array<{ job_kind: string; job_status: string; job_parameters: string }>;
+      return runs.find((r) => r.job_kind === 'SCHEDULE' && r.job_status === 'Success');
+    }, 10_000, 'a scheduled scrub');
+    assert.deepEqual(JSON.parse(scheduled.job_parameters), { repair: false });
+  } finally {
+    await reg.close();
+  }
+});
