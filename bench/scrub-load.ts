@@ -2,12 +2,14 @@
 // `minato serve` (tuned flags, no access log) on a fresh data directory, pushes --mb MB of 4 MiB
 // blobs for the scrub to read and one small image for the pull load, then runs the same pull load
 // (--clients workers, each GET manifest by tag then GET its 256 KiB layer, in a loop, keep-alive)
-// for --seconds in three phases: no scrub; a scrub at scrub.rateMBps = --rate; a scrub with no
-// limit (rateMBps 0, the server restarted on the same data). Prints p50/p99 of the requests and
-// how fast the scrub read in each phase, and writes the figures as JSON to bench/out/. Stops
-// every process it started, by PID.
+// for --seconds per phase: no scrub and a scrub at scrub.rateMBps = --rate, alternated --rounds
+// times; then, the server restarted on the same data with rateMBps 0 (no limit), no scrub and an
+// unlimited scrub alternated likewise. Alternating keeps the machine's drift (other work on the
+// cores) out of the comparison. Prints p50/p99 of each kind of phase (all its rounds' requests
+// pooled, and each round's p99) and how fast the scrub read, and writes the figures as JSON to
+// bench/out/. Stops every process it started, by PID.
 //
-//   npm run build && node dist/bench/scrub-load.js [--mb 640] [--rate 50] [--clients 8] [--seconds 10]
+//   npm run build && node dist/bench/scrub-load.js [--mb 640] [--rate 50] [--clients 4] [--seconds 10] [--rounds 3]
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -26,7 +28,8 @@ function option(name: string, fallback: number): number {
 
 const MB = option('mb', 640);
 const RATE = option('rate', 50);
-const CLIENTS = option('clients', 8);
+const CLIENTS = option('clients', 4);
+const ROUNDS = option('rounds', 3);
 const SECONDS = option('seconds', 10);
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS + 4 });
@@ -101,12 +104,17 @@ interface Phase {
   p99: number;
   /** MB/s the scrub read during the phase. */
   scrubMBps?: number;
+  latencies: number[];
 }
 
-async function scrubBytes(server: NodeServer, id: number): Promise<number> {
-  const res = await call(server, 'GET', `/api/v2.0/system/scrub/${id}?page_size=1`);
-  const run = JSON.parse(res.body.toString()) as { progress?: { done: number; phase?: string }; summary?: { bytes_verified: number } };
-  return run.summary?.bytes_verified ?? (run.progress?.phase === 'blobs' ? run.progress.done : 0);
+/** Stops a run and waits for its end; the bytes it re-hashed. */
+async function stopScrub(server: NodeServer, id: number): Promise<number> {
+  await call(server, 'PATCH', `/api/v2.0/system/scrub/${id}`);
+  for (;;) {
+    const run = JSON.parse((await call(server, 'GET', `/api/v2.0/system/scrub/${id}?page_size=1`)).body.toString()) as { job_status: string; summary?: { bytes_verified: number } };
+    if (run.job_status !== 'Running') return run.summary?.bytes_verified ?? 0;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 async function phase(server: NodeServer, layer: string, name: string, withScrub: boolean): Promise<Phase> {
@@ -119,41 +127,53 @@ async function phase(server: NodeServer, layer: string, name: string, withScrub:
   const t0 = Date.now();
   const latencies = (await load(server, layer)).sort((a, b) => a - b);
   const seconds = (Date.now() - t0) / 1000;
-  const out: Phase = { phase: name, requests: latencies.length, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
-  if (id !== undefined) {
-    out.scrubMBps = (await scrubBytes(server, id)) / 1e6 / seconds;
-    await call(server, 'PATCH', `/api/v2.0/system/scrub/${id}`);
-    // Wait for the stop, so the next phase starts quiet.
-    for (let i = 0; i < 100; i++) {
-      const r = JSON.parse((await call(server, 'GET', `/api/v2.0/system/scrub/${id}?page_size=1`)).body.toString()) as { job_status: string };
-      if (r.job_status !== 'Running') break;
-      await new Promise((r2) => setTimeout(r2, 100));
-    }
-  }
-  process.stderr.write(`${name}: ${out.requests} requests, p50 ${out.p50.toFixed(2)} ms, p99 ${out.p99.toFixed(2)} ms${out.scrubMBps !== undefined ? `, scrub read ${out.scrubMBps.toFixed(1)} MB/s` : ''}\n`);
+  const out: Phase = { phase: name, requests: latencies.length, p50: percentile(latencies, 50), p99: percentile(latencies, 99), latencies };
+  // Stopped (and waited for) here, so the next phase starts quiet.
+  if (id !== undefined) out.scrubMBps = (await stopScrub(server, id)) / 1e6 / seconds;
+  process.stderr.write(`  ${name}: ${out.requests} requests, p50 ${out.p50.toFixed(2)} ms, p99 ${out.p99.toFixed(2)} ms${out.scrubMBps !== undefined ? `, scrub read ${out.scrubMBps.toFixed(1)} MB/s` : ''}\n`);
   return out;
+}
+
+/** The phases of one kind pooled: p50/p99 of all their requests, each round's p99, the scrub's mean rate. */
+function pooled(name: string, phases: Phase[]) {
+  const all = phases.flatMap((p) => p.latencies).sort((a, b) => a - b);
+  const rates = phases.map((p) => p.scrubMBps).filter((r): r is number => r !== undefined);
+  return {
+    phase: name,
+    requests: all.length,
+    p50: percentile(all, 50),
+    p99: percentile(all, 99),
+    roundP99: phases.map((p) => p.p99),
+    scrubMBps: rates.length ? rates.reduce((a, b) => a + b, 0) / rates.length : undefined,
+  };
 }
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'minato-bench-scrub-'));
   let server: NodeServer | undefined;
   const env = (rate: number) => ({ MINATO_AUTH_ADMINS: 'bench', MINATO_SCRUB_RATE_MBPS: String(rate) });
+  const rounds = async (kinds: Array<[string, boolean]>) => {
+    const by = new Map<string, Phase[]>(kinds.map(([k]) => [k, []]));
+    for (let i = 0; i < ROUNDS; i++) for (const [k, scrub] of kinds) by.get(k)!.push(await phase(server!, layer, k, scrub));
+    return kinds.map(([k]) => pooled(k, by.get(k)!));
+  };
+  let layer = '';
   try {
     server = await startMinato(dir, [], env(RATE));
-    const { layer } = await fill(server);
-    const phases = [await phase(server, layer, 'no scrub', false), await phase(server, layer, `scrub at ${RATE} MB/s`, true)];
+    ({ layer } = await fill(server));
+    const results = await rounds([['no scrub', false], [`scrub at ${RATE} MB/s`, true]]);
     await stopPid(server.pid);
     server = await startMinato(dir, [], env(0));
-    phases.push(await phase(server, layer, 'scrub unlimited', true));
+    results.push(...(await rounds([['no scrub (2nd server)', false], ['scrub unlimited', true]])));
     const table = [
-      '| phase | requests | p50 ms | p99 ms | scrub read MB/s |',
-      '| --- | ---: | ---: | ---: | ---: |',
-      ...phases.map((p) => `| ${p.phase} | ${p.requests} | ${p.p50.toFixed(2)} | ${p.p99.toFixed(2)} | ${p.scrubMBps?.toFixed(1) ?? '-'} |`),
+      `| phase (${ROUNDS} x ${SECONDS} s, ${CLIENTS} clients) | requests | p50 ms | p99 ms | p99 per round | scrub read MB/s |`,
+      '| --- | ---: | ---: | ---: | --- | ---: |',
+      ...results.map((p) => `| ${p.phase} | ${p.requests} | ${p.p50.toFixed(2)} | ${p.p99.toFixed(2)} | ${p.roundP99.map((x) => x.toFixed(1)).join(', ')} | ${p.scrubMBps?.toFixed(1) ?? '-'} |`),
     ].join('\n');
-    process.stdout.write(`${table}\n`);
+    process.stdout.write(`${table}\nload average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
     const out = path.join(repo, 'bench', 'out');
     mkdirSync(out, { recursive: true });
-    writeFileSync(path.join(out, `${stamp()}-scrub-load.json`), JSON.stringify({ mb: MB, rate: RATE, clients: CLIENTS, seconds: SECONDS, loadavg: os.loadavg(), phases }, null, 2));
+    writeFileSync(path.join(out, `${stamp()}-scrub-load.json`), JSON.stringify({ mb: MB, rate: RATE, clients: CLIENTS, seconds: SECONDS, rounds: ROUNDS, loadavg: os.loadavg(), results }, null, 2));
   } finally {
     if (server) await stopPid(server.pid);
     agent.destroy();

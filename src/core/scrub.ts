@@ -105,6 +105,7 @@ const IMAGES_PER_FINDING = 20;
 const BLOB_PAGE = 500;
 const MANIFEST_PAGE = 200;
 const STORAGE_PAGE = 1000;
+const READ_CHUNK = 1 << 20;
 
 type Advice = { meaning: string; repair: (f: FindingFacts) => string; repaired: (f: FindingFacts) => string };
 type FindingFacts = Omit<ScrubFinding, 'meaning' | 'repair'>;
@@ -226,7 +227,7 @@ class ScrubRun {
         } else if (stat.size !== row.size) {
           await this.blobFinding('missing-blob', row.digest, `the stored bytes are ${stat.size} long, the metadata says ${row.size}`, true);
         } else {
-          const actual = await this.hash(row.digest);
+          const actual = await this.hash(row.digest, stat.size);
           if (actual !== undefined && actual !== row.digest) await this.blobFinding('corrupt-blob', row.digest, `the stored bytes hash to ${actual}`, true);
         }
         report.blobs.checked++;
@@ -237,19 +238,19 @@ class ScrubRun {
   }
 
   /** The digest of a blob's stored bytes, read at the paced rate; undefined when they went meanwhile. */
-  private async hash(digest: Digest): Promise<string | undefined> {
+  private async hash(digest: Digest, size: number): Promise<string | undefined> {
     const algorithm = digestAlgorithm(digest);
     const hash = createHash(algorithm);
-    let stream;
+    let chunks: AsyncIterable<Buffer>;
     try {
-      stream = await this.deps.blobs.open(digest);
+      chunks = await this.chunks(digest, size);
     } catch (err) {
       if (err instanceof BlobNotFoundError) return undefined;
       throw err;
     }
     try {
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
-        // Paced before the bytes are counted: the stream is not read on while we wait.
+      for await (const chunk of chunks) {
+        // Paced before the bytes are counted: nothing more is read while we wait.
         await this.bucket.take(chunk.length, this.signal);
         hash.update(chunk);
         this.report.blobs.bytes += chunk.length;
@@ -259,10 +260,33 @@ class ScrubRun {
     } catch (err) {
       if (err instanceof BlobNotFoundError || (err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
-    } finally {
-      stream.destroy();
     }
     return `${algorithm}:${hash.digest('hex')}`;
+  }
+
+  /**
+   * A blob's bytes in order. Where the store has positional reads (the filesystem), through them:
+   * large blobs are then read with direct I/O into reused buffers, as pulls are, instead of filling
+   * the page cache with a whole registry's worth of fresh pages (expensive on VMs, and it evicts
+   * what pulls need). Elsewhere, the store's stream.
+   */
+  private async chunks(digest: Digest, size: number): Promise<AsyncIterable<Buffer>> {
+    const { blobs } = this.deps;
+    if (!blobs.openReader) return (await blobs.open(digest)) as AsyncIterable<Buffer>;
+    const reader = await blobs.openReader(digest);
+    return (async function* () {
+      try {
+        for (let position = 0; position < size; ) {
+          // Each chunk is hashed before the next read reuses its buffer (depth >= 1).
+          const chunk = await reader.read(position, READ_CHUNK);
+          if (chunk.length === 0) return;
+          position += chunk.length;
+          yield chunk;
+        }
+      } finally {
+        await reader.close();
+      }
+    })();
   }
 
   /** A corrupt or missing blob: reported with the images it breaks; repaired when asked. */
