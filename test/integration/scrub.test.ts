@@ -33,12 +33,13 @@ describe('scrub pace, stop and the CLI', () => {
   let admin: ApiClient;
   const RATE_MBPS = 4;
   const BYTES = 8_000_000;
+  let layers: Buffer[];
 
   before(async () => {
     reg = await startTestRegistry({ scrub: { rateMBps: RATE_MBPS } });
     admin = await apiClient(reg.url, { headers: { Authorization: reg.basic } });
     // 8 MB in four layers of one image.
-    const layers = Array.from({ length: 4 }, () => randomBytes(BYTES / 4));
+    layers = Array.from({ length: 4 }, () => randomBytes(BYTES / 4));
     const config = Buffer.from('{"architecture":"amd64","os":"linux"}');
     for (const blob of [config, ...layers]) await pushBlob(reg, 'library/big', blob);
     const res = await request(`${reg.url}/v2/library/big/manifests/v1`, { method: 'PUT', headers: { Authorization: reg.basic, 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' }, body: imageManifest(config, layers) });
@@ -98,6 +99,16 @@ describe('scrub pace, stop and the CLI', () => {
     assert.match(repaired.stdout, /\[repaired\]/);
     assert.match(repaired.stdout, /OK: 1 finding\(s\) repaired, none remain/);
     assert.equal(existsSync(file), false);
+  });
+
+  test('one flipped byte in the middle of a 2 MB layer (read with direct I/O where the disk has it) is found', async () => {
+    const file = blobFile(reg.dataDir, sha256(layers[2]!));
+    const bytes = Buffer.from(layers[2]!);
+    bytes[1_000_001] = bytes[1_000_001]! ^ 1;
+    await writeFile(file, bytes);
+    const found = await scrub(admin, false);
+    assert.equal(found.summary!.findings['corrupt-blob'], 1, JSON.stringify(found.findings));
+    assert.equal(found.findings[0]!.digest, sha256(layers[2]!));
   });
 });
 
