@@ -5,7 +5,7 @@
 // the scrub resource: Harbor has none to grant).
 import { z } from 'zod';
 import type { JobRun } from '../jobs/scheduler.js';
-import { FINDING_KINDS, type ScrubFinding } from '../core/scrub.js';
+import { FINDING_KINDS, type ScrubFinding } from '../core/scrub-findings.js';
 import type { ScrubRuns, ScrubSummary } from '../core/scrub-runs.js';
 import { access } from './access.js';
 import { model, timestamp } from './models.js';

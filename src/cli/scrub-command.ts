@@ -3,7 +3,6 @@
 // or the flags, as the content commands). A run shows a progress bar on a terminal, then the
 // findings grouped by kind, each with what it means and what repair does or did. Exit status 1
 // while findings remain (or the run failed), 0 when the registry is whole, 2 when it could not ask.
-import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { formatSize } from '../util/size.js';
 import { sleep } from '../util/async.js';
@@ -98,7 +97,9 @@ async function runOf(api: ApiClient, id: string | undefined): Promise<RunModel> 
 
 /** Polls a run until it ends, with a progress bar on a terminal. */
 async function follow(api: ApiClient, id: number, bar: boolean): Promise<RunModel> {
-  const progress = bar
+  // Loaded only for a bar: every other command starts without it.
+  const cliProgress = bar ? (await import('cli-progress')).default : undefined;
+  const progress = cliProgress
     ? new cliProgress.SingleBar({ format: ' {phase} [{bar}] {percentage}% | {shown}', hideCursor: true, clearOnComplete: true, stream: process.stderr }, cliProgress.Presets.shades_classic)
     : undefined;
   let phase: string | undefined;

@@ -5,7 +5,8 @@
 import type { KeyValueStore } from '../coordination/coordination.js';
 import { JobBusyError, type JobRun, type Scheduler } from '../jobs/scheduler.js';
 import { DomainError } from './domain-error.js';
-import { emptyReport, FINDING_KINDS, type FindingKind, type Scrub, type ScrubFinding, type ScrubReport } from './scrub.js';
+import type { FindingKind, ScrubFinding } from './scrub-findings.js';
+import { emptyReport, type Scrub, type ScrubReport } from './scrub.js';
 
 export const SCRUB_JOB = 'scrub';
 const HISTORY = 50;
@@ -110,4 +111,3 @@ function findingsKey(id: number): string {
   return `${FINDINGS_PREFIX}${id}.json`;
 }
 
-export { FINDING_KINDS };
