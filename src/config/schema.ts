@@ -3,6 +3,7 @@
 // Keys are camelCase so that every key maps to exactly one MINATO_* variable (see env.ts).
 import { z } from 'zod';
 import { auditConfigSchema } from '../audit/config.js';
+import { scrubConfigSchema } from '../core/scrub-config.js';
 import { ddnsConfigSchema, dnsProviderSchema } from '../dns/registry.js';
 import { databaseSchema } from '../metadata/config.js';
 import { storageDriverSchema } from '../storage/config.js';
@@ -299,6 +300,7 @@ export const configSchema = z.strictObject({
     .prefault({})
     .describe('Project storage quotas.'),
   audit: auditConfigSchema,
+  scrub: scrubConfigSchema,
   metrics: z
     .strictObject({
       enabled: z.boolean().default(true).describe('Serve Prometheus metrics at /metrics.'),

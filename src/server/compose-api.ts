@@ -32,6 +32,7 @@ import { systemRoutes } from '../api/system-routes.js';
 import type { Config } from '../config/schema.js';
 import type { DdnsStatus } from '../dns/ddns.js';
 import type { Scheduler } from '../jobs/scheduler.js';
+import { scrubRoutes, type ScrubRunsApi } from '../api/scrub-routes.js';
 import type { CertificateProvider } from '../tls/certificate-provider.js';
 import type { ManualRenewal } from '../tls/manual-renewal.js';
 import { minatoVersion } from '../util/version.js';
@@ -61,6 +62,8 @@ export interface ApiServices {
   ddns?: { status(): DdnsStatus };
   /** Background jobs (gc, retention, scrub): their routes start, stop and report runs. */
   jobs: Scheduler;
+  /** The scrub's runs (start, history, findings, stop). */
+  scrub?: ScrubRunsApi;
 }
 
 export function composeManagementApi(config: Config, s: ApiServices): ManagementApiOptions {
@@ -117,6 +120,7 @@ export function composeManagementApi(config: Config, s: ApiServices): Management
       repositories: new Repositories(new ContentQueries(s.core.db), s.core.artifacts, catalog),
       actor: (principal, address) => s.projects.actor(principal, address),
     }),
+    ...scrubRoutes(s.scrub),
   ];
   return {
     routes,

@@ -38,6 +38,7 @@ import { Metrics } from './metrics.js';
 import { startMetricsListener, type MetricsListener } from './metrics-endpoint.js';
 import { ProxyWarning } from './proxy-warning.js';
 import { Scheduler } from '../jobs/scheduler.js';
+import { composeScrub } from './compose-scrub.js';
 
 /** How long a stop waits for requests in flight before it closes their connections. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -124,6 +125,8 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
       },
     },
   });
+
+  const scrub = composeScrub(config, { core, jobs, kv: shared.coordination.kv, log: log.child({ mod: 'scrub' }), metrics });
 
   // Names this process in the changes it writes to the outbox, so it does not apply them twice.
   const origin = randomUUID();
@@ -230,6 +233,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     caCertificatePem: privateCa && (() => privateCa.caCertificatePem()),
     ddns,
     jobs,
+    scrub,
   });
   const app = await buildApp({
     log,

@@ -78,6 +78,29 @@ export class Metrics {
     this.jobDuration.set({ job: run.job }, (end - run.startedAt) / 1000);
   }
 
+  readonly scrubLastFindings = new Gauge({
+    name: 'minato_scrub_last_findings',
+    help: 'Findings of the last finished scrub, by kind (corrupt-blob, missing-blob, broken-reference, corrupt-manifest, orphan-blob; after a repair: what remains unrepaired). Alert when above 0.',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly scrubLastRun = new Gauge({
+    name: 'minato_scrub_last_run_timestamp_seconds',
+    help: 'When the last scrub that went through to the end finished: alert when older than its schedule.',
+    registers: [this.registry],
+  });
+  readonly scrubBytesVerified = new Counter({
+    name: 'minato_scrub_bytes_verified_total',
+    help: 'Blob bytes the scrub read back and re-hashed.',
+    registers: [this.registry],
+  });
+
+  /** One finished scrub: what remains of each kind of finding. */
+  observeScrub(remaining: Record<string, number>, finishedAt: number): void {
+    for (const [kind, n] of Object.entries(remaining)) this.scrubLastFindings.set({ kind }, n);
+    this.scrubLastRun.set(finishedAt / 1000);
+  }
+
   readonly uploadsInFlight = new Gauge({
     name: 'minato_uploads_in_flight',
     help: 'Upload requests currently streaming a body.',

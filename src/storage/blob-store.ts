@@ -8,6 +8,17 @@ export interface BlobInfo {
   size: number;
 }
 
+/** A committed blob as `list` reports it. */
+export interface ListedBlob extends BlobInfo {
+  /**
+   * When the bytes were last written or committed (filesystem: the file's mtime, which a commit
+   * sets, also when it finds the bytes already there; S3: LastModified). Absent when the driver
+   * cannot tell. A scrub deletes bytes no metadata knows only once they are older than its grace
+   * window: younger ones may belong to a commit whose metadata is not written yet.
+   */
+  modified?: Date;
+}
+
 /** Inclusive byte range, as in HTTP `Range: bytes=start-end`. */
 export interface ByteRange {
   start: number;
@@ -73,8 +84,8 @@ export interface BlobStore {
   redirectUrl?(digest: Digest, ttlSeconds: number): Promise<string | undefined>;
   /** Removes a committed blob. Idempotent. */
   delete(digest: Digest): Promise<void>;
-  /** Committed blobs in digest order after `after`, at most `limit` (for garbage collection). */
-  list(after: Digest | undefined, limit: number): Promise<BlobInfo[]>;
+  /** Committed blobs in digest order after `after`, at most `limit` (for garbage collection and scrub). */
+  list(after: Digest | undefined, limit: number): Promise<ListedBlob[]>;
 
   /**
    * Optional (object stores): stores a small blob that arrived whole in one request, as one

@@ -309,6 +309,18 @@ export function blobStoreConformance(name: string, subject: () => Promise<BlobSt
       assert.deepEqual((await store.list(digests[6], 10)).length, 0);
     });
 
+    it('list: each blob says when it was written (modified), so a scrub can leave fresh bytes alone', async ({ store }) => {
+      // Whole seconds: S3 reports LastModified to the second, filesystems may round too.
+      const before = Math.floor(Date.now() / 1000) * 1000 - 1000;
+      const digest = await push(store, randomBytes(100));
+      const after = Date.now() + 1000;
+      const [listed] = await store.list(undefined, 10);
+      assert.equal(listed?.digest, digest);
+      assert.ok(listed.modified instanceof Date, 'modified is given');
+      const t = listed.modified.getTime();
+      assert.ok(t >= before && t <= after, `modified ${listed.modified.toISOString()} is the commit's time (${new Date(before).toISOString()} .. ${new Date(after).toISOString()})`);
+    });
+
     it('delete removes a blob and is idempotent', async ({ store }) => {
       const data = randomBytes(2000);
       const digest = await push(store, data);

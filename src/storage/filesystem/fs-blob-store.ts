@@ -22,6 +22,7 @@ import {
   type BlobReader,
   type BlobStore,
   type ByteRange,
+  type ListedBlob,
   type UploadState,
 } from '../blob-store.js';
 import { DirectIo } from './direct-io.js';
@@ -202,8 +203,11 @@ export class FsBlobStore implements BlobStore {
 
       const dest = this.layout.blobPath(expected);
       if (statSyncOrUndefined(dest)) {
-        // Already stored (content-addressed): the upload is a duplicate.
+        // Already stored (content-addressed): the upload is a duplicate. The blob's mtime moves
+        // to now, so a scrub sees it as young and leaves it alone while this commit's metadata is
+        // written (bytes no metadata knows yet are kept for the scrub's grace window).
         fsSync.rmSync(file, { force: true });
+        touch(dest);
       } else {
         // Durable before visible: the data is fsynced, then renamed into place, then the
         // directory entry is fsynced; only then is the blob acknowledged.
@@ -211,6 +215,9 @@ export class FsBlobStore implements BlobStore {
         const dir = path.dirname(dest);
         this.ensureDir(dir);
         fsSync.renameSync(file, dest);
+        // The rename keeps the upload's mtime (its last append, maybe long ago): the commit's time
+        // is what the scrub's grace window counts from.
+        touch(dest);
         await fsyncPath(dir);
       }
       this.forgetHash(id);
@@ -266,8 +273,8 @@ export class FsBlobStore implements BlobStore {
     return offset;
   }
 
-  async list(after: Digest | undefined, limit: number): Promise<BlobInfo[]> {
-    const out: BlobInfo[] = [];
+  async list(after: Digest | undefined, limit: number): Promise<ListedBlob[]> {
+    const out: ListedBlob[] = [];
     for (const algorithm of ['sha256', 'sha512'] as const) {
       if (after !== undefined && after > `${algorithm}:~`) continue;
       const algorithmDir = path.join(this.layout.blobsDir, algorithm);
@@ -277,7 +284,7 @@ export class FsBlobStore implements BlobStore {
           const digest = `${algorithm}:${hex}` as Digest;
           if (after !== undefined && digest <= after) continue;
           const st = statSyncOrUndefined(this.layout.blobPath(digest));
-          if (st) out.push({ digest, size: st.size });
+          if (st) out.push({ digest, size: st.size, modified: st.mtime });
           if (out.length >= limit) return out;
         }
       }
@@ -357,6 +364,16 @@ async function fsyncPath(file: string): Promise<void> {
     await fsyncFd(fd);
   } finally {
     fsSync.closeSync(fd);
+  }
+}
+
+/** Sets a file's times to now; best effort (the times only steer the scrub's grace window). */
+function touch(file: string): void {
+  const now = new Date();
+  try {
+    fsSync.utimesSync(file, now, now);
+  } catch {
+    // Not ours to change (another owner): the scrub then sees the older time.
   }
 }
 

@@ -36,6 +36,7 @@ import {
   type BlobInfo,
   type BlobStore,
   type ByteRange,
+  type ListedBlob,
   type UploadState,
 } from '../blob-store.js';
 import type { S3DriverConfig } from '../config.js';
@@ -140,8 +141,8 @@ export class S3BlobStore implements BlobStore {
     await this.deleteKeys([this.layout.blobKey(digest)]);
   }
 
-  async list(after: Digest | undefined, limit: number): Promise<BlobInfo[]> {
-    const out: BlobInfo[] = [];
+  async list(after: Digest | undefined, limit: number): Promise<ListedBlob[]> {
+    const out: ListedBlob[] = [];
     let startAfter = after ? this.layout.blobKey(after) : undefined;
     let token: string | undefined;
     while (out.length < limit) {
@@ -156,7 +157,7 @@ export class S3BlobStore implements BlobStore {
       ));
       for (const object of page.Contents ?? []) {
         const digest = object.Key ? this.layout.digestOf(object.Key) : undefined;
-        if (digest && out.length < limit) out.push({ digest, size: object.Size ?? 0 });
+        if (digest && out.length < limit) out.push({ digest, size: object.Size ?? 0, ...(object.LastModified ? { modified: object.LastModified } : {}) });
       }
       if (!page.IsTruncated || !page.NextContinuationToken) break;
       token = page.NextContinuationToken;
