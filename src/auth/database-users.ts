@@ -1,7 +1,7 @@
 // Users kept in the metadata database (the identity source when no htpasswd file is configured).
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
-import { alreadyExists, notFound } from '../core/domain-error.js';
+import { alreadyExists, notFound } from '../util/domain-error.js';
 import { appendToOutbox } from '../metadata/outbox.js';
 import type { Db } from '../metadata/db.js';
 import { directWrites, type WriteGate } from '../metadata/metadata-store.js';
