@@ -86,6 +86,7 @@ export function composeManagementApi(config: Config, s: ApiServices): Management
       version: minatoVersion(),
       readiness: s.readiness,
       authMode: s.usersInDatabase ? 'db_auth' : 'htpasswd',
+      projectCreationRestriction: config.projects.creationRestriction,
       origin,
       storageProvider: config.storage.driver.kind,
       caCertificatePem: s.caCertificatePem,
