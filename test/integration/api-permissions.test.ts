@@ -4,19 +4,21 @@
 // non-member, anonymous, a project robot and a system robot with given permission lists), in a
 // public and a private project. The expected outcome of every cell is derived from the data of
 // src/auth/rbac.ts (roleGrants, publicGrants: Harbor's matrix as its code grants it) and from
-// the robots' permission lists, not written out here: change one grant there and a cell here
-// fails. Refusals as Harbor's code gives them (docs/permissions.md): no credentials -> 401,
+// the robots' permission lists; and rbac.ts's data is held to the matrix in docs/permissions.md
+// (Harbor's, as its code grants it), so a grant changed there fails here. Refusals as Harbor's code gives them (docs/permissions.md): no credentials -> 401,
 // signed in but not allowed -> 403, also for a private project the caller is no member of.
 // Lists show only what the caller may read. One registry, fixtures made once; every response is
 // checked against the OpenAPI document.
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { publicGrants, roleGrants, ROLES, type RoleId } from '../../src/auth/rbac.js';
+import { projectPermissions, publicGrants, roleGrants, ROLES, type RoleId } from '../../src/auth/rbac.js';
 import { SYSTEM_ACTOR } from '../../src/events/events.js';
 import type { Response } from '../helpers/http.js';
 import { pushImage } from '../helpers/oci.js';
 import { apiClient, type ApiClient } from '../helpers/openapi.js';
-import { startTestRegistry, type TestRegistry } from '../helpers/registry.js';
+import { ROOT, startTestRegistry, type TestRegistry } from '../helpers/registry.js';
 
 const PASSWORD = 'Passw0rd-matrix';
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
@@ -123,6 +125,37 @@ interface Fixture {
   artifact: Record<string, string>;
   targetUser: Record<string, { admin: number; remove: number }>;
 }
+
+test("rbac.ts grants exactly the matrix of docs/permissions.md (Harbor's code): every cell of every row, and no action the table does not have", async () => {
+  const text = await readFile(path.join(ROOT, 'docs', 'permissions.md'), 'utf8');
+  const section = text.slice(text.indexOf('## The matrix'), text.indexOf('## On the registry API'));
+  const rows = section.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| resource') && !l.startsWith('|---'));
+  assert.ok(rows.length >= 20, 'the table is there');
+  const columns: Array<RoleId | 'public'> = [ROLES.projectAdmin, ROLES.maintainer, ROLES.developer, ROLES.guest, ROLES.limitedGuest, 'public'];
+  const listed = new Set<string>();
+  const wrong: string[] = [];
+  for (const row of rows) {
+    const cells = row.split('|').slice(1, -1).map((c) => c.trim());
+    const resources = cells[0]!.replace(/\(.*\)/, '').split(',').map((r) => r.trim());
+    const actions = cells[1]!.replace(/\(.*\)/, '').split(',').map((a) => a.trim());
+    for (const resource of resources) {
+      for (const action of actions) {
+        listed.add(`${resource}:${action}`);
+        columns.forEach((column, i) => {
+          // A cell holds a check mark, nothing, or the resources of the row it applies to ("scan").
+          const cell = cells[2 + i]!;
+          const expected = cell === '✓' || cell.split(',').map((c) => c.trim()).includes(resource);
+          const actual = column === 'public' ? publicGrants(resource, action) : roleGrants(column, resource, action);
+          if (actual !== expected) wrong.push(`${resource}:${action} for ${column === 'public' ? 'the public set' : `role ${column}`}: rbac.ts ${actual}, docs ${expected}`);
+        });
+      }
+    }
+  }
+  // Every action rbac.ts grants on a resource of the table is in the table.
+  const tabled = new Set([...listed].map((l) => l.split(':')[0]));
+  for (const perm of projectPermissions()) if (tabled.has(perm.split(':')[0]) && !listed.has(perm)) wrong.push(`${perm} is granted but not in the table`);
+  assert.deepEqual(wrong, []);
+});
 
 describe('the permission matrix over the management API', () => {
   let reg: TestRegistry;
