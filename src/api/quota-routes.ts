@@ -1,6 +1,6 @@
 // Project storage quotas on the management API, as Harbor has them: `GET /quotas` (system
-// admins), `GET /quotas/{id}` (anyone with quota:read in the project), `PUT /quotas/{id}` with
-// `{"hard": {"storage": N}}` (system admins). A quota's id is its project's id (minato keeps one
+// admins), `GET /quotas/{id}` (the system quota:read, as Harbor; and anyone with quota:read in the
+// project), `PUT /quotas/{id}` with `{"hard": {"storage": N}}` (system admins). A quota's id is its project's id (minato keeps one
 // quota per project, in the project). Usage is exact at every moment (core/quotas.ts).
 import { z } from 'zod';
 import type { ProjectRecord } from '../auth/access-store.js';
@@ -77,7 +77,8 @@ export function quotaRoutes(deps: QuotaRoutesDeps): ApiRoute[] {
       operationId: 'getQuota',
       summary: "A project's storage quota and usage",
       tag: 'quota',
-      access: access.project('quota', 'read', projectOfId),
+      // Harbor asks for the system quota:read here; minato lets the project's members read their own quota too.
+      access: access.project('quota', 'read', projectOfId, { resource: 'quota', action: 'read' }),
       params: idParams,
       responses: { 200: { description: 'The quota.', schema: QuotaModel } },
       errors: [404],
