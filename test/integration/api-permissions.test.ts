@@ -15,7 +15,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { projectPermissions, publicGrants, roleGrants, ROLES, type RoleId } from '../../src/auth/rbac.js';
 import { SYSTEM_ACTOR } from '../../src/events/events.js';
-import type { Response } from '../helpers/http.js';
+import { request, type Response } from '../helpers/http.js';
 import { pushImage } from '../helpers/oci.js';
 import { apiClient, type ApiClient } from '../helpers/openapi.js';
 import { ROOT, startTestRegistry, type TestRegistry } from '../helpers/registry.js';
@@ -201,28 +201,36 @@ describe('the permission matrix over the management API', () => {
     );
     credentials.set('system-robot', basic(system.loginName, system.secret));
     for (const who of WHO) clients.set(who.key, await apiClient(reg.url, credentials.get(who.key) ? { headers: { Authorization: credentials.get(who.key)! } } : {}));
+    const admin = clients.get('sysadmin')!;
 
     // Content, and for each caller things of its own to change or delete in each project.
-    // Users to add as members, and to change and remove (one of each per caller, in both projects).
-    for (const who of WHO) for (const part of ['tm', 'new']) await reg.users!.setPassword(`${part}-${who.key}`, PASSWORD);
+    // Two users per caller (each bcrypt hash costs: the fewer the better): adm-<caller> is a member
+    // to change and remove in both projects, then a user to make an administrator; rm-<caller> a
+    // user to add as a member in both projects, then to delete.
+    for (const who of WHO) {
+      for (const part of ['adm', 'rm']) await reg.users!.setPassword(`${part}-${who.key}`, PASSWORD);
+      fx.targetUser[who.key] = { admin: await reg.projects.store.principalId('user', `adm-${who.key}`), remove: await reg.projects.store.principalId('user', `rm-${who.key}`) };
+    }
     for (const p of [pub, priv]) {
       await pushImage(reg.url, reg.basic, `${p.name}/app`, 'v1');
       repos[p.name]!.push(`${p.name}/app`);
+      const v1 = (await request(`${reg.url}/v2/${p.name}/app/manifests/v1`, { headers: { Authorization: reg.basic, Accept: 'application/vnd.oci.image.manifest.v1+json' } })).json() as { mediaType: string };
       fx.readerRobot[p.name] = (await reg.projects.createRobot({ name: 'reader', level: 'project', duration: -1, permissions: [{ kind: 'project', namespace: p.name, access: access(['repository:pull']) }] }, actor)).robot.id;
       fx.adminMember[p.name] = (await reg.projects.store.members(p.id)).find((m) => m.name === 'project-admin')!.principalId;
       for (const who of WHO) {
         const at = `${p.name}/${who.key}`;
-        await pushImage(reg.url, reg.basic, `${p.name}/app`, `t-${who.key}`, 'v1'); // a tag of v1 to delete
-        fx.artifact[at] = (await pushImage(reg.url, reg.basic, `${p.name}/app`, `a-${who.key}`, `artifact of ${who.key}`)).digest;
-        await pushImage(reg.url, reg.basic, `${p.name}/del-${who.key}`, 'v1'); // a repository to delete
+        // A tag of v1 to delete; an artifact of its own (v1's manifest with an annotation: no new
+        // blobs); a repository to delete (a copy of v1). Made with one request each, as an admin.
+        assert.equal((await admin('POST', `/api/v2.0/projects/${p.name}/repositories/app/artifacts/v1/tags`, { json: { name: `t-${who.key}` } })).status, 201);
+        const own = Buffer.from(JSON.stringify({ ...v1, annotations: { owner: who.key } }));
+        const put = await request(`${reg.url}/v2/${p.name}/app/manifests/a-${who.key}`, { method: 'PUT', body: own, headers: { Authorization: reg.basic, 'Content-Type': v1.mediaType } });
+        assert.equal(put.status, 201, put.text);
+        fx.artifact[at] = put.headers['docker-content-digest'] as string;
+        assert.equal((await admin('POST', `/api/v2.0/projects/${p.name}/repositories/del-${who.key}/artifacts?from=${p.name}/app:v1`)).status, 201);
         repos[p.name]!.push(`${p.name}/del-${who.key}`);
         fx.targetRobot[at] = (await reg.projects.createRobot({ name: `t-${who.key}`, level: 'project', duration: -1, permissions: [{ kind: 'project', namespace: p.name, access: access(['repository:pull']) }] }, actor)).robot.id;
-        fx.targetMember[at] = (await reg.projects.addMember(p, `tm-${who.key}`, ROLES.guest, actor)).principalId;
+        fx.targetMember[at] = (await reg.projects.addMember(p, `adm-${who.key}`, ROLES.guest, actor)).principalId;
       }
-    }
-    for (const who of WHO) {
-      for (const part of ['adm', 'rm']) await reg.users!.setPassword(`${part}-${who.key}`, PASSWORD);
-      fx.targetUser[who.key] = { admin: await reg.projects.store.principalId('user', `adm-${who.key}`), remove: await reg.projects.store.principalId('user', `rm-${who.key}`) };
     }
   });
   after(() => reg.close());
@@ -260,7 +268,7 @@ describe('the permission matrix over the management API', () => {
     { what: 'delete a repository', perm: 'repository:delete', ok: 200, call: (api, w, p) => api('DELETE', `${base(p)}/repositories/del-${w.key}`) },
     { what: 'list members', perm: 'member:list', ok: 200, call: (api, _w, p) => api('GET', `${base(p)}/members`) },
     { what: 'read a member', perm: 'member:read', ok: 200, call: (api, _w, p) => api('GET', `${base(p)}/members/${fx.adminMember[p]}`) },
-    { what: 'add a member', perm: 'member:create', ok: 201, call: (api, w, p) => api('POST', `${base(p)}/members`, { json: { role_id: ROLES.guest, member_user: { username: `new-${w.key}` } } }) },
+    { what: 'add a member', perm: 'member:create', ok: 201, call: (api, w, p) => api('POST', `${base(p)}/members`, { json: { role_id: ROLES.guest, member_user: { username: `rm-${w.key}` } } }) },
     { what: "change a member's role", perm: 'member:update', ok: 200, call: (api, w, p) => api('PUT', `${base(p)}/members/${fx.targetMember[`${p}/${w.key}`]}`, { json: { role_id: ROLES.limitedGuest } }) },
     { what: 'remove a member', perm: 'member:delete', ok: 200, call: (api, w, p) => api('DELETE', `${base(p)}/members/${fx.targetMember[`${p}/${w.key}`]}`) },
     { what: "list the project's robots", perm: 'robot:list', ok: 200, call: (api, _w, p) => api('GET', `/api/v2.0/robots?q=${encodeURIComponent(`Level=project,ProjectID=${fx.projectId[p]}`)}`) },
