@@ -5,9 +5,10 @@
 // public and a private project. The expected outcome of every cell is derived from the data of
 // src/auth/rbac.ts (roleGrants, publicGrants: Harbor's matrix as its code grants it) and from
 // the robots' permission lists; and rbac.ts's data is held to the matrix in docs/permissions.md
-// (Harbor's, as its code grants it), so a grant changed there fails here. Refusals as Harbor's code gives them (docs/permissions.md): no credentials -> 401,
-// signed in but not allowed -> 403, also for a private project the caller is no member of.
-// Lists show only what the caller may read. One registry, fixtures made once; every response is
+// (Harbor's, as its code grants it), so a grant changed there fails here. Refusals as Harbor's
+// code gives them (docs/permissions.md): no credentials -> 401, signed in but not allowed -> 403,
+// also for a private project the caller is no member of. Lists show only what the caller may
+// read. One registry, fixtures made once; every response is
 // checked against the OpenAPI document.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
