@@ -20,15 +20,24 @@ export type AccessRule<I = any> =
   | { kind: 'signedIn' }
   /** A system-level permission (Harbor's system resources: user, audit-log, project create, ...). */
   | { kind: 'system'; resource: string; action: string }
-  /** A permission in the project the request names. */
-  | { kind: 'project'; resource: string; action: string; project: ProjectOf<I> };
+  /**
+   * A permission in the project the request names; `system`: a system permission that allows it
+   * too (Harbor's own rule for the route, which minato widens to the project's members).
+   */
+  | { kind: 'project'; resource: string; action: string; project: ProjectOf<I>; system?: { resource: string; action: string } };
 
 export const access = {
   public: (): AccessRule => ({ kind: 'public' }),
   signedIn: (): AccessRule => ({ kind: 'signedIn' }),
   system: (resource: string, action: string): AccessRule => ({ kind: 'system', resource, action }),
   // I defaults to any where it cannot be inferred (a callback whose input is typed by the route being defined).
-  project: <I = any>(resource: string, action: string, project: ProjectOf<I>): AccessRule<I> => ({ kind: 'project', resource, action, project }),
+  project: <I = any>(resource: string, action: string, project: ProjectOf<I>, system?: { resource: string; action: string }): AccessRule<I> => ({
+    kind: 'project',
+    resource,
+    action,
+    project,
+    ...(system ? { system } : {}),
+  }),
 };
 
 /** The project named by a path parameter (e.g. "project_name"). */
@@ -72,6 +81,7 @@ export async function enforce<I>(rule: AccessRule<I>, principal: Principal, inpu
   }
   const project = await rule.project(input);
   if (project !== undefined && e.access.can(principal, project, rule.resource, rule.action)) return;
+  if (project !== undefined && rule.system && e.access.canSystem(principal, rule.system.resource, rule.system.action)) return;
   if (principal.user === null) throw unauthorized(SIGN_IN, e.basicRealm, !e.session);
   if (e.access.isSysAdmin(principal) && (project === undefined || e.access.projectId(project) === undefined)) {
     throw new ApiError('NOT_FOUND', project === undefined ? 'no such project' : `project ${project} not found`);
@@ -89,6 +99,9 @@ export function describeRule(rule: AccessRule): string {
     case 'system':
       return `system permission ${rule.resource}:${rule.action} (system administrators; robots granted it)`;
     case 'project':
-      return `project permission ${rule.resource}:${rule.action} in the project the path names (Harbor's role matrix; public projects grant their public set to anyone)`;
+      return (
+        `project permission ${rule.resource}:${rule.action} in the project the path names (Harbor's role matrix; public projects grant their public set to anyone)` +
+        (rule.system ? `, or system permission ${rule.system.resource}:${rule.system.action}` : '')
+      );
   }
 }

@@ -2,7 +2,7 @@
 // and how every error a handler may meet becomes one. Handlers throw (an ApiError, a
 // DomainError from core/, an OciError from the registry's use cases); the plugin's error handler
 // writes Harbor's body, {"errors":[{"code":"NOT_FOUND","message":"..."}]}, from here.
-import { DomainError, type DomainErrorCode } from '../core/domain-error.js';
+import { DomainError, type DomainErrorCode } from '../util/domain-error.js';
 import { MetadataUnavailableError } from '../metadata/metadata-store.js';
 import { OciError, type ErrorCode as OciErrorCode } from '../oci/errors.js';
 import { StorageUnavailableError } from '../storage/blob-store.js';

@@ -9,7 +9,7 @@ import { PROJECT_FILTER_FIELDS, PROJECT_SORT_FIELDS, type ProjectListItem } from
 import { ROLE_DISPLAY, ROLES, type RoleId } from '../auth/rbac.js';
 import type { ProjectCatalog } from '../core/project-catalog.js';
 import type { Projects } from '../core/projects.js';
-import { invalid, notFound } from '../core/domain-error.js';
+import { invalid, notFound } from '../util/domain-error.js';
 import { access, type ProjectOf } from './access.js';
 import { model, timestamp } from './models.js';
 import { pageOf, pagingQuery } from './paging.js';

@@ -1,6 +1,6 @@
 // Project storage quotas on the management API, as Harbor has them: `GET /quotas` (system
-// admins), `GET /quotas/{id}` (anyone with quota:read in the project), `PUT /quotas/{id}` with
-// `{"hard": {"storage": N}}` (system admins). A quota's id is its project's id (minato keeps one
+// admins), `GET /quotas/{id}` (the system quota:read, as Harbor; and anyone with quota:read in the
+// project), `PUT /quotas/{id}` with `{"hard": {"storage": N}}` (system admins). A quota's id is its project's id (minato keeps one
 // quota per project, in the project). Usage is exact at every moment (core/quotas.ts).
 import { z } from 'zod';
 import type { ProjectRecord } from '../auth/access-store.js';
@@ -40,16 +40,17 @@ const idParams = z.object({ id: z.coerce.number().int().positive().describe("The
 export function quotaRoutes(deps: QuotaRoutesDeps): ApiRoute[] {
   const { quotas, projects, queries } = deps;
   const caller = async (ctx: ApiContext): Promise<CoreCaller> => ({ actor: await projects.actor(ctx.caller.principal, ctx.address), grant: { principal: ctx.caller.principal } });
+  const quotaModel = (project: ProjectRecord, ownerName: string | null, used: number) => ({
+    id: project.id,
+    ref: { id: project.id, name: project.name, owner_name: ownerName },
+    hard: { storage: project.storageLimit },
+    used: { storage: used },
+    creation_time: new Date(project.createdAt).toISOString(),
+    update_time: new Date(project.updatedAt).toISOString(),
+  });
   const modelOf = async (project: ProjectRecord, ctx: ApiContext) => {
     const q = await quotas.usage(await caller(ctx), project.name);
-    return {
-      id: project.id,
-      ref: { id: project.id, name: project.name, owner_name: await queries.ownerName(project.ownerId) },
-      hard: { storage: q.limit },
-      used: { storage: q.used },
-      creation_time: new Date(project.createdAt).toISOString(),
-      update_time: new Date(project.updatedAt).toISOString(),
-    };
+    return { ...quotaModel(project, await queries.ownerName(project.ownerId), q.used), hard: { storage: q.limit } };
   };
   const projectOfId = async (input: { params: { id: number } }) => (await projects.store.getProject(input.params.id))?.name;
 
@@ -65,8 +66,9 @@ export function quotaRoutes(deps: QuotaRoutesDeps): ApiRoute[] {
       responses: { 200: listResponse('A page of quotas, by project name.', QuotaModel) },
       handler: async (input, ctx) => {
         const page = pageOf(input.query);
+        // One query for the page (limits, owners and usage joined) and one count, whatever the page size.
         const { items, total } = await queries.list({ scope: { all: true }, filter: {}, sort: [{ field: 'name', desc: false }], page });
-        return listed(ctx, await Promise.all(items.map((p) => modelOf(p, ctx))), total, page);
+        return listed(ctx, items.map((p) => quotaModel(p, p.ownerName, p.usedBytes)), total, page);
       },
     }),
     defineRoute({
@@ -75,7 +77,8 @@ export function quotaRoutes(deps: QuotaRoutesDeps): ApiRoute[] {
       operationId: 'getQuota',
       summary: "A project's storage quota and usage",
       tag: 'quota',
-      access: access.project('quota', 'read', projectOfId),
+      // Harbor asks for the system quota:read here; minato lets the project's members read their own quota too.
+      access: access.project('quota', 'read', projectOfId, { resource: 'quota', action: 'read' }),
       params: idParams,
       responses: { 200: { description: 'The quota.', schema: QuotaModel } },
       errors: [404],

@@ -152,7 +152,11 @@ function artifactPath(project: string, repository: string, digest: string): stri
 export function repositoryRoutes(deps: RepositoryRoutesDeps): ApiRoute[] {
   const { repositories } = deps;
 
-  const coreCaller = async (ctx: ApiContext): Promise<CoreCaller> => ({ actor: await deps.actor(ctx.caller.principal, ctx.address), grant: { principal: ctx.caller.principal } });
+  /** The use cases' caller; `authorized`: the repository action the route's access rule has allowed (see Grant.authorized). */
+  const coreCaller = async (ctx: ApiContext, authorized?: { repository: string; action: 'delete' | 'push' }): Promise<CoreCaller> => ({
+    actor: await deps.actor(ctx.caller.principal, ctx.address),
+    grant: { principal: ctx.caller.principal, ...(authorized ? { authorized: { type: 'repository', name: authorized.repository, action: authorized.action } } : {}) },
+  });
   const full = (params: { project_name: string; repository_name: string }) => `${params.project_name}/${params.repository_name}`;
   const projectId = (ctx: ApiContext, name: string) => ctx.access.projectId(name) ?? 0;
 
@@ -330,7 +334,7 @@ export function repositoryRoutes(deps: RepositoryRoutesDeps): ApiRoute[] {
     responses: { 201: { description: 'Copied.', headers: { Location: { description: 'The artifact here.', schema: z.string(), required: true } } } },
     errors: [404],
     handler: async ({ params, query }, ctx) => {
-      const digest = await repositories.copy(await coreCaller(ctx), full(params), query.from);
+      const digest = await repositories.copy(await coreCaller(ctx, { repository: full(params), action: 'push' }), full(params), query.from);
       return respond(201, undefined, { Location: artifactPath(params.project_name, params.repository_name, digest) });
     },
   });
@@ -365,7 +369,7 @@ export function repositoryRoutes(deps: RepositoryRoutesDeps): ApiRoute[] {
     responses: { 200: { description: 'Deleted.' } },
     errors: [404, 405],
     handler: async ({ params }, ctx) => {
-      await repositories.deleteArtifact(await coreCaller(ctx), full(params), params.reference);
+      await repositories.deleteArtifact(await coreCaller(ctx, { repository: full(params), action: 'delete' }), full(params), params.reference);
       return respond(200, undefined);
     },
   });
@@ -410,7 +414,7 @@ export function repositoryRoutes(deps: RepositoryRoutesDeps): ApiRoute[] {
     errors: [404],
     handler: async ({ params, body }, ctx) => {
       const name = full(params);
-      await repositories.addTag(await coreCaller(ctx), name, params.reference, body.name);
+      await repositories.addTag(await coreCaller(ctx, { repository: name, action: 'push' }), name, params.reference, body.name);
       return respond(201, undefined, { Location: `${artifactPath(params.project_name, params.repository_name, params.reference)}/tags/${body.name}` });
     },
   });
@@ -427,7 +431,7 @@ export function repositoryRoutes(deps: RepositoryRoutesDeps): ApiRoute[] {
     responses: { 200: { description: 'Deleted.' } },
     errors: [404, 405],
     handler: async ({ params }, ctx) => {
-      await repositories.deleteTag(await coreCaller(ctx), full(params), params.reference, params.tag_name);
+      await repositories.deleteTag(await coreCaller(ctx, { repository: full(params), action: 'delete' }), full(params), params.reference, params.tag_name);
       return respond(200, undefined);
     },
   });

@@ -2,10 +2,11 @@
 // replica accepts a session another one started. The cookie's value is a random token shown to
 // the browser only; the table holds its SHA-256, so a copy of the database opens no session.
 // A session ends after `idle` without a request, after `maxAge` whatever happens, at logout, or
-// when its user is deleted (database users). Kysely only: the same code runs on SQLite and
-// PostgreSQL (test/conformance/session-store.ts runs on both).
+// when its user is deleted or its password changes (database users). Kysely only: the same code
+// runs on SQLite and PostgreSQL (test/conformance/session-store.ts runs on both).
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../metadata/db.js';
+import { directWrites, type WriteGate } from '../metadata/metadata-store.js';
 
 export interface Session {
   principalId: number;
@@ -56,6 +57,8 @@ export interface SessionOptions {
   usersInDatabase: boolean;
   /** The clock (tests move it). */
   now?: () => number;
+  /** How writes run: through the metadata store's writer in the server (MetadataStore.outsideTransactions), directly elsewhere. */
+  writes?: WriteGate;
 }
 
 /** 32 random bytes, base64url: what `create` hands out; anything else is not looked up. */
@@ -68,6 +71,7 @@ function hashOf(token: string): string {
 export class DbSessionStore implements SessionStore {
   private readonly now: () => number;
   private readonly touchMs: number;
+  private readonly writes: WriteGate;
 
   constructor(
     private readonly db: Db,
@@ -75,6 +79,7 @@ export class DbSessionStore implements SessionStore {
   ) {
     this.now = opts.now ?? Date.now;
     this.touchMs = opts.touchIntervalMs ?? Math.min(60_000, opts.idleMs / 4);
+    this.writes = opts.writes ?? directWrites;
   }
 
   private expiry(createdAt: number, now: number): number {
@@ -86,7 +91,7 @@ export class DbSessionStore implements SessionStore {
     const csrfToken = randomBytes(32).toString('base64url');
     const now = this.now();
     const expiresAt = this.expiry(now, now);
-    await this.db.insertInto('sessions').values({ id: hashOf(token), principal_id: principalId, csrf_token: csrfToken, created_at: now, expires_at: expiresAt }).execute();
+    await this.writes(() => this.db.insertInto('sessions').values({ id: hashOf(token), principal_id: principalId, csrf_token: csrfToken, created_at: now, expires_at: expiresAt }).execute());
     return { token, csrfToken, expiresAt };
   }
 
@@ -109,7 +114,7 @@ export class DbSessionStore implements SessionStore {
     // every second costs one write a minute, not one a second.
     const next = this.expiry(createdAt, now);
     if (next - expiresAt >= this.touchMs) {
-      await this.db.updateTable('sessions').set({ expires_at: next }).where('id', '=', id).where('expires_at', '<', next).execute();
+      await this.writes(() => this.db.updateTable('sessions').set({ expires_at: next }).where('id', '=', id).where('expires_at', '<', next).execute());
       expiresAt = next;
     }
     return { principalId: row.principal_id, kind: row.kind, name: row.name, csrfToken: row.csrf_token, createdAt, expiresAt };
@@ -117,17 +122,17 @@ export class DbSessionStore implements SessionStore {
 
   async delete(token: string): Promise<boolean> {
     if (!TOKEN.test(token)) return false;
-    const res = await this.db.deleteFrom('sessions').where('id', '=', hashOf(token)).executeTakeFirst();
+    const res = await this.writes(() => this.db.deleteFrom('sessions').where('id', '=', hashOf(token)).executeTakeFirst());
     return Number(res.numDeletedRows) > 0;
   }
 
   async deleteFor(principalId: number): Promise<number> {
-    const res = await this.db.deleteFrom('sessions').where('principal_id', '=', principalId).executeTakeFirst();
+    const res = await this.writes(() => this.db.deleteFrom('sessions').where('principal_id', '=', principalId).executeTakeFirst());
     return Number(res.numDeletedRows);
   }
 
   async purgeExpired(): Promise<number> {
-    const res = await this.db.deleteFrom('sessions').where('expires_at', '<=', this.now()).executeTakeFirst();
+    const res = await this.writes(() => this.db.deleteFrom('sessions').where('expires_at', '<=', this.now()).executeTakeFirst());
     return Number(res.numDeletedRows);
   }
 }

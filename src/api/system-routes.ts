@@ -15,8 +15,8 @@ export interface SystemDeps {
   readiness: Record<string, () => Promise<void>>;
   /** db_auth: users in the database; htpasswd: from an htpasswd file. */
   authMode: 'db_auth' | 'htpasswd';
-  /** Who may create projects (absent until projects are configured: the field is left out). */
-  projectCreationRestriction?: () => 'everyone' | 'adminonly';
+  /** Who may create projects (projects.creationRestriction). */
+  projectCreationRestriction: 'everyone' | 'adminonly';
   /** The origin clients reach the registry at ("https://registry.example.com"). */
   origin(request: FastifyRequest): string;
   storageProvider: string;
@@ -34,7 +34,7 @@ const GeneralInfo = model(
     harbor_version: z.string().describe("minato's version (Harbor's field name)."),
     current_time: timestamp.optional().describe("The registry's clock."),
     has_ca_root: z.boolean().optional().describe('Whether the registry runs its own CA (tls.mode ca); GET /systeminfo/getcert then serves its certificate.'),
-    project_creation_restriction: z.enum(['everyone', 'adminonly']).optional().describe('Who may create projects.'),
+    project_creation_restriction: z.enum(['everyone', 'adminonly']).optional().describe('Who may create projects (projects.creationRestriction): everyone signed in, or system administrators only.'),
     registry_url: z.string().optional().describe('host[:port] to use in image names ("registry.example.com/library/app").'),
     external_url: z.string().optional().describe('The URL clients reach the registry at.'),
     read_only: z.boolean().optional(),
@@ -128,7 +128,7 @@ export function systemRoutes(deps: SystemDeps): ApiRoute[] {
         ...general,
         current_time: new Date().toISOString(),
         has_ca_root: deps.caCertificatePem !== undefined,
-        project_creation_restriction: deps.projectCreationRestriction?.(),
+        project_creation_restriction: deps.projectCreationRestriction,
         registry_url: new URL(origin).host,
         external_url: origin,
         read_only: false,

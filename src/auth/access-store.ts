@@ -15,7 +15,7 @@ import type { Db } from '../metadata/db.js';
 import { directWrites, type WriteGate } from '../metadata/metadata-store.js';
 import { appendToOutbox, isPostgres } from '../metadata/outbox.js';
 import type { Database } from '../metadata/schema.js';
-import { alreadyExists, DomainError, invalid, notFound } from '../core/domain-error.js';
+import { alreadyExists, DomainError, invalid, notFound } from '../util/domain-error.js';
 import { isRoleId, type RoleId } from './rbac.js';
 
 /** Harbor's project name rule (src/pkg/project/manager.go), 1 to 255 characters. */

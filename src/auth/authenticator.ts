@@ -25,6 +25,15 @@ export interface Grant {
   principal: Principal;
   /** The bearer token's scopes; undefined for Basic and anonymous requests, which the policy alone decides. */
   token?: readonly Access[];
+  /**
+   * What a management API request's access rule has already allowed with Harbor's finer
+   * permission (artifact:delete or tag:delete allow the repository's "delete", tag:create and
+   * artifact:create its "push"), so the policy points do not ask for the coarser repository
+   * permission again: a robot given artifact:delete without repository:delete deletes artifacts,
+   * as in Harbor. Only this need, on this repository; anything else the change does (a copy's
+   * pull from its source) is decided as usual.
+   */
+  authorized?: Need;
 }
 
 export type Decision =
@@ -178,6 +187,8 @@ export class Authenticator {
    * No I/O, no allocation.
    */
   permits(grant: Grant, need: Need): boolean {
+    const done = grant.authorized;
+    if (done !== undefined && done.type === need.type && done.name === need.name && done.action === need.action) return true;
     if (!this.policy.isAllowed(grant.principal, need.type, need.name, need.action)) return false;
     return grant.token === undefined || grants(grant.token, need.type, need.name, need.action);
   }

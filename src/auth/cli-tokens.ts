@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../metadata/db.js';
 import { directWrites, type WriteGate } from '../metadata/metadata-store.js';
-import { notFound } from '../core/domain-error.js';
+import { notFound } from '../util/domain-error.js';
 import type { IdentityProvider } from './identity.js';
 
 /** What every CLI token starts with, so a password can be told from a token without a lookup. */

@@ -1,7 +1,7 @@
 // Users kept in the metadata database (the identity source when no htpasswd file is configured).
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
-import { alreadyExists, notFound } from '../core/domain-error.js';
+import { alreadyExists, notFound } from '../util/domain-error.js';
 import { appendToOutbox } from '../metadata/outbox.js';
 import type { Db } from '../metadata/db.js';
 import { directWrites, type WriteGate } from '../metadata/metadata-store.js';
@@ -37,7 +37,12 @@ export class DatabaseUsers implements IdentityProvider {
     return verifyPassword(password, row?.password_hash);
   }
 
-  /** Creates or replaces a user; only the bcrypt hash is stored. */
+  /**
+   * Creates or replaces a user; only the bcrypt hash is stored. A new password ends the user's UI
+   * sessions, in the same transaction (every replica reads them from this table): whoever knew the
+   * old one and signed in with it is out. Its CLI tokens stay, as Harbor's CLI secret outlives a
+   * password change: each is revoked on its own (DELETE /users/current/cli-tokens/{id}).
+   */
   async setPassword(user: string, password: string, actor: Actor = SYSTEM_ACTOR): Promise<void> {
     const hash = await hashPassword(password);
     await this.tx(async (trx) => {
@@ -47,7 +52,9 @@ export class DatabaseUsers implements IdentityProvider {
         .values({ name: user, password_hash: hash, created_at: now, updated_at: now })
         .onConflict((oc) => oc.column('name').doUpdateSet({ password_hash: hash, updated_at: now }))
         .execute();
-      await recordChange(trx, user, 'password', this.origin, actor, await ensurePrincipal(trx, user));
+      const userId = await ensurePrincipal(trx, user);
+      await trx.deleteFrom('sessions').where('principal_id', '=', userId).execute();
+      await recordChange(trx, user, 'password', this.origin, actor, userId);
     });
     await this.changed();
   }

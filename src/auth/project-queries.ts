@@ -45,6 +45,12 @@ export interface ProjectListItem extends ProjectRecord {
   ownerName: string | null;
 }
 
+/** A project of a list page. */
+export interface ProjectListRow extends ProjectListItem {
+  /** Bytes the project holds (metadata-store.ts, "Project usage"; GET /quotas shows it): a key lookup per row, in the page's query. */
+  usedBytes: number;
+}
+
 export interface MemberListItem extends MemberRecord {}
 
 type Eb = ExpressionBuilder<Database & { p: Database['projects'] }, 'p'>;
@@ -78,7 +84,7 @@ export class ProjectQueries {
   }
 
   /** A page of projects and how many match in all. */
-  async list(q: ProjectListQuery): Promise<{ items: ProjectListItem[]; total: number }> {
+  async list(q: ProjectListQuery): Promise<{ items: ProjectListRow[]; total: number }> {
     const where = (eb: Eb) => {
       const parts: Expression<SqlBool>[] = [filterSql(eb, q.filter, PROJECT_COLUMNS), visibleIn(eb, q.scope)];
       if (q.owner !== undefined) {
@@ -89,8 +95,10 @@ export class ProjectQueries {
     let rows = this.db
       .selectFrom('projects as p')
       .leftJoin('principals as o', 'o.id', 'p.owner_id')
+      .leftJoin('project_usage as u', 'u.project', 'p.name')
       .selectAll('p')
       .select('o.name as owner_name')
+      .select(sql<number>`coalesce(u.used, 0)`.as('used_bytes'))
       .where(where as never);
     for (const key of q.sort) rows = rows.orderBy(sql.ref(PROJECT_COLUMNS[key.field]), key.desc ? 'desc' : 'asc');
     rows = rows.orderBy('p.name');
@@ -98,7 +106,10 @@ export class ProjectQueries {
       rows.limit(q.page.pageSize).offset(offsetOf(q.page)).execute(),
       this.db.selectFrom('projects as p').select((eb) => eb.fn.countAll<number>().as('n')).where(where as never).executeTakeFirstOrThrow(),
     ]);
-    return { items: items.map((r) => ({ ...projectRow(r), ownerName: (r as { owner_name: string | null }).owner_name })), total: Number(count.n) };
+    return {
+      items: items.map((r) => ({ ...projectRow(r), ownerName: r.owner_name, usedBytes: Number(r.used_bytes) })),
+      total: Number(count.n),
+    };
   }
 
   /** Whether a project of this name exists. */

@@ -9,7 +9,7 @@ import { ProjectQueries, type MemberListItem, type ProjectListItem, type Project
 import type { RoleId } from '../auth/rbac.js';
 import type { Actor } from '../events/events.js';
 import type { Page } from '../metadata/list-query.js';
-import { invalid, notFound } from './domain-error.js';
+import { invalid, notFound } from '../util/domain-error.js';
 import type { Projects } from './projects.js';
 
 export interface CatalogOptions {

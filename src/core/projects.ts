@@ -9,7 +9,7 @@ import { isRoleId, robotMayHave } from '../auth/rbac.js';
 import { ROBOT_PREFIX } from '../auth/robot-identity.js';
 import { generateSecret, hashSecret, secretProblem } from '../auth/robot-secrets.js';
 import type { Actor } from '../events/events.js';
-import { DomainError, invalid, notFound } from './domain-error.js';
+import { DomainError, invalid, notFound } from '../util/domain-error.js';
 
 /** Harbor's robot name rule (no "+", which separates the project). */
 const ROBOT_NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;

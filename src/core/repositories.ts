@@ -9,7 +9,7 @@ import type { Filter, Page, SortKey } from '../metadata/list-query.js';
 import { parseReference } from '../oci/names.js';
 import type { Caller } from '../policy/policy.js';
 import type { Artifacts } from './artifacts.js';
-import { invalid, notFound } from './domain-error.js';
+import { invalid, notFound } from '../util/domain-error.js';
 import type { ProjectCatalog } from './project-catalog.js';
 
 export interface ListOf<F extends Record<string, any>, S extends string> {

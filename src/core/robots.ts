@@ -10,7 +10,7 @@ import type { Principal } from '../auth/policy.js';
 import { ROBOT_PREFIX } from '../auth/robot-identity.js';
 import { verifySecret } from '../auth/robot-secrets.js';
 import type { Actor } from '../events/events.js';
-import { DomainError, notFound } from './domain-error.js';
+import { DomainError, notFound } from '../util/domain-error.js';
 import type { CreatedRobot, Projects, RobotRequest } from './projects.js';
 import { dockerConfig, imagePullSecret, secretNameFor } from './pull-secret.js';
 

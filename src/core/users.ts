@@ -10,7 +10,7 @@ import type { Principal } from '../auth/policy.js';
 import { ROBOT_PREFIX } from '../auth/robot-identity.js';
 import type { UserDirectory, UserQuery, UserRecord } from '../auth/user-directory.js';
 import type { Actor } from '../events/events.js';
-import { DomainError, invalid, notFound } from './domain-error.js';
+import { DomainError, invalid, notFound } from '../util/domain-error.js';
 
 /** Harbor's illegal characters in user names, and ":" (it ends the name in Basic credentials). */
 const ILLEGAL_NAME_CHARS = /[,~#$%:\s\p{Cc}]/u;

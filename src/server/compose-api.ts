@@ -71,6 +71,8 @@ export function composeManagementApi(config: Config, s: ApiServices): Management
     idleMs: config.api.sessionTimeoutMinutes * 60_000,
     maxAgeMs: config.api.sessionMaxHours * 3_600_000,
     usersInDatabase: s.usersInDatabase,
+    // Its Kysely writes wait for the metadata store's writer, as the other stores' do (compose.ts).
+    writes: (fn) => s.core.meta.outsideTransactions(fn),
   });
   const origin = (request: Parameters<ExternalUrl['absolute']>[0]) => s.urls.absolute(request, '');
   const basicRealm = config.auth.realm;
@@ -89,6 +91,7 @@ export function composeManagementApi(config: Config, s: ApiServices): Management
       version: minatoVersion(),
       readiness: s.readiness,
       authMode: s.usersInDatabase ? 'db_auth' : 'htpasswd',
+      projectCreationRestriction: config.projects.creationRestriction,
       origin,
       storageProvider: config.storage.driver.kind,
       caCertificatePem: s.caCertificatePem,

@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { AccessStore } from '../../src/auth/access-store.js';
 import { SYSTEM_ACTOR, type RegistryEvent } from '../../src/events/events.js';
 import type { Db } from '../../src/metadata/db.js';
-import { DomainError } from '../../src/core/domain-error.js';
+import { DomainError } from '../../src/util/domain-error.js';
 
 export interface AccessStoreTarget {
   name: string;

@@ -1,7 +1,8 @@
 // The SessionStore contract (api/session-store.ts), run against the metadata database of every
 // dialect: what a session is bound to, that only a hash is stored, idle and hard expiry with a
 // clock the tests move, the bounded writes of the sliding expiry, logout, a deleted user's
-// sessions, the purge, two replicas sharing the table, and hostile cookie values.
+// sessions, a password change, the write gate, the purge, two replicas sharing the table, and
+// hostile cookie values.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
@@ -141,6 +142,55 @@ export function sessionStoreConformance(impl: { name: string; open(): Promise<Se
         const htpasswd = s.store({ usersInDatabase: false });
         const c = await htpasswd.create((await s.meta.principal('user', 'carol')).id);
         assert.equal((await htpasswd.find(c.token))?.name, 'carol');
+      } finally {
+        await s.close();
+      }
+    });
+
+    test("a new password ends that user's sessions, not anyone else's", async () => {
+      const s = await setup();
+      try {
+        const store = s.store();
+        const a1 = await store.create(await s.id('alice'));
+        const a2 = await store.create(await s.id('alice'));
+        const b = await store.create(await s.id('bob'));
+        await s.users.setPassword('alice', 'pw-alice-2');
+        assert.equal(await store.find(a1.token), undefined, 'whoever signed in with the old password is out');
+        assert.equal(await store.find(a2.token), undefined);
+        assert.ok(await store.find(b.token), "bob's session stands");
+        const again = await store.create(await s.id('alice'));
+        assert.ok(await store.find(again.token), 'a sign-in after the change opens a session');
+      } finally {
+        await s.close();
+      }
+    });
+
+    test("every write waits for the metadata store's writer (the write gate); a read without a touch does not", async () => {
+      const s = await setup();
+      try {
+        let gated = 0;
+        const store = s.store({ touchIntervalMs: MINUTE, writes: (fn) => (gated++, s.meta.outsideTransactions(fn)) });
+        const { token } = await store.create(await s.id('alice'));
+        assert.equal(gated, 1, 'create');
+        await store.find(token);
+        assert.equal(gated, 1, 'a find within the touch interval writes nothing');
+        s.clock.now += 2 * MINUTE;
+        await store.find(token);
+        assert.equal(gated, 2, 'the touch');
+        await store.delete(token);
+        await store.deleteFor(await s.id('alice'));
+        await store.purgeExpired();
+        assert.equal(gated, 5, 'logout, deleteFor, purge');
+        // While the store's own write transaction is open, a session write waits for it to end.
+        let release!: () => void;
+        const open = s.meta.transaction(() => new Promise<void>((r) => (release = r)));
+        let created = false;
+        const pending = store.create(await s.id('bob')).then(() => (created = true));
+        await new Promise((r) => setTimeout(r, 50));
+        if (impl.name === 'sqlite') assert.equal(created, false, 'SQLite: the write waits for the transaction');
+        release();
+        await Promise.all([open, pending]);
+        assert.equal(created, true);
       } finally {
         await s.close();
       }

@@ -3,7 +3,12 @@
 // real entries, and quotas read by members and set by system admins only, refusing the next push
 // at once. Every response is checked against the OpenAPI document.
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
+import type { KyselyPlugin } from 'kysely';
+import { quotaRoutes } from '../../src/api/quota-routes.js';
+import { ProjectQueries } from '../../src/auth/project-queries.js';
+import { openSqlite } from '../../src/metadata/db.js';
 import { ROLES } from '../../src/auth/rbac.js';
 import { SYSTEM_ACTOR } from '../../src/events/events.js';
 import { waitFor } from '../helpers/ports.js';
@@ -91,4 +96,32 @@ test('quotas: members read their project\'s, only admins set one, and the next p
   );
   assertApiError(await dev('GET', '/api/v2.0/quotas'), 403, 'FORBIDDEN');
   assertApiError(await admin('GET', '/api/v2.0/quotas/99999'), 404, 'NOT_FOUND');
+});
+
+test("GET /quotas: every project's usage and owner as GET /quotas/{id} gives them, from one query for the page (and one count), not one per project", async () => {
+  for (let i = 0; i < 24; i++) await reg.projects.create({ name: `q${String(i).padStart(2, '0')}`, public: false }, { user: null }, SYSTEM_ACTOR);
+  await pushImage(reg.url, reg.basic, 'q03/app', 'v1', 'three');
+  await pushImage(reg.url, reg.basic, 'q17/app', 'v1', 'seventeen, a little longer');
+  const list = (await admin('GET', '/api/v2.0/quotas?page_size=100')).json() as Array<{ id: number; ref: { name: string; owner_name: string | null }; used: { storage: number } }>;
+  assert.equal(list.length, 26);
+  for (const q of list) assert.deepEqual(q, (await admin('GET', `/api/v2.0/quotas/${q.id}`)).json(), q.ref.name);
+  const used = Object.fromEntries(list.map((q) => [q.ref.name, q.used.storage]));
+  assert.ok(used.q03! > 0 && used.q17! > 0 && used.q17 !== used.q03 && used.q04 === 0, JSON.stringify(used));
+
+  // The list's route on the registry's own database file, its queries counted: the page and its
+  // count, and no read per project (the quota use case, asked once per project before, is not asked).
+  const db = await openSqlite(path.join(reg.dataDir, 'minato.db'));
+  try {
+    let queries = 0;
+    const counting: KyselyPlugin = { transformQuery: (args) => (queries++, args.node), transformResult: async (args) => args.result };
+    const perProject = () => assert.fail('a read per project');
+    const [route] = quotaRoutes({ queries: new ProjectQueries(db.withPlugin(counting)), quotas: { usage: perProject } as never, projects: { actor: perProject } as never });
+    assert.equal(route!.operationId, 'listQuotas');
+    const url = '/api/v2.0/quotas?page_size=100';
+    const res = (await route!.handler({ query: { page: 1, page_size: 100 } } as never, { request: { url }, caller: { principal: { user: 'admin' } } } as never)) as { body: unknown };
+    assert.equal(queries, 2, 'the page and its count');
+    assert.deepEqual(res.body, list);
+  } finally {
+    await db.destroy();
+  }
 });

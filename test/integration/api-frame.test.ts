@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { access, fromParam } from '../../src/api/access.js';
-import { DomainError } from '../../src/core/domain-error.js';
+import { DomainError } from '../../src/util/domain-error.js';
 import { ApiError } from '../../src/api/errors.js';
 import { pageOf, pagingQuery } from '../../src/api/paging.js';
 import { isResourceNameHeader, projectNameOrIdParam, projectNameParam, projectRef, repositoryNameParam } from '../../src/api/params.js';

@@ -61,6 +61,7 @@ describe('system endpoints (database users, plain HTTP)', () => {
     assert.equal(full.has_ca_root, false);
     assert.equal(full.registry_storage_provider_name, 'filesystem');
     assert.equal(full.read_only, false);
+    assert.equal(full.project_creation_restriction, 'everyone', 'projects.creationRestriction, as Harbor names it');
     assert.ok(Math.abs(Date.parse(full.current_time) - Date.now()) < 10_000);
     // Wrong credentials are not taken as anonymous: the client learns its password is wrong.
     const wrong = await request(`${reg.url}/api/v2.0/systeminfo`, { headers: { Authorization: basic('bob', 'nope') } });
@@ -105,6 +106,7 @@ test('users/current for a robot is 412, as in Harbor (robots have no user profil
     version: 't',
     readiness: {},
     authMode: 'db_auth',
+    projectCreationRestriction: 'everyone',
     origin: () => 'http://x',
     storageProvider: 'filesystem',
     userProfile: async () => ({ id: 1, createdAt: 0 }),
@@ -119,14 +121,16 @@ test('users/current for a robot is 412, as in Harbor (robots have no user profil
   });
 });
 
-test('htpasswd users: auth_mode htpasswd, users/current with an id and an empty profile', async () => {
+test('htpasswd users, projects.creationRestriction adminonly: auth_mode htpasswd, project_creation_restriction adminonly, users/current with an id and an empty profile', async () => {
   const dir = await tempDir();
   const file = path.join(dir, 'htpasswd');
   await writeFile(file, `carol:${await bcrypt.hash('carol-pw', 4)}\n`);
-  const reg = await startTestRegistry({ data: dir, auth: { htpasswd: file, admins: ['carol'] } });
+  const reg = await startTestRegistry({ data: dir, auth: { htpasswd: file, admins: ['carol'] }, projects: { creationRestriction: 'adminonly' } });
   try {
     const carol = await apiClient(reg.url, { headers: { Authorization: basic('carol', 'carol-pw') } });
-    assert.equal((await carol('GET', '/api/v2.0/systeminfo')).json().auth_mode, 'htpasswd');
+    const info = (await carol('GET', '/api/v2.0/systeminfo')).json();
+    assert.equal(info.auth_mode, 'htpasswd');
+    assert.equal(info.project_creation_restriction, 'adminonly', 'from the configuration');
     const me = (await carol('GET', '/api/v2.0/users/current')).json();
     assert.equal(me.username, 'carol');
     assert.equal(me.sysadmin_flag, true);

@@ -133,6 +133,28 @@ describe('user endpoints (database users)', () => {
     assertApiError(await bob('GET', '/api/v2.0/users'), 403, 'FORBIDDEN');
   });
 
+  test("a password change, your own or by an admin, ends that user's UI sessions at once; its CLI tokens stay (Harbor's CLI secret outlives a password change too)", async () => {
+    await reg.users!.setPassword('gina', PW);
+    const id = await idOf('gina');
+    const signIn = async (password: string) => {
+      const login = await request(`${reg.url}/c/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ principal: 'gina', password }) });
+      assert.equal(login.status, 200, login.text);
+      return String((login.headers['set-cookie'] as unknown as string[]).find((c) => c.startsWith('sid=')))!.split(';')[0]!;
+    };
+    const current = (cookie: string) => request(`${reg.url}/api/v2.0/users/current`, { headers: { Cookie: cookie } });
+    const { token } = await reg.cliTokens.create('gina', 'laptop', 30);
+    const first = await signIn(PW);
+    assert.equal((await current(first)).status, 200);
+    const own = await as(basic('gina', PW));
+    assert.equal((await own('PUT', `/api/v2.0/users/${id}/password`, { json: { old_password: PW, new_password: 'Passw0rd-gina-2' } })).status, 200);
+    assert.equal((await current(first)).status, 401, 'her own change ended the session opened with the old password');
+    const second = await signIn('Passw0rd-gina-2');
+    assert.equal((await current(second)).status, 200);
+    assert.equal((await admin('PUT', `/api/v2.0/users/${id}/password`, { json: { new_password: 'Passw0rd-gina-3' } })).status, 200);
+    assert.equal((await current(second)).status, 401, "an administrator's change ends it too");
+    assert.equal((await request(`${reg.url}/v2/`, { headers: { Authorization: basic('gina', token) } })).status, 200, 'the CLI token still works (revoke it on its own)');
+  });
+
   test('delete: admins only, not yourself; the user\'s sessions and CLI tokens end at once; an event says so', async () => {
     await reg.users!.setPassword('erin', PW);
     const id = await idOf('erin');

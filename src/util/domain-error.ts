@@ -2,6 +2,8 @@
 // code and a message a person can act on, no HTTP. The management API maps the codes to
 // statuses in one table (api/errors.ts), the CLI prints the message. The registry's own errors
 // are OciErrors (oci/errors.ts), mapped by registry/errors.ts for /v2 and by api/errors.ts here.
+// A leaf (it imports nothing), in util/ so that auth/ and the stores below core/ can throw these
+// without depending on core/.
 
 export const DOMAIN_ERROR_CODES = [
   /** No such project, user, member, robot... */
