@@ -4,7 +4,7 @@
 // HISTORY runs), so any replica and the CLI can show them. What the API and the CLI call.
 import type { KeyValueStore } from '../coordination/coordination.js';
 import { JobBusyError, type JobRun, type Scheduler } from '../jobs/scheduler.js';
-import { DomainError } from './domain-error.js';
+import { DomainError } from '../util/domain-error.js';
 import type { FindingKind, ScrubFinding } from './scrub-findings.js';
 import { emptyReport, type Scrub, type ScrubReport } from './scrub.js';
 
