@@ -32,6 +32,9 @@ import { systemRoutes } from '../api/system-routes.js';
 import type { Config } from '../config/schema.js';
 import type { DdnsStatus } from '../dns/ddns.js';
 import type { Scheduler } from '../jobs/scheduler.js';
+import type { KeyValueStore } from '../coordination/coordination.js';
+import { applySchedule, type GcSchedule } from '../gc/gc-job.js';
+import { gcRoutes } from '../api/gc-routes.js';
 import type { CertificateProvider } from '../tls/certificate-provider.js';
 import type { ManualRenewal } from '../tls/manual-renewal.js';
 import { minatoVersion } from '../util/version.js';
@@ -61,6 +64,8 @@ export interface ApiServices {
   ddns?: { status(): DdnsStatus };
   /** Background jobs (gc, retention, scrub): their routes start, stop and report runs. */
   jobs: Scheduler;
+  /** The garbage collection job (its schedule) and the shared store its schedule is kept in. */
+  gc: { job: { schedule: GcSchedule }; kv: KeyValueStore };
 }
 
 export function composeManagementApi(config: Config, s: ApiServices): ManagementApiOptions {
@@ -113,6 +118,7 @@ export function composeManagementApi(config: Config, s: ApiServices): Management
     }),
     ...quotaRoutes({ quotas: s.quotas, projects: s.projects, queries: projectQueries }),
     ...auditRoutes({ audit: s.core.audit, projectId: (name) => s.access.projectId(name) }),
+    ...gcRoutes({ jobs: s.jobs, schedule: () => s.gc.job.schedule, setSchedule: (schedule) => applySchedule(s.jobs, s.gc.kv, s.gc.job, schedule) }),
     ...repositoryRoutes({
       repositories: new Repositories(new ContentQueries(s.core.db), s.core.artifacts, catalog),
       actor: (principal, address) => s.projects.actor(principal, address),

@@ -38,6 +38,7 @@ import { Metrics } from './metrics.js';
 import { startMetricsListener, type MetricsListener } from './metrics-endpoint.js';
 import { ProxyWarning } from './proxy-warning.js';
 import { Scheduler } from '../jobs/scheduler.js';
+import { applySchedule, gcJob, loadSchedule } from '../gc/gc-job.js';
 
 /** How long a stop waits for requests in flight before it closes their connections. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -124,6 +125,11 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
       },
     },
   });
+
+  // Garbage collection: the schedule an administrator set through the API wins over gc.schedule.
+  const gc = gcJob(core.gc, config.gc, (result) => metrics?.observeGc(result));
+  jobs.register(gc);
+  await applySchedule(jobs, undefined, gc, (await loadSchedule(shared.coordination.kv)) ?? gc.schedule);
 
   // Names this process in the changes it writes to the outbox, so it does not apply them twice.
   const origin = randomUUID();
@@ -230,6 +236,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     caCertificatePem: privateCa && (() => privateCa.caCertificatePem()),
     ddns,
     jobs,
+    gc: { job: gc, kv: shared.coordination.kv },
   });
   const app = await buildApp({
     log,
