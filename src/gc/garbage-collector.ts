@@ -52,7 +52,7 @@ export interface GcDeps {
   batchSize?: number;
   /** Blob deletions in flight at once. Default 16. */
   deleteConcurrency?: number;
-  /** Tests only: a pause after each sweep batch, so a test can kill the server in the middle. */
+  /** Tests only: a pause in each sweep batch, its rows `deleting` and their bytes not yet deleted, so a test can kill the server there. */
   sweepPauseMs?: number;
 }
 
@@ -226,13 +226,14 @@ export class GarbageCollector {
       const digests = rows.map((r) => r.digest);
       const deleting: CollectedBlob[] =
         state === 'marked' ? await meta.transaction((tx) => tx.startDeleting(digests, randomInt(1, 2 ** 47))) : rows.map((r) => ({ digest: r.digest, size: Number(r.size) }));
+      progress({ phase: state === 'deleting' ? 'resuming' : 'sweeping', done: result.blobs, total: result.blobs + deleting.length, unit: 'blobs' });
+      if (this.deps.sweepPauseMs && deleting.length > 0) await new Promise((resolve) => setTimeout(resolve, this.deps.sweepPauseMs));
       await this.deleteBytes(deleting.map((b) => b.digest));
       await meta.transaction((tx) => tx.finishDeleting(deleting.map((b) => b.digest)));
       count += deleting.length;
       result.blobs += deleting.length;
       result.bytes += deleting.reduce((sum, b) => sum + b.size, 0);
       progress({ phase: state === 'deleting' ? 'resuming' : 'sweeping', done: result.blobs, unit: 'blobs' });
-      if (this.deps.sweepPauseMs) await new Promise((resolve) => setTimeout(resolve, this.deps.sweepPauseMs));
     }
     if (count > 0) this.deps.log.info({ run: runId, blobs: count, state }, state === 'deleting' ? 'finished the deletions of a run that ended early' : 'deleted blobs');
     return count;
