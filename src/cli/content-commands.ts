@@ -61,7 +61,7 @@ async function memberId(api: ApiClient, project: string, user: string): Promise<
   return found.id as number;
 }
 
-function apiOptions(c: Command): Command {
+export function apiOptions(c: Command): Command {
   return c
     .option('--registry <url>', 'the registry (default: the one of minato login)')
     .option('--user <name>', 'user or robot (default: the one of minato login)')

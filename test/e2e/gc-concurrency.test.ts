@@ -1,5 +1,5 @@
-// Online garbage collection under load: GC runs back to back (deleting untagged manifests, no
-// grace window: the harshest setting) while 16 clients push images built from a small pool of
+// Online garbage collection under load: GC runs back to back (deleting untagged manifests, a
+// grace window of 6 s for layers whose manifest has not come yet) while 16 clients push images built from a small pool of
 // shared layers (so the same layers are pushed again and again, often just after GC took them),
 // skip layers a HEAD says are there, and delete tags and manifests, for ~30 s. A push may be
 // refused (GC took a layer between its upload and the manifest: MANIFEST_BLOB_UNKNOWN; or while
@@ -18,7 +18,7 @@ const SHARED_LAYERS = Array.from({ length: 12 }, (_, i) => Buffer.concat([Buffer
 
 let reg: TestRegistry;
 before(async () => {
-  reg = await startTestRegistry({ gc: { graceMinutes: 0, untagged: 'delete' } });
+  reg = await startTestRegistry({ gc: { graceMinutes: 0.1, untagged: 'delete' } });
 });
 after(() => reg.close());
 
@@ -65,7 +65,7 @@ test('16 clients push, re-push and delete while GC runs back to back: every ackn
     const mine: Pushed[] = [];
     for (let n = 0; Date.now() < deadline; n++) {
       // Delete now and then: a tag (its manifest becomes garbage) or a manifest by digest.
-      if (mine.length > 3 && n % 5 === 0) {
+      if (mine.length > 2 && n % 3 === 0) {
         const victim = mine.splice(Math.floor(Math.random() * mine.length), 1)[0]!;
         const reference = n % 2 === 0 ? victim.tag : victim.digest;
         const res = await request(`${reg.url}/v2/${victim.repository}/manifests/${reference}`, { method: 'DELETE', headers: auth });
