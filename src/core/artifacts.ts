@@ -125,28 +125,28 @@ export class Artifacts {
   }
 
   /**
-   * Garbage collection's delete of untagged manifests (gc/): those of `digests` that are still
+   * Garbage collection's delete of untagged manifests (gc/): those of `manifests` that are still
    * garbage inside the transaction (MetadataTx.manifestCollectable: a tag pushed meanwhile wins)
    * are deleted through the delete point as the system, with their events, in one transaction.
-   * Returns the digests deleted.
+   * Returns those deleted.
    */
-  async collectManifests(repository: string, digests: readonly string[], before: number): Promise<string[]> {
+  async collectManifests(manifests: ReadonlyArray<{ repository: string; digest: string }>, before: number): Promise<Array<{ repository: string; digest: string }>> {
     const { meta, policies } = this.deps;
     const caller: Caller = { actor: SYSTEM_ACTOR };
     return meta.transaction(async (tx) => {
       const at = eventTime();
-      const deleted: string[] = [];
-      for (const digest of digests) {
-        if (!(await tx.manifestCollectable(repository, digest, before))) continue;
+      const deleted: Array<{ repository: string; digest: string }> = [];
+      for (const m of manifests) {
+        if (!(await tx.manifestCollectable(m.repository, m.digest, before))) continue;
         try {
-          await policies.check('delete', caller, { repository, kind: 'manifest', digest }, tx);
+          await policies.check('delete', caller, { repository: m.repository, kind: 'manifest', digest: m.digest }, tx);
         } catch (err) {
           if (err instanceof PolicyRefusal) continue; // a rule keeps it (the next run asks again)
           throw err;
         }
-        if ((await tx.deleteManifest(repository, digest)).deleted) deleted.push(digest);
+        if ((await tx.deleteManifest(m.repository, m.digest)).deleted) deleted.push(m);
       }
-      await tx.appendEvents(deleted.map((digest): RegistryEvent => ({ type: 'manifest.deleted', at, actor: SYSTEM_ACTOR, repository, digest, tags: [] })));
+      await tx.appendEvents(deleted.map((m): RegistryEvent => ({ type: 'manifest.deleted', at, actor: SYSTEM_ACTOR, repository: m.repository, digest: m.digest, tags: [] })));
       return deleted;
     });
   }

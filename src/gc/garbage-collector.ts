@@ -43,8 +43,8 @@ export interface GcDeps {
   /** Kysely on the metadata database: the candidate scans (committed state, no transaction). */
   db: Db;
   blobs: BlobStore;
-  /** Deletes these manifests if they are still garbage (core/artifacts.ts collectManifests); returns those deleted. */
-  collectManifests(repository: string, digests: readonly string[], before: number): Promise<string[]>;
+  /** Deletes these manifests, in one transaction, if they are still garbage (core/artifacts.ts collectManifests); returns those deleted. */
+  collectManifests(manifests: ReadonlyArray<{ repository: string; digest: string }>, before: number): Promise<unknown[]>;
   /** The abandoned-upload purge (core/upload-purger.ts); returns how many went. */
   purgeUploads(): Promise<number>;
   log: Logger;
@@ -80,6 +80,11 @@ export interface GcResult {
 }
 
 const DAY_MS = 86_400_000;
+/**
+ * Manifests deleted per transaction: few enough that the projects' usage locks it takes
+ * (PostgreSQL) hold pushes up for a moment only, enough that commits are not the cost.
+ */
+const TX_BATCH = 250;
 
 export class GarbageCollector {
   private readonly batch: number;
@@ -166,9 +171,7 @@ export class GarbageCollector {
       if (rows.length === 0) break;
       const last = rows[rows.length - 1]!;
       after = [last.repository_id, last.digest];
-      for (const [repository, digests] of groupBy(rows, (r) => r.repository, (r) => r.digest)) {
-        deleted += (await this.deps.collectManifests(repository, digests, before)).length;
-      }
+      for (let i = 0; i < rows.length; i += TX_BATCH) deleted += (await this.deps.collectManifests(rows.slice(i, i + TX_BATCH), before)).length;
       progress({ phase: 'manifests', done: result.manifests + deleted, unit: 'manifests' });
     }
     result.manifests += deleted;

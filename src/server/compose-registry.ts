@@ -142,7 +142,7 @@ export async function composeRegistryCore(config: Config, dataDir: string, log: 
     meta,
     db,
     blobs,
-    collectManifests: (repository, digests, before) => artifacts.collectManifests(repository, digests, before),
+    collectManifests: (manifests, before) => artifacts.collectManifests(manifests, before),
     purgeUploads: () => purger.purge(),
     log: log.child({ mod: 'gc' }),
     // Tests only (test/e2e/gc-crash.test.ts): slows the sweep so a kill lands in its middle.
