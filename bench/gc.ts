@@ -5,6 +5,7 @@
 // cluster (tmpfs, fsync off); blobs are a filesystem store in a temporary directory.
 //   node dist/bench/gc.js [--store sqlite|postgres] [--repositories 2000] [--dry-run]
 import { mkdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
@@ -84,6 +85,7 @@ async function main(): Promise<void> {
       log: pino({ level: 'silent' }),
     });
     const t1 = performance.now();
+    const cpu0 = process.cpuUsage();
     const result = await gc.run(Date.now(), { deleteUntagged: true, dryRun: values['dry-run'] === true, graceMs: 0, untaggedMinAgeMs: 0 }, new AbortController().signal, (p) => {
       if (p.phase !== undefined && p.phase !== phase) {
         const now = performance.now();
@@ -94,7 +96,11 @@ async function main(): Promise<void> {
     });
     phases.push([phase, performance.now() - since]);
     const total = (performance.now() - t1) / 1000;
-    console.log(`gc ${values['dry-run'] ? '(dry run) ' : ''}took ${total.toFixed(2)} s: ${result.manifests} manifests, ${result.links} links, ${result.blobs} blobs, ${result.bytes} bytes`);
+    const cpu = process.cpuUsage(cpu0);
+    console.log(
+      `gc ${values['dry-run'] ? '(dry run) ' : ''}took ${total.toFixed(2)} s (this process's CPU ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s; load average ${os.loadavg()[0]!.toFixed(1)}): ` +
+        `${result.manifests} manifests, ${result.links} links, ${result.blobs} blobs, ${result.bytes} bytes`,
+    );
     console.log(`  by phase: ${phases.map(([p, ms]) => `${p} ${(ms / 1000).toFixed(2)} s`).join(', ')}`);
   } finally {
     await meta.close();

@@ -4,7 +4,7 @@
 // restart and every replica that starts takes it), and the text log of a run (GET .../log).
 import type { KeyValueStore } from '../coordination/coordination.js';
 import type { Config } from '../config/schema.js';
-import type { JobDefinition, JobRun, Scheduler } from '../jobs/scheduler.js';
+import type { JobContext, JobDefinition, JobRun, Scheduler } from '../jobs/scheduler.js';
 import type { GarbageCollector, GcResult } from './garbage-collector.js';
 
 export const GC_JOB = 'gc';
@@ -39,9 +39,9 @@ export function gcJob(collector: GarbageCollector, settings: Config['gc'], obser
       params: { dryRun: false, deleteUntagged: settings.untagged === 'delete' },
     } as GcSchedule,
     scheduledParams: () => job.schedule.params,
-    async run({ params, signal, progress }: { params: GcParams; signal: AbortSignal; progress: (p: { done: number; total?: number; phase?: string; unit?: string }) => void }) {
+    async run({ runId, params, signal, progress }: JobContext<GcParams>) {
       const result = await collector.run(
-        Date.now(),
+        runId,
         {
           dryRun: params.dryRun === true,
           deleteUntagged: params.deleteUntagged === true,
