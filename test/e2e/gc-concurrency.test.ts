@@ -1,7 +1,8 @@
 // Online garbage collection under load: GC runs back to back (deleting untagged manifests, a
-// grace window of 6 s for layers whose manifest has not come yet) while 16 clients push images built from a small pool of
-// shared layers (so the same layers are pushed again and again, often just after GC took them),
-// skip layers a HEAD says are there, and delete tags and manifests, for ~30 s. A push may be
+// grace window of 6 s for layers whose manifest has not come yet) while 16 clients push images,
+// delete them (by tag or digest) and push the same images again, for ~30 s: the same layers are
+// pushed again and again just as GC marks and deletes them, and layers a HEAD finds are skipped.
+// Each acknowledged push is pulled whole before the client deletes it, and those left at the end. A push may be
 // refused (GC took a layer between its upload and the manifest: MANIFEST_BLOB_UNKNOWN; or while
 // it was being committed: BLOB_UPLOAD_INVALID) — the client pushes again — but every push the
 // registry acknowledged and nobody deleted must then be pulled whole, every digest verified.
@@ -14,11 +15,14 @@ import { startTestRegistry, type TestRegistry } from '../helpers/registry.js';
 
 const CLIENTS = 16;
 const DURATION_MS = Number(process.env.GC_LOAD_SECONDS ?? 30) * 1000;
-const SHARED_LAYERS = Array.from({ length: 12 }, (_, i) => Buffer.concat([Buffer.from(`shared layer ${i} `), randomBytes(2000 + i * 100)]));
+const SHARED_LAYERS = Array.from({ length: 4 }, (_, i) => Buffer.concat([Buffer.from(`shared layer ${i} `), randomBytes(2000 + i * 100)]));
 
 let reg: TestRegistry;
 before(async () => {
-  reg = await startTestRegistry({ gc: { graceMinutes: 0.1, untagged: 'delete' } });
+  // Each sweep batch holds its blobs `deleting` for 100 ms before deleting their bytes (the test
+  // hook), so that pushes of those very blobs land inside the window, as on a slow store.
+  process.env.MINATO_GC_TEST_SWEEP_PAUSE_MS = '100';
+  reg = await startTestRegistry({ gc: { graceMinutes: 0.1, untagged: 'delete' } }).finally(() => delete process.env.MINATO_GC_TEST_SWEEP_PAUSE_MS);
 });
 after(() => reg.close());
 
@@ -37,7 +41,17 @@ function refusedByGc(res: Response): boolean {
 
 test('16 clients push, re-push and delete while GC runs back to back: every acknowledged push is whole afterwards', { timeout: DURATION_MS + 120_000 }, async () => {
   const auth = { Authorization: reg.basic };
-  const counts = { acknowledged: 0, refused: 0, deleted: 0, gcRuns: 0, reclaimedBlobs: 0 };
+  const counts = { acknowledged: 0, refused: 0, deleted: 0, verified: 0, gcRuns: 0, reclaimedBlobs: 0 };
+  const verify = async (p: Pushed, when: string) => {
+    const m = await request(`${reg.url}/v2/${p.repository}/manifests/${p.tag}`, { headers: { ...auth, Accept: 'application/vnd.oci.image.manifest.v1+json' } });
+    assert.equal(m.status, 200, `${p.repository}:${p.tag} ${when}: ${m.text}`);
+    assert.equal(sha256(m.body), p.digest);
+    for (const blob of p.blobs) {
+      const b = await request(`${reg.url}/v2/${p.repository}/blobs/${sha256(blob)}`, { headers: auth });
+      assert.equal(b.status, 200, `${p.repository}:${p.tag} blob ${sha256(blob)} ${when}: ${b.status} ${b.text.slice(0, 200)}`);
+      assert.equal(sha256(b.body), sha256(blob), `${p.repository}:${p.tag} blob ${sha256(blob)} is whole ${when}`);
+    }
+  };
   const kept: Pushed[] = [];
   const deadline = Date.now() + DURATION_MS;
 
@@ -60,38 +74,51 @@ test('16 clients push, re-push and delete while GC runs back to back: every ackn
     assert.fail(`blob upload answered ${res.status}: ${res.text}`);
   };
 
+  // Each client has its own repository and three images of its own (a config, a layer of its own,
+  // one layer every client shares). It pushes one, later deletes it (its tag, or the manifest by
+  // digest), and pushes the same image again: its layers are garbage in between, so the re-push
+  // races GC's mark and sweep of exactly those blobs, and a HEAD that finds a layer still held
+  // skips the upload just before GC takes it.
   const client = async (c: number) => {
-    const repository = `load/app${c % 4}`;
-    const mine: Pushed[] = [];
+    const repository = `load/c${c}`;
+    const images = [0, 1, 2].map((k) => {
+      const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', client: c, image: k }));
+      const own = Buffer.concat([Buffer.from(`layer of client ${c} image ${k} `), randomBytes(1024)]);
+      const blobs = [config, own, SHARED_LAYERS[(c + k) % SHARED_LAYERS.length]!];
+      return { tag: `i${k}`, blobs, body: imageManifest(config, blobs.slice(1)) };
+    });
+    const live = new Map<number, Pushed>();
     for (let n = 0; Date.now() < deadline; n++) {
-      // Delete now and then: a tag (its manifest becomes garbage) or a manifest by digest.
-      if (mine.length > 2 && n % 3 === 0) {
-        const victim = mine.splice(Math.floor(Math.random() * mine.length), 1)[0]!;
-        const reference = n % 2 === 0 ? victim.tag : victim.digest;
-        const res = await request(`${reg.url}/v2/${victim.repository}/manifests/${reference}`, { method: 'DELETE', headers: auth });
+      const k = n % images.length;
+      const image = images[k]!;
+      const pushed = live.get(k);
+      if (pushed) {
+        // Before it goes, the acknowledged push is pulled whole (digests checked): damage done to
+        // it since its acknowledgment would be healed by the next push of the same image.
+        await verify(pushed, 'before its delete');
+        counts.verified++;
+        const reference = n % 2 === 0 ? pushed.tag : pushed.digest;
+        const res = await request(`${reg.url}/v2/${repository}/manifests/${reference}`, { method: 'DELETE', headers: auth });
         assert.ok(res.status === 202 || res.status === 404, `delete answered ${res.status}: ${res.text}`);
+        live.delete(k);
         counts.deleted++;
-        continue;
+        // Mostly pushed again at once: while GC collects what the delete left.
+        if (n % 3 === 0) continue;
       }
-      const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', client: c, n }));
-      const layers = [SHARED_LAYERS[(c + n) % SHARED_LAYERS.length]!, SHARED_LAYERS[(c * 7 + n * 3) % SHARED_LAYERS.length]!, randomBytes(512)];
-      const unique = [...new Map(layers.map((l) => [sha256(l), l])).values()];
       let uploaded = true;
-      for (const blob of [config, ...unique]) if (!(await uploadBlob(repository, blob, n))) uploaded = false;
+      for (const blob of image.blobs) if (!(await uploadBlob(repository, blob, n + c))) uploaded = false;
       if (!uploaded) {
         counts.refused++;
         continue;
       }
-      const tag = `c${c}-${n}`;
-      const body = imageManifest(config, unique);
-      const res = await request(`${reg.url}/v2/${repository}/manifests/${tag}`, { method: 'PUT', headers: { ...auth, 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' }, body });
+      const res = await request(`${reg.url}/v2/${repository}/manifests/${image.tag}`, { method: 'PUT', headers: { ...auth, 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' }, body: image.body });
       if (res.status === 201) {
         counts.acknowledged++;
-        mine.push({ repository, tag, digest: sha256(body), blobs: [config, ...unique] });
+        live.set(k, { repository, tag: image.tag, digest: sha256(image.body), blobs: image.blobs });
       } else if (refusedByGc(res)) counts.refused++;
       else assert.fail(`manifest push answered ${res.status}: ${res.text}`);
     }
-    kept.push(...mine);
+    kept.push(...live.values());
   };
 
   const gcLoop = async () => {
@@ -119,16 +146,7 @@ test('16 clients push, re-push and delete while GC runs back to back: every ackn
   assert.ok(counts.acknowledged >= CLIENTS, `only ${counts.acknowledged} pushes were acknowledged`);
 
   // Every acknowledged push nobody deleted, pulled whole: by tag, then every blob, digests checked.
-  for (const p of kept) {
-    const m = await request(`${reg.url}/v2/${p.repository}/manifests/${p.tag}`, { headers: { ...auth, Accept: 'application/vnd.oci.image.manifest.v1+json' } });
-    assert.equal(m.status, 200, `${p.repository}:${p.tag}: ${m.text}`);
-    assert.equal(sha256(m.body), p.digest);
-    for (const blob of p.blobs) {
-      const b = await request(`${reg.url}/v2/${p.repository}/blobs/${sha256(blob)}`, { headers: auth });
-      assert.equal(b.status, 200, `${p.repository}:${p.tag} blob ${sha256(blob)}: ${b.status} ${b.text.slice(0, 200)}`);
-      assert.equal(sha256(b.body), sha256(blob), `${p.repository}:${p.tag} blob ${sha256(blob)} is whole`);
-    }
-  }
+  for (const p of kept) await verify(p, 'at the end');
   // And a last run (nothing racing it) leaves them whole too.
   const last = await request(`${reg.url}/api/v2.0/system/gc/schedule`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: JSON.stringify({ schedule: { type: 'Manual' }, parameters: { delete_untagged: true } }) });
   assert.equal(last.status, 201);
@@ -137,10 +155,5 @@ test('16 clients push, re-push and delete while GC runs back to back: every ackn
     if (run.job_status !== 'Running') break;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  for (const p of kept) {
-    for (const blob of p.blobs) {
-      const b = await request(`${reg.url}/v2/${p.repository}/blobs/${sha256(blob)}`, { headers: auth });
-      assert.equal(sha256(b.body), sha256(blob), `${p.repository}:${p.tag} blob ${sha256(blob)} after the last run`);
-    }
-  }
+  for (const p of kept) await verify(p, 'after the last run');
 });
