@@ -58,7 +58,7 @@ const GcResultModel = z
     projects: z
       .array(z.object({ project: z.string(), manifests: z.number().int(), blobs: z.number().int(), bytes: z.number().int() }))
       .optional()
-      .describe('A dry run: what each project would free (a blob several projects link is in each).'),
+      .describe("A dry run: what each project would free, in the bytes its quota counts (its manifests and blobs; a blob several projects link is in each). `bytes` is storage's: blobs, each once."),
   })
   .describe('minato: what the run reclaimed, once it ended.');
 

@@ -75,7 +75,10 @@ export interface GcResult {
   /** Blobs of a run that died, finished by this one. */
   resumed: number;
   seconds: number;
-  /** Dry run: what each project would free (a blob linked from several projects is in each). */
+  /**
+   * Dry run: what each project would free, in the bytes its quota counts (manifests and blobs; a
+   * blob linked from several projects is in each). `bytes` above is storage: blobs, each once.
+   */
   projects?: ProjectReclaim[];
 }
 
@@ -102,11 +105,11 @@ export class GarbageCollector {
     const started = Date.now();
     const result: GcResult = { dryRun: settings.dryRun, manifests: 0, links: 0, blobs: 0, bytes: 0, uploads: 0, resumed: 0, seconds: 0 };
     if (settings.dryRun) {
-      result.projects = await this.estimate(settings, started);
-      for (const p of result.projects) result.manifests += p.manifests;
-      const totals = await this.estimateTotals(settings, started);
-      result.blobs = totals.blobs;
-      result.bytes = totals.bytes;
+      const estimate = await this.estimate(settings, started);
+      result.projects = estimate.projects;
+      result.manifests = estimate.manifests;
+      result.blobs = estimate.blobs;
+      result.bytes = estimate.bytes;
       result.seconds = (Date.now() - started) / 1000;
       await this.completed(runId, result, signal);
       return result;
@@ -287,13 +290,15 @@ export class GarbageCollector {
    * by those manifests), counted in each project that links them. Cascades (an index's children,
    * a subject's referrers) are left to the real run.
    */
-  private async estimate(settings: GcSettings, now: number): Promise<ProjectReclaim[]> {
+  private async estimate(settings: GcSettings, now: number): Promise<{ projects: ProjectReclaim[]; manifests: number; blobs: number; bytes: number }> {
     const byProject = new Map<string, ProjectReclaim>();
     const entry = (project: string) => {
       let e = byProject.get(project);
       if (!e) byProject.set(project, (e = { project, manifests: 0, blobs: 0, bytes: 0 }));
       return e;
     };
+    let manifests = 0;
+    let bytes = 0;
     if (settings.deleteUntagged) {
       for (let after: [number, string] = [0, '']; ; ) {
         const rows = await this.manifestCandidates(now - settings.untaggedMinAgeMs, after, this.batch);
@@ -304,11 +309,18 @@ export class GarbageCollector {
           const e = entry(projectOf(r.repository));
           e.manifests++;
           e.bytes += r.size;
+          manifests++;
         }
       }
     }
+    // Each blob once in the totals; once per project that links it in that project's line.
     const counted = new Set<string>();
+    const freed = new Set<string>();
     for (const r of await this.freedBlobs(settings, now)) {
+      if (!freed.has(r.digest)) {
+        freed.add(r.digest);
+        bytes += r.size;
+      }
       if (r.repository === undefined) continue; // linked nowhere: in the totals only
       const project = projectOf(r.repository);
       if (counted.has(`${project} ${r.digest}`)) continue;
@@ -317,15 +329,8 @@ export class GarbageCollector {
       e.blobs++;
       e.bytes += r.size;
     }
-    return [...byProject.values()].sort((a, b) => (a.project < b.project ? -1 : a.project > b.project ? 1 : 0));
-  }
-
-  private async estimateTotals(settings: GcSettings, now: number): Promise<{ blobs: number; bytes: number }> {
-    const seen = new Map<string, number>();
-    for (const r of await this.freedBlobs(settings, now)) seen.set(r.digest, r.size);
-    let bytes = 0;
-    for (const size of seen.values()) bytes += size;
-    return { blobs: seen.size, bytes };
+    const projects = [...byProject.values()].sort((a, b) => (a.project < b.project ? -1 : a.project > b.project ? 1 : 0));
+    return { projects, manifests, blobs: freed.size, bytes };
   }
 
   /** Links (repository, digest, size) of the blobs a run would delete (a dry run's read). */
