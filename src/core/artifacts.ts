@@ -191,7 +191,9 @@ export class Artifacts {
       manifests.push({ record, parsed });
     };
     await visit(root, 0);
-    const digests = [...new Set(manifests.flatMap((m) => m.parsed.blobs.map((b) => b.digest)))];
+    // Sorted: the blobs' GC locks (PostgreSQL, MetadataTx.claimBlob) are taken in this order, the
+    // order every other locker of several digests takes them in.
+    const digests = [...new Set(manifests.flatMap((m) => m.parsed.blobs.map((b) => b.digest)))].sort();
     const sizes = await meta.blobSizes(from, digests);
     const actor = await eventActor(meta, caller);
     await meta.transaction(async (tx) => {
