@@ -157,6 +157,14 @@ export function auditDraft(event: StoredEvent): AuditDraft | undefined {
       };
     case 'config.changed':
       return { ...base, resourceType: 'configuration', resource: 'configuration', operation: 'update', description: `changed ${event.keys.join(', ')}` };
+    case 'gc.completed':
+      return {
+        ...base,
+        resourceType: 'garbage-collection',
+        resource: String(event.runId),
+        operation: event.dryRun ? 'dry-run' : 'delete',
+        description: `${event.dryRun ? 'would free' : 'freed'} ${event.bytes} bytes: ${event.manifests} manifests, ${event.blobs} blobs (${event.status}, ${event.seconds.toFixed(1)} s)`,
+      };
     case 'blob.pushed':
     case 'blob.mounted':
     case 'quota.warning':

@@ -7,6 +7,7 @@ import { DatabaseUsers } from '../auth/database-users.js';
 import { addCaCommands } from './ca-commands.js';
 import { addContentCommands } from './content-commands.js';
 import { addScrubCommands } from './scrub-command.js';
+import { addGcCommand } from './gc-command.js';
 import { configDocs } from '../config/docs.js';
 import { redact } from '../config/redact.js';
 import { certRenew, certStatus, type ApiFlags } from './cert-commands.js';
@@ -134,6 +135,7 @@ export async function main(argv: string[]): Promise<void> {
   addDoctorCommand(program);
   addContentCommands(program);
   addScrubCommands(program);
+  addGcCommand(program);
 
   withConfigFlags(
     program

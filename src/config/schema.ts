@@ -8,8 +8,19 @@ import { ddnsConfigSchema, dnsProviderSchema } from '../dns/registry.js';
 import { databaseSchema } from '../metadata/config.js';
 import { storageDriverSchema } from '../storage/config.js';
 import { parseStorageLimit } from '../util/size.js';
+import { Cron } from 'croner';
 
 const duration = z.number().int().nonnegative();
+
+/** Whether croner (the scheduler's cron parser, jobs/scheduler.ts) takes the expression. */
+function validCron(expression: string): boolean {
+  try {
+    new Cron(expression, { paused: true }).stop();
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const acmeSchema = z
   .strictObject({
@@ -299,6 +310,33 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('Project storage quotas.'),
+  gc: z
+    .strictObject({
+      schedule: z
+        .string()
+        .optional()
+        .refine((cron) => cron === undefined || validCron(cron), { message: 'not a cron expression: 5 fields (minute hour day month weekday) or 6 with seconds first, e.g. "0 0 3 * * *"' })
+        .describe(
+          'When garbage collection runs by itself: a cron expression (5 fields, or 6 with seconds first as Harbor writes them, e.g. "0 0 3 * * *" for 03:00 daily). Unset: only when asked (`minato gc`, the API). ' +
+            'A schedule set through the API (PUT /api/v2.0/system/gc/schedule) replaces it until the next start.',
+        ),
+      untagged: z
+        .enum(['keep', 'delete'])
+        .default('keep')
+        .describe(
+          'Untagged manifests (no tag, no index referencing them, not a signature or SBOM of an artifact still there): "keep" them, or "delete" them in every scheduled run (a run started by hand says for itself, as Harbor\'s delete_untagged).',
+        ),
+      untaggedMinAgeHours: z.number().nonnegative().default(0).describe('With untagged: delete, untagged manifests pushed less than this many hours ago are kept.'),
+      graceMinutes: z
+        .number()
+        .nonnegative()
+        .default(60)
+        .describe(
+          'Blobs a repository holds that no manifest references (layers of a push whose manifest has not arrived yet, or never will) are kept this many minutes after they were pushed. Keep it above the time your largest push takes.',
+        ),
+    })
+    .prefault({})
+    .describe('Online garbage collection (docs/operations.md, "Garbage collection").'),
   audit: auditConfigSchema,
   scrub: scrubConfigSchema,
   metrics: z

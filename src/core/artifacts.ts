@@ -7,11 +7,11 @@ import type { ManifestRecord, MetadataStore, ReferrerDescriptor } from '../metad
 import { OciError } from '../oci/errors.js';
 import { parseManifest, type ParsedManifest, type Referenced } from '../oci/manifest-parse.js';
 import { digestAlgorithm, parseDigest, parseReference, type Digest, type Reference } from '../oci/names.js';
-import type { Caller, Policies } from '../policy/policy.js';
+import { PolicyRefusal, type Caller, type Policies } from '../policy/policy.js';
 import type { BlobReader, BlobStore, ByteRange } from '../storage/blob-store.js';
 import type { Readable } from 'node:stream';
 import { eventActor } from './event-actor.js';
-import { eventTime, type RegistryEvent } from '../events/events.js';
+import { eventTime, SYSTEM_ACTOR, type RegistryEvent } from '../events/events.js';
 import { missingBlob } from './upload-sessions.js';
 
 export interface ArtifactsDeps {
@@ -82,6 +82,11 @@ export class Artifacts {
       const previous = tag === undefined ? undefined : await tx.resolveTag(repository, tag);
       if (tag !== undefined) await policies.check('tagMove', caller, { repository, tag, digest, previous }, tx);
       await tx.putManifest(repository, record, references, tag);
+      // Checked before the transaction; checked again in it, because garbage collection may have
+      // taken a blob or child manifest since: the client then pushes it again (never a manifest
+      // pointing at nothing).
+      const missing = await tx.missingReferences(repository, parsed.blobs.map((b) => b.digest), parsed.manifests.map((m) => m.digest));
+      if (missing.length > 0) throw missingReferences(missing);
       const at = eventTime();
       const events: RegistryEvent[] = [
         { type: 'manifest.pushed', at, actor, repository, digest, mediaType: parsed.mediaType, size: body.length, tag, subject: parsed.subject ?? undefined },
@@ -117,6 +122,33 @@ export class Artifacts {
       return true;
     });
     if (!deleted) throw new OciError('MANIFEST_UNKNOWN', `manifest ${reference} is not in repository ${repository}`);
+  }
+
+  /**
+   * Garbage collection's delete of untagged manifests (gc/): those of `manifests` that are still
+   * garbage inside the transaction (MetadataTx.manifestCollectable: a tag pushed meanwhile wins)
+   * are deleted through the delete point as the system, with their events, in one transaction.
+   * Returns those deleted.
+   */
+  async collectManifests(manifests: ReadonlyArray<{ repository: string; digest: string }>, before: number): Promise<Array<{ repository: string; digest: string }>> {
+    const { meta, policies } = this.deps;
+    const caller: Caller = { actor: SYSTEM_ACTOR };
+    return meta.transaction(async (tx) => {
+      const at = eventTime();
+      const deleted: Array<{ repository: string; digest: string }> = [];
+      for (const m of manifests) {
+        if (!(await tx.manifestCollectable(m.repository, m.digest, before))) continue;
+        try {
+          await policies.check('delete', caller, { repository: m.repository, kind: 'manifest', digest: m.digest }, tx);
+        } catch (err) {
+          if (err instanceof PolicyRefusal) continue; // a rule keeps it (the next run asks again)
+          throw err;
+        }
+        if ((await tx.deleteManifest(m.repository, m.digest)).deleted) deleted.push(m);
+      }
+      await tx.appendEvents(deleted.map((m): RegistryEvent => ({ type: 'manifest.deleted', at, actor: SYSTEM_ACTOR, repository: m.repository, digest: m.digest, tags: [] })));
+      return deleted;
+    });
   }
 
   /**
@@ -159,7 +191,9 @@ export class Artifacts {
       manifests.push({ record, parsed });
     };
     await visit(root, 0);
-    const digests = [...new Set(manifests.flatMap((m) => m.parsed.blobs.map((b) => b.digest)))];
+    // Sorted: the blobs' GC locks (PostgreSQL, MetadataTx.claimBlob) are taken in this order, the
+    // order every other locker of several digests takes them in.
+    const digests = [...new Set(manifests.flatMap((m) => m.parsed.blobs.map((b) => b.digest)))].sort();
     const sizes = await meta.blobSizes(from, digests);
     const actor = await eventActor(meta, caller);
     await meta.transaction(async (tx) => {
@@ -171,6 +205,8 @@ export class Artifacts {
         await policies.check('mount', caller, { repository: to, digest, from }, tx);
         // As a mount does: the blob enters the target's project (its quota counts it).
         await policies.check('blobCommit', { ...caller, actor }, { repository: to, digest, size }, tx);
+        // No bytes were stored here: a blob garbage collection is deleting or deleted is gone.
+        if (!(await tx.claimBlob(to, digest, undefined))) throw new OciError('BLOB_UNKNOWN', `blob ${digest} was removed by garbage collection`, { digest });
         await tx.linkBlob(to, digest, size);
         events.push({ type: 'blob.mounted', at, actor, repository: to, digest, size, from });
       }
@@ -304,11 +340,7 @@ export class Artifacts {
       ...parsed.manifests.map((m): [Referenced, number | undefined] => [m, manifestSizes.get(m.digest)]),
     ];
     const missing = [...new Set(checked.filter(([, size]) => size === undefined).map(([r]) => r.digest))];
-    if (missing.length > 0) {
-      throw new OciError('MANIFEST_BLOB_UNKNOWN', `manifest references ${missing.length} unknown blob(s) or manifest(s), first ${missing[0]}`, {
-        digests: missing.slice(0, 20),
-      });
-    }
+    if (missing.length > 0) throw missingReferences(missing);
     const wrong = checked.find(([r, size]) => r.size !== size);
     if (wrong) {
       const [r, size] = wrong;
@@ -320,6 +352,13 @@ export class Artifacts {
       });
     }
   }
+}
+
+/** MANIFEST_BLOB_UNKNOWN naming what a manifest references that the repository lacks. */
+function missingReferences(missing: readonly string[]): OciError {
+  return new OciError('MANIFEST_BLOB_UNKNOWN', `manifest references ${missing.length} unknown blob(s) or manifest(s), first ${missing[0]}`, {
+    digests: missing.slice(0, 20),
+  });
 }
 
 /** What a manifest references (kept for garbage collection and delete checks). */

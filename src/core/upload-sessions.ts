@@ -12,9 +12,14 @@
 // blob the policies refuse, over a quota say, is never stored) and in the linking transaction
 // (the binding decision, which a quota takes under the project's usage lock). A refused upload is
 // discarded: the client starts again once the refusal is resolved.
+//
+// Online garbage collection (gc/): the blob's journal row is read before its bytes are committed
+// and claimed in the linking transaction (MetadataTx.claimBlob): a blob GC marked is taken back; one
+// GC may have deleted after the bytes were stored is refused with a retryable error, and the upload
+// is dropped, so an acknowledged push never links bytes that are gone.
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { MetadataStore, UploadRecord } from '../metadata/metadata-store.js';
+import type { BlobDeletion, MetadataStore, UploadRecord } from '../metadata/metadata-store.js';
 import type { Digest } from '../oci/names.js';
 import { OciError } from '../oci/errors.js';
 import { PolicyRefusal, type Caller, type Policies } from '../policy/policy.js';
@@ -43,6 +48,13 @@ export class UploadOutOfOrderError extends OciError {
     readonly offset: number,
   ) {
     super('BLOB_UPLOAD_INVALID', `chunk is out of order: the upload has ${offset} bytes, so the next chunk must start at byte ${offset}`, { offset });
+  }
+}
+
+/** A commit that raced garbage collection's deletion of the same blob: the client pushes it again. */
+export class BlobCollectedError extends OciError {
+  constructor(readonly digest: string) {
+    super('BLOB_UPLOAD_INVALID', `garbage collection removed blob ${digest} while it was being committed; push it again`, { digest });
   }
 }
 
@@ -167,14 +179,18 @@ export class UploadSessions {
         continue;
       }
       const size = await meta.repositoryBlobSize(source, digest);
+      const seen = await meta.blobDeletion(digest);
       if (size === undefined || !(await this.deps.blobs.stat(digest))) return undefined;
       const actor = await eventActor(meta, caller);
-      await meta.transaction(async (tx) => {
+      const mounted = await meta.transaction(async (tx) => {
         await policies.check('blobCommit', { ...caller, actor }, { repository, digest, size }, tx);
+        // Garbage collection took it meanwhile: no mount, the client uploads the blob instead.
+        if (!(await tx.claimBlob(repository, digest, seen))) return false;
         await tx.linkBlob(repository, digest, size);
         await tx.appendEvents([{ type: 'blob.mounted', at: eventTime(), actor, repository, digest, size, from: source }]);
+        return true;
       });
-      return { digest, size };
+      return mounted ? { digest, size } : undefined;
     }
     return undefined;
   }
@@ -236,6 +252,7 @@ export class UploadSessions {
   private async commit(caller: Caller, repository: string, record: UploadRecord, state: UploadState, digest: Digest): Promise<BlobInfo> {
     const { blobs } = this.deps;
     await this.admit(caller, repository, record, state, digest, state.offset);
+    const seen = await this.deps.meta.blobDeletion(digest);
     let info: BlobInfo;
     try {
       info = await blobs.commit(state, digest);
@@ -248,7 +265,7 @@ export class UploadSessions {
       if (err instanceof UploadNotFoundError) throw new OciError('BLOB_UPLOAD_UNKNOWN', err.message);
       throw err;
     }
-    await this.link(caller, repository, record, info);
+    await this.link(caller, repository, record, info, seen);
     return info;
   }
 
@@ -277,6 +294,7 @@ export class UploadSessions {
 
   private async commitWhole(caller: Caller, repository: string, record: UploadRecord, bytes: Buffer, digest: Digest): Promise<BlobInfo> {
     await this.admit(caller, repository, record, record.state, digest, bytes.length);
+    const seen = await this.deps.meta.blobDeletion(digest);
     this.deps.observe?.started();
     let info: BlobInfo;
     try {
@@ -287,12 +305,12 @@ export class UploadSessions {
     } finally {
       this.deps.observe?.finished(bytes.length);
     }
-    await this.link(caller, repository, record, info);
+    await this.link(caller, repository, record, info, seen);
     return info;
   }
 
   /** Makes a stored blob part of the repository, ends its upload, and records the event: one transaction. */
-  private async link(caller: Caller, repository: string, record: UploadRecord, info: BlobInfo): Promise<void> {
+  private async link(caller: Caller, repository: string, record: UploadRecord, info: BlobInfo, seen: BlobDeletion | undefined): Promise<void> {
     const { meta, policies } = this.deps;
     const { digest, size } = info;
     const actor = await eventActor(meta, caller);
@@ -301,13 +319,15 @@ export class UploadSessions {
         // The upload's record goes first: a quota check locks the project's usage until commit.
         await tx.deleteUpload(record.id);
         await policies.check('blobCommit', { ...caller, actor }, { repository, digest, size }, tx);
+        if (!(await tx.claimBlob(repository, digest, seen))) throw new BlobCollectedError(digest);
         await tx.linkBlob(repository, digest, size);
         await tx.appendEvents([{ type: 'blob.pushed', at: eventTime(), actor, repository, digest, size }]);
       });
     } catch (err) {
-      // Refused after the bytes were committed (a concurrent push took the room): the upload is
-      // gone; the bytes stay unlinked, counted nowhere, until garbage collection.
-      if (err instanceof PolicyRefusal) await meta.transaction((tx) => tx.deleteUpload(record.id)).catch(() => undefined);
+      // Refused after the bytes were committed (a concurrent push took the room, or garbage
+      // collection deleted the blob meanwhile): the upload is gone; the bytes stay unlinked,
+      // counted nowhere, until garbage collection.
+      if (err instanceof PolicyRefusal || err instanceof BlobCollectedError) await meta.transaction((tx) => tx.deleteUpload(record.id)).catch(() => undefined);
       throw err;
     }
   }

@@ -42,6 +42,8 @@ export type RegistryEvent = Base &
     /** Storage usage of a project reached 85 % of its quota (warning) or a push would have passed it (exceeded). */
     | { type: 'quota.warning' | 'quota.exceeded'; project: string; projectId: number; usedBytes: number; limitBytes: number; repository?: string }
     | { type: 'config.changed'; keys: string[]; origin: string }
+    /** A garbage collection run ended (gc/): what it reclaimed (a dry run: what it would). */
+    | { type: 'gc.completed'; runId: number; dryRun: boolean; status: 'succeeded' | 'stopped'; manifests: number; blobs: number; bytes: number; seconds: number }
     | { type: 'cert.obtained'; names: string[]; notAfter: string; issuer: string }
     | { type: 'cert.failed'; names: string[]; error: string }
   );

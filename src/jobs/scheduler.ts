@@ -24,6 +24,8 @@ export interface JobProgress {
 }
 
 export interface JobContext<P> {
+  /** The run's id (JobRun.id): what the job's own records and events can name it by. */
+  runId: number;
   /** What the caller asked for (a manual run's parameters, or the job's scheduled defaults). */
   params: P;
   /** Aborts when a stop was asked, the fleet lock was lost or the server is closing: end soon, leave things consistent. */
@@ -223,7 +225,7 @@ export class Scheduler {
         jobLog.info({ trigger, params }, `${name} started`);
         await this.remember(run);
         signal.throwIfAborted();
-        run.result = await job.def.run({ params, signal, log: jobLog, progress: (p) => (run.progress = p) });
+        run.result = await job.def.run({ runId: run.id, params, signal, log: jobLog, progress: (p) => (run.progress = p) });
         run.status = signal.aborted ? 'stopped' : 'succeeded';
         jobLog.info({ result: run.result, seconds: (Date.now() - run.startedAt) / 1000 }, `${name} ${run.status}`);
       } catch (err) {

@@ -12,7 +12,7 @@
 // going without, on PostgreSQL: docs/benchmarks.md.
 import type { RegistryEvent } from '../events/events.js';
 import type { UploadState } from '../storage/blob-store.js';
-import type { DeletedManifest, ManifestRecord, MetadataStore, MetadataTx, PrincipalRecord, StoredContent, UploadRecord } from './metadata-store.js';
+import type { BlobDeletion, DeletedManifest, ManifestRecord, MetadataStore, MetadataTx, PrincipalRecord, StoredContent, UploadRecord } from './metadata-store.js';
 
 /**
  * Tag names kept in memory for listings, over all repositories: ~50 bytes each, so ~12 MiB at
@@ -73,6 +73,9 @@ export class CachedMetadataStore implements MetadataStore {
   }
   repositoryBlobSize(repository: string, digest: string) {
     return this.inner.repositoryBlobSize(repository, digest);
+  }
+  blobDeletion(digest: string) {
+    return this.inner.blobDeletion(digest);
   }
   repositoriesWithBlob(digest: string, limit: number) {
     return this.inner.repositoriesWithBlob(digest, limit);
@@ -189,6 +192,32 @@ class ObservedTx implements MetadataTx {
   }
   recountProjectUsage(project: string) {
     return this.tx.recountProjectUsage(project);
+  }
+  // Garbage collection changes links and blobs, which are not cached; its manifest deletes go
+  // through deleteManifest above.
+  claimBlob(repository: string, digest: string, seen: BlobDeletion | undefined) {
+    return this.tx.claimBlob(repository, digest, seen);
+  }
+  missingReferences(repository: string, blobs: readonly string[], manifests: readonly string[]) {
+    return this.tx.missingReferences(repository, blobs, manifests);
+  }
+  manifestCollectable(repository: string, digest: string, before: number) {
+    return this.tx.manifestCollectable(repository, digest, before);
+  }
+  unlinkUnreferenced(repository: string, digests: readonly string[], before: number) {
+    return this.tx.unlinkUnreferenced(repository, digests, before);
+  }
+  markBlobs(digests: readonly string[], runId: number) {
+    return this.tx.markBlobs(digests, runId);
+  }
+  startDeleting(digests: readonly string[], seq: number) {
+    return this.tx.startDeleting(digests, seq);
+  }
+  finishDeleting(digests: readonly string[]) {
+    return this.tx.finishDeleting(digests);
+  }
+  pruneDeletions(before: number) {
+    return this.tx.pruneDeletions(before);
   }
 }
 

@@ -93,6 +93,22 @@ export interface UsageRecount {
   linksFixed: number;
 }
 
+/**
+ * A blob's row in garbage collection's journal of deletions (migration 0007, gc/): `marked` (its
+ * metadata is gone, its bytes are to be deleted), `deleting` (being deleted), `deleted`. `seq`
+ * names one deletion.
+ */
+export interface BlobDeletion {
+  state: 'marked' | 'deleting' | 'deleted';
+  seq: number | null;
+}
+
+/** A blob garbage collection marked or is deleting, with its size (for what a run reclaimed). */
+export interface CollectedBlob {
+  digest: string;
+  size: number;
+}
+
 /** What deleting a manifest removed. */
 export interface DeletedManifest {
   deleted: boolean;
@@ -145,6 +161,55 @@ export interface MetadataTx {
   setStorageLimit(project: string, limit: number): Promise<boolean>;
   /** Recounts the project's usage from its links and manifests, keeps the recount, and says what differed. */
   recountProjectUsage(project: string): Promise<UsageRecount>;
+
+  // Garbage collection (gc/garbage-collector.ts; docs/operations.md, "Garbage collection"). Every
+  // path that links a blob claims it first, and a manifest put checks afterwards that its blobs are
+  // still held, so that a blob a push is about to reference is never deleted under it. On
+  // PostgreSQL these take a transaction-level lock per digest (after the project's usage lock,
+  // always in that order) that markBlobs takes too: a mark and a commit of one blob take turns,
+  // and each sees what the other committed.
+
+  /**
+   * Takes a blob back from garbage collection before this transaction links it (push, mount,
+   * copy). `seen` is what MetadataStore.blobDeletion said before the bytes were committed to
+   * storage. A `marked` blob is rescued (its journal row goes; linkBlob makes its blobs row
+   * again). False when the bytes may have been deleted after the commit stored them: the row is
+   * `deleting`, or `deleted` by another deletion than the one `seen` (or `seen` was `deleting`);
+   * the caller must then refuse the commit and roll back. Call before linkBlob.
+   */
+  claimBlob(repository: string, digest: string, seen: BlobDeletion | undefined): Promise<boolean>;
+  /**
+   * Those of these blobs the repository does not hold (linked, not released) and of these child
+   * manifests it does not store, in this transaction: after putManifest, what garbage collection
+   * took since the manifest's references were checked (putManifest takes the blobs' GC locks on
+   * PostgreSQL; a manifest's collection waits for the usage lock). One statement.
+   */
+  missingReferences(repository: string, blobs: readonly string[], manifests: readonly string[]): Promise<string[]>;
+  /**
+   * Whether a manifest is garbage now: stored before `before` (ms), no tag points at it, no
+   * manifest of the repository references it (an index's child) and, if it is a referrer, its
+   * subject is not in the repository. Locks the project's usage first (PostgreSQL), so a tag push
+   * racing the collection of its manifest waits and then wins, or sees it gone.
+   */
+  manifestCollectable(repository: string, digest: string, before: number): Promise<boolean>;
+  /**
+   * Removes those of these links of the repository that are held, were made (or held again)
+   * before `before` and that no manifest of the repository references, counted as unlinkBlob
+   * does. Returns the digests removed.
+   */
+  unlinkUnreferenced(repository: string, digests: readonly string[], before: number): Promise<string[]>;
+  /**
+   * Marks those of these blobs that no repository holds and no manifest references: their released
+   * links and blobs rows go, and a `marked` journal row (run `runId`) keeps their size. Returns
+   * what was marked. A few statements, whatever the count.
+   */
+  markBlobs(digests: readonly string[], runId: number): Promise<CollectedBlob[]>;
+  /** `marked` -> `deleting` with `seq` (compare-and-set: a rescued blob is skipped); returns those that moved. */
+  startDeleting(digests: readonly string[], seq: number): Promise<CollectedBlob[]>;
+  /** `deleting` -> `deleted`, once their bytes are gone. */
+  finishDeleting(digests: readonly string[]): Promise<void>;
+  /** Removes `deleted` rows last changed before `before` (ms); returns how many. */
+  pruneDeletions(before: number): Promise<number>;
 }
 
 export interface MetadataStore {
@@ -161,6 +226,11 @@ export interface MetadataStore {
   repositoryExists(name: string): Promise<boolean>;
   /** Size of a blob the repository holds (linked, not released), or undefined. */
   repositoryBlobSize(repository: string, digest: string): Promise<number | undefined>;
+  /**
+   * The blob's row in garbage collection's journal, if any: read before a blob's bytes are
+   * committed (see MetadataTx.claimBlob). One primary-key lookup, never cached.
+   */
+  blobDeletion(digest: string): Promise<BlobDeletion | undefined>;
   /** Names of repositories that hold a blob (not released), at most `limit`, oldest link first. */
   repositoriesWithBlob(digest: string, limit: number): Promise<string[]>;
   /**

@@ -373,6 +373,39 @@ const migrations: Record<string, DialectMigration> = {
     },
   },
   /**
+   * Garbage collection (gc/): the journal of blob deletions, and the index its mark phase needs.
+   * A row says what GC does to a blob's bytes: `marked` (its metadata is gone, the bytes are to be
+   * deleted; a push that commits the blob meanwhile takes it back), `deleting` (the bytes are being
+   * deleted: a push that committed them meanwhile must be refused), `deleted` (pruned after a day).
+   * `seq` names one deletion, so a commit can tell "deleted before I stored the bytes" (fine) from
+   * "deleted while I stored them" (refused). The rows are also what a run resumes after a crash.
+   */
+  '0007_gc': {
+    async up(db: Kysely<any>, t: ColumnTypes) {
+      await t
+        .keyed(
+          db.schema
+            .createTable('blob_deletions')
+            .addColumn('digest', 'text', (c) => c.primaryKey())
+            .addColumn('state', 'text', (c) => c.notNull())
+            .addColumn('size', 'bigint', (c) => c.notNull())
+            .addColumn('seq', 'bigint')
+            .addColumn('run_id', 'bigint', (c) => c.notNull())
+            .addColumn('marked_at', 'bigint', (c) => c.notNull())
+            .addColumn('updated_at', 'bigint', (c) => c.notNull()),
+        )
+        .execute();
+      await db.schema.createIndex('blob_deletions_state').on('blob_deletions').columns(['state', 'digest']).execute();
+      // "Does any manifest of any repository reference this digest?" for every candidate blob
+      // (manifest_references_child leads with the repository).
+      await db.schema.createIndex('manifest_references_by_child').on('manifest_references').column('child_digest').execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropIndex('manifest_references_by_child').execute();
+      await db.schema.dropTable('blob_deletions').execute();
+    },
+  },
+  /**
    * The audit log's filters, newest first, as index range scans (measured on a million rows in
    * bench/audit-log.ts: a rare user's or artifact's page took 330-540 ms scanning the time index,
    * a big project's 650 ms sorting its rows; each is now a few ms). Every index ends in

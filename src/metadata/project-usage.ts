@@ -21,11 +21,17 @@ import type { UsageRecount } from './metadata-store.js';
 import { sqlProjectOf, type SqlDialect } from './migrations.js';
 import type { Database } from './schema.js';
 
+/** SQL of the store's dialect with its parameters (a CompiledQuery is one). */
+export interface SqlQuery {
+  sql: string;
+  parameters: readonly unknown[];
+}
+
 /** Runs compiled queries on a store's transaction. */
 export interface QueryRunner {
-  rows<R>(query: CompiledQuery): Promise<R[]>;
+  rows<R>(query: SqlQuery): Promise<R[]>;
   /** Runs a change; resolves to the number of rows it changed. */
-  change(query: CompiledQuery): Promise<number>;
+  change(query: SqlQuery): Promise<number>;
 }
 
 /** Query builders that only compile (no connection). */

@@ -210,7 +210,24 @@ export interface ProjectUsageTable {
   used: Generated<number>;
 }
 
+/** The journal of garbage collection's blob deletions (migration 0007; gc/garbage-collector.ts). */
+export interface BlobDeletionsTable {
+  digest: string;
+  state: BlobDeletionState;
+  /** The blob's size, for what a run reclaimed (its blobs row is gone once marked). */
+  size: number;
+  /** Names one deletion (set when it starts deleting); null while marked. */
+  seq: number | null;
+  /** The run that marked it. */
+  run_id: number;
+  marked_at: number;
+  updated_at: number;
+}
+
+export type BlobDeletionState = 'marked' | 'deleting' | 'deleted';
+
 export interface Database {
+  blob_deletions: BlobDeletionsTable;
   repositories: RepositoriesTable;
   blobs: BlobsTable;
   repository_blobs: RepositoryBlobsTable;

@@ -33,6 +33,9 @@ import type { Config } from '../config/schema.js';
 import type { DdnsStatus } from '../dns/ddns.js';
 import type { Scheduler } from '../jobs/scheduler.js';
 import { scrubRoutes, type ScrubRunsApi } from '../api/scrub-routes.js';
+import type { KeyValueStore } from '../coordination/coordination.js';
+import { applySchedule, type GcSchedule } from '../gc/gc-job.js';
+import { gcRoutes } from '../api/gc-routes.js';
 import type { CertificateProvider } from '../tls/certificate-provider.js';
 import type { ManualRenewal } from '../tls/manual-renewal.js';
 import { minatoVersion } from '../util/version.js';
@@ -64,6 +67,8 @@ export interface ApiServices {
   jobs: Scheduler;
   /** The scrub's runs (start, history, findings, stop). */
   scrub?: ScrubRunsApi;
+  /** The garbage collection job (its schedule) and the shared store its schedule is kept in. */
+  gc: { job: { schedule: GcSchedule }; kv: KeyValueStore };
 }
 
 export function composeManagementApi(config: Config, s: ApiServices): ManagementApiOptions {
@@ -119,6 +124,7 @@ export function composeManagementApi(config: Config, s: ApiServices): Management
     }),
     ...quotaRoutes({ quotas: s.quotas, projects: s.projects, queries: projectQueries }),
     ...auditRoutes({ audit: s.core.audit, projectId: (name) => s.access.projectId(name) }),
+    ...gcRoutes({ jobs: s.jobs, schedule: () => s.gc.job.schedule, setSchedule: (schedule) => applySchedule(s.jobs, s.gc.kv, s.gc.job, schedule) }),
     ...repositoryRoutes({
       repositories: new Repositories(new ContentQueries(s.core.db), s.core.artifacts, catalog),
       actor: (principal, address) => s.projects.actor(principal, address),

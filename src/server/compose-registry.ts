@@ -28,6 +28,7 @@ import type { Principal } from '../auth/policy.js';
 import { CacheInvalidationSink } from '../events/cache-invalidation.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { composeAudit } from './compose-audit.js';
+import { GarbageCollector } from '../gc/garbage-collector.js';
 
 export interface RegistryCore {
   meta: MetadataStore;
@@ -40,6 +41,8 @@ export interface RegistryCore {
   events: EventBatcher;
   /** The audit log's entries (filters, pages, total), fed by the events. */
   audit: AuditLog;
+  /** Online garbage collection (run as the scheduler's job `gc`, server/compose.ts). */
+  gc: GarbageCollector;
   /** Starts the background work (event delivery, upload purge) once the server is up. */
   start(): Promise<void>;
   close(): Promise<void>;
@@ -134,6 +137,17 @@ export async function composeRegistryCore(config: Config, dataDir: string, log: 
     retentionMs: config.events.retentionDays * 86_400_000,
   });
   const purger = new UploadPurger(blobs, meta, config.registry.uploadPurgeAgeSeconds * 1000, log.child({ mod: 'registry.purge' }));
+  const sweepPause = Number(process.env.MINATO_GC_TEST_SWEEP_PAUSE_MS ?? 0);
+  const gc = new GarbageCollector({
+    meta,
+    db,
+    blobs,
+    collectManifests: (manifests, before) => artifacts.collectManifests(manifests, before),
+    purgeUploads: () => purger.purge(),
+    log: log.child({ mod: 'gc' }),
+    // Tests only (test/e2e/gc-crash.test.ts): slows the sweep so a kill lands in its middle.
+    sweepPauseMs: Number.isFinite(sweepPause) && sweepPause > 0 ? sweepPause : undefined,
+  });
 
   return {
     meta,
@@ -143,6 +157,7 @@ export async function composeRegistryCore(config: Config, dataDir: string, log: 
     artifacts,
     events,
     audit: audit.log,
+    gc,
     async start() {
       await dispatcher.start();
       purger.start(config.registry.uploadPurgeIntervalSeconds * 1000, locker);

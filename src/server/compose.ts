@@ -39,6 +39,7 @@ import { startMetricsListener, type MetricsListener } from './metrics-endpoint.j
 import { ProxyWarning } from './proxy-warning.js';
 import { Scheduler } from '../jobs/scheduler.js';
 import { composeScrub } from './compose-scrub.js';
+import { applySchedule, gcJob, loadSchedule } from '../gc/gc-job.js';
 
 /** How long a stop waits for requests in flight before it closes their connections. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -127,6 +128,10 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   });
 
   const scrub = composeScrub(config, { core, jobs, kv: shared.coordination.kv, log: log.child({ mod: 'scrub' }), metrics });
+  // Garbage collection: the schedule an administrator set through the API wins over gc.schedule.
+  const gc = gcJob(core.gc, config.gc, (result) => metrics?.observeGc(result));
+  jobs.register(gc);
+  await applySchedule(jobs, undefined, gc, (await loadSchedule(shared.coordination.kv)) ?? gc.schedule);
 
   // Names this process in the changes it writes to the outbox, so it does not apply them twice.
   const origin = randomUUID();
@@ -234,6 +239,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     ddns,
     jobs,
     scrub,
+    gc: { job: gc, kv: shared.coordination.kv },
   });
   const app = await buildApp({
     log,

@@ -101,6 +101,27 @@ export class Metrics {
     this.scrubLastRun.set(finishedAt / 1000);
   }
 
+  readonly gcReclaimedBytes = new Counter({
+    name: 'minato_gc_reclaimed_bytes_total',
+    help: 'Bytes of blobs garbage collection deleted from storage (dry runs count nothing).',
+    registers: [this.registry],
+  });
+  readonly gcReclaimedObjects = new Counter({
+    name: 'minato_gc_reclaimed_objects_total',
+    help: 'What garbage collection removed, by kind: manifest (untagged), link (a blob link no manifest referenced), blob (bytes deleted from storage), upload (abandoned).',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  /** What one garbage collection run removed (gc/gc-job.ts). */
+  observeGc(result: { dryRun: boolean; manifests: number; links: number; blobs: number; bytes: number; uploads: number }): void {
+    if (result.dryRun) return;
+    this.gcReclaimedBytes.inc(result.bytes);
+    for (const kind of ['manifest', 'link', 'blob', 'upload'] as const) {
+      this.gcReclaimedObjects.inc({ kind }, { manifest: result.manifests, link: result.links, blob: result.blobs, upload: result.uploads }[kind]);
+    }
+  }
+
   readonly uploadsInFlight = new Gauge({
     name: 'minato_uploads_in_flight',
     help: 'Upload requests currently streaming a body.',

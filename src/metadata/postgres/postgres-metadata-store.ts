@@ -13,13 +13,14 @@ import { manifestFromRow, referrerFromRow, uploadFromRow, type ManifestRow, type
 import type { Logger } from 'pino';
 import pg from 'pg';
 import type { StoredEvent } from '../../events/events.js';
-import type { ManifestRecord, MetadataStore, MetadataTx, PrincipalRecord, ProjectQuota, ReferrerDescriptor, StoredContent, UploadRecord } from '../metadata-store.js';
+import type { BlobDeletion, ManifestRecord, MetadataStore, MetadataTx, PrincipalRecord, ProjectQuota, ReferrerDescriptor, StoredContent, UploadRecord } from '../metadata-store.js';
 import { migrateToLatest } from '../migrations.js';
 import { usageProjectsQuery } from '../project-usage.js';
 import type { Database } from '../schema.js';
 import { createPool, run, storeError, type Statement } from './connection.js';
 import { PostgresTx, quotaFromRow, unheldFrom, type QuotaRow } from './postgres-tx.js';
 import {
+  BLOB_DELETION,
   BLOB_SIZE,
   CREATE_UPLOAD,
   BLOB_SIZES,
@@ -128,6 +129,11 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async repositoryBlobSize(repository: string, digest: string): Promise<number | undefined> {
     return (await this.query<{ size: number }>(BLOB_SIZE, [repository, digest])).rows[0]?.size;
+  }
+
+  async blobDeletion(digest: string): Promise<BlobDeletion | undefined> {
+    const row = (await this.query<{ state: BlobDeletion['state']; seq: string | number | null }>(BLOB_DELETION, [digest])).rows[0];
+    return row && { state: row.state, seq: row.seq === null ? null : Number(row.seq) };
   }
 
   async repositoriesWithBlob(digest: string, limit: number): Promise<string[]> {

@@ -26,15 +26,18 @@
 //
 // Advisory lock keys use the two-integer form, whose key space does not overlap the one-bigint
 // form (Kysely's migration lock, coordination/): key1 0x6d696e61 ("mina") is the outbox, key1
-// 0x6d696e62 locks one tag, key2 a hash of repository and tag.
+// 0x6d696e62 locks one tag, key2 a hash of repository and tag; key1 0x6d696e63 is garbage
+// collection's lock of one digest (gc-queries.ts), which a commit linking a blob, a manifest put
+// (for its references) and GC's mark take, after the usage lock when they take both.
 import type pg from 'pg';
 import { manifestColumns } from '../rows.js';
 import type { RegistryEvent } from '../../events/events.js';
 import { eventRepository } from '../../events/events.js';
 import type { UploadState } from '../../storage/blob-store.js';
-import type { DeletedManifest, ManifestRecord, MetadataTx, ProjectQuota, StoredContent, UsageRecount } from '../metadata-store.js';
+import type { BlobDeletion, CollectedBlob, DeletedManifest, ManifestRecord, MetadataTx, ProjectQuota, StoredContent, UsageRecount } from '../metadata-store.js';
 import { projectOf } from '../../oci/names.js';
 import { recountProjectUsage, type QueryRunner } from '../project-usage.js';
+import * as gc from '../gc-queries.js';
 import { run, storeError, type Statement } from './connection.js';
 import {
   DELETE_MANIFEST,
@@ -144,6 +147,9 @@ export class PostgresTx implements MetadataTx {
       [...new Set(references)].sort(),
       projectOf(repository),
     ];
+    // The GC locks of what it references (after the usage lock repositoryId took): a mark of one
+    // of them waits for this transaction, or this one for the mark, and then missingReferences sees it.
+    await gc.lockDigests(this.run, references);
     if (tag === undefined) await this.q(PUT_MANIFEST, values);
     else await this.q(PUT_MANIFEST_TAG, [...values, tag]);
   }
@@ -202,21 +208,64 @@ export class PostgresTx implements MetadataTx {
     return ((await this.q(SET_STORAGE_LIMIT, [project, limit, Date.now()])).rowCount ?? 0) > 0;
   }
 
+  /** Runs the shared queries (project-usage.ts, gc-queries.ts) on this transaction's connection. */
+  private readonly run: QueryRunner = {
+    rows: async <R>(q: { sql: string; parameters: readonly unknown[] }) => (await this.text(q.sql, q.parameters)).rows as R[],
+    change: async (q) => (await this.text(q.sql, q.parameters)).rowCount ?? 0,
+  };
+
+  private async text<R extends pg.QueryResultRow>(text: string, values: readonly unknown[]): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.client.query<R>(text, [...values]);
+    } catch (err) {
+      this.failure ??= err;
+      throw storeError(err);
+    }
+  }
+
   async recountProjectUsage(project: string): Promise<UsageRecount> {
     await this.lockUsage(project);
-    const query = async <R extends pg.QueryResultRow>(text: string, values: readonly unknown[]) => {
-      try {
-        return await this.client.query<R>(text, [...values]);
-      } catch (err) {
-        this.failure ??= err;
-        throw storeError(err);
-      }
-    };
-    const runner: QueryRunner = {
-      rows: async <R>(q: { sql: string; parameters: readonly unknown[] }) => (await query(q.sql, q.parameters)).rows as R[],
-      change: async (q) => (await query(q.sql, q.parameters)).rowCount ?? 0,
-    };
-    return recountProjectUsage(runner, 'postgres', project);
+    return recountProjectUsage(this.run, 'postgres', project);
+  }
+
+  // Garbage collection: usage lock first, then the digests' GC locks (see the top of this file).
+  async claimBlob(repository: string, digest: string, seen: BlobDeletion | undefined): Promise<boolean> {
+    await this.lockedProjectOf(repository);
+    await gc.lockDigests(this.run, [digest]);
+    return gc.claimBlob(this.run, 'postgres', digest, seen);
+  }
+
+  missingReferences(repository: string, blobs: readonly string[], manifests: readonly string[]): Promise<string[]> {
+    return gc.missingReferences(this.run, 'postgres', repository, blobs, manifests);
+  }
+
+  async manifestCollectable(repository: string, digest: string, before: number): Promise<boolean> {
+    await this.lockedProjectOf(repository);
+    return gc.manifestCollectable(this.run, 'postgres', repository, digest, before);
+  }
+
+  async unlinkUnreferenced(repository: string, digests: readonly string[], before: number): Promise<string[]> {
+    await this.lockedProjectOf(repository);
+    const unreferenced = await gc.unreferencedLinks(this.run, 'postgres', repository, digests, before);
+    for (const digest of unreferenced) await this.unlinkBlob(repository, digest);
+    return unreferenced;
+  }
+
+  async markBlobs(digests: readonly string[], runId: number): Promise<CollectedBlob[]> {
+    await gc.lockDigests(this.run, digests);
+    return gc.markBlobs(this.run, 'postgres', digests, runId);
+  }
+
+  startDeleting(digests: readonly string[], seq: number): Promise<CollectedBlob[]> {
+    return gc.startDeleting(this.run, 'postgres', digests, seq);
+  }
+
+  finishDeleting(digests: readonly string[]): Promise<void> {
+    return gc.finishDeleting(this.run, 'postgres', digests);
+  }
+
+  pruneDeletions(before: number): Promise<number> {
+    return gc.pruneDeletions(this.run, 'postgres', before);
   }
 
   async begin(): Promise<void> {

@@ -36,6 +36,8 @@ export const LIST_REFERRERS = statement(
   'select m.digest, m.media_type, m.artifact_type, m.annotations, m.size from repositories r join manifests m on m.repository_id = r.id ' +
     'where r.name = $1 and m.subject = $2 and ($3::text is null or m.artifact_type = $3) order by m.created_at, m.digest',
 );
+/** Garbage collection's journal row of a blob (MetadataStore.blobDeletion). */
+export const BLOB_DELETION = statement('blob_deletion', 'select state, seq from blob_deletions where digest = $1');
 export const GET_UPLOAD = statement('get_upload', 'select id, repository, created_at, updated_at, offset_bytes, state from uploads where id = $1');
 export const CREATE_UPLOAD = statement(
   'create_upload',
@@ -89,7 +91,7 @@ export const LINK_BLOB = statement(
   'tx_link_blob',
   'with blob as (insert into blobs (digest, size, created_at) values ($2, $3::int8, $4) on conflict (digest) do nothing), ' +
     'link as (insert into repository_blobs (repository_id, digest, created_at) values ($1, $2, $4) ' +
-    'on conflict (repository_id, digest) do update set released = 0 where repository_blobs.released <> 0 returning 1), ' +
+    'on conflict (repository_id, digest) do update set released = 0, created_at = excluded.created_at where repository_blobs.released <> 0 returning 1), ' +
     'held as (insert into project_blobs (project, digest, size, links) select $5::text, $2, $3::int8, 1 from link ' +
     'on conflict (project, digest) do update set links = project_blobs.links + 1 returning links) ' +
     'update project_usage set used = used + $3::int8 where project = $5::text and exists (select 1 from held where links = 1)',

@@ -13,6 +13,8 @@ import type { RegistryEvent, StoredEvent } from '../../events/events.js';
 import { eventRepository } from '../../events/events.js';
 import type { UploadState } from '../../storage/blob-store.js';
 import type {
+  BlobDeletion,
+  CollectedBlob,
   DeletedManifest,
   ManifestRecord,
   MetadataStore,
@@ -27,6 +29,7 @@ import type {
 import { projectOf } from '../../oci/names.js';
 import { SerialLock } from '../../util/async.js';
 import { recountProjectUsage, usageProjectsQuery, type QueryRunner } from '../project-usage.js';
+import * as gc from '../gc-queries.js';
 import { manifestColumns, manifestFromRow, referrerFromRow, uploadFromRow, type ManifestRow, type ReferrerRow, type UploadRow } from '../rows.js';
 
 
@@ -128,6 +131,11 @@ export class SqliteMetadataStore implements MetadataStore {
       )
       .get(repositoryId, digest) as { size: number } | undefined;
     return row === undefined ? undefined : Number(row.size);
+  }
+
+  async blobDeletion(digest: string): Promise<BlobDeletion | undefined> {
+    const row = this.read.q('select state, seq from blob_deletions where digest = ?').get(digest) as { state: BlobDeletion['state']; seq: number | null } | undefined;
+    return row && { state: row.state, seq: row.seq === null ? null : Number(row.seq) };
   }
 
   async repositoriesWithBlob(digest: string, limit: number): Promise<string[]> {
@@ -322,9 +330,13 @@ class SqliteTx implements MetadataTx {
     const repositoryId = this.ensureRepository(repository);
     const now = Date.now();
     this.w.q('insert into blobs (digest, size, created_at) values (?, ?, ?) on conflict (digest) do nothing').run(digest, size, now);
-    // A change when the link is new or was released: the repository holds the blob now.
+    // A change when the link is new or was released: the repository holds the blob now (and since
+    // now: garbage collection's grace window for links no manifest references counts from here).
     const held = this.w
-      .q('insert into repository_blobs (repository_id, digest, created_at) values (?, ?, ?) on conflict (repository_id, digest) do update set released = 0 where released <> 0')
+      .q(
+        'insert into repository_blobs (repository_id, digest, created_at) values (?, ?, ?) ' +
+          'on conflict (repository_id, digest) do update set released = 0, created_at = excluded.created_at where released <> 0',
+      )
       .run(repositoryId, digest, now).changes;
     if (held > 0) this.hold('project_blobs', projectOf(repository), [{ digest, size }]);
   }
@@ -452,12 +464,49 @@ class SqliteTx implements MetadataTx {
     return this.w.q('update projects set storage_limit = ?, updated_at = ? where name = ?').run(limit, Date.now(), project).changes > 0;
   }
 
+  /** Runs the shared queries (project-usage.ts, gc-queries.ts) on the write connection. */
+  private readonly run: QueryRunner = {
+    rows: async <R>(query: { sql: string; parameters: readonly unknown[] }) => this.w.q(query.sql).all(...query.parameters) as R[],
+    change: async (query) => this.w.q(query.sql).run(...query.parameters).changes,
+  };
+
   async recountProjectUsage(project: string): Promise<UsageRecount> {
-    const run: QueryRunner = {
-      rows: async <R>(query: { sql: string; parameters: readonly unknown[] }) => this.w.q(query.sql).all(...query.parameters) as R[],
-      change: async (query) => this.w.q(query.sql).run(...query.parameters).changes,
-    };
-    return recountProjectUsage(run, 'sqlite', project);
+    return recountProjectUsage(this.run, 'sqlite', project);
+  }
+
+  // Garbage collection: one writer, so no locks (see MetadataTx).
+  claimBlob(repository: string, digest: string, seen: BlobDeletion | undefined): Promise<boolean> {
+    return gc.claimBlob(this.run, 'sqlite', digest, seen);
+  }
+
+  missingReferences(repository: string, blobs: readonly string[], manifests: readonly string[]): Promise<string[]> {
+    return gc.missingReferences(this.run, 'sqlite', repository, blobs, manifests);
+  }
+
+  manifestCollectable(repository: string, digest: string, before: number): Promise<boolean> {
+    return gc.manifestCollectable(this.run, 'sqlite', repository, digest, before);
+  }
+
+  async unlinkUnreferenced(repository: string, digests: readonly string[], before: number): Promise<string[]> {
+    const unreferenced = await gc.unreferencedLinks(this.run, 'sqlite', repository, digests, before);
+    for (const digest of unreferenced) await this.unlinkBlob(repository, digest);
+    return unreferenced;
+  }
+
+  markBlobs(digests: readonly string[], runId: number): Promise<CollectedBlob[]> {
+    return gc.markBlobs(this.run, 'sqlite', digests, runId);
+  }
+
+  startDeleting(digests: readonly string[], seq: number): Promise<CollectedBlob[]> {
+    return gc.startDeleting(this.run, 'sqlite', digests, seq);
+  }
+
+  finishDeleting(digests: readonly string[]): Promise<void> {
+    return gc.finishDeleting(this.run, 'sqlite', digests);
+  }
+
+  pruneDeletions(before: number): Promise<number> {
+    return gc.pruneDeletions(this.run, 'sqlite', before);
   }
 
   /** One more link holds each of these in the project; the first adds its size to the usage. */

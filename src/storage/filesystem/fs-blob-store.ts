@@ -112,7 +112,12 @@ export class FsBlobStore implements BlobStore {
   }
 
   async delete(digest: Digest): Promise<void> {
-    await fs.rm(this.layout.blobPath(digest), { force: true });
+    // unlink alone: rm would lstat first, a second trip to the threadpool per blob GC deletes.
+    try {
+      await fs.unlink(this.layout.blobPath(digest));
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
   }
 
   async begin(id: string): Promise<UploadState> {
