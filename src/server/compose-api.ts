@@ -93,6 +93,7 @@ export function composeManagementApi(config: Config, s: ApiServices): Management
       origin,
       storageProvider: config.storage.driver.kind,
       caCertificatePem: s.caCertificatePem,
+      served: { certificate: s.certificates !== undefined, ddns: s.ddns !== undefined },
       userProfile: userProfiles(s.core.meta, s.usersInDatabase ? s.core.db : undefined),
     }),
     ...certificateRoutes({ certificates: s.certificates, caCertificatePem: s.caCertificatePem, origin }),

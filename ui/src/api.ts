@@ -127,12 +127,23 @@ export async function download(method: 'POST', path: string, body: Body, filenam
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
+// Their bodies are read to the end although empty: a response left unread is cancelled later,
+// which the browser reports as a failed request.
 export async function login(principal: string, password: string): Promise<void> {
-  await call('POST', '/c/login', new URLSearchParams({ principal, password }));
+  await (await call('POST', '/c/login', new URLSearchParams({ principal, password }))).text();
+}
+
+/**
+ * Whether the browser holds a session: the login sets the readable CSRF cookie next to the
+ * session's (HttpOnly) one. Without it the UI shows the login page at once instead of asking the
+ * API and getting a 401 (which the browser would log as an error).
+ */
+export function hasSession(): boolean {
+  return cookie(CSRF_COOKIE) !== undefined && cookie(CSRF_COOKIE) !== '';
 }
 
 export async function logout(): Promise<void> {
-  await call('GET', '/c/log_out');
+  await (await call('GET', '/c/log_out')).text();
 }
 
 /** A repository name in a Harbor path: encoded twice, so a "/" in it survives routing. */
@@ -242,4 +253,6 @@ export interface SystemInfo {
   has_ca_root?: boolean;
   harbor_version?: string;
   project_creation_restriction?: string;
+  with_certificate?: boolean;
+  with_ddns?: boolean;
 }

@@ -1,7 +1,7 @@
 // The frame of every page: who is signed in, the navigation, and which page the path names.
 // Signed out, every path shows the login page and returns to that path after signing in.
 import { useEffect, useMemo, useRef } from 'react';
-import { ApiError, get, logout, whenUnauthorized, type SystemInfo, type User } from './api';
+import { ApiError, get, hasSession, logout, whenUnauthorized, type SystemInfo, type User } from './api';
 import { ErrorMessage, Link, Loading, useLoad } from './components';
 import { navigate, segments, useLocation } from './router';
 import { SessionContext, useSession, type Session } from './session';
@@ -18,6 +18,7 @@ import { UsersPage } from './pages/users';
 export function App() {
   const { path } = useLocation();
   const me = useLoad(async () => {
+    if (!hasSession()) throw new ApiError(401, 'UNAUTHORIZED', 'Not signed in.');
     const [user, info] = await Promise.all([get<User>('/users/current'), get<SystemInfo>('/systeminfo')]);
     return { user, info };
   }, []);

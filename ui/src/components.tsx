@@ -93,14 +93,17 @@ async function writeClipboard(text: string): Promise<void> {
   area.remove();
 }
 
-/** A button that copies `text`; `label` says what ("Copy digest"). */
+/**
+ * A button that copies `text`; `label` says what ("Copy the digest"): its first word is the
+ * visible one, the rest is for screen readers (the accessible name contains the visible text).
+ */
 export function Copy({ text, label }: { text: string; label: string }) {
   const [done, setDone] = useState<'copied' | 'failed' | undefined>();
+  const rest = label.replace(/^Copy\b/, '');
   return (
     <button
       type="button"
       className="small"
-      aria-label={label}
       onClick={() =>
         writeClipboard(text).then(
           () => setDone('copied'),
@@ -110,6 +113,7 @@ export function Copy({ text, label }: { text: string; label: string }) {
       onBlur={() => setDone(undefined)}
     >
       {done === 'copied' ? 'Copied' : done === 'failed' ? 'Select and copy by hand' : 'Copy'}
+      <span className="offscreen">{rest}</span>
     </button>
   );
 }
@@ -135,15 +139,17 @@ export function ConfirmButton({
   confirm,
   onConfirm,
   className = 'danger',
-  ariaLabel,
+  more,
 }: {
+  /** The button's visible text (a symbol such as "×" is hidden from screen readers, which read `more`). */
   label: string;
   title: string;
   children: ReactNode;
   confirm: string;
   onConfirm(): Promise<void>;
   className?: string;
-  ariaLabel?: string;
+  /** Read by screen readers after the label ("project shop"): the visible text stays part of the name. */
+  more?: string;
 }) {
   const ref = useRef<HTMLDialogElement>(null);
   const [busy, setBusy] = useState(false);
@@ -151,8 +157,9 @@ export function ConfirmButton({
   const titleId = useId();
   return (
     <>
-      <button type="button" className={className} aria-label={ariaLabel} onClick={() => (setError(undefined), ref.current?.showModal())}>
-        {label}
+      <button type="button" className={className} onClick={() => (setError(undefined), ref.current?.showModal())}>
+        {/\w/.test(label) ? label : <span aria-hidden="true">{label}</span>}
+        {more && <span className="offscreen">{/\w/.test(label) ? ` ${more}` : more}</span>}
       </button>
       <dialog ref={ref} aria-labelledby={titleId}>
         <h2 id={titleId}>{title}</h2>
@@ -187,9 +194,11 @@ export function ConfirmButton({
   );
 }
 
+const SINGULAR: Record<string, string> = { projects: 'project', repositories: 'repository', artifacts: 'artifact', entries: 'entry', users: 'user' };
+
 export function Pager({ page, size, total, onPage, what }: { page: number; size: number; total: number; onPage(page: number): void; what: string }) {
   const pages = Math.max(1, Math.ceil(total / size));
-  if (total <= size) return <p className="muted">{total === 1 ? `1 ${what.replace(/s$/, '')}` : `${total} ${what}`}</p>;
+  if (total <= size) return <p className="muted">{total === 1 ? `1 ${SINGULAR[what] ?? what}` : `${total} ${what}`}</p>;
   return (
     <nav className="pager" aria-label={`Pages of ${what}`}>
       <button type="button" disabled={page <= 1} onClick={() => onPage(page - 1)}>

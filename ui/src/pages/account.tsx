@@ -51,6 +51,8 @@ export function AccountPage() {
       </dl>
       <h2>Change your password</h2>
       <form onSubmit={submit} className="card narrow">
+        {/* For password managers: which account the new password belongs to. */}
+        <input type="text" name="username" autoComplete="username" value={user.username} readOnly hidden />
         <label>
           Current password
           <input type="password" autoComplete="current-password" required value={old} onChange={(e) => setOld(e.target.value)} />

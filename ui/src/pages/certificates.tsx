@@ -2,7 +2,7 @@
 // with the days left as a bar, source), the next renewal and the last error with its advice,
 // the DDNS records; administrators can renew now. In private-CA mode it links to the trust page.
 import { useEffect, useState } from 'react';
-import { ApiError, get, send } from '../api';
+import { get, send } from '../api';
 import { ErrorMessage, Link, Loading, Outcome, Time, useLoad } from '../components';
 import { absolute, daysLeft } from '../format';
 import { useSession } from '../session';
@@ -41,11 +41,12 @@ function adviceFor(message: string): string {
 export function CertificatesPage() {
   const { user, info } = useSession();
   useEffect(() => void (document.title = 'Certificates · minato'), []);
-  const cert = useLoad(() => get<CertificateStatus>('/certificate'), []);
-  const ddns = useLoad(() => get<DdnsStatus>('/ddns').catch((e: unknown) => (e instanceof ApiError && e.status === 404 ? undefined : Promise.reject(e))), []);
+  // Only what this registry has is asked for (a 404 would be logged by the browser as an error).
+  const cert = useLoad(() => (info.with_certificate ? get<CertificateStatus>('/certificate') : Promise.resolve(undefined)), [info.with_certificate]);
+  const ddns = useLoad(() => (info.with_ddns ? get<DdnsStatus>('/ddns') : Promise.resolve(undefined)), [info.with_ddns]);
   const [error, setError] = useState<unknown>();
   const [done, setDone] = useState<string>();
-  const plain = cert.error instanceof ApiError && cert.error.status === 404;
+  const plain = !info.with_certificate;
   const c = cert.data;
   return (
     <>
@@ -55,12 +56,9 @@ export function CertificatesPage() {
           This registry runs its own certificate authority. <Link to="/system/trust">Trust this registry</Link> on each client.
         </p>
       )}
-      {plain ? (
-        <p>This registry serves plain HTTP (tls.mode off, or TLS terminated by a proxy in front of it): it has no certificate of its own to show.</p>
-      ) : (
-        <ErrorMessage error={cert.error} />
-      )}
-      {cert.loading && <Loading what="the certificate" />}
+      {plain && <p>This registry serves plain HTTP (tls.mode off, or TLS terminated by a proxy in front of it): it has no certificate of its own to show.</p>}
+      <ErrorMessage error={cert.error} />
+      {cert.loading && !plain && <Loading what="the certificate" />}
       {c && (
         <section className="card" aria-labelledby="served-h">
           <h2 id="served-h">Served certificate</h2>

@@ -168,7 +168,7 @@ function MembersTab({ project }: { project: Project }) {
                   <td className="actions">
                     <ConfirmButton
                       label="Remove"
-                      ariaLabel={`Remove ${m.entity_name} from ${project.name}`}
+                      more={`${m.entity_name} from ${project.name}`}
                       title={`Remove ${m.entity_name}?`}
                       confirm="Remove member"
                       onConfirm={async () => {
@@ -316,7 +316,9 @@ export function AuditTable({ entries }: { entries: AuditEntry[] }) {
                 <Time iso={e.op_time} />
               </td>
               <td>{e.username}</td>
-              <td>{e.operation_description || e.operation}</td>
+              <td className="wrap">
+                <strong>{e.operation}</strong> {e.operation_description && e.operation_description !== e.operation && <span className="muted">{e.operation_description}</span>}
+              </td>
               <td className="wrap">
                 <span className="muted">{e.resource_type}</span> {e.resource}
               </td>

@@ -5,17 +5,21 @@ import { get, list, send, type Project, type Quota } from '../api';
 import { ConfirmButton, ErrorMessage, Link, Loading, Outcome, Pager, Time, UsageBar, useLoad } from '../components';
 import { bytes } from '../format';
 import { navigate, pathOf } from '../router';
+import { useSession } from '../session';
 
 const PAGE_SIZE = 15;
 
 export function ProjectsPage() {
+  const { user } = useSession();
   const [search, setSearch] = useState('');
   const [page, setPage] = useState(1);
   useEffect(() => void (document.title = 'Projects · minato'), []);
   const projects = useLoad(async () => {
     const result = await list<Project>('/projects', { page, page_size: PAGE_SIZE, with_detail: true, sort: 'name', q: search ? `name=~${search}` : undefined });
-    // Each row's quota (every role may read its project's); one failing hides only its bar.
-    const quotas = await Promise.all(result.items.map((p) => get<Quota>(`/quotas/${p.project_id}`).catch(() => undefined)));
+    // Each row's quota: every member may read its project's (others, on a public project, may
+    // not, and are not asked: a refusal would be logged by the browser). One failing hides only its bar.
+    const mayRead = (p: Project) => user.sysadmin_flag || (p.current_user_role_id ?? 0) > 0;
+    const quotas = await Promise.all(result.items.map((p) => (mayRead(p) ? get<Quota>(`/quotas/${p.project_id}`).catch(() => undefined) : undefined)));
     return { ...result, quotas };
   }, [search, page]);
 
@@ -81,12 +85,12 @@ function ProjectRow({ project: p, quota, onChange }: { project: Project; quota: 
         <button
           type="button"
           className="small"
-          aria-label={`Make ${p.name} ${isPublic ? 'private' : 'public'}`}
           onClick={() =>
             send('PUT', `/projects/${p.project_id}`, { metadata: { public: String(!isPublic) } }).then(onChange, setError)
           }
         >
           Make {isPublic ? 'private' : 'public'}
+          <span className="offscreen"> project {p.name}</span>
         </button>
         <DeleteProject project={p} onDeleted={onChange} />
         <ErrorMessage error={error} />
@@ -99,7 +103,7 @@ export function DeleteProject({ project, onDeleted }: { project: Project; onDele
   return (
     <ConfirmButton
       label="Delete"
-      ariaLabel={`Delete project ${project.name}`}
+      more={`project ${project.name}`}
       title={`Delete project ${project.name}?`}
       confirm={`Delete ${project.name}`}
       onConfirm={async () => {

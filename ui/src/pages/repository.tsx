@@ -48,8 +48,8 @@ export function RepositoryPage({ project, repository }: { project: string; repos
 }
 
 function typeOf(a: Artifact): string {
-  if (a.artifact_type) return a.artifact_type;
   if (a.references?.length) return 'index (multi-platform)';
+  if (a.artifact_type) return a.artifact_type;
   return a.type === 'IMAGE' ? 'image' : a.type.toLowerCase();
 }
 
@@ -70,11 +70,11 @@ function ArtifactItem({ artifact: a, project, repository, onChange }: { artifact
           {tags.length === 0 && <span className="muted">untagged</span>}
           {tags.map((t) => (
             <span key={t.name} className="tag">
-              {t.name}
+              <span className="tag-name">{t.name}</span>
               <ConfirmButton
                 label="×"
                 className="tag-delete"
-                ariaLabel={`Delete tag ${t.name}`}
+                more={`Delete tag ${t.name}`}
                 title={`Delete the tag ${t.name}?`}
                 confirm={`Delete tag ${t.name}`}
                 onConfirm={async () => {
@@ -123,7 +123,7 @@ function ArtifactItem({ artifact: a, project, repository, onChange }: { artifact
         </button>
         <ConfirmButton
           label="Delete artifact"
-          ariaLabel={`Delete artifact ${shortDigest(a.digest)}`}
+          more={shortDigest(a.digest)}
           title={`Delete the artifact ${shortDigest(a.digest)}?`}
           confirm="Delete artifact"
           onConfirm={async () => {

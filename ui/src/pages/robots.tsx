@@ -55,24 +55,23 @@ export function RobotsTab({ project }: { project: Project }) {
                     <button
                       type="button"
                       className="small"
-                      aria-label={`Refresh the secret of ${r.name}`}
                       onClick={() =>
                         send<{ secret: string }>('PATCH', `/robots/${r.id}`, { secret: '' }).then((s) => setShown({ id: r.id, name: r.name, secret: s.secret }), setError)
                       }
                     >
-                      Refresh secret
+                      Refresh secret<span className="offscreen"> of {r.name}</span>
                     </button>
                     <button
                       type="button"
                       className="small"
-                      aria-label={`${r.disable ? 'Enable' : 'Disable'} ${r.name}`}
                       onClick={() => send('PUT', `/robots/${r.id}`, { disable: !r.disable }).then(robots.reload, setError)}
                     >
                       {r.disable ? 'Enable' : 'Disable'}
+                      <span className="offscreen"> {r.name}</span>
                     </button>
                     <ConfirmButton
                       label="Delete"
-                      ariaLabel={`Delete ${r.name}`}
+                      more={r.name}
                       title={`Delete ${r.name}?`}
                       confirm="Delete robot"
                       onConfirm={async () => {

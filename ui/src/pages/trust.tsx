@@ -1,7 +1,7 @@
 // "Trust this registry" (tls.mode ca): per client the exact commands, and the files to download
 // (ca.crt, hosts.toml, the DaemonSet YAML, the PKCS#12 bundle), from GET /ca/trust.
 import { useEffect } from 'react';
-import { ApiError, get } from '../api';
+import { get } from '../api';
 import { CopyLine, ErrorMessage, Loading, useLoad } from '../components';
 import { registryHost, useSession } from '../session';
 
@@ -16,15 +16,16 @@ export function TrustPage() {
   const { info } = useSession();
   const host = registryHost(info);
   useEffect(() => void (document.title = 'Trust this registry · minato'), []);
-  const trust = useLoad(() => get<TrustBundles>('/ca/trust'), []);
-  const notCa = trust.error instanceof ApiError && trust.error.status === 404;
+  const trust = useLoad(() => (info.has_ca_root ? get<TrustBundles>('/ca/trust') : Promise.resolve(undefined)), [info.has_ca_root]);
+  const notCa = !info.has_ca_root;
   const t = trust.data;
   const url = (u: string) => new URL(u, location.origin).href;
   return (
     <>
       <h1>Trust this registry</h1>
-      {notCa ? <p>This registry does not run its own CA (tls.mode is not "ca"): clients trust its certificate as they trust any public one.</p> : <ErrorMessage error={trust.error} />}
-      {trust.loading && <Loading what="the trust bundles" />}
+      {notCa && <p>This registry does not run its own CA (tls.mode is not "ca"): clients trust its certificate as they trust any public one.</p>}
+      <ErrorMessage error={trust.error} />
+      {trust.loading && !notCa && <Loading what="the trust bundles" />}
       {t && (
         <>
           <p>

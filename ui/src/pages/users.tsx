@@ -67,7 +67,7 @@ export function UsersPage() {
                         <SetPassword user={u} onDone={setDone} onError={setError} />
                         <ConfirmButton
                           label="Delete"
-                          ariaLabel={`Delete user ${u.username}`}
+                          more={`user ${u.username}`}
                           title={`Delete ${u.username}?`}
                           confirm={`Delete ${u.username}`}
                           onConfirm={async () => {
@@ -98,8 +98,8 @@ function SetPassword({ user, onDone, onError }: { user: User; onDone(s: string):
   const [pw, setPw] = useState('');
   if (!open)
     return (
-      <button type="button" className="small" aria-label={`Set the password of ${user.username}`} onClick={() => setOpen(true)}>
-        Set password
+      <button type="button" className="small" onClick={() => setOpen(true)}>
+        Set password<span className="offscreen"> of {user.username}</span>
       </button>
     );
   return (
