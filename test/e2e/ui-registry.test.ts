@@ -194,7 +194,7 @@ describe('the web UI, end to end', () => {
   });
 
   test('every page is readable at 375 px wide', async () => {
-    const phone = await watchedPage(browser, { width: 375, height: 800 });
+    const phone = await watchedPage(browser, { viewport: { width: 375, height: 800 } });
     await phone.context.addCookies(await w.context.cookies());
     for (const p of ['/projects', '/projects/shop/repositories/app', '/projects/shop/robots', '/system/certificates', '/account']) {
       await phone.page.goto(serve.url + p, { waitUntil: 'networkidle' });

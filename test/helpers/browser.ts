@@ -19,8 +19,14 @@ export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: ['--disable-gpu'] });
 }
 
-export async function watchedPage(browser: Browser, viewport = { width: 1280, height: 900 }): Promise<WatchedPage> {
-  const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
+export interface PageOptions {
+  viewport?: { width: number; height: number };
+  /** For a registry whose certificate chromium does not trust (a test CA). */
+  ignoreHTTPSErrors?: boolean;
+}
+
+export async function watchedPage(browser: Browser, opts: PageOptions = {}): Promise<WatchedPage> {
+  const context = await browser.newContext({ viewport: opts.viewport ?? { width: 1280, height: 900 }, deviceScaleFactor: 1, ignoreHTTPSErrors: opts.ignoreHTTPSErrors });
   const page = await context.newPage();
   const problems: string[] = [];
   page.on('console', (m) => {

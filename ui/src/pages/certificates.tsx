@@ -64,9 +64,13 @@ export function CertificatesPage() {
           <h2 id="served-h">Served certificate</h2>
           <dl className="facts">
             <dt>Names</dt>
-            <dd>{c.names.filter((n) => !IP.test(n)).join(', ') || <span className="muted">none</span>}</dd>
+            <dd>
+              <NameList names={c.names.filter((n) => !IP.test(n))} />
+            </dd>
             <dt>IP addresses</dt>
-            <dd>{c.names.filter((n) => IP.test(n)).join(', ') || <span className="muted">none</span>}</dd>
+            <dd>
+              <NameList names={c.names.filter((n) => IP.test(n))} />
+            </dd>
             <dt>Issuer</dt>
             <dd>{c.issuer}</dd>
             <dt>Serial</dt>
@@ -159,5 +163,16 @@ function Validity({ notBefore, notAfter }: { notBefore: string; notAfter: string
       <meter min={0} max={total} value={Math.max(0, left)} low={total / 3} high={total * 0.9} optimum={total} aria-label={`${left} of ${total} days left`} />
       <span>{left < 0 ? `expired ${-left} days ago` : `${left} of ${total} days left`}</span>
     </span>
+  );
+}
+
+function NameList({ names }: { names: string[] }) {
+  if (names.length === 0) return <span className="muted">none</span>;
+  return (
+    <ul className="inline-list">
+      {names.map((n) => (
+        <li key={n}>{n}</li>
+      ))}
+    </ul>
   );
 }
