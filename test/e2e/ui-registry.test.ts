@@ -101,6 +101,12 @@ describe('the web UI, end to end', () => {
       assert.equal(r.code, 0, r.stderr);
     }
     await page.goto(`${serve.url}/projects`);
+    await page.getByRole('row', { name: /shop private 2/ }).waitFor();
+    await checkPage('projects');
+    // The dark theme (the system's setting) passes the same checks, contrast included.
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await checkPage('projects-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
     await page.getByRole('link', { name: 'shop', exact: true }).click();
     await page.getByRole('link', { name: 'shop/web' }).waitFor();
     await page.getByRole('link', { name: 'shop/app' }).waitFor();
@@ -191,6 +197,48 @@ describe('the web UI, end to end', () => {
     await page.getByRole('cell', { name: /^project shop$/ }).first().waitFor({ state: 'detached' });
     await page.getByRole('cell', { name: /shop\/app:old/ }).first().waitFor();
     await checkPage('audit-log');
+  });
+
+  test('users and members: create a user, add them to the project, change their role, remove them', async () => {
+    await page.getByRole('link', { name: 'Users' }).click();
+    await page.getByRole('button', { name: 'New user' }).click();
+    await page.getByLabel('User name').fill('bob');
+    await page.getByLabel('Email').fill('bob@example.com');
+    await page.getByLabel(/^Password/).fill('Bob-passw0rd');
+    await page.getByRole('button', { name: 'Create user' }).click();
+    await page.getByRole('row', { name: /bob bob@example\.com/ }).waitFor();
+    await checkPage('users');
+
+    await page.goto(`${serve.url}/projects/shop/members`);
+    await page.getByRole('heading', { name: 'Members' }).waitFor();
+    const form = page.getByRole('form', { name: 'Add a member' });
+    await form.getByLabel('User name').fill('bob');
+    await form.getByLabel('Role').selectOption({ label: 'Developer' });
+    await form.getByRole('button', { name: 'Add member' }).click();
+    await page.getByLabel('Role of bob').waitFor();
+    const memberRole = async () => ((await api('/projects/shop/members')).json() as Array<{ entity_name: string; role_id: number }>).find((m) => m.entity_name === 'bob')?.role_id;
+    assert.equal(await memberRole(), 2);
+    await page.getByLabel('Role of bob').selectOption({ label: 'Maintainer' });
+    await page.getByRole('status').getByText('bob is now Maintainer.').waitFor();
+    assert.equal(await memberRole(), 4);
+    await checkPage('members');
+    await page.getByRole('button', { name: 'Remove bob from shop' }).click();
+    await page.getByRole('dialog', { name: 'Remove bob?' }).getByRole('button', { name: 'Remove member' }).click();
+    await page.getByLabel('Role of bob').waitFor({ state: 'detached' });
+    assert.equal(await memberRole(), undefined);
+
+    // The remaining pages pass the same checks.
+    for (const [p, heading] of [
+      ['/projects/shop/quota', 'Quota'],
+      ['/projects/shop/logs', 'Audit log of shop'],
+      ['/system/certificates', 'Certificates'],
+      ['/system/trust', 'Trust this registry'],
+      ['/system/nothing', 'Page not found'],
+    ] as const) {
+      await page.goto(serve.url + p);
+      await page.getByRole('heading', { name: heading }).first().waitFor();
+      await checkPage(p.slice(1).replace(/\//g, '-'));
+    }
   });
 
   test('every page is readable at 375 px wide', async () => {

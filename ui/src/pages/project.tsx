@@ -151,12 +151,15 @@ function MembersTab({ project }: { project: Project }) {
                     <select
                       aria-label={`Role of ${m.entity_name}`}
                       value={m.role_id}
-                      onChange={(e) =>
-                        send('PUT', `${base}/${m.id}`, { role_id: Number(e.target.value) }).then(
-                          () => (setDone(`${m.entity_name} is now ${ROLES.find(([id]) => id === Number(e.target.value))?.[1]}.`), members.reload()),
+                      onChange={(e) => {
+                        // Read now: the controlled select shows the old role again until the list reloads.
+                        const roleId = Number(e.target.value);
+                        setError(undefined);
+                        send('PUT', `${base}/${m.id}`, { role_id: roleId }).then(
+                          () => (setDone(`${m.entity_name} is now ${ROLES.find(([id]) => id === roleId)?.[1]}.`), members.reload()),
                           setError,
-                        )
-                      }
+                        );
+                      }}
                     >
                       {ROLES.map(([id, label]) => (
                         <option key={id} value={id}>

@@ -49,6 +49,8 @@ export function RepositoryPage({ project, repository }: { project: string; repos
 
 function typeOf(a: Artifact): string {
   if (a.references?.length) return 'index (multi-platform)';
+  // An image's artifact type is its config's media type: say "image" in words.
+  if (a.artifact_type && /^application\/vnd\.(oci\.image\.config\.v1|docker\.container\.image\.v1)\+json$/.test(a.artifact_type)) return 'image';
   if (a.artifact_type) return a.artifact_type;
   return a.type === 'IMAGE' ? 'image' : a.type.toLowerCase();
 }
