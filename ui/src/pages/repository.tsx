@@ -47,6 +47,16 @@ export function RepositoryPage({ project, repository }: { project: string; repos
   );
 }
 
+/** One term of a one-line list of facts: the term and its value stay together when the line wraps. */
+function Fact({ label, children }: { label: string; children: React.ReactNode }) {
+  return (
+    <div className="fact">
+      <dt>{label}</dt>
+      <dd>{children}</dd>
+    </div>
+  );
+}
+
 function typeOf(a: Artifact): string {
   if (a.references?.length) return 'index (multi-platform)';
   // An image's artifact type is its config's media type: say "image" in words.
@@ -99,24 +109,15 @@ function ArtifactItem({ artifact: a, project, repository, onChange }: { artifact
         </div>
       </div>
       <dl className="facts inline">
-        <dt>Type</dt>
-        <dd>{typeOf(a)}</dd>
-        <dt>Size</dt>
-        <dd>{bytes(a.size)}</dd>
-        <dt>Pushed</dt>
-        <dd>
+        <Fact label="Type">{typeOf(a)}</Fact>
+        <Fact label="Size">{bytes(a.size)}</Fact>
+        <Fact label="Pushed">
           <Time iso={a.push_time} />
-        </dd>
-        <dt>Pulled</dt>
-        <dd>
+        </Fact>
+        <Fact label="Pulled">
           <Time iso={a.pull_time} />
-        </dd>
-        {a.references && a.references.length > 0 && (
-          <>
-            <dt>Platforms</dt>
-            <dd>{a.references.map((r) => platformText(r.platform)).join(', ')}</dd>
-          </>
-        )}
+        </Fact>
+        {a.references && a.references.length > 0 && <Fact label="Platforms">{a.references.map((r) => platformText(r.platform)).join(', ')}</Fact>}
       </dl>
       <div className="actions">
         <button type="button" aria-expanded={open} aria-controls={detailsId} onClick={() => setOpen(!open)}>
