@@ -142,7 +142,31 @@ export function hasSession(): boolean {
   return cookie(CSRF_COOKIE) !== undefined && cookie(CSRF_COOKIE) !== '';
 }
 
+/**
+ * The signed-in user and the system info, remembered for this session only (keyed by its CSRF
+ * token, so another login or a logout never sees them): a page opened in a new tab draws at once
+ * instead of waiting for two requests, and refreshes them behind. Nothing secret is kept.
+ */
+const REMEMBERED = 'minato.session';
+export function rememberedSession<T>(): T | undefined {
+  try {
+    const saved = JSON.parse(localStorage.getItem(REMEMBERED) ?? 'null') as { csrf?: string; value?: T } | null;
+    return saved && saved.csrf === cookie(CSRF_COOKIE) ? saved.value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+export function rememberSession(value: unknown): void {
+  try {
+    if (value === undefined) localStorage.removeItem(REMEMBERED);
+    else localStorage.setItem(REMEMBERED, JSON.stringify({ csrf: cookie(CSRF_COOKIE), value }));
+  } catch {
+    // Storage refused (private mode, quota): the UI just asks every time.
+  }
+}
+
 export async function logout(): Promise<void> {
+  rememberSession(undefined);
   await (await call('GET', '/c/log_out')).text();
 }
 

@@ -1,7 +1,7 @@
 // The frame of every page: who is signed in, the navigation, and which page the path names.
 // Signed out, every path shows the login page and returns to that path after signing in.
 import { useEffect, useMemo, useRef } from 'react';
-import { ApiError, get, hasSession, logout, whenUnauthorized, type SystemInfo, type User } from './api';
+import { ApiError, get, hasSession, logout, rememberedSession, rememberSession, whenUnauthorized, type SystemInfo, type User } from './api';
 import { ErrorMessage, Link, Loading, useLoad } from './components';
 import { navigate, segments, useLocation } from './router';
 import { SessionContext, useSession, type Session } from './session';
@@ -20,13 +20,17 @@ export function App() {
   const me = useLoad(async () => {
     if (!hasSession()) throw new ApiError(401, 'UNAUTHORIZED', 'Not signed in.');
     const [user, info] = await Promise.all([get<User>('/users/current'), get<SystemInfo>('/systeminfo')]);
+    rememberSession({ user, info });
     return { user, info };
   }, []);
   const { reload } = me;
   useEffect(() => whenUnauthorized(reload), [reload]);
 
   const signedOut = me.error instanceof ApiError && me.error.status === 401;
-  const session = useMemo<Session | undefined>(() => me.data && { ...me.data, refresh: reload }, [me.data, reload]);
+  // Until the answer comes, what this session's last page learnt (a 401 on any request still ends it).
+  const remembered = useMemo(() => rememberedSession<{ user: User; info: SystemInfo }>(), []);
+  const known = me.data ?? (me.loading && hasSession() ? remembered : undefined);
+  const session = useMemo<Session | undefined>(() => known && { ...known, refresh: reload }, [known, reload]);
 
   if (path === '/login' || signedOut) {
     return <LoginPage onSignedIn={reload} />;

@@ -10,6 +10,8 @@ import { pathOf } from '../router';
 import { registryHost, useSession } from '../session';
 
 const PAGE_SIZE = 10;
+/** Tags drawn per artifact before "and N more tags". */
+const TAG_PREVIEW = 12;
 
 export function RepositoryPage({ project, repository }: { project: string; repository: string }) {
   const [page, setPage] = useState(1);
@@ -74,13 +76,16 @@ function ArtifactItem({ artifact: a, project, repository, onChange }: { artifact
   const [open, setOpen] = useState(false);
   const base = `${repoPath(project, repository)}/artifacts`;
   const tags = a.tags ?? [];
+  const [allTags, setAllTags] = useState(false);
+  // An artifact may carry thousands of tags: a few are drawn, the rest on request (or by the filter).
+  const shown = allTags ? tags : tags.slice(0, TAG_PREVIEW);
   const detailsId = `details-${a.digest.slice(7, 19)}`;
   return (
     <li className="card artifact">
       <div className="artifact-head">
         <div className="tags" aria-label="Tags">
           {tags.length === 0 && <span className="muted">untagged</span>}
-          {tags.map((t) => (
+          {shown.map((t) => (
             <span key={t.name} className="tag">
               <span className="tag-name">{t.name}</span>
               <ConfirmButton
@@ -103,6 +108,11 @@ function ArtifactItem({ artifact: a, project, repository, onChange }: { artifact
               </ConfirmButton>
             </span>
           ))}
+          {shown.length < tags.length && (
+            <button type="button" className="small" onClick={() => setAllTags(true)}>
+              and {tags.length - shown.length} more tags
+            </button>
+          )}
         </div>
         <div className="digest">
           <code title={a.digest}>{shortDigest(a.digest)}</code> <Copy text={a.digest} label={`Copy the digest ${shortDigest(a.digest)}`} />
@@ -139,7 +149,14 @@ function ArtifactItem({ artifact: a, project, repository, onChange }: { artifact
             {tags.length > 0 && (
               <>
                 {' '}
-                with its tags <strong>{tags.map((t) => t.name).join(', ')}</strong>
+                with its {tags.length === 1 ? 'tag' : `${tags.length} tags`}{' '}
+                <strong>
+                  {tags
+                    .slice(0, TAG_PREVIEW)
+                    .map((t) => t.name)
+                    .join(', ')}
+                  {tags.length > TAG_PREVIEW ? ', …' : ''}
+                </strong>
               </>
             )}
             . Clients pulling it get "manifest unknown" from then on.
