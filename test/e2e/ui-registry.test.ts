@@ -173,6 +173,32 @@ describe('the web UI, end to end', () => {
     await page.getByRole('row', { name: /robot\$shop\+puller/ }).waitFor();
   });
 
+  test("refresh a robot's secret (the old one stops working), then disable it", async () => {
+    const inspect = (secret: string) => skopeo('inspect', '--tls-verify=false', '--creds', `${robot.name}:${secret}`, `docker://${host}/shop/app:v1`);
+    await page.getByRole('button', { name: `Refresh secret of ${robot.name}` }).click();
+    const panel = page.locator('section.secret');
+    await panel.getByText('it is shown only this once').waitFor();
+    const fresh = (await panel.locator('code').allTextContents())[1]!;
+    assert.notEqual(fresh, robot.secret);
+    assert.equal((await inspect(fresh)).code, 0, 'the new secret works');
+    // The server drops cached logins within its credential cache time; the old secret must fail by then.
+    let old = await inspect(robot.secret);
+    for (let i = 0; i < 20 && old.code === 0; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      old = await inspect(robot.secret);
+    }
+    assert.notEqual(old.code, 0, 'the old secret no longer works');
+    await panel.getByRole('button', { name: 'I have copied it' }).click();
+    await page.getByRole('button', { name: `Disable ${robot.name}` }).click();
+    await page.getByRole('row', { name: /robot\$shop\+puller.*disabled/ }).waitFor();
+    let disabled = await inspect(fresh);
+    for (let i = 0; i < 20 && disabled.code === 0; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      disabled = await inspect(fresh);
+    }
+    assert.notEqual(disabled.code, 0, 'a disabled robot signs in to nothing');
+  });
+
   test('delete a tag after a confirmation; the registry API no longer lists it', async () => {
     await page.getByRole('link', { name: 'Repositories' }).click();
     await page.getByRole('link', { name: 'shop/app' }).click();
