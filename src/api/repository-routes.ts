@@ -107,7 +107,7 @@ const RepositoryReq = model('RepositoryReq', z.object({ description: z.string().
 const projectParams = z.object({ project_name: projectNameParam });
 const repoParams = z.object({ project_name: projectNameParam, repository_name: repositoryNameParam });
 const reference = z.string().min(1).max(200).describe('A tag or a digest (sha256:...).');
-const artifactParams = repoParams.extend({ reference });
+export const artifactParams = repoParams.extend({ reference });
 const tagParams = artifactParams.extend({ tag_name: z.string().min(1).max(128).describe('The tag.') });
 const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
 const project = fromParam('project_name');

@@ -22,6 +22,8 @@ export interface SystemDeps {
   storageProvider: string;
   /** tls.mode "ca": the CA certificate clients must trust (PEM). */
   caCertificatePem?: () => string;
+  /** What GET /certificate and GET /ddns describe, so the UI asks only for what exists. */
+  served?: { certificate: boolean; ddns: boolean };
   /** The signed-in user's id and profile. */
   userProfile(name: string): Promise<UserProfile>;
 }
@@ -42,6 +44,8 @@ const GeneralInfo = model(
     with_notary: z.boolean().optional(),
     with_chartmuseum: z.boolean().optional(),
     registry_storage_provider_name: z.string().optional().describe('Where blobs are kept: filesystem or s3.'),
+    with_certificate: z.boolean().optional().describe('minato: whether the registry serves a certificate of its own (GET /certificate describes it; false on plain HTTP).'),
+    with_ddns: z.boolean().optional().describe('minato: whether DDNS keeps this host\'s records (GET /ddns describes them).'),
   }).describe("Harbor's GeneralInfo; signed-in callers see every field, anonymous ones auth_mode, self_registration and harbor_version."),
 );
 
@@ -136,6 +140,8 @@ export function systemRoutes(deps: SystemDeps): ApiRoute[] {
         with_notary: false,
         with_chartmuseum: false,
         registry_storage_provider_name: deps.storageProvider,
+        with_certificate: deps.served?.certificate ?? false,
+        with_ddns: deps.served?.ddns ?? false,
       });
     },
   });

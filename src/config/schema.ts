@@ -238,6 +238,15 @@ export const configSchema = z.strictObject({
     .prefault({})
     .describe("The management API (/api/v2.0, Harbor's conventions; its OpenAPI document at /api/v2.0/openapi.json) and the UI's sessions."),
   ddns: ddnsConfigSchema,
+  ui: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(true)
+        .describe('Serve the web UI (built by `npm run build` into dist/ui) at / on the registry\'s port. Off: / and the UI\'s pages answer 404; the API and /v2/ are unaffected.'),
+    })
+    .prefault({})
+    .describe('The web UI: React pages that talk only to the management API, served by the registry itself (no CDN, nothing else to run).'),
   database: databaseSchema
     .default({ driver: 'sqlite' })
     .describe('Where the metadata (repositories, manifests, tags, uploads, users, events) is kept: an object with driver sqlite (a file in the data directory) | postgres (a database every replica shares).'),

@@ -22,6 +22,8 @@ import { frameworkErrors, managementApi, type ManagementApiOptions } from '../ap
 import { requestIds } from './request-id.js';
 import type { CertificateProvider } from '../tls/certificate-provider.js';
 import type { ManualRenewal } from '../tls/manual-renewal.js';
+import type { UiFiles } from '../web/ui-files.js';
+import { registerWebUi } from '../web/ui-routes.js';
 
 export interface AppDeps {
   log: Logger;
@@ -49,6 +51,8 @@ export interface AppDeps {
   privateCa?: TrustedCa;
   /** The management API (/api/v2.0, /c/login); absent: not served. */
   api?: ManagementApiOptions;
+  /** ui.enabled: serve the web UI at / (`files` undefined: not built, and / says how to build it). */
+  ui?: { files: UiFiles | undefined };
   serverFactory?: FastifyServerFactory;
 }
 
@@ -124,6 +128,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.certificates) registerCertificateApi(app, deps.certificates.provider, deps.certificates.renewals, guard);
 
   if (deps.api) await app.register(managementApi, deps.api);
+  if (deps.ui) registerWebUi(app, deps.ui.files);
 
   const tokens = deps.auth.tokenService;
   if (tokens) registerTokenRoute(app, deps.auth, tokens, deps.basicRealm, deps.clients);

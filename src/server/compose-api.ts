@@ -7,6 +7,9 @@ import { ProjectQueries } from '../auth/project-queries.js';
 import type { RoleId } from '../auth/rbac.js';
 import { projectRoutes } from '../api/project-routes.js';
 import { repositoryRoutes } from '../api/repository-routes.js';
+import { artifactAdditionRoutes } from '../api/artifact-addition-routes.js';
+import { notFound } from '../util/domain-error.js';
+import { ImageDetails } from '../core/image-details.js';
 import { Repositories } from '../core/repositories.js';
 import { ContentQueries } from '../metadata/content-queries.js';
 import { ProjectCatalog } from '../core/project-catalog.js';
@@ -44,7 +47,7 @@ import type { RegistryCore } from './compose-registry.js';
 import type { ExternalUrl } from './external-url.js';
 
 export interface ApiServices {
-  core: Pick<RegistryCore, 'db' | 'meta' | 'events' | 'artifacts' | 'audit'>;
+  core: Pick<RegistryCore, 'db' | 'meta' | 'blobs' | 'events' | 'artifacts' | 'audit'>;
   quotas: Quotas;
   auth: Authenticator;
   access: AccessControl & { roleOf?(principal: Principal, project: string): RoleId | undefined };
@@ -83,6 +86,7 @@ export function composeManagementApi(config: Config, s: ApiServices): Management
   const basicRealm = config.auth.realm;
   const projectQueries = new ProjectQueries(s.core.db);
   const catalog = new ProjectCatalog(projectQueries, s.projects, { anonymousPull: config.auth.anonymousPull, isSysAdmin: (p) => s.access.isSysAdmin(p) });
+  const repositories = new Repositories(new ContentQueries(s.core.db), s.core.artifacts, catalog);
   const routes = [
     ...sessionRoutes({
       sessions,
@@ -100,6 +104,7 @@ export function composeManagementApi(config: Config, s: ApiServices): Management
       origin,
       storageProvider: config.storage.driver.kind,
       caCertificatePem: s.caCertificatePem,
+      served: { certificate: s.certificates !== undefined, ddns: s.ddns !== undefined },
       userProfile: userProfiles(s.core.meta, s.usersInDatabase ? s.core.db : undefined),
     }),
     ...certificateRoutes({ certificates: s.certificates, caCertificatePem: s.caCertificatePem, origin }),
@@ -126,10 +131,20 @@ export function composeManagementApi(config: Config, s: ApiServices): Management
     ...auditRoutes({ audit: s.core.audit, projectId: (name) => s.access.projectId(name) }),
     ...gcRoutes({ jobs: s.jobs, schedule: () => s.gc.job.schedule, setSchedule: (schedule) => applySchedule(s.jobs, s.gc.kv, s.gc.job, schedule) }),
     ...repositoryRoutes({
-      repositories: new Repositories(new ContentQueries(s.core.db), s.core.artifacts, catalog),
+      repositories,
       actor: (principal, address) => s.projects.actor(principal, address),
     }),
     ...scrubRoutes(s.scrub),
+    ...artifactAdditionRoutes({
+      details: new ImageDetails({
+        repositories,
+        openBlob: async (repository, digest) => {
+          // Only a blob this repository holds (as /v2 would serve it), never another's by digest.
+          if ((await s.core.meta.repositoryBlobSize(repository, digest)) === undefined) throw notFound(`blob ${digest} is not in repository ${repository}`);
+          return s.core.blobs.open(digest);
+        },
+      }),
+    }),
   ];
   return {
     routes,

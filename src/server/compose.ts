@@ -23,6 +23,7 @@ import { TokenService } from '../auth/token-service.js';
 import type { Config } from '../config/schema.js';
 import type { WriteGate } from '../metadata/metadata-store.js';
 import { buildApp } from './app.js';
+import { loadUiFiles } from '../web/ui-files.js';
 import { ClientAddresses } from './client-address.js';
 import { composeManagementApi } from './compose-api.js';
 import { composeRegistryCore } from './compose-registry.js';
@@ -241,6 +242,8 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     scrub,
     gc: { job: gc, kv: shared.coordination.kv },
   });
+  const uiFiles = config.ui.enabled ? await loadUiFiles() : undefined;
+  if (config.ui.enabled && !uiFiles) log.warn('the web UI is not built (dist/ui is missing): / says so; run `npm run build` to build it, or set ui.enabled: false');
   const app = await buildApp({
     log,
     clients,
@@ -267,6 +270,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     certificates: served,
     privateCa,
     api,
+    ui: config.ui.enabled ? { files: uiFiles } : undefined,
   });
 
   const { host, port } = parseListen(config.listen);

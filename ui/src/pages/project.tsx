@@ -1,0 +1,337 @@
+// One project: its repositories, members, robot accounts, quota and audit log, one tab each
+// (the tab is part of the path, so each is a page one can link to and go back to).
+import { useEffect, useState } from 'react';
+import { get, list, send, type AuditEntry, type Member, type Project, type Quota, type Repository } from '../api';
+import { ConfirmButton, ErrorMessage, Link, Loading, Outcome, Pager, Time, UsageBar, useLoad } from '../components';
+import { bytes } from '../format';
+import { navigate, pathOf } from '../router';
+import { useSession } from '../session';
+import { DeleteProject } from './projects';
+import { RobotsTab } from './robots';
+
+const TABS = [
+  ['repositories', 'Repositories'],
+  ['members', 'Members'],
+  ['robots', 'Robot accounts'],
+  ['quota', 'Quota'],
+  ['logs', 'Audit log'],
+] as const;
+
+export const ROLES: Array<[number, string]> = [
+  [1, 'Project Admin'],
+  [4, 'Maintainer'],
+  [2, 'Developer'],
+  [3, 'Guest'],
+  [5, 'Limited Guest'],
+];
+
+export function ProjectPage({ name, tab }: { name: string; tab: string }) {
+  const project = useLoad(() => get<Project>(`/projects/${encodeURIComponent(name)}`), [name]);
+  useEffect(() => void (document.title = `${name} · minato`), [name]);
+  const p = project.data;
+  return (
+    <>
+      <p className="crumbs">
+        <Link to="/projects">Projects</Link> /
+      </p>
+      <h1>
+        {name} {p && <span className="badge">{p.metadata?.public === 'true' ? 'public' : 'private'}</span>}
+      </h1>
+      <ErrorMessage error={project.error} />
+      {p && (
+        <>
+          <nav className="tabs" aria-label="Project sections">
+            {TABS.map(([id, label]) => (
+              <Link key={id} to={pathOf('projects', name, id)} className={tab === id ? 'current' : undefined}>
+                {label}
+              </Link>
+            ))}
+          </nav>
+          {tab === 'repositories' && <RepositoriesTab project={p} />}
+          {tab === 'members' && <MembersTab project={p} />}
+          {tab === 'robots' && <RobotsTab project={p} />}
+          {tab === 'quota' && <QuotaTab project={p} onDeleted={() => navigate('/projects')} />}
+          {tab === 'logs' && <ProjectLogTab project={p} />}
+        </>
+      )}
+    </>
+  );
+}
+
+const REPO_PAGE = 15;
+
+function RepositoriesTab({ project }: { project: Project }) {
+  const [page, setPage] = useState(1);
+  const [search, setSearch] = useState('');
+  const { info } = useSession();
+  const repos = useLoad(
+    () => list<Repository>(`/projects/${encodeURIComponent(project.name)}/repositories`, { page, page_size: REPO_PAGE, q: search ? `name=~${search}` : undefined }),
+    [project.name, page, search],
+  );
+  return (
+    <section aria-labelledby="repos-h">
+      <h2 id="repos-h">Repositories</h2>
+      <form role="search" className="toolbar" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          Search repositories by name
+          <input type="search" value={search} onChange={(e) => (setSearch(e.target.value), setPage(1))} />
+        </label>
+      </form>
+      <ErrorMessage error={repos.error} />
+      {repos.loading && !repos.data && <Loading what="repositories" />}
+      {repos.data && repos.data.items.length === 0 && (
+        <p>
+          {search ? 'No repository matches.' : 'No repositories yet. Push one:'} {!search && <code>docker push {info.registry_url || location.host}/{project.name}/app:1.0</code>}
+        </p>
+      )}
+      {repos.data && repos.data.items.length > 0 && (
+        <div className="scroll">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Artifacts</th>
+                <th scope="col">Pulls</th>
+                <th scope="col">Updated</th>
+              </tr>
+            </thead>
+            <tbody>
+              {repos.data.items.map((r) => {
+                const short = r.name.slice(project.name.length + 1);
+                return (
+                  <tr key={r.id}>
+                    <th scope="row">
+                      <Link to={`/projects/${encodeURIComponent(project.name)}/repositories/${short.split('/').map(encodeURIComponent).join('/')}`}>{r.name}</Link>
+                    </th>
+                    <td>{r.artifact_count}</td>
+                    <td>{r.pull_count}</td>
+                    <td>
+                      <Time iso={r.update_time} />
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {repos.data && <Pager page={page} size={REPO_PAGE} total={repos.data.total} onPage={setPage} what="repositories" />}
+    </section>
+  );
+}
+
+function MembersTab({ project }: { project: Project }) {
+  const base = `/projects/${project.project_id}/members`;
+  const members = useLoad(() => list<Member>(base, { page_size: 100 }), [base]);
+  const [username, setUsername] = useState('');
+  const [role, setRole] = useState(2);
+  const [error, setError] = useState<unknown>();
+  const [done, setDone] = useState<string>();
+  return (
+    <section aria-labelledby="members-h">
+      <h2 id="members-h">Members</h2>
+      <ErrorMessage error={members.error} />
+      {members.data && (
+        <div className="scroll">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">User</th>
+                <th scope="col">Role</th>
+                <th scope="col">
+                  <span className="offscreen">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {members.data.items.map((m) => (
+                <tr key={m.id}>
+                  <th scope="row">{m.entity_name}</th>
+                  <td>
+                    <select
+                      aria-label={`Role of ${m.entity_name}`}
+                      value={m.role_id}
+                      onChange={(e) => {
+                        // Read now: the controlled select shows the old role again until the list reloads.
+                        const roleId = Number(e.target.value);
+                        setError(undefined);
+                        send('PUT', `${base}/${m.id}`, { role_id: roleId }).then(
+                          () => (setDone(`${m.entity_name} is now ${ROLES.find(([id]) => id === roleId)?.[1]}.`), members.reload()),
+                          setError,
+                        );
+                      }}
+                    >
+                      {ROLES.map(([id, label]) => (
+                        <option key={id} value={id}>
+                          {label}
+                        </option>
+                      ))}
+                    </select>
+                  </td>
+                  <td className="actions">
+                    <ConfirmButton
+                      label="Remove"
+                      more={`${m.entity_name} from ${project.name}`}
+                      title={`Remove ${m.entity_name}?`}
+                      confirm="Remove member"
+                      onConfirm={async () => {
+                        await send('DELETE', `${base}/${m.id}`);
+                        members.reload();
+                      }}
+                    >
+                      <p>
+                        <strong>{m.entity_name}</strong> loses the role {m.role_name} in {project.name}: pulls and pushes with their account stop working
+                        here (unless the project is public, for pulls).
+                      </p>
+                    </ConfirmButton>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <form
+        className="card narrow"
+        aria-label="Add a member"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          setError(undefined);
+          setDone(undefined);
+          try {
+            await send('POST', base, { role_id: role, member_user: { username } });
+            setDone(`${username} is a member now.`);
+            setUsername('');
+            members.reload();
+          } catch (err) {
+            setError(err);
+          }
+        }}
+      >
+        <h3>Add a member</h3>
+        <label>
+          User name
+          <input required value={username} onChange={(e) => setUsername(e.target.value)} />
+        </label>
+        <label>
+          Role
+          <select value={role} onChange={(e) => setRole(Number(e.target.value))}>
+            {ROLES.map(([id, label]) => (
+              <option key={id} value={id}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <Outcome error={error} done={done} />
+        <button type="submit" className="primary">
+          Add member
+        </button>
+      </form>
+    </section>
+  );
+}
+
+function QuotaTab({ project, onDeleted }: { project: Project; onDeleted(): void }) {
+  const { user } = useSession();
+  const quota = useLoad(() => get<Quota>(`/quotas/${project.project_id}`), [project.project_id]);
+  const [limit, setLimit] = useState('');
+  const [error, setError] = useState<unknown>();
+  const [done, setDone] = useState<string>();
+  return (
+    <section aria-labelledby="quota-h">
+      <h2 id="quota-h">Quota</h2>
+      <ErrorMessage error={quota.error} />
+      {quota.data && (
+        <p>
+          Storage: <UsageBar used={quota.data.used.storage} hard={quota.data.hard.storage} format={bytes} />
+        </p>
+      )}
+      {user.sysadmin_flag && (
+        <form
+          className="card narrow"
+          aria-label="Set the storage limit"
+          onSubmit={async (e) => {
+            e.preventDefault();
+            setError(undefined);
+            setDone(undefined);
+            const gib = Number(limit);
+            if (!Number.isFinite(gib) || (gib < 0 && gib !== -1)) return setError(new Error('Give a number of GiB, or -1 for no limit.'));
+            try {
+              await send('PUT', `/quotas/${project.project_id}`, { hard: { storage: gib === -1 ? -1 : Math.round(gib * 1024 ** 3) } });
+              setDone('The limit is set; the next push is decided on it.');
+              quota.reload();
+            } catch (err) {
+              setError(err);
+            }
+          }}
+        >
+          <label>
+            Storage limit in GiB (-1: no limit)
+            <input inputMode="decimal" required value={limit} onChange={(e) => setLimit(e.target.value)} />
+          </label>
+          <Outcome error={error} done={done} />
+          <button type="submit" className="primary">
+            Set limit
+          </button>
+        </form>
+      )}
+      <h2>Delete the project</h2>
+      <DeleteProject project={project} onDeleted={onDeleted} />
+    </section>
+  );
+}
+
+const LOG_PAGE = 20;
+
+function ProjectLogTab({ project }: { project: Project }) {
+  const [page, setPage] = useState(1);
+  const log = useLoad(() => list<AuditEntry>(`/projects/${encodeURIComponent(project.name)}/auditlog-exts`, { page, page_size: LOG_PAGE }), [project.name, page]);
+  return (
+    <section aria-labelledby="plog-h">
+      <h2 id="plog-h">Audit log of {project.name}</h2>
+      <ErrorMessage error={log.error} />
+      {log.data && <AuditTable entries={log.data.items} />}
+      {log.data && <Pager page={page} size={LOG_PAGE} total={log.data.total} onPage={setPage} what="entries" />}
+    </section>
+  );
+}
+
+export function AuditTable({ entries }: { entries: AuditEntry[] }) {
+  if (entries.length === 0) return <p>No entries.</p>;
+  return (
+    <div className="scroll">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">When</th>
+            <th scope="col">Who</th>
+            <th scope="col">What</th>
+            <th scope="col">Resource</th>
+            <th scope="col">Result</th>
+            <th scope="col">From</th>
+          </tr>
+        </thead>
+        <tbody>
+          {entries.map((e) => (
+            <tr key={e.id}>
+              <td>
+                <Time iso={e.op_time} />
+              </td>
+              <td>{e.username}</td>
+              <td className="wrap">
+                <strong>{e.operation}</strong> {e.operation_description && e.operation_description !== e.operation && <span className="muted">{e.operation_description}</span>}
+              </td>
+              <td className="wrap">
+                <span className="muted">{e.resource_type}</span> {e.resource}
+              </td>
+              <td>{e.operation_result === false ? 'failed' : 'ok'}</td>
+              <td>{e.client_address ?? ''}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
