@@ -42,6 +42,10 @@ export type RegistryEvent = Base &
     /** Storage usage of a project reached 85 % of its quota (warning) or a push would have passed it (exceeded). */
     | { type: 'quota.warning' | 'quota.exceeded'; project: string; projectId: number; usedBytes: number; limitBytes: number; repository?: string }
     | { type: 'config.changed'; keys: string[]; origin: string }
+    /** A project's immutability rules or retention policy changed (every process reloads them). */
+    | { type: 'tag-rules.changed'; kind: 'immutable' | 'retention'; project: string; projectId: number; origin: string }
+    /** A retention run ended (Harbor's TAG_RETENTION): what it kept and deleted (or would have, in a dry run). */
+    | { type: 'retention.completed'; project: string; projectId: number; policyId: number; executionId: number; dryRun: boolean; status: string; total: number; retained: number; deleted: number }
     | { type: 'cert.obtained'; names: string[]; notAfter: string; issuer: string }
     | { type: 'cert.failed'; names: string[]; error: string }
   );
