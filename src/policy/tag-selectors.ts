@@ -3,7 +3,8 @@
 // "acme") and which artifacts by their tags (tag selectors). Patterns are Harbor's "doublestar"
 // kind (bmatcuk/doublestar): `*` any run of characters but "/", `**` anything (slashes too), `?`,
 // `[abc]`, `{a,b}`; a leading dot is an ordinary character; an empty pattern matches everything.
-// picomatch spells the same grammar (`dot: true` for the dots), compiled once per pattern.
+// picomatch spells the same grammar (`dot: true` for the dots, `strictBrackets` for doublestar's
+// ErrBadPattern), compiled once per pattern.
 //
 // Tag selectors work on an artifact (a digest with all its tags), as Harbor's do:
 //  - `matches`: selected when any of its tags matches the pattern;
@@ -38,6 +39,9 @@ export const ScopeSelectorSchema = z.object({
 export type TagSelector = z.output<typeof TagSelectorSchema>;
 export type ScopeSelector = z.output<typeof ScopeSelectorSchema>;
 
+/** Dots are ordinary; an unbalanced bracket or brace is an error (doublestar's ErrBadPattern), not a literal. */
+const OPTIONS = { dot: true, strictBrackets: true } as const;
+
 const compiled = new Map<string, (value: string) => boolean>();
 
 /** Whether `value` matches a doublestar pattern (an empty pattern matches everything). */
@@ -46,7 +50,7 @@ export function matchesPattern(patternText: string, value: string): boolean {
   let matcher = compiled.get(patternText);
   if (!matcher) {
     if (compiled.size >= 10_000) compiled.clear();
-    matcher = picomatch(patternText, { dot: true });
+    matcher = picomatch(patternText, OPTIONS);
     compiled.set(patternText, matcher);
   }
   return matcher(value);
@@ -55,7 +59,7 @@ export function matchesPattern(patternText: string, value: string): boolean {
 /** Checks that a pattern compiles; throws with a readable reason otherwise. */
 export function assertPattern(patternText: string): void {
   try {
-    picomatch.makeRe(patternText, { dot: true });
+    picomatch.makeRe(patternText, OPTIONS);
   } catch (err) {
     throw new Error(`pattern "${patternText.slice(0, 100)}" is not a doublestar pattern: ${(err as Error).message}`);
   }

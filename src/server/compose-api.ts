@@ -21,6 +21,8 @@ import { UserDirectory } from '../auth/user-directory.js';
 import { RobotAccounts } from '../core/robots.js';
 import { Users } from '../core/users.js';
 import { robotRoutes } from '../api/robot-routes.js';
+import { immutableRuleRoutes } from '../api/immutable-rule-routes.js';
+import { ImmutableRuleCases } from '../core/immutable-rules.js';
 import { userRoutes } from '../api/user-routes.js';
 import { userProfiles } from '../auth/user-profile.js';
 import { certificateRoutes } from '../api/certificate-routes.js';
@@ -40,7 +42,7 @@ import type { RegistryCore } from './compose-registry.js';
 import type { ExternalUrl } from './external-url.js';
 
 export interface ApiServices {
-  core: Pick<RegistryCore, 'db' | 'meta' | 'events' | 'artifacts' | 'audit'>;
+  core: Pick<RegistryCore, 'db' | 'meta' | 'events' | 'artifacts' | 'audit' | 'tagRules'>;
   quotas: Quotas;
   auth: Authenticator;
   access: AccessControl & { roleOf?(principal: Principal, project: string): RoleId | undefined };
@@ -116,7 +118,9 @@ export function composeManagementApi(config: Config, s: ApiServices): Management
     ...repositoryRoutes({
       repositories: new Repositories(new ContentQueries(s.core.db), s.core.artifacts, catalog),
       actor: (principal, address) => s.projects.actor(principal, address),
+      immutable: (repository, tag) => s.core.tagRules.immutable.isImmutable(repository, tag),
     }),
+    ...immutableRuleRoutes({ rules: new ImmutableRuleCases(s.core.tagRules.store), projects: s.projects }),
   ];
   return {
     routes,
