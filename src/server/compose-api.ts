@@ -23,6 +23,8 @@ import { Users } from '../core/users.js';
 import { robotRoutes } from '../api/robot-routes.js';
 import { immutableRuleRoutes } from '../api/immutable-rule-routes.js';
 import { ImmutableRuleCases } from '../core/immutable-rules.js';
+import type { Retention } from '../core/retention.js';
+import { retentionRoutes } from '../api/retention-routes.js';
 import { userRoutes } from '../api/user-routes.js';
 import { userProfiles } from '../auth/user-profile.js';
 import { certificateRoutes } from '../api/certificate-routes.js';
@@ -63,6 +65,8 @@ export interface ApiServices {
   ddns?: { status(): DdnsStatus };
   /** Background jobs (gc, retention, scrub): their routes start, stop and report runs. */
   jobs: Scheduler;
+  /** Tag retention policies and their runs. */
+  retention: Retention;
 }
 
 export function composeManagementApi(config: Config, s: ApiServices): ManagementApiOptions {
@@ -121,6 +125,7 @@ export function composeManagementApi(config: Config, s: ApiServices): Management
       immutable: (repository, tag) => s.core.tagRules.immutable.isImmutable(repository, tag),
     }),
     ...immutableRuleRoutes({ rules: new ImmutableRuleCases(s.core.tagRules.store), projects: s.projects }),
+    ...retentionRoutes({ retention: s.retention, projects: s.projects }),
   ];
   return {
     routes,
