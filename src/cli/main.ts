@@ -6,6 +6,7 @@ import pino from 'pino';
 import { DatabaseUsers } from '../auth/database-users.js';
 import { addCaCommands } from './ca-commands.js';
 import { addContentCommands } from './content-commands.js';
+import { addRuleCommands } from './rule-commands.js';
 import { configDocs } from '../config/docs.js';
 import { redact } from '../config/redact.js';
 import { certRenew, certStatus, type ApiFlags } from './cert-commands.js';
@@ -132,6 +133,7 @@ export async function main(argv: string[]): Promise<void> {
 
   addDoctorCommand(program);
   addContentCommands(program);
+  addRuleCommands(program);
 
   withConfigFlags(
     program
