@@ -117,8 +117,15 @@ export class TagRuleStore {
 
   // --- retention policies
 
+  /** Every policy of a project that exists (a deleted project's policy is ignored). */
   async retentionPolicies<P>(): Promise<Array<StoredPolicy<P>>> {
-    return (await this.db.selectFrom('retention_policies').selectAll().orderBy('id').execute()).map(policyRow<P>);
+    const rows = await this.db
+      .selectFrom('retention_policies as rp')
+      .innerJoin('projects as p', 'p.id', 'rp.project_id')
+      .select(['rp.id', 'rp.project_id', 'rp.policy', 'rp.created_at', 'rp.updated_at'])
+      .orderBy('rp.id')
+      .execute();
+    return rows.map(policyRow<P>);
   }
 
   async retentionPolicy<P>(id: number): Promise<StoredPolicy<P> | undefined> {
@@ -172,6 +179,21 @@ export class TagRuleStore {
         .executeTakeFirstOrThrow(),
     );
     return Number(row.id);
+  }
+
+  /** Deletes the tasks of a policy's executions but the newest `keep` (the scheduler's history keeps as many runs). */
+  async pruneTasks(policyId: number, keep: number): Promise<void> {
+    const newest = await this.db
+      .selectFrom('retention_tasks')
+      .select('execution_id')
+      .distinct()
+      .where('policy_id', '=', policyId)
+      .orderBy('execution_id', 'desc')
+      .limit(keep)
+      .execute();
+    if (newest.length < keep) return;
+    const oldestKept = Math.min(...newest.map((r) => Number(r.execution_id)));
+    await this.writes(() => this.db.deleteFrom('retention_tasks').where('policy_id', '=', policyId).where('execution_id', '<', oldestKept).execute());
   }
 
   async tasks<L>(policyId: number, executionId: number): Promise<Array<RetentionTaskRow<L>>> {

@@ -18,8 +18,8 @@ import { z } from 'zod';
 export const TAG_DECORATIONS = ['matches', 'excludes'] as const;
 export const REPOSITORY_DECORATIONS = ['repoMatches', 'repoExcludes'] as const;
 
-/** Longest pattern accepted (picomatch's own limit is 65,536; nobody needs more than this). */
-const MAX_PATTERN = 1024;
+/** Longest pattern accepted: tags are at most 128 characters and names 255, and a short pattern keeps its regular expression cheap. */
+const MAX_PATTERN = 256;
 
 const pattern = z.string().max(MAX_PATTERN).describe('A doublestar pattern: * (no "/"), ** (anything), ?, [abc], {a,b}; empty matches everything.');
 

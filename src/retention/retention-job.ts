@@ -21,6 +21,9 @@ import type { RetentionPolicy } from './retention-policy.js';
 /** Who deletes: the retention job (the audit log's username), not a user. */
 export const RETENTION_ACTOR: Actor = { kind: 'system', name: 'retention' };
 
+/** Runs whose tasks are kept per policy (the scheduler's default history size). */
+const TASK_HISTORY = 50;
+
 export interface RetentionParams {
   executionId: number;
   dryRun: boolean;
@@ -44,7 +47,7 @@ export interface RetentionSummary {
 
 export interface RetentionRunDeps {
   facts: RepositoryFacts;
-  store: Pick<TagRuleStore, 'addTask'>;
+  store: Pick<TagRuleStore, 'addTask' | 'pruneTasks'>;
   artifacts: Pick<Artifacts, 'deleteManifest'>;
   immutable: Pick<ImmutableRules, 'isImmutable'>;
   /** Where `retention.completed` goes (the event batcher). */
@@ -118,6 +121,8 @@ export async function runRetention(
     if (signal.aborted && status !== 'Error') status = 'Stopped';
     deps.events.add({ type: 'retention.completed', at: eventTime(), actor: RETENTION_ACTOR, project: project.name, projectId: project.id, policyId: stored.id, executionId: params.executionId, dryRun: params.dryRun, status, total: summary.total, retained: summary.retained, deleted: summary.deleted });
   }
+  // The scheduler keeps the last 50 runs; their tasks are kept as long.
+  await deps.store.pruneTasks(stored.id, TASK_HISTORY).catch((err: unknown) => ctx.log.warn({ err }, 'could not prune the tasks of old retention runs; the next run tries again'));
   if (summary.failed > 0) ctx.log.warn({ failed: summary.failed }, `retention of project ${project.name} could not delete ${summary.failed} artifact(s); the execution's task logs say why`);
   return summary;
 }

@@ -118,6 +118,8 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     accessChanged: (origins) => {
       if (!origins.some((o) => o !== origin)) return;
       robots?.changed();
+      // A deleted project's retention policy loses its schedule.
+      retention?.sync().catch((err: unknown) => log.error({ err }, 'could not reload the retention policies after a project change elsewhere; the next change retries'));
       access?.reload().catch((err: unknown) => log.error({ err }, 'could not reload projects and roles after a change elsewhere; the next change retries'));
     },
     observeUpload: metrics && {
@@ -161,6 +163,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     log: log.child({ mod: 'retention' }),
   });
   await retention.start();
+  accessStore.onChange(() => retention?.sync());
   const robots = new RobotIdentity(accessStore);
   accessStore.onChange(() => robots.changed());
   users?.onChange(() => access.reload());
