@@ -47,7 +47,7 @@ export interface RetentionSummary {
 
 export interface RetentionRunDeps {
   facts: RepositoryFacts;
-  store: Pick<TagRuleStore, 'addTask' | 'pruneTasks'>;
+  store: Pick<TagRuleStore, 'addTask' | 'pruneTasks' | 'tagsOf'>;
   artifacts: Pick<Artifacts, 'deleteManifest'>;
   immutable: Pick<ImmutableRules, 'isImmutable'>;
   /** Where `retention.completed` goes (the event batcher). */
@@ -87,9 +87,14 @@ export async function runRetention(
             taskStatus = 'Stopped';
             continue;
           }
-          const error = await deleteArtifact(deps, repo.name, item.digest);
-          if (error !== undefined) {
-            log.push({ ...item, error });
+          const outcome = await deleteArtifact(deps, repo.name, item);
+          if (outcome.kept !== undefined) {
+            log.push({ ...item, action: 'RETAIN', reason: outcome.kept });
+            summary.retained++;
+            continue;
+          }
+          if (outcome.error !== undefined) {
+            log.push({ ...item, error: outcome.error });
             summary.failed++;
             taskStatus = 'Error';
             continue;
@@ -127,14 +132,21 @@ export async function runRetention(
   return summary;
 }
 
-/** Deletes one artifact as the retention job; the error's message when it was refused (one already gone counts as deleted). */
-async function deleteArtifact(deps: RetentionRunDeps, repository: string, digest: string): Promise<string | undefined> {
+/**
+ * Deletes one artifact as the retention job; the error's message when it was refused (one already
+ * gone counts as deleted). An artifact whose tags changed since the plan was made (a push tagged
+ * it meanwhile) is left alone: the plan no longer describes it, and the next run decides again.
+ * (What is left is the moment between this check and the delete's transaction.)
+ */
+async function deleteArtifact(deps: RetentionRunDeps, repository: string, item: PlanItem): Promise<{ kept?: string; error?: string }> {
+  const tags = (await deps.store.tagsOf(repository, item.digest)).sort();
+  if (tags.join('\n') !== [...item.tags].sort().join('\n')) return { kept: `its tags changed since the plan (now ${tags.join(', ') || 'none'}); the next run decides again` };
   try {
-    await deps.artifacts.deleteManifest({ actor: RETENTION_ACTOR }, repository, digest);
-    return undefined;
+    await deps.artifacts.deleteManifest({ actor: RETENTION_ACTOR }, repository, item.digest);
+    return {};
   } catch (err) {
-    if (err instanceof OciError && err.code === 'MANIFEST_UNKNOWN') return undefined;
-    if (err instanceof OciError) return `not deleted: ${err.message}`;
+    if (err instanceof OciError && err.code === 'MANIFEST_UNKNOWN') return {};
+    if (err instanceof OciError) return { error: `not deleted: ${err.message}` };
     throw err;
   }
 }
