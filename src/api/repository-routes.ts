@@ -20,6 +20,8 @@ export interface RepositoryRoutesDeps {
   repositories: Repositories;
   /** The actor of events for a principal (with its stable id). */
   actor(principal: Principal, address: string): Promise<Actor>;
+  /** Whether a tag is immutable (an immutability rule covers it). */
+  immutable(repository: string, tag: string): boolean;
 }
 
 /**
@@ -60,7 +62,7 @@ const Tag = model(
     name: z.string(),
     push_time: timestamp,
     pull_time: timestamp.describe(`The artifact's last pull (${NEVER}: never).`),
-    immutable: z.boolean(),
+    immutable: z.boolean().describe('Whether an immutability rule of the project covers it (it cannot be moved or deleted).'),
   }),
 );
 
@@ -171,12 +173,12 @@ export function repositoryRoutes(deps: RepositoryRoutesDeps): ApiRoute[] {
     update_time: iso(r.updatedAt),
   });
 
-  const tagModel = (t: TagItem, repositoryId: number, pulledAt: number | null): z.input<typeof Tag> => ({
+  const tagModel = (t: TagItem, repository: string, repositoryId: number, pulledAt: number | null): z.input<typeof Tag> => ({
     repository_id: repositoryId,
     name: t.name,
     push_time: iso(t.pushedAt),
     pull_time: pulledAt === null ? NEVER : iso(pulledAt),
-    immutable: false,
+    immutable: deps.immutable(repository, t.name),
   });
 
   const artifactModel = (a: ArtifactView, repository: string, ctx: ApiContext): z.input<typeof Artifact> => {
@@ -195,7 +197,7 @@ export function repositoryRoutes(deps: RepositoryRoutesDeps): ApiRoute[] {
       pull_time: a.pulledAt === null ? NEVER : iso(a.pulledAt),
       annotations: a.annotations ?? {},
       references: isIndex ? referencesOf(a.content) : [],
-      tags: a.tags ? a.tags.map((t) => tagModel(t, a.repositoryId, a.pulledAt)) : null,
+      tags: a.tags ? a.tags.map((t) => tagModel(t, repository, a.repositoryId, a.pulledAt)) : null,
       labels: null,
     };
   };
@@ -292,7 +294,7 @@ export function repositoryRoutes(deps: RepositoryRoutesDeps): ApiRoute[] {
     with_label: flag.optional().describe('Accepted; labels are not supported (always null).'),
     with_scan_overview: flag.optional().describe('Accepted; no scanner here.'),
     with_signature: flag.optional().describe('Accepted; ignored.'),
-    with_immutable_status: flag.optional().describe('Accepted; tags are never immutable yet.'),
+    with_immutable_status: flag.optional().describe('Accepted; every tag carries its `immutable` flag anyway.'),
     with_accessory: flag.optional().describe('Accepted; ignored.'),
   };
 
@@ -396,7 +398,7 @@ export function repositoryRoutes(deps: RepositoryRoutesDeps): ApiRoute[] {
       const name = full(params);
       const artifact = await repositories.artifact(name, params.reference);
       const { items, total } = await repositories.tags(name, artifact.digest, { filter: parseQ(query.q, TAG_FILTER_FIELDS), sort: parseSort(query.sort, TAG_SORT_FIELDS), page });
-      return listed(ctx, items.map((t) => tagModel(t, artifact.repositoryId, artifact.pulledAt)), total, page);
+      return listed(ctx, items.map((t) => tagModel(t, name, artifact.repositoryId, artifact.pulledAt)), total, page);
     },
   });
 

@@ -171,6 +171,10 @@ export function auditDraft(event: StoredEvent): AuditDraft | undefined {
     case 'quota.exceeded':
     case 'cert.obtained':
     case 'cert.failed':
+    // Rule changes and run summaries are not operations on a resource Harbor's log names; the
+    // deletes a retention run makes are recorded one by one, by the retention job.
+    case 'tag-rules.changed':
+    case 'retention.completed':
       return undefined;
   }
 }

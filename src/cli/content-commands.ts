@@ -6,8 +6,8 @@ import type { Command } from 'commander';
 import { ROLE_DISPLAY, ROLES, isRoleId } from '../auth/rbac.js';
 import { apiClient, CliError, type ApiClient, type ApiClientFlags } from './api-client.js';
 
-type Flags = ApiClientFlags & { json?: boolean };
-type Row = Record<string, unknown>;
+export type Flags = ApiClientFlags & { json?: boolean };
+export type Row = Record<string, unknown>;
 
 /** Aligned columns with a header; `columns` are [header, value of a row]. */
 export function table<T>(rows: readonly T[], columns: Array<[string, (row: T) => string]>): string {
@@ -16,13 +16,13 @@ export function table<T>(rows: readonly T[], columns: Array<[string, (row: T) =>
   return cells.map((c) => c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
 }
 
-const print = (text: string): void => void process.stdout.write(text);
-const said = (text: string) => process.stderr.write(`${text}\n`);
-const json = (value: unknown): void => print(`${JSON.stringify(value, null, 2)}\n`);
-const date = (iso: unknown) => (typeof iso === 'string' && !iso.startsWith('0001-') ? iso.slice(0, 19).replace('T', ' ') : '-');
+export const print = (text: string): void => void process.stdout.write(text);
+export const said = (text: string) => process.stderr.write(`${text}\n`);
+export const json = (value: unknown): void => print(`${JSON.stringify(value, null, 2)}\n`);
+export const date = (iso: unknown) => (typeof iso === 'string' && !iso.startsWith('0001-') ? iso.slice(0, 19).replace('T', ' ') : '-');
 
 /** Every page of a list (page_size 100), up to `limit` items. */
-async function all(api: ApiClient, path: string, limit = 10_000): Promise<Row[]> {
+export async function all(api: ApiClient, path: string, limit = 10_000): Promise<Row[]> {
   const out: Row[] = [];
   for (let page = 1; out.length < limit; page++) {
     const sep = path.includes('?') ? '&' : '?';

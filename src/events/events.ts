@@ -44,6 +44,10 @@ export type RegistryEvent = Base &
     | { type: 'config.changed'; keys: string[]; origin: string }
     /** A garbage collection run ended (gc/): what it reclaimed (a dry run: what it would). */
     | { type: 'gc.completed'; runId: number; dryRun: boolean; status: 'succeeded' | 'stopped'; manifests: number; blobs: number; bytes: number; seconds: number }
+    /** A project's immutability rules or retention policy changed (every process reloads them). */
+    | { type: 'tag-rules.changed'; kind: 'immutable' | 'retention'; project: string; projectId: number; origin: string }
+    /** A retention run ended (Harbor's TAG_RETENTION): what it kept and deleted (or would have, in a dry run). */
+    | { type: 'retention.completed'; project: string; projectId: number; policyId: number; executionId: number; dryRun: boolean; status: string; total: number; retained: number; deleted: number }
     | { type: 'cert.obtained'; names: string[]; notAfter: string; issuer: string }
     | { type: 'cert.failed'; names: string[]; error: string }
   );

@@ -431,6 +431,46 @@ const migrations: Record<string, DialectMigration> = {
       await db.schema.createIndex('audit_logs_project').on('audit_logs').columns(['project_id', 'id']).execute();
     },
   },
+  // Tag rules per project: immutability rules (Harbor's ImmutableRule, kept as its JSON) and the
+  // retention policy (one per project, Harbor's RetentionPolicy as JSON), with the tasks of the
+  // retention runs (one per repository: what it kept and deleted, the task's log). The runs
+  // themselves are the job scheduler's (jobs/scheduler.ts keeps their history).
+  '0008_tag_rules': {
+    async up(db: Kysely<any>, t: ColumnTypes) {
+      await t
+        .id(db.schema.createTable('immutable_rules'), 'id')
+        .addColumn('project_id', 'integer', (c) => c.notNull())
+        .addColumn('rule', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('immutable_rules_project').on('immutable_rules').column('project_id').execute();
+      await t
+        .id(db.schema.createTable('retention_policies'), 'id')
+        .addColumn('project_id', 'integer', (c) => c.notNull().unique())
+        .addColumn('policy', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await t
+        .id(db.schema.createTable('retention_tasks'), 'id', true)
+        .addColumn('policy_id', 'integer', (c) => c.notNull())
+        .addColumn('execution_id', 'bigint', (c) => c.notNull())
+        .addColumn('repository', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('start_time', 'bigint', (c) => c.notNull())
+        .addColumn('end_time', 'bigint')
+        .addColumn('total', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('retained', 'integer', (c) => c.notNull().defaultTo(0))
+        /** JSON: every artifact of the repository with RETAIN or DEL (and why). */
+        .addColumn('log', 'text', (c) => c.notNull().defaultTo('[]'))
+        .execute();
+      await db.schema.createIndex('retention_tasks_execution').on('retention_tasks').columns(['policy_id', 'execution_id']).execute();
+    },
+    async down(db: Kysely<any>) {
+      for (const table of ['retention_tasks', 'retention_policies', 'immutable_rules']) await db.schema.dropTable(table).execute();
+    },
+  },
 };
 
 /**

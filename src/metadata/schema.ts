@@ -226,6 +226,38 @@ export interface BlobDeletionsTable {
 
 export type BlobDeletionState = 'marked' | 'deleting' | 'deleted';
 
+/** An immutability rule of a project: Harbor's ImmutableRule as JSON (migration 0008). */
+export interface ImmutableRulesTable {
+  id: Generated<number>;
+  project_id: number;
+  rule: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A project's retention policy: Harbor's RetentionPolicy as JSON (migration 0008). */
+export interface RetentionPoliciesTable {
+  id: Generated<number>;
+  project_id: number;
+  policy: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** One repository's part of a retention run (Harbor's task), with its log as JSON. */
+export interface RetentionTasksTable {
+  id: Generated<number>;
+  policy_id: number;
+  execution_id: number;
+  repository: string;
+  status: string;
+  start_time: number;
+  end_time: number | null;
+  total: Generated<number>;
+  retained: Generated<number>;
+  log: Generated<string>;
+}
+
 export interface Database {
   blob_deletions: BlobDeletionsTable;
   repositories: RepositoriesTable;
@@ -250,4 +282,7 @@ export interface Database {
   project_usage: ProjectUsageTable;
   artifact_pulls: ArtifactPullsTable;
   repository_descriptions: RepositoryDescriptionsTable;
+  immutable_rules: ImmutableRulesTable;
+  retention_policies: RetentionPoliciesTable;
+  retention_tasks: RetentionTasksTable;
 }

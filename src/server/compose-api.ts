@@ -24,6 +24,10 @@ import { UserDirectory } from '../auth/user-directory.js';
 import { RobotAccounts } from '../core/robots.js';
 import { Users } from '../core/users.js';
 import { robotRoutes } from '../api/robot-routes.js';
+import { immutableRuleRoutes } from '../api/immutable-rule-routes.js';
+import { ImmutableRuleCases } from '../core/immutable-rules.js';
+import type { Retention } from '../core/retention.js';
+import { retentionRoutes } from '../api/retention-routes.js';
 import { userRoutes } from '../api/user-routes.js';
 import { userProfiles } from '../auth/user-profile.js';
 import { certificateRoutes } from '../api/certificate-routes.js';
@@ -47,7 +51,7 @@ import type { RegistryCore } from './compose-registry.js';
 import type { ExternalUrl } from './external-url.js';
 
 export interface ApiServices {
-  core: Pick<RegistryCore, 'db' | 'meta' | 'blobs' | 'events' | 'artifacts' | 'audit'>;
+  core: Pick<RegistryCore, 'db' | 'meta' | 'blobs' | 'events' | 'artifacts' | 'audit' | 'tagRules'>;
   quotas: Quotas;
   auth: Authenticator;
   access: AccessControl & { roleOf?(principal: Principal, project: string): RoleId | undefined };
@@ -72,6 +76,8 @@ export interface ApiServices {
   scrub?: ScrubRunsApi;
   /** The garbage collection job (its schedule) and the shared store its schedule is kept in. */
   gc: { job: { schedule: GcSchedule }; kv: KeyValueStore };
+  /** Tag retention policies and their runs. */
+  retention: Retention;
 }
 
 export function composeManagementApi(config: Config, s: ApiServices): ManagementApiOptions {
@@ -133,6 +139,7 @@ export function composeManagementApi(config: Config, s: ApiServices): Management
     ...repositoryRoutes({
       repositories,
       actor: (principal, address) => s.projects.actor(principal, address),
+      immutable: (repository, tag) => s.core.tagRules.immutable.isImmutable(repository, tag),
     }),
     ...scrubRoutes(s.scrub),
     ...artifactAdditionRoutes({
@@ -145,6 +152,8 @@ export function composeManagementApi(config: Config, s: ApiServices): Management
         },
       }),
     }),
+    ...immutableRuleRoutes({ rules: new ImmutableRuleCases(s.core.tagRules.store), projects: s.projects }),
+    ...retentionRoutes({ retention: s.retention, projects: s.projects }),
   ];
   return {
     routes,

@@ -19,6 +19,9 @@ import { SqliteMetadataStore } from '../metadata/sqlite/sqlite-metadata-store.js
 import { chainsWith, type Permissions } from '../policy/authorization.js';
 import { Policies } from '../policy/policy.js';
 import { quotaDeciders } from '../policy/quota.js';
+import { immutabilityDeciders, ImmutableRules } from '../policy/immutability.js';
+import { TagRuleStore } from '../metadata/tag-rule-store.js';
+import { randomUUID } from 'node:crypto';
 import type { BlobStore } from '../storage/blob-store.js';
 import { FsBlobStore } from '../storage/filesystem/fs-blob-store.js';
 import { openBlobStore } from '../storage/open-blob-store.js';
@@ -43,6 +46,8 @@ export interface RegistryCore {
   audit: AuditLog;
   /** Online garbage collection (run as the scheduler's job `gc`, server/compose.ts). */
   gc: GarbageCollector;
+  /** Immutability rules and retention policies: their store, and the immutability snapshot the policy points read. */
+  tagRules: { store: TagRuleStore; immutable: ImmutableRules };
   /** Starts the background work (event delivery, upload purge) once the server is up. */
   start(): Promise<void>;
   close(): Promise<void>;
@@ -56,6 +61,8 @@ export interface CoreOptions {
   usersChanged?(origins: readonly string[]): void;
   /** Called with the origins of project, member, robot and user changes that reached this process through the outbox. */
   accessChanged?(origins: readonly string[]): void;
+  /** Called with the origins of tag rule changes (retention policies) that reached this process through the outbox. */
+  retentionChanged?(origins: readonly string[]): void;
   /** Fleet locks: background jobs (upload purge, fleet-wide event sinks) run once per fleet. Absent: this process alone. */
   locker?: Locker;
   /** Counts request body bytes stored and uploads in progress (metrics). */
@@ -107,7 +114,16 @@ export async function composeRegistryCore(config: Config, dataDir: string, log: 
 
   const events = new EventBatcher(meta, log.child({ mod: 'events' }));
   const quota = quotaDeciders({ meta, events });
-  const policies = new Policies(chainsWith(options.permissions, { blobCommit: [quota.blobCommit], manifestPut: [quota.manifestPut] }));
+  // Tag rules: written with Kysely through the store's writer; the immutability snapshot is read
+  // by the tagMove and delete points (no query per push), rebuilt after every change.
+  const ruleStore = new TagRuleStore(db, randomUUID(), (fn) => meta.outsideTransactions(fn));
+  const immutable = new ImmutableRules(ruleStore);
+  await immutable.reload();
+  ruleStore.onChange((kind) => (kind === 'immutable' ? immutable.reload() : undefined));
+  const immutability = immutabilityDeciders({ rules: immutable, tagsOf: (repository, digest) => ruleStore.tagsOf(repository, digest) });
+  const policies = new Policies(
+    chainsWith(options.permissions, { blobCommit: [quota.blobCommit], manifestPut: [quota.manifestPut], tagMove: [immutability.tagMove], delete: [immutability.delete] }),
+  );
   const { locker } = options;
   // Calls for one upload are serialised in this process. Across replicas no lock is taken (it
   // would hold a database connection for a whole upload): a client sends one chunk at a time, and
@@ -125,7 +141,17 @@ export async function composeRegistryCore(config: Config, dataDir: string, log: 
   });
 
   // Logins cached here are dropped when the CLI or another replica changes a user.
-  const sinks: EventSink[] = [new CacheInvalidationSink({ usersChanged: (origins) => options.usersChanged?.(origins), accessChanged: (origins) => options.accessChanged?.(origins) })];
+  const sinks: EventSink[] = [
+    new CacheInvalidationSink({
+      usersChanged: (origins) => options.usersChanged?.(origins),
+      accessChanged: (origins) => options.accessChanged?.(origins),
+      tagRulesChanged: (kind, origins) => {
+        if (!origins.some((o) => o !== ruleStore.origin)) return;
+        if (kind === 'retention') options.retentionChanged?.(origins);
+        else immutable.reload().catch((err: unknown) => log.error({ err }, 'could not reload the immutability rules after a change elsewhere; the next change retries'));
+      },
+    }),
+  ];
   // Pull counts and times for the management API, folded from the batched pull events.
   sinks.push(new PullStatsSink(db, (fn) => meta.outsideTransactions(fn)));
   if (config.events.log !== undefined) sinks.push(new EventLogSink(path.resolve(dataDir, config.events.log)));
@@ -158,6 +184,7 @@ export async function composeRegistryCore(config: Config, dataDir: string, log: 
     events,
     audit: audit.log,
     gc,
+    tagRules: { store: ruleStore, immutable },
     async start() {
       await dispatcher.start();
       purger.start(config.registry.uploadPurgeIntervalSeconds * 1000, locker);

@@ -41,6 +41,8 @@ import { ProxyWarning } from './proxy-warning.js';
 import { Scheduler } from '../jobs/scheduler.js';
 import { composeScrub } from './compose-scrub.js';
 import { applySchedule, gcJob, loadSchedule } from '../gc/gc-job.js';
+import { Retention } from '../core/retention.js';
+import { RepositoryFacts } from '../retention/repository-facts.js';
 
 /** How long a stop waits for requests in flight before it closes their connections. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -108,15 +110,19 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   });
   // The authorization decider asks the authenticator, made below once its identity source exists.
   let auth: Authenticator | undefined;
+  let retention: Retention | undefined;
   const core = await composeRegistryCore(config, dataDir, log, {
     permissions: { permits: (grant, need) => auth!.permits(grant, need) },
     // The principal's own rights, not a token's scopes: a catalog token names no repository.
     listable: (principal, repository) => policy.isAllowed(principal, 'repository', repository, 'pull'),
     locker: isFleet(config) ? shared.coordination.locker : undefined,
+    retentionChanged: () => retention?.sync().catch((err: unknown) => log.error({ err }, 'could not reload the retention policies after a change elsewhere; the next change retries')),
     usersChanged: (origins) => users?.changedElsewhere(origins),
     accessChanged: (origins) => {
       if (!origins.some((o) => o !== origin)) return;
       robots?.changed();
+      // A deleted project's retention policy loses its schedule.
+      retention?.sync().catch((err: unknown) => log.error({ err }, 'could not reload the retention policies after a project change elsewhere; the next change retries'));
       access?.reload().catch((err: unknown) => log.error({ err }, 'could not reload projects and roles after a change elsewhere; the next change retries'));
     },
     observeUpload: metrics && {
@@ -157,6 +163,16 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     users: htpasswd ? (name) => htpasswd.has(name) : 'database',
   });
   const quotas = new Quotas({ meta: core.meta, access, log: log.child({ mod: 'quota' }) });
+  // Tag retention: a job per policy on the scheduler, deleting through the registry's use cases.
+  retention = new Retention({
+    store: core.tagRules.store,
+    jobs,
+    projects,
+    run: { facts: new RepositoryFacts(core.db), store: core.tagRules.store, artifacts: core.artifacts, immutable: core.tagRules.immutable, events: core.events },
+    log: log.child({ mod: 'retention' }),
+  });
+  await retention.start();
+  accessStore.onChange(() => retention?.sync());
   const robots = new RobotIdentity(accessStore);
   accessStore.onChange(() => robots.changed());
   users?.onChange(() => access.reload());
@@ -241,6 +257,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     jobs,
     scrub,
     gc: { job: gc, kv: shared.coordination.kv },
+    retention,
   });
   const uiFiles = config.ui.enabled ? await loadUiFiles() : undefined;
   if (config.ui.enabled && !uiFiles) log.warn('the web UI is not built (dist/ui is missing): / says so; run `npm run build` to build it, or set ui.enabled: false');
