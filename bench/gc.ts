@@ -178,14 +178,15 @@ async function each<T>(what: string, items: T[], work: (item: T) => Promise<void
 }
 
 /** Pushes everything, then deletes DELETED manifests per repository (the garbage). */
-async function populate(t: Target, images: Image[], orphans: Array<{ repo: string; blob: Buffer }>): Promise<{ kept: Image[]; garbageBlobs: number }> {
+async function populate(t: Target, images: Image[], orphans: Array<{ repo: string; blob: Buffer }>): Promise<{ kept: Image[]; garbageBlobs: number; garbage: string[] }> {
   await each('images', images, (image) => pushImage(t, image));
   await each('orphan blobs', orphans, ({ repo, blob }) => pushBlob(t, repo, blob));
   const doomed = images.filter((_, i) => i % MANIFESTS < DELETED);
   await each('manifest deletes', doomed, async (image) => {
     expect(await request(t, 'DELETE', `/v2/${image.repo}/manifests/${image.digest}`), [202], `delete ${image.repo}@${image.digest}`);
   });
-  return { kept: images.filter((_, i) => i % MANIFESTS >= DELETED), garbageBlobs: doomed.length * 2 + orphans.length };
+  const garbage = [...doomed.flatMap((image) => image.blobs.map(sha)), ...orphans.map(({ blob }) => sha(blob))];
+  return { kept: images.filter((_, i) => i % MANIFESTS >= DELETED), garbageBlobs: garbage.length, garbage };
 }
 
 /** Files under a directory named `data` (Distribution's blobs) or directly in minato's blob tree. */
@@ -323,9 +324,12 @@ async function main(): Promise<void> {
     const server: NodeServer = await startMinato(dir, [], { MINATO_GC_GRACE_MINUTES: '0', MINATO_AUTH_ADMINS: 'bench' });
     pids.push(server.pid);
     const t: Target = { url: server.url, auth: `Basic ${Buffer.from(`${server.user}:${server.password}`).toString('base64')}` };
-    const { kept, garbageBlobs } = await populate(t, images, orphans);
+    const { kept, garbageBlobs, garbage } = await populate(t, images, orphans);
     const blobsDir = path.join(dir, 'data', 'blobs');
+    // minato's layout: blobs/sha256/<first two hex digits>/<hex>.
+    const present = (digest: string) => existsSync(path.join(blobsDir, 'sha256', digest.slice(7, 9), digest.slice(7)));
     const before = countFiles(blobsDir);
+    const garbageBefore = garbage.filter(present).length;
     const load = startLoad(t, kept);
     await new Promise((r) => setTimeout(r, 10_000));
     const gcStart = Date.now();
@@ -344,7 +348,7 @@ async function main(): Promise<void> {
     const gcEnd = Date.now();
     await new Promise((r) => setTimeout(r, 10_000));
     const samples = await load.stop();
-    const after = countFiles(blobsDir);
+    const garbageAfter = garbage.filter(present).length;
     const baseline = samples.filter((s) => s.at < gcStart).map((s) => s.ms).sort((a, b) => a - b);
     // A request is "during" the run when it ended while GC ran, or started before GC ended.
     const during = samples.filter((s) => s.at >= gcStart && s.at - s.ms <= gcEnd).map((s) => s.ms).sort((a, b) => a - b);
@@ -353,14 +357,14 @@ async function main(): Promise<void> {
       seconds: (gcEnd - gcStart) / 1000,
       status: status.job_status,
       blobsBefore: before,
-      blobsAfter: after,
-      reclaimed: before - after,
+      garbageBefore,
+      garbageLeft: garbageAfter,
       expectedGarbage: garbageBlobs,
       loadP99BeforeMs: percentile(baseline, 99),
       loadP99DuringMs: percentile(during, 99),
       loadRequestsDuring: during.length,
     };
-    console.error(`minato gc: ${((gcEnd - gcStart) / 1000).toFixed(2)} s (${status.job_status}), ${before - after} of ${before} blob files removed (expected at least ${garbageBlobs}); load p99 ${percentile(baseline, 99).toFixed(1)} ms before, ${percentile(during, 99).toFixed(1)} ms during (${during.length} requests)`);
+    console.error(`minato gc: ${((gcEnd - gcStart) / 1000).toFixed(2)} s (${status.job_status}), ${garbageBefore - garbageAfter} of the ${garbageBlobs} garbage blobs removed (${garbageAfter} left; ${before} blob files before); load p99 ${percentile(baseline, 99).toFixed(1)} ms before, ${percentile(during, 99).toFixed(1)} ms during (${during.length} requests)`);
     mkdirSync(opts.out, { recursive: true });
     const file = path.join(opts.out, `${stamp()}-${opts.label}.jsonl`);
     const out = createWriteStream(file);
