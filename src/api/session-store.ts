@@ -55,6 +55,8 @@ export interface SessionOptions {
   touchIntervalMs?: number;
   /** Users live in the `users` table: a session ends with its user's row. False for htpasswd users (they have no row). */
   usersInDatabase: boolean;
+  /** htpasswd users: whether the file still names the user (a user removed from it loses their sessions at once). */
+  userExists?: (name: string) => boolean;
   /** The clock (tests move it). */
   now?: () => number;
   /** How writes run: through the metadata store's writer in the server (MetadataStore.outsideTransactions), directly elsewhere. */
@@ -108,6 +110,7 @@ export class DbSessionStore implements SessionStore {
     if (this.opts.usersInDatabase) query = query.where((eb) => eb.exists(eb.selectFrom('users as u').select('u.name').whereRef('u.name', '=', 'p.name')));
     const row = await query.executeTakeFirst();
     if (!row) return undefined;
+    if (row.kind === 'user' && this.opts.userExists && !this.opts.userExists(row.name)) return undefined;
     let expiresAt = Number(row.expires_at);
     const createdAt = Number(row.created_at);
     // The idle expiry moves with use, but written at most once per touch interval: a UI polling

@@ -85,6 +85,7 @@ export function composeManagementApi(config: Config, s: ApiServices): Management
     idleMs: config.api.sessionTimeoutMinutes * 60_000,
     maxAgeMs: config.api.sessionMaxHours * 3_600_000,
     usersInDatabase: s.usersInDatabase,
+    userExists: s.userExists,
     // Its Kysely writes wait for the metadata store's writer, as the other stores' do (compose.ts).
     writes: (fn) => s.core.meta.outsideTransactions(fn),
   });

@@ -138,10 +138,13 @@ export function sessionStoreConformance(impl: { name: string; open(): Promise<Se
         assert.ok(await store.find(b.token));
         await s.users.deleteUser('bob');
         assert.equal(await store.find(b.token), undefined, 'a deleted user has no session');
-        // Users not kept in the database (htpasswd): the session stands on its principal alone.
-        const htpasswd = s.store({ usersInDatabase: false });
+        // Users not kept in the database (htpasswd): the session stands while the file names the user.
+        const inFile = new Set(['carol']);
+        const htpasswd = s.store({ usersInDatabase: false, userExists: (name) => inFile.has(name) });
         const c = await htpasswd.create((await s.meta.principal('user', 'carol')).id);
         assert.equal((await htpasswd.find(c.token))?.name, 'carol');
+        inFile.delete('carol');
+        assert.equal(await htpasswd.find(c.token), undefined, 'a user removed from the htpasswd file has no session');
       } finally {
         await s.close();
       }
