@@ -36,8 +36,8 @@ export class ScrubRuns {
       // A scheduled run only reports: deleting is for a person who read the findings.
       scheduledParams: () => ({ repair: false }),
       run: async (ctx) => {
-        // The scheduler sets its current run before it calls us: its id names the findings.
-        const id = jobs.current(SCRUB_JOB)?.id ?? Date.now();
+        // The run's id (the API's) names the findings.
+        const id = ctx.runId;
         const report = emptyReport(ctx.params.repair === true);
         this.live = { id, report };
         try {
