@@ -7,6 +7,7 @@ import type { AccessData, AccessStore, RobotPermission } from './access-store.js
 import type { Principal } from './policy.js';
 import { publicGrants, roleGrants, type RoleId } from './rbac.js';
 import { ROBOT_PREFIX } from './robot-identity.js';
+import { CoalescedReload } from '../util/async.js';
 
 export interface ProjectAccessOptions {
   /** auth.admins: user names that are system admins whatever the database says (htpasswd users). */
@@ -72,9 +73,9 @@ const EMPTY: Snapshot = { projects: new Map(), roles: new Map(), sysadmins: new 
 
 export class ProjectAccess implements AccessControl {
   private snap: Snapshot = EMPTY;
-  /** The reload running, and whether another must follow it (a change arrived meanwhile). */
-  private loading: Promise<void> | undefined;
-  private again: Promise<void> | undefined;
+  private readonly reloads = new CoalescedReload(async () => {
+    this.snap = compile(await this.store.snapshot(), this.options.admins);
+  });
 
   private constructor(
     private readonly store: AccessStore,
@@ -93,22 +94,7 @@ export class ProjectAccess implements AccessControl {
    * a caller that just committed a change sees it; concurrent calls share reloads.
    */
   reload(): Promise<void> {
-    if (!this.loading) {
-      this.loading = this.store.snapshot().then(
-        (data) => {
-          this.snap = compile(data, this.options.admins);
-        },
-      ).finally(() => {
-        this.loading = undefined;
-      });
-      return this.loading;
-    }
-    // One is running, started before this change perhaps: queue one more after it.
-    this.again ??= this.loading.catch(() => undefined).then(() => {
-      this.again = undefined;
-      return this.reload();
-    });
-    return this.again;
+    return this.reloads.run();
   }
 
   can(principal: Principal, project: string, resource: string, action: string): boolean {

@@ -16,6 +16,7 @@ import type { TagRuleStore } from '../metadata/tag-rule-store.js';
 import { projectOf } from '../oci/names.js';
 import { ALLOW, type Decider, type Verdict } from './policy.js';
 import { pathInProject, scopeSelects, ScopeSelectorSchema, tagSelectorsSelect, TagSelectorSchema } from './tag-selectors.js';
+import { CoalescedReload } from '../util/async.js';
 
 /** Harbor's limit ("a maximum of 15 immutability rules per project"). */
 export const MAX_IMMUTABLE_RULES = 15;
@@ -41,8 +42,7 @@ interface Covering {
 /** The enabled immutability rules of every project, in memory. */
 export class ImmutableRules {
   private byProject = new Map<string, Covering[]>();
-  private loading: Promise<void> | undefined;
-  private again: Promise<void> | undefined;
+  private readonly reloads = new CoalescedReload(() => this.load());
 
   constructor(private readonly store: Pick<TagRuleStore, 'immutableRules'>) {}
 
@@ -51,29 +51,19 @@ export class ImmutableRules {
    * has finished (a caller that just committed a change sees it); concurrent calls share reloads.
    */
   reload(): Promise<void> {
-    if (!this.loading) {
-      this.loading = this.store
-        .immutableRules<ImmutableRule>()
-        .then((rows) => {
-          const next = new Map<string, Covering[]>();
-          for (const r of rows) {
-            if (r.rule.disabled) continue;
-            const list = next.get(r.project) ?? [];
-            list.push({ id: r.id, rule: r.rule });
-            next.set(r.project, list);
-          }
-          this.byProject = next;
-        })
-        .finally(() => {
-          this.loading = undefined;
-        });
-      return this.loading;
+    return this.reloads.run();
+  }
+
+  private async load(): Promise<void> {
+    const rows = await this.store.immutableRules<ImmutableRule>();
+    const next = new Map<string, Covering[]>();
+    for (const r of rows) {
+      if (r.rule.disabled) continue;
+      const list = next.get(r.project) ?? [];
+      list.push({ id: r.id, rule: r.rule });
+      next.set(r.project, list);
     }
-    this.again ??= this.loading.catch(() => undefined).then(() => {
-      this.again = undefined;
-      return this.reload();
-    });
-    return this.again;
+    this.byProject = next;
   }
 
   /** The rules whose repository scope covers this repository. */

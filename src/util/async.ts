@@ -1,4 +1,5 @@
-// Waiting primitives: an abortable sleep, per-key serialisation and one-at-a-time sections.
+// Waiting primitives: an abortable sleep, per-key serialisation, one-at-a-time sections and
+// coalesced reloads.
 
 /** Runs `fn` after every earlier task queued under the same key has settled (per-name serialisation). */
 export class KeyedQueue {
@@ -24,6 +25,33 @@ export class SerialLock {
     const result = this.tail.then(fn, fn);
     this.tail = result.catch(() => undefined);
     return result;
+  }
+}
+
+/**
+ * Reloads of an in-memory snapshot. `run()` resolves once a load that started after the call
+ * has finished (a caller that just committed a change sees it); calls that arrive while one load
+ * runs share a single next load after it.
+ */
+export class CoalescedReload {
+  private loading: Promise<void> | undefined;
+  private again: Promise<void> | undefined;
+
+  constructor(private readonly load: () => Promise<void>) {}
+
+  run(): Promise<void> {
+    if (!this.loading) {
+      this.loading = this.load().finally(() => {
+        this.loading = undefined;
+      });
+      return this.loading;
+    }
+    // One is running, started before this call perhaps: queue one more after it.
+    this.again ??= this.loading.catch(() => undefined).then(() => {
+      this.again = undefined;
+      return this.run();
+    });
+    return this.again;
   }
 }
 
