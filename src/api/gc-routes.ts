@@ -8,6 +8,7 @@ import { cronOf, gcLog, GC_JOB, type GcParams, type GcSchedule, type ScheduleTyp
 import { JobBusyError, type JobRun, type Scheduler } from '../jobs/scheduler.js';
 import { access } from './access.js';
 import { ApiError } from './errors.js';
+import { jobRunFields } from './job-runs.js';
 import { model, timestamp } from './models.js';
 import { pageOf, pagingQuery } from './paging.js';
 import { API_BASE, defineRoute, listed, listResponse, respond, type ApiRoute } from './route.js';
@@ -83,21 +84,15 @@ const GCHistory = model(
   }),
 );
 
-const STATUS = { running: 'Running', succeeded: 'Success', failed: 'Error', stopped: 'Stopped' } as const;
-const iso = (ms: number) => new Date(ms).toISOString();
 
 function history(run: JobRun): z.input<typeof GCHistory> {
   const params = run.params as Partial<GcParams>;
   const r = run.result as Record<string, unknown> | undefined;
   return {
-    id: run.id,
+    ...jobRunFields(run),
     job_name: 'GARBAGE_COLLECTION',
-    job_kind: run.trigger === 'manual' ? 'MANUAL' : 'SCHEDULE',
     job_parameters: JSON.stringify({ delete_untagged: params.deleteUntagged === true, dry_run: params.dryRun === true }),
-    job_status: STATUS[run.status],
     deleted: false,
-    creation_time: iso(run.startedAt),
-    update_time: iso(run.finishedAt ?? Date.now()),
     ...(run.progress && run.status === 'running' ? { progress: run.progress } : {}),
     ...(r
       ? {

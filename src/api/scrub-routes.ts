@@ -8,6 +8,7 @@ import type { JobRun } from '../jobs/scheduler.js';
 import { FINDING_KINDS, type ScrubFinding } from '../core/scrub-findings.js';
 import type { ScrubRuns, ScrubSummary } from '../core/scrub-runs.js';
 import { access } from './access.js';
+import { jobRunFields } from './job-runs.js';
 import { model, timestamp } from './models.js';
 import { pageLinks, pageOf, pagingQuery } from './paging.js';
 import { API_BASE, defineRoute, listed, listResponse, respond, type ApiRoute } from './route.js';
@@ -80,19 +81,13 @@ const ScrubRunDetailModel = model(
 
 const idParams = z.object({ id: z.coerce.number().int().positive().max(2 ** 53 - 1).describe("The run's id.") });
 
-const STATUS: Record<JobRun['status'], 'Running' | 'Success' | 'Error' | 'Stopped'> = { running: 'Running', succeeded: 'Success', failed: 'Error', stopped: 'Stopped' };
-const iso = (ms: number) => new Date(ms).toISOString();
 
 function runModel(run: JobRun): z.input<typeof ScrubRunModel> {
   const s = run.result as ScrubSummary | undefined;
   return {
-    id: run.id,
+    ...jobRunFields(run),
     job_name: 'scrub',
-    job_kind: run.trigger === 'manual' ? 'MANUAL' : 'SCHEDULE',
     job_parameters: JSON.stringify(run.params),
-    job_status: STATUS[run.status],
-    creation_time: iso(run.startedAt),
-    update_time: iso(run.finishedAt ?? Date.now()),
     ...(run.error !== undefined ? { error: run.error } : {}),
     ...(run.progress && run.status === 'running' ? { progress: run.progress } : {}),
     ...(s
