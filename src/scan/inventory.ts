@@ -73,3 +73,38 @@ export interface ScanSummary {
 export interface ScanSummaries {
   get(digest: string): Promise<ScanSummary | undefined>;
 }
+
+/** What one scan produced: the findings and, for the built-in scanner, the inventory it matched. */
+export interface ScanResult {
+  findings: Finding[];
+  inventory?: Inventory;
+}
+
+/**
+ * Scans one artifact: the built-in scanner, or a Harbor pluggable scanner adapter (a Trivy
+ * adapter) as a client. Resolves when the report is complete; throws an Error whose message says
+ * what failed (unreachable adapter, unsupported media type). May take minutes: `progress` gets a
+ * fraction in [0, 1].
+ */
+export interface ArtifactScanner {
+  readonly info: { name: string; vendor: string; version: string };
+  scan(target: { repository: string; digest: string; mediaType: string; tag?: string }, progress?: (fraction: number) => void): Promise<ScanResult>;
+}
+
+/** The stored package inventory of scanned artifacts (what SBOMs and re-matching read). */
+export interface Inventories {
+  get(digest: string): Promise<Inventory | undefined>;
+}
+
+/** The counts part of a summary, from a report's findings (one definition for every scanner). */
+export function summarize(findings: readonly Finding[]): Pick<ScanSummary, 'severity' | 'counts' | 'total' | 'fixable' | 'ids'> {
+  const counts: Partial<Record<Severity, number>> = {};
+  let top = -1;
+  let fixable = 0;
+  for (const f of findings) {
+    counts[f.severity] = (counts[f.severity] ?? 0) + 1;
+    top = Math.max(top, SEVERITIES.indexOf(f.severity));
+    if (f.fixVersion) fixable++;
+  }
+  return { severity: top < 0 ? 'None' : SEVERITIES[top]!, counts, total: findings.length, fixable, ids: [...new Set(findings.map((f) => f.id))] };
+}
