@@ -4,6 +4,8 @@
 // (`library/alpine:3.20`, `library/alpine@sha256:...`). Pure: no I/O; the project of a
 // repository is named here and resolved to its id by the caller (audit/audit-projects.ts).
 //
+// Beyond Harbor: changes of immutability rules and retention policies.
+//
 // Not recorded: blob pushes and mounts (the layers of an artifact push, which its manifest's row
 // records, as Harbor does), quota warnings (notifications, not operations) and certificates.
 import { projectOf } from '../auth/access-control.js';
@@ -165,15 +167,25 @@ export function auditDraft(event: StoredEvent): AuditDraft | undefined {
         operation: event.dryRun ? 'dry-run' : 'delete',
         description: `${event.dryRun ? 'would free' : 'freed'} ${event.bytes} bytes: ${event.manifests} manifests, ${event.blobs} blobs (${event.status}, ${event.seconds.toFixed(1)} s)`,
       };
+    // Harbor's log does not record these changes (its event list has no rule types); a rule that
+    // makes tags immutable or deletes them is worth knowing who changed it, and when.
+    case 'tag-rules.changed':
+      return {
+        ...base,
+        resourceType: event.kind === 'immutable' ? 'immutable-rule' : 'retention-policy',
+        resource: event.ruleId === undefined ? event.project : String(event.ruleId),
+        project: { id: event.projectId },
+        operation: crud(event.change ?? 'updated'),
+        description: event.kind === 'immutable' ? 'tag immutability rule' : 'tag retention policy',
+      };
     case 'blob.pushed':
     case 'blob.mounted':
     case 'quota.warning':
     case 'quota.exceeded':
     case 'cert.obtained':
     case 'cert.failed':
-    // Rule changes and run summaries are not operations on a resource Harbor's log names; the
-    // deletes a retention run makes are recorded one by one, by the retention job.
-    case 'tag-rules.changed':
+    // A run's summary is not an operation on a resource; the deletes a retention run makes are
+    // recorded one by one, by the retention job.
     case 'retention.completed':
       return undefined;
   }

@@ -45,7 +45,8 @@ export type RegistryEvent = Base &
     /** A garbage collection run ended (gc/): what it reclaimed (a dry run: what it would). */
     | { type: 'gc.completed'; runId: number; dryRun: boolean; status: 'succeeded' | 'stopped'; manifests: number; blobs: number; bytes: number; seconds: number }
     /** A project's immutability rules or retention policy changed (every process reloads them). */
-    | { type: 'tag-rules.changed'; kind: 'immutable' | 'retention'; project: string; projectId: number; origin: string }
+    /** `change` and `ruleId` are absent from events written before they were recorded. */
+    | { type: 'tag-rules.changed'; kind: 'immutable' | 'retention'; change?: 'created' | 'updated' | 'deleted'; ruleId?: number; project: string; projectId: number; origin: string }
     /** A retention run ended (Harbor's TAG_RETENTION): what it kept and deleted (or would have, in a dry run). */
     | { type: 'retention.completed'; project: string; projectId: number; policyId: number; executionId: number; dryRun: boolean; status: string; total: number; retained: number; deleted: number }
     | { type: 'cert.obtained'; names: string[]; notAfter: string; issuer: string }

@@ -58,11 +58,23 @@ export class TagRuleStore {
     this.listeners.push(listener);
   }
 
-  private async change<T>(kind: 'immutable' | 'retention', project: { id: number; name: string }, actor: Actor, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+  /**
+   * Runs a change of a rule or policy in a transaction with its `tag-rules.changed` event. `fn`
+   * returns the new id for a creation, and whether the rule existed otherwise (no event when not).
+   */
+  private async change<T extends number | boolean>(
+    kind: 'immutable' | 'retention',
+    project: { id: number; name: string },
+    actor: Actor,
+    what: { change: 'created' } | { change: 'updated' | 'deleted'; id: number },
+    fn: (trx: Kysely<Database>) => Promise<T>,
+  ): Promise<T> {
     const result = await this.writes(() =>
       this.db.transaction().execute(async (trx) => {
         const out = await fn(trx);
-        await appendToOutbox(trx, [{ type: 'tag-rules.changed', at: eventTime(), actor, kind, project: project.name, projectId: project.id, origin: this.origin }]);
+        if (out === false) return out;
+        const ruleId = what.change === 'created' ? (out as number) : what.id;
+        await appendToOutbox(trx, [{ type: 'tag-rules.changed', at: eventTime(), actor, kind, change: what.change, ruleId, project: project.name, projectId: project.id, origin: this.origin }]);
         return out;
       }),
     );
@@ -79,7 +91,7 @@ export class TagRuleStore {
   }
 
   async addImmutableRule<R>(project: { id: number; name: string }, rule: R, actor: Actor, max: number): Promise<number> {
-    return this.change('immutable', project, actor, async (trx) => {
+    return this.change('immutable', project, actor, { change: 'created' }, async (trx) => {
       const { n } = await trx.selectFrom('immutable_rules').select((eb) => eb.fn.countAll<number>().as('n')).where('project_id', '=', project.id).executeTakeFirstOrThrow();
       if (Number(n) >= max) throw alreadyExists(`project ${project.name} already has ${max} immutability rules, the most it may have: change or delete one`);
       const now = Date.now();
@@ -90,14 +102,14 @@ export class TagRuleStore {
 
   /** False when the project has no such rule. */
   async updateImmutableRule<R>(project: { id: number; name: string }, id: number, rule: R, actor: Actor): Promise<boolean> {
-    return this.change('immutable', project, actor, async (trx) => {
+    return this.change('immutable', project, actor, { change: 'updated', id }, async (trx) => {
       const r = await trx.updateTable('immutable_rules').set({ rule: JSON.stringify(rule), updated_at: Date.now() }).where('id', '=', id).where('project_id', '=', project.id).executeTakeFirst();
       return Number(r.numUpdatedRows) > 0;
     });
   }
 
   async deleteImmutableRule(project: { id: number; name: string }, id: number, actor: Actor): Promise<boolean> {
-    return this.change('immutable', project, actor, async (trx) => {
+    return this.change('immutable', project, actor, { change: 'deleted', id }, async (trx) => {
       const r = await trx.deleteFrom('immutable_rules').where('id', '=', id).where('project_id', '=', project.id).executeTakeFirst();
       return Number(r.numDeletedRows) > 0;
     });
@@ -134,7 +146,7 @@ export class TagRuleStore {
   }
 
   async addRetentionPolicy<P>(project: { id: number; name: string }, policy: P, actor: Actor): Promise<number> {
-    return this.change('retention', project, actor, async (trx) => {
+    return this.change('retention', project, actor, { change: 'created' }, async (trx) => {
       const existing = await trx.selectFrom('retention_policies').select('id').where('project_id', '=', project.id).executeTakeFirst();
       if (existing) throw alreadyExists(`project ${project.name} already has retention policy ${existing.id}: change it (PUT /retentions/${existing.id}) instead`);
       const now = Date.now();
@@ -144,14 +156,14 @@ export class TagRuleStore {
   }
 
   async updateRetentionPolicy<P>(project: { id: number; name: string }, id: number, policy: P, actor: Actor): Promise<boolean> {
-    return this.change('retention', project, actor, async (trx) => {
+    return this.change('retention', project, actor, { change: 'updated', id }, async (trx) => {
       const r = await trx.updateTable('retention_policies').set({ policy: JSON.stringify(policy), updated_at: Date.now() }).where('id', '=', id).executeTakeFirst();
       return Number(r.numUpdatedRows) > 0;
     });
   }
 
   async deleteRetentionPolicy(project: { id: number; name: string }, id: number, actor: Actor): Promise<boolean> {
-    return this.change('retention', project, actor, async (trx) => {
+    return this.change('retention', project, actor, { change: 'deleted', id }, async (trx) => {
       await trx.deleteFrom('retention_tasks').where('policy_id', '=', id).execute();
       const r = await trx.deleteFrom('retention_policies').where('id', '=', id).executeTakeFirst();
       return Number(r.numDeletedRows) > 0;

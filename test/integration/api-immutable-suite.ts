@@ -11,6 +11,7 @@ import { SYSTEM_ACTOR } from '../../src/events/events.js';
 import { assertOciError, request } from '../helpers/http.js';
 import { pushImage } from '../helpers/oci.js';
 import { apiClient, assertApiError, type ApiClient } from '../helpers/openapi.js';
+import { waitFor } from '../helpers/ports.js';
 import { startTestRegistry, type TestRegistry } from '../helpers/registry.js';
 
 export function immutableSuite(label: string, config: () => Promise<Record<string, unknown>> = async () => ({})): void {
@@ -98,6 +99,22 @@ describe(`tag immutability (${label})`, () => {
     assert.equal((await maintainer('PUT', `/api/v2.0/projects/team/immutabletagrules/${r!.id}`, { json: rule('v*', 'app/**', { disabled: true }) })).status, 200);
     await pushImage(reg.url, auth, 'team/app/web', 'v1', 'second');
     assert.equal((await request(`${reg.url}/v2/team/app/web/manifests/v1`, { method: 'DELETE', headers: admin })).status, 202);
+  });
+  test('rule changes are in the project\'s audit log: what changed, which rule, who', async () => {
+    const api = await apiClient(reg.url, { headers: { Authorization: reg.basic } });
+    const q = encodeURIComponent('resource_type=immutable-rule');
+    // The tests above created 15 rules as mia, deleted 14 and disabled the last one.
+    const rows = await waitFor(async () => {
+      const res = await api('GET', `/api/v2.0/projects/team/auditlog-exts?q=${q}&page_size=100`);
+      assert.equal(res.status, 200, res.text);
+      const all = res.json() as Array<{ operation: string; resource: string; username: string }>;
+      return all.length >= 30 ? all : undefined;
+    }, 10_000, 'the rule changes to reach the audit log');
+    const count = (op: string) => rows.filter((r) => r.operation === op).length;
+    assert.deepEqual([count('create'), count('delete'), count('update')], [15, 14, 1]);
+    assert.ok(rows.every((r) => r.username === 'mia'));
+    const [kept] = (await maintainer('GET', '/api/v2.0/projects/team/immutabletagrules')).json() as Array<{ id: number }>;
+    assert.ok(rows.some((r) => r.operation === 'update' && r.resource === String(kept!.id)), 'the update names the rule it changed');
   });
 });
 }
