@@ -97,8 +97,12 @@ export class Artifacts {
     return { digest, subject: parsed.subject };
   }
 
-  /** Deletes a manifest (by digest, with its tags) or one tag. */
-  async deleteManifest(caller: Caller, repository: string, reference: string): Promise<void> {
+  /**
+   * Deletes a manifest (by digest, with its tags) or one tag. `onlyIfTags`: delete the manifest
+   * only if these are exactly its tags at the moment of the delete (checked in its transaction:
+   * a job that planned from a snapshot never deletes a tag pushed since); TagsChanged otherwise.
+   */
+  async deleteManifest(caller: Caller, repository: string, reference: string, options: { onlyIfTags?: readonly string[] } = {}): Promise<void> {
     this.assertDeleteEnabled();
     const ref = parseReference(reference);
     const { meta, policies } = this.deps;
@@ -109,6 +113,7 @@ export class Artifacts {
         await policies.check('delete', caller, { repository, kind: 'manifest', digest: ref.digest }, tx);
         const gone = await tx.deleteManifest(repository, ref.digest);
         if (!gone.deleted) return false;
+        if (options.onlyIfTags && !sameMembers(gone.tags, options.onlyIfTags)) throw new TagsChanged(gone.tags); // rolls the delete back
         await tx.appendEvents([
           { type: 'manifest.deleted', at, actor, repository, digest: ref.digest, tags: gone.tags },
           ...gone.tags.map((tag): RegistryEvent => ({ type: 'tag.deleted', at, actor, repository, tag, digest: ref.digest })),
@@ -378,4 +383,16 @@ function lookupReference(reference: string): Reference | undefined {
     if (err instanceof OciError && err.code === 'TAG_INVALID') return undefined;
     throw err;
   }
+}
+
+/** A conditional delete found other tags than expected (Artifacts.deleteManifest's `onlyIfTags`). */
+export class TagsChanged extends Error {
+  constructor(readonly tags: string[]) {
+    super(`its tags changed (now ${tags.join(', ') || 'none'})`);
+  }
+}
+
+function sameMembers(a: readonly string[], b: readonly string[]): boolean {
+  const set = new Set(b);
+  return a.length === set.size && a.every((x) => set.has(x));
 }

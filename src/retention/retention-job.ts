@@ -8,7 +8,7 @@
 //
 // A stop (or the fleet lock lost) ends the run between two deletes: what was deleted stays
 // deleted, the rest is reported as not done, and the next run picks it up.
-import type { Artifacts } from '../core/artifacts.js';
+import { TagsChanged, type Artifacts } from '../core/artifacts.js';
 import { eventTime, type Actor, type RegistryEvent } from '../events/events.js';
 import type { JobContext } from '../jobs/scheduler.js';
 import type { StoredPolicy, TagRuleStore } from '../metadata/tag-rule-store.js';
@@ -47,7 +47,7 @@ export interface RetentionSummary {
 
 export interface RetentionRunDeps {
   facts: RepositoryFacts;
-  store: Pick<TagRuleStore, 'addTask' | 'pruneTasks' | 'tagsOf'>;
+  store: Pick<TagRuleStore, 'addTask' | 'pruneTasks'>;
   artifacts: Pick<Artifacts, 'deleteManifest'>;
   immutable: Pick<ImmutableRules, 'isImmutable'>;
   /** Where `retention.completed` goes (the event batcher). */
@@ -136,15 +136,14 @@ export async function runRetention(
  * Deletes one artifact as the retention job; the error's message when it was refused (one already
  * gone counts as deleted). An artifact whose tags changed since the plan was made (a push tagged
  * it meanwhile) is left alone: the plan no longer describes it, and the next run decides again.
- * (What is left is the moment between this check and the delete's transaction.)
+ * The delete checks the tags in its own transaction, so no push can slip in between.
  */
 async function deleteArtifact(deps: RetentionRunDeps, repository: string, item: PlanItem): Promise<{ kept?: string; error?: string }> {
-  const tags = (await deps.store.tagsOf(repository, item.digest)).sort();
-  if (tags.join('\n') !== [...item.tags].sort().join('\n')) return { kept: `its tags changed since the plan (now ${tags.join(', ') || 'none'}); the next run decides again` };
   try {
-    await deps.artifacts.deleteManifest({ actor: RETENTION_ACTOR }, repository, item.digest);
+    await deps.artifacts.deleteManifest({ actor: RETENTION_ACTOR }, repository, item.digest, { onlyIfTags: item.tags });
     return {};
   } catch (err) {
+    if (err instanceof TagsChanged) return { kept: `${err.message} since the plan; the next run decides again` };
     if (err instanceof OciError && err.code === 'MANIFEST_UNKNOWN') return {};
     if (err instanceof OciError) return { error: `not deleted: ${err.message}` };
     throw err;

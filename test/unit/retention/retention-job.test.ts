@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pino from 'pino';
 import type { RegistryEvent } from '../../../src/events/events.js';
+import { TagsChanged } from '../../../src/core/artifacts.js';
 import { OciError } from '../../../src/oci/errors.js';
 import { runRetention, type RetentionParams, type RetentionRunDeps, type TaskLogItem } from '../../../src/retention/retention-job.js';
 import { RetentionPolicySchema } from '../../../src/retention/retention-policy.js';
@@ -31,10 +32,12 @@ function world(opts: { retagged?: string; refuse?: string; stopAfter?: number } 
     store: {
       addTask: async (t: { log: unknown; status: string }) => (tasks.push(t as { log: TaskLogItem[]; status: string }), tasks.length),
       pruneTasks: async () => undefined,
-      tagsOf: async (_r: string, d: string) => (d === opts.retagged ? ['v1', 'latest'] : manifests.find((m) => m.digest === d)!.tags),
     } as unknown as RetentionRunDeps['store'],
     artifacts: {
-      deleteManifest: async (caller: { actor: unknown }, _repo: string, d: string) => {
+      // As the real one: the tags are checked at the delete (a push re-tagged `retagged` meanwhile).
+      deleteManifest: async (caller: { actor: unknown }, _repo: string, d: string, options: { onlyIfTags?: readonly string[] } = {}) => {
+        const now = d === opts.retagged ? ['latest', 'v1'] : manifests.find((m) => m.digest === d)!.tags;
+        if (options.onlyIfTags && [...options.onlyIfTags].sort().join() !== now.join()) throw new TagsChanged(now);
         if (d === opts.refuse) throw new OciError('DENIED', 'tag v0 is immutable');
         deleted.push({ actor: caller.actor, digest: d });
         if (opts.stopAfter !== undefined && deleted.length >= opts.stopAfter) stop.abort();
@@ -73,7 +76,7 @@ test('an artifact re-tagged since the plan is kept; a refused delete is reported
   const summary = await w.run();
   assert.deepEqual(w.deleted.map((d) => d.digest), [digest(2)]);
   const log = w.tasks[0]!.log;
-  assert.match(log.find((i) => i.digest === digest(3))!.reason, /tags changed since the plan \(now latest, v1\)/);
+  assert.match(log.find((i) => i.digest === digest(3))!.reason, /tags changed \(now latest, v1\) since the plan/);
   assert.equal(log.find((i) => i.digest === digest(3))!.action, 'RETAIN');
   assert.match(log.find((i) => i.digest === digest(4))!.error!, /not deleted: tag v0 is immutable/);
   assert.equal(w.tasks[0]!.status, 'Error');
