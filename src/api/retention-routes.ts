@@ -256,7 +256,7 @@ export function retentionRoutes(deps: RetentionRoutesDeps): ApiRoute[] {
       path: '/retentions/{id}/executions/{eid}',
       operationId: 'operateRetentionExecution',
       summary: 'Stop a run',
-      description: 'Ends between two deletes: what was deleted stays deleted. 409 when the run has ended or runs in another replica.',
+      description: 'Ends between two deletes, in whichever replica it runs: what was deleted stays deleted. 409 when the run has ended.',
       tag: 'Retention',
       access: access.project('tag-retention', 'operate', policyProject),
       params: executionParams,

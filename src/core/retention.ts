@@ -179,14 +179,12 @@ export class Retention {
     return found;
   }
 
-  /** Stops a run going on in this process. */
+  /** Stops a run, in whichever replica it runs. */
   async stop(id: number, executionId: number): Promise<void> {
     const execution = await this.execution(id, executionId);
     if (execution.status !== 'Running') throw new DomainError('CONFLICT', `execution ${executionId} has already ended (${execution.status})`);
-    const current = this.deps.jobs.current(jobName(id));
-    if (current?.params.executionId !== executionId || !this.deps.jobs.stop(jobName(id))) {
-      throw new DomainError('CONFLICT', `execution ${executionId} runs in another replica: ask that one to stop it (the fleet shares the history, not the runs)`);
-    }
+    const run = (await this.deps.jobs.history(jobName(id))).find((r) => r.params.executionId === executionId);
+    if (!run || !(await this.deps.jobs.stop(jobName(id), run.id))) throw new DomainError('CONFLICT', `execution ${executionId} has already ended`);
   }
 
   async tasks(id: number, executionId: number): Promise<Array<RetentionTaskRow<TaskLogItem[]>>> {

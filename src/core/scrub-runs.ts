@@ -87,13 +87,10 @@ export class ScrubRuns {
     return value ? (JSON.parse(value.toString('utf8')) as ScrubFinding[]) : [];
   }
 
-  /** Asks a run of this replica to stop (it ends soon, with what it checked). */
+  /** Asks a run to stop, in whichever replica it runs (it ends soon, with what it checked). */
   async stop(id: number): Promise<JobRun> {
     const run = await this.run(id);
-    if (run.status !== 'running') throw new DomainError('CONFLICT', `scrub run ${id} is not running (it ${run.status})`);
-    if (this.deps.jobs.current(SCRUB_JOB)?.id !== id || !this.deps.jobs.stop(SCRUB_JOB)) {
-      throw new DomainError('CONFLICT', `scrub run ${id} runs on another replica (or ended there without recording it): send the stop to that replica`);
-    }
+    if (run.status !== 'running' || !(await this.deps.jobs.stop(SCRUB_JOB, id))) throw new DomainError('CONFLICT', `scrub run ${id} is not running (it ${run.status})`);
     return run;
   }
 

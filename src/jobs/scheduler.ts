@@ -8,7 +8,9 @@
 //    next scheduled time comes;
 //  - keeps every job's last run (start, end, outcome, the job's own summary) in the shared
 //    key-value store, so any replica (and the CLI) can report it, and counts runs in metrics.
-// A run gets an AbortSignal (stop asked, lease lost, server closing) and a progress callback.
+// A run gets an AbortSignal (stop asked, lease lost, server closing) and a progress callback. A
+// stop may be asked of any replica: the one running the job finds the request in the shared store
+// when it next records its progress (within PROGRESS_FLUSH_MS).
 import { Cron } from 'croner';
 import type { Logger } from 'pino';
 import type { KeyValueStore, Lease, Locker } from '../coordination/coordination.js';
@@ -137,11 +139,20 @@ export class Scheduler {
     return { run: job.running!.run, finished };
   }
 
-  /** Asks a run of this replica to stop; false when none is running here. */
-  stop(name: string): boolean {
+  /**
+   * Asks run `runId` of a job to stop, wherever in the fleet it runs: at once when this replica
+   * runs it, else through the shared store (the running replica sees the request within
+   * PROGRESS_FLUSH_MS). False when the history has no such run going on.
+   */
+  async stop(name: string, runId: number): Promise<boolean> {
     const running = this.get(name).running;
-    if (!running) return false;
-    running.stop.abort(new Error('stopped on request'));
+    if (running?.run.id === runId) {
+      running.stop.abort(new Error('stopped on request'));
+      return true;
+    }
+    const run = (await this.history(name)).find((r) => r.id === runId);
+    if (run?.status !== 'running') return false;
+    await this.options.kv.store(stopKey(name), Buffer.from(String(runId)));
     return true;
   }
 
@@ -215,9 +226,14 @@ export class Scheduler {
     const signal = AbortSignal.any([stop.signal, lease.signal]);
     const run: JobRun = { id: Date.now(), job: name, trigger, params, startedAt: Date.now(), status: 'running' };
     const jobLog = log.child({ job: name, run: run.id });
-    // Other replicas (and a CLI polling through them) see the run and its progress in the shared store.
+    // Other replicas (and a CLI polling through them) see the run and its progress in the shared
+    // store, and ask it to stop there.
     const flush = setInterval(() => {
       this.remember(run).catch(() => undefined);
+      this.stopAsked(run).then(
+        (asked) => asked && stop.abort(new Error('stopped on request (through another replica)')),
+        () => undefined,
+      );
     }, PROGRESS_FLUSH_MS);
     flush.unref();
     const done = (async () => {
@@ -238,6 +254,7 @@ export class Scheduler {
         run.finishedAt = Date.now();
         job.running = undefined;
         await this.remember(run).catch((err: unknown) => jobLog.warn({ err }, 'could not record the run in the shared store; its history misses it'));
+        if (await this.stopAsked(run).catch(() => false)) await this.options.kv.delete(stopKey(name)).catch(() => undefined);
         await lease.release();
         this.options.onFinished?.(run);
       }
@@ -245,6 +262,11 @@ export class Scheduler {
     })();
     job.running = { run, stop, done };
     return done;
+  }
+
+  private async stopAsked(run: JobRun): Promise<boolean> {
+    const asked = await this.options.kv.load(stopKey(run.job));
+    return asked !== undefined && asked.toString('utf8') === String(run.id);
   }
 
   private async remember(run: JobRun): Promise<void> {
@@ -258,4 +280,9 @@ export class Scheduler {
 
 function historyKey(name: string): string {
   return `jobs/${name}/history.json`;
+}
+
+/** The id of the run a replica asked to stop (the run's replica deletes it when the run ends). */
+function stopKey(name: string): string {
+  return `jobs/${name}/stop`;
 }

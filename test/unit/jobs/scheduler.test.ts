@@ -79,15 +79,48 @@ test('stop aborts the run, which is recorded as stopped; a failing run is record
       run: ({ signal }) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error))),
     });
     s.register({ name: 'broken', scheduledParams: () => ({}), run: async () => { throw new Error('disk on fire'); } });
-    const { finished } = await s.start('scrub');
-    assert.equal(s.stop('scrub'), true);
+    const { run, finished } = await s.start('scrub');
+    assert.equal(await s.stop('scrub', run.id + 1), false, 'no such run');
+    assert.equal(await s.stop('scrub', run.id), true);
     assert.equal((await finished).status, 'stopped');
+    assert.equal(await s.stop('scrub', run.id), false, 'it has ended');
     const failed = await (await s.start('broken')).finished;
     assert.equal(failed.status, 'failed');
     assert.equal(failed.error, 'disk on fire');
     assert.equal((await s.history('broken'))[0]?.error, 'disk on fire');
-    assert.throws(() => s.stop('nope'), UnknownJobError);
+    await assert.rejects(s.stop('nope', 1), UnknownJobError);
     await s.close();
+  });
+});
+
+test('a stop asked of another replica reaches the run through the shared store', async () => {
+  await withCoordination(async (open) => {
+    const [one, two] = [open(), open()].map((c) => new Scheduler({ locker: c.locker, kv: c.kv, log }));
+    for (const s of [one!, two!]) {
+      s.register({
+        name: 'gc',
+        scheduledParams: () => ({}),
+        run: ({ signal }) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error))),
+      });
+    }
+    // The scheduler's timers do not hold the process open (a server's sockets do): this test's does.
+    const alive = setInterval(() => undefined, 1000);
+    const { run, finished } = await one!.start('gc');
+    const asked = Date.now();
+    assert.equal(await two!.stop('gc', run.id), true);
+    const ended = await finished;
+    assert.equal(ended.status, 'stopped');
+    assert.match(ended.error ?? '', /through another replica/);
+    assert.ok(Date.now() - asked < 5_000, 'within a flush or two');
+    // The request is gone with the run: the next run is not stopped by it.
+    const next = await two!.start('gc');
+    await new Promise((r) => setTimeout(r, 2_500));
+    assert.equal(two!.current('gc')?.id, next.run.id);
+    assert.equal(await two!.stop('gc', next.run.id), true);
+    await next.finished;
+    clearInterval(alive);
+    await one!.close();
+    await two!.close();
   });
 });
 
