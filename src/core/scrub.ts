@@ -60,13 +60,12 @@ export interface ScrubDeps {
   /** Orphan bytes younger than this are left alone (a commit in flight, or one about to reuse them). */
   orphanGraceMs: number;
   /**
-   * Deletes orphan bytes, once the scrub re-checked right before that no metadata knows them.
-   * One injected function because the deletion journal of garbage collection (blob_deletions:
-   * marked -> deleting -> deleted, which blob commits check) is to route these deletes too, which
-   * closes the last window (a commit that reuses the bytes between the re-check and the delete).
-   * Until then the composition passes a plain BlobStore.delete.
+   * Deletes orphan bytes through garbage collection's deletion journal (GarbageCollector
+   * reclaimOrphans: blob_deletions marked -> deleting -> deleted, which blob commits check), so a
+   * commit that reuses the bytes between the scrub's look and the delete keeps them. Returns the
+   * digests deleted.
    */
-  reclaimOrphans(digests: Digest[]): Promise<void>;
+  reclaimOrphans(orphans: Array<{ digest: Digest; size: number }>): Promise<string[]>;
   log: Logger;
   /** Counts bytes re-hashed (metrics). */
   onBytesVerified?(bytes: number): void;
@@ -345,10 +344,9 @@ class ScrubRun {
       if (this.options.repair && old.length > 0) {
         // Asked again right before the delete: a commit may have written its metadata meanwhile.
         const claimed = await queries.knownBlobs(old.map((o) => o.digest));
-        const still = old.filter((o) => !claimed.has(o.digest)).map((o) => o.digest);
-        if (still.length > 0) await this.deps.reclaimOrphans(still);
-        reclaimed = new Set(still);
-        if (still.length) log.info({ count: still.length }, `scrub deleted ${still.length} orphan blob(s) no metadata knows`);
+        const still = old.filter((o) => !claimed.has(o.digest));
+        reclaimed = new Set(still.length > 0 ? await this.deps.reclaimOrphans(still) : []);
+        if (reclaimed.size) log.info({ count: reclaimed.size }, `scrub deleted ${reclaimed.size} orphan blob(s) no metadata knows`);
       }
       for (const o of old) {
         if (this.options.repair && !reclaimed.has(o.digest)) continue;

@@ -245,6 +245,22 @@ export class GarbageCollector {
     return count;
   }
 
+  /**
+   * Deletes stored bytes no metadata knows (scrub's orphans, core/scrub.ts) through the journal,
+   * as the sweep deletes a marked blob: marked, `deleting`, the bytes deleted, `deleted`. A commit
+   * of the same digest meanwhile rescues it (claimBlob) or is refused and retried, never loses its
+   * bytes. Returns the digests deleted (those a commit linked meanwhile are not).
+   */
+  async reclaimOrphans(orphans: readonly CollectedBlob[], runId: number): Promise<string[]> {
+    const { meta } = this.deps;
+    const marked = await meta.transaction((tx) => tx.markOrphans(orphans, runId));
+    if (marked.length === 0) return [];
+    const deleting = await meta.transaction((tx) => tx.startDeleting(marked.map((b) => b.digest), randomInt(1, 2 ** 47)));
+    await this.deleteBytes(deleting.map((b) => b.digest));
+    await meta.transaction((tx) => tx.finishDeleting(deleting.map((b) => b.digest)));
+    return deleting.map((b) => b.digest);
+  }
+
   /** Deletes the bytes, a few at a time; a failure stops the run (the rows stay `deleting` and the next run deletes them again). */
   private async deleteBytes(digests: readonly string[]): Promise<void> {
     const { blobs } = this.deps;

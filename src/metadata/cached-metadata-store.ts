@@ -12,7 +12,7 @@
 // going without, on PostgreSQL: docs/benchmarks.md.
 import type { RegistryEvent } from '../events/events.js';
 import type { UploadState } from '../storage/blob-store.js';
-import type { BlobDeletion, DeletedManifest, ManifestRecord, MetadataStore, MetadataTx, PrincipalRecord, StoredContent, UploadRecord } from './metadata-store.js';
+import type { BlobDeletion, CollectedBlob, DeletedManifest, ManifestRecord, MetadataStore, MetadataTx, PrincipalRecord, StoredContent, UploadRecord } from './metadata-store.js';
 
 /**
  * Tag names kept in memory for listings, over all repositories: ~50 bytes each, so ~12 MiB at
@@ -209,6 +209,9 @@ class ObservedTx implements MetadataTx {
   }
   markBlobs(digests: readonly string[], runId: number) {
     return this.tx.markBlobs(digests, runId);
+  }
+  markOrphans(blobs: readonly CollectedBlob[], runId: number) {
+    return this.tx.markOrphans(blobs, runId);
   }
   startDeleting(digests: readonly string[], seq: number) {
     return this.tx.startDeleting(digests, seq);

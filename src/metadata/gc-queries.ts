@@ -162,6 +162,36 @@ export async function markBlobs(run: QueryRunner, dialect: SqlDialect, digests: 
   return marked;
 }
 
+export async function markOrphans(run: QueryRunner, dialect: SqlDialect, blobs: readonly CollectedBlob[], runId: number): Promise<CollectedBlob[]> {
+  if (blobs.length === 0) return [];
+  // Bytes no blobs row knows (checked here, in the transaction: a commit that linked them since
+  // the scrub looked wins). A journal row already there (marked or deleting) is left to its run.
+  const now = Date.now();
+  const unique = [...new Map(blobs.map((b) => [b.digest, b])).values()];
+  const conflict =
+    "on conflict (digest) do update set state = 'marked', size = excluded.size, seq = null, run_id = excluded.run_id, marked_at = excluded.marked_at, updated_at = excluded.updated_at " +
+    "where blob_deletions.state = 'deleted' returning digest, size";
+  const rows =
+    dialect === 'postgres'
+      ? await run.rows<{ digest: string; size: number }>(
+          query(
+            dialect,
+            "insert into blob_deletions (digest, state, size, seq, run_id, marked_at, updated_at) select d, 'marked', s, null, $3, $4, $4 from unnest($1::text[], $2::int8[]) as l(d, s) " +
+              `where not exists (select 1 from blobs b where b.digest = l.d) ${conflict}`,
+            [unique.map((b) => b.digest), unique.map((b) => b.size), runId, now],
+          ),
+        )
+      : await run.rows<{ digest: string; size: number }>(
+          query(
+            dialect,
+            "insert into blob_deletions (digest, state, size, seq, run_id, marked_at, updated_at) select json_extract(value, '$.digest'), 'marked', json_extract(value, '$.size'), null, $2, $3, $3 " +
+              `from json_each($1) where not exists (select 1 from blobs b where b.digest = json_extract(value, '$.digest')) ${conflict}`,
+            [JSON.stringify(unique), runId, now],
+          ),
+        );
+  return rows.map((r) => ({ digest: r.digest, size: Number(r.size) }));
+}
+
 export async function startDeleting(run: QueryRunner, dialect: SqlDialect, digests: readonly string[], seq: number): Promise<CollectedBlob[]> {
   if (digests.length === 0) return [];
   const rows = await run.rows<{ digest: string; size: number }>(

@@ -204,6 +204,13 @@ export interface MetadataTx {
    * what was marked. A few statements, whatever the count.
    */
   markBlobs(digests: readonly string[], runId: number): Promise<CollectedBlob[]>;
+  /**
+   * Marks stored bytes that no metadata knows (scrub's orphans: no blobs row) with a `marked`
+   * journal row of their size, so that their deletion follows the journal as GC's does and a
+   * commit reusing the bytes meanwhile rescues them (claimBlob). Skips digests with a blobs row or
+   * a journal row in progress. Returns what was marked. One statement.
+   */
+  markOrphans(blobs: readonly CollectedBlob[], runId: number): Promise<CollectedBlob[]>;
   /** `marked` -> `deleting` with `seq` (compare-and-set: a rescued blob is skipped); returns those that moved. */
   startDeleting(digests: readonly string[], seq: number): Promise<CollectedBlob[]>;
   /** `deleting` -> `deleted`, once their bytes are gone. */

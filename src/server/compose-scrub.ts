@@ -10,7 +10,7 @@ import { ScrubQueries } from '../metadata/scrub-queries.js';
 import type { RegistryCore } from './compose-registry.js';
 import type { Metrics } from './metrics.js';
 
-export function composeScrub(config: Config, deps: { core: Pick<RegistryCore, 'meta' | 'db' | 'blobs'>; jobs: Scheduler; kv: KeyValueStore; log: Logger; metrics?: Metrics }): ScrubRuns {
+export function composeScrub(config: Config, deps: { core: Pick<RegistryCore, 'meta' | 'db' | 'blobs' | 'gc'>; jobs: Scheduler; kv: KeyValueStore; log: Logger; metrics?: Metrics }): ScrubRuns {
   const { core, metrics } = deps;
   const scrub = new Scrub({
     meta: core.meta,
@@ -18,11 +18,8 @@ export function composeScrub(config: Config, deps: { core: Pick<RegistryCore, 'm
     blobs: core.blobs,
     rateBytesPerSecond: config.scrub.rateMBps * 1e6,
     orphanGraceMs: config.scrub.orphanGraceMinutes * 60_000,
-    // A plain delete for now: the lead routes this through garbage collection's deletion journal
-    // (blob_deletions, which blob commits check) once both are merged; see ScrubDeps.reclaimOrphans.
-    reclaimOrphans: async (digests) => {
-      for (const digest of digests) await core.blobs.delete(digest);
-    },
+    // Through garbage collection's deletion journal, which blob commits check.
+    reclaimOrphans: (orphans) => core.gc.reclaimOrphans(orphans, Date.now()),
     log: deps.log,
     onBytesVerified: metrics && ((bytes) => metrics.scrubBytesVerified.inc(bytes)),
   });

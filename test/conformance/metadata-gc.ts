@@ -113,6 +113,32 @@ export function metadataGcConformance(impl: GcStoreImplementation): void {
       });
     });
 
+    it('orphans (bytes no blobs row knows) are marked with their size; a known blob or one in a deletion is not; a commit meanwhile rescues one', async () => {
+      await withStore(async (store) => {
+        const [known, orphan, rescued, inProgress, again] = ['known', 'orphan', 'rescued', 'in-progress', 'again'].map(blob) as [string, string, string, string, string];
+        await store.transaction((tx) => tx.linkBlob('p/a', known, 1));
+        await store.transaction((tx) => tx.linkBlob('p/a', inProgress, 4));
+        await store.transaction((tx) => tx.unlinkBlob('p/a', inProgress));
+        await store.transaction((tx) => tx.markBlobs([inProgress], 1));
+        await store.transaction((tx) => tx.startDeleting([inProgress], 7));
+        const marked = await store.transaction((tx) =>
+          tx.markOrphans([{ digest: known, size: 1 }, { digest: orphan, size: 2 }, { digest: rescued, size: 3 }, { digest: inProgress, size: 4 }, { digest: orphan, size: 2 }], 9),
+        );
+        assert.deepEqual(marked.sort((a, b) => a.size - b.size), [{ digest: orphan, size: 2 }, { digest: rescued, size: 3 }]);
+        assert.equal(await store.blobDeletion(known), undefined, 'a blob the metadata knows is not an orphan');
+        assert.deepEqual(await store.blobDeletion(inProgress), { state: 'deleting', seq: 7 }, 'a deletion in progress is left to its run');
+        // A push of the same bytes commits before the delete starts: rescued, and never deleted.
+        const seen = await store.blobDeletion(rescued);
+        assert.equal(await store.transaction(async (tx) => (await tx.claimBlob('p/b', rescued, seen)) && (await tx.linkBlob('p/b', rescued, 3), true)), true);
+        const deleting = await store.transaction((tx) => tx.startDeleting([orphan, rescued], 11));
+        assert.deepEqual(deleting, [{ digest: orphan, size: 2 }]);
+        assert.equal(await store.repositoryBlobSize('p/b', rescued), 3);
+        // Once deleted, the same bytes orphaned again are marked again.
+        await store.transaction((tx) => tx.finishDeleting([orphan]));
+        assert.deepEqual(await store.transaction((tx) => tx.markOrphans([{ digest: orphan, size: 2 }, { digest: again, size: 5 }], 12)).then((m) => m.map((b) => b.digest).sort()), [orphan, again].sort());
+      });
+    });
+
     it('a manifest put sees what GC took: missingReferences names the blobs and child manifests the repository lacks', async () => {
       await withStore(async (store) => {
         const [a, b] = [blob('a'), blob('b')];

@@ -256,6 +256,11 @@ export class PostgresTx implements MetadataTx {
     return gc.markBlobs(this.run, 'postgres', digests, runId);
   }
 
+  async markOrphans(blobs: readonly CollectedBlob[], runId: number): Promise<CollectedBlob[]> {
+    await gc.lockDigests(this.run, blobs.map((b) => b.digest));
+    return gc.markOrphans(this.run, 'postgres', blobs, runId);
+  }
+
   startDeleting(digests: readonly string[], seq: number): Promise<CollectedBlob[]> {
     return gc.startDeleting(this.run, 'postgres', digests, seq);
   }

@@ -497,6 +497,10 @@ class SqliteTx implements MetadataTx {
     return gc.markBlobs(this.run, 'sqlite', digests, runId);
   }
 
+  markOrphans(blobs: readonly CollectedBlob[], runId: number): Promise<CollectedBlob[]> {
+    return gc.markOrphans(this.run, 'sqlite', blobs, runId);
+  }
+
   startDeleting(digests: readonly string[], seq: number): Promise<CollectedBlob[]> {
     return gc.startDeleting(this.run, 'sqlite', digests, seq);
   }
