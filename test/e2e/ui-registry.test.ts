@@ -238,6 +238,9 @@ describe('the web UI, end to end', () => {
     await page.goto(`${serve.url}/projects/shop/members`);
     await page.getByRole('heading', { name: 'Members' }).waitFor();
     const form = page.getByRole('form', { name: 'Add a member' });
+    // Typing part of a name offers the users that match (Harbor's user search).
+    await form.getByLabel('User name').fill('bo');
+    await page.locator('#member-suggestions option[value="bob"]').waitFor({ state: 'attached' });
     await form.getByLabel('User name').fill('bob');
     await form.getByLabel('Role').selectOption({ label: 'Developer' });
     await form.getByRole('button', { name: 'Add member' }).click();
@@ -265,6 +268,29 @@ describe('the web UI, end to end', () => {
       await page.getByRole('heading', { name: heading }).first().waitFor();
       await checkPage(p.slice(1).replace(/\//g, '-'));
     }
+  });
+
+  test("project settings: scanning, the vulnerability gate and signatures are set in Harbor's metadata keys", async () => {
+    await page.goto(`${serve.url}/projects/shop/settings`);
+    const form = page.getByRole('form', { name: 'Project settings' });
+    await form.getByLabel('Scan images on push').check();
+    await form.getByLabel('Prevent vulnerable images from being pulled').check();
+    await form.getByLabel('Severity that blocks a pull').selectOption({ label: 'High and above' });
+    await form.getByLabel('Require a valid cosign signature').check();
+    await form.getByRole('button', { name: 'Save settings' }).click();
+    await page.getByRole('status').getByText(/^Saved/).waitFor();
+    const meta = ((await api('/projects/shop')).json() as { metadata: Record<string, string> }).metadata;
+    assert.deepEqual(
+      [meta.auto_scan, meta.prevent_vul, meta.severity, meta.enable_content_trust_cosign, meta.enable_content_trust, meta.public],
+      ['true', 'true', 'high', 'true', 'false', 'false'],
+    );
+    // Read back on a fresh load.
+    await page.reload();
+    assert.equal(await page.getByRole('form', { name: 'Project settings' }).getByLabel('Scan images on push').isChecked(), true);
+    await checkPage('project-settings');
+    // Off again: the pages the next tests open read the project's images.
+    const off = { auto_scan: 'false', prevent_vul: 'false', enable_content_trust_cosign: 'false' };
+    assert.equal((await request(`${serve.url}/api/v2.0/projects/shop`, { method: 'PUT', headers: { Authorization: basic(), 'Content-Type': 'application/json' }, body: JSON.stringify({ metadata: off }) })).status, 200);
   });
 
   test('every page is readable at 375 px wide', async () => {

@@ -1,5 +1,5 @@
-// One project: its repositories, members, robot accounts, quota and audit log, one tab each
-// (the tab is part of the path, so each is a page one can link to and go back to).
+// One project: its repositories, members, robot accounts, settings, quota and audit log, one tab
+// each (the tab is part of the path, so each is a page one can link to and go back to).
 import { useEffect, useState } from 'react';
 import { get, list, send, type AuditEntry, type Member, type Project, type Quota, type Repository } from '../api';
 import { ConfirmButton, ErrorMessage, Link, Loading, Outcome, Pager, Time, UsageBar, useLoad } from '../components';
@@ -13,6 +13,7 @@ const TABS = [
   ['repositories', 'Repositories'],
   ['members', 'Members'],
   ['robots', 'Robot accounts'],
+  ['settings', 'Settings'],
   ['quota', 'Quota'],
   ['logs', 'Audit log'],
 ] as const;
@@ -50,6 +51,7 @@ export function ProjectPage({ name, tab }: { name: string; tab: string }) {
           {tab === 'repositories' && <RepositoriesTab project={p} />}
           {tab === 'members' && <MembersTab project={p} />}
           {tab === 'robots' && <RobotsTab project={p} />}
+          {tab === 'settings' && <SettingsTab project={p} onSaved={project.reload} />}
           {tab === 'quota' && <QuotaTab project={p} onDeleted={() => navigate('/projects')} />}
           {tab === 'logs' && <ProjectLogTab project={p} />}
         </>
@@ -211,8 +213,9 @@ function MembersTab({ project }: { project: Project }) {
         <h3>Add a member</h3>
         <label>
           User name
-          <input required value={username} onChange={(e) => setUsername(e.target.value)} />
+          <input required list="member-suggestions" autoComplete="off" value={username} onChange={(e) => setUsername(e.target.value)} />
         </label>
+        <UserSuggestions id="member-suggestions" prefix={username} />
         <label>
           Role
           <select value={role} onChange={(e) => setRole(Number(e.target.value))}>
@@ -226,6 +229,104 @@ function MembersTab({ project }: { project: Project }) {
         <Outcome error={error} done={done} />
         <button type="submit" className="primary">
           Add member
+        </button>
+      </form>
+    </section>
+  );
+}
+
+/** Names of users that match what was typed so far (Harbor's user search), as a datalist. */
+function UserSuggestions({ id, prefix }: { id: string; prefix: string }) {
+  const [names, setNames] = useState<string[]>([]);
+  useEffect(() => {
+    if (prefix.length < 1) return setNames([]);
+    let current = true;
+    // A short pause, so that typing a name costs one search, not one per key.
+    const timer = setTimeout(() => {
+      list<{ username: string }>('/users/search', { username: prefix, page_size: 10 }).then(
+        (page) => current && setNames(page.items.map((u) => u.username)),
+        () => current && setNames([]),
+      );
+    }, 200);
+    return () => ((current = false), clearTimeout(timer));
+  }, [prefix]);
+  return (
+    <datalist id={id}>
+      {names.map((n) => (
+        <option key={n} value={n} />
+      ))}
+    </datalist>
+  );
+}
+
+/** Harbor's project configuration keys (project metadata, string values) that this tab sets. */
+const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
+
+function SettingsTab({ project, onSaved }: { project: Project; onSaved(): void }) {
+  const meta = project.metadata ?? {};
+  const [form, setForm] = useState(() => ({
+    public: meta.public === 'true',
+    auto_scan: meta.auto_scan === 'true',
+    prevent_vul: meta.prevent_vul === 'true',
+    severity: (SEVERITIES as readonly string[]).includes(meta.severity ?? '') ? meta.severity! : 'critical',
+    enable_content_trust_cosign: meta.enable_content_trust_cosign === 'true',
+    enable_content_trust: meta.enable_content_trust === 'true',
+  }));
+  const [error, setError] = useState<unknown>();
+  const [done, setDone] = useState<string>();
+  const check = (key: 'public' | 'auto_scan' | 'prevent_vul' | 'enable_content_trust_cosign' | 'enable_content_trust', label: string, help: string) => (
+    <label className="check">
+      <input type="checkbox" checked={form[key]} onChange={(e) => setForm({ ...form, [key]: e.target.checked })} /> {label}
+      <span className="muted"> {help}</span>
+    </label>
+  );
+  return (
+    <section aria-labelledby="settings-h">
+      <h2 id="settings-h">Settings</h2>
+      <form
+        className="card"
+        aria-label="Project settings"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          setError(undefined);
+          setDone(undefined);
+          const metadata = Object.fromEntries(Object.entries(form).map(([k, v]) => [k, String(v)]));
+          try {
+            await send('PUT', `/projects/${encodeURIComponent(project.name)}`, { metadata });
+            setDone('Saved: the next pull and push are decided on these settings.');
+            onSaved();
+          } catch (err) {
+            setError(err);
+          }
+        }}
+      >
+        <fieldset>
+          <legend>Access</legend>
+          {check('public', 'Public', 'Anyone may pull, without signing in; pushes still need a role in the project.')}
+        </fieldset>
+        <fieldset>
+          <legend>Vulnerabilities</legend>
+          {check('auto_scan', 'Scan images on push', 'Each pushed image is scanned for known vulnerabilities.')}
+          {check('prevent_vul', 'Prevent vulnerable images from being pulled', 'A pull is refused when the image has a vulnerability at or above the severity below.')}
+          <label>
+            Severity that blocks a pull
+            <select value={form.severity} disabled={!form.prevent_vul} onChange={(e) => setForm({ ...form, severity: e.target.value })}>
+              {SEVERITIES.map((s) => (
+                <option key={s} value={s}>
+                  {s[0]!.toUpperCase() + s.slice(1)} and above
+                </option>
+              ))}
+            </select>
+          </label>
+        </fieldset>
+        <fieldset>
+          <legend>Signatures</legend>
+          {check('enable_content_trust_cosign', 'Require a valid cosign signature', 'A pull of an image without a signature that verifies against the project\'s trusted keys is refused.')}
+          {check('enable_content_trust', 'Require a valid Notation signature', 'The same, for Notary Project signatures and the project\'s trusted certificates.')}
+        </fieldset>
+        <Outcome error={error} done={done} />
+        <button type="submit" className="primary">
+          Save settings
         </button>
       </form>
     </section>
