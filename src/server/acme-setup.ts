@@ -58,6 +58,7 @@ export async function createAcme(config: Config, shared: Shared, log: Logger): P
   const provider = new AcmeCertificates({
     names: a.names,
     directoryUrl: url,
+    challenges: solvers.map((s) => s.type),
     keyType: a.keyType,
     store: new CertStore(shared.assets),
     locker: shared.coordination.locker,

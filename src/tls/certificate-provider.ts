@@ -14,6 +14,12 @@ export interface CertificateStatus {
   serial?: string;
   notBefore?: string;
   notAfter?: string;
+  /** The certificate's key: `ECDSA P-256`, `RSA 2048`, `Ed25519`. */
+  keyType?: string;
+  /** ACME: the directory it orders from and the challenge types it may answer, in order. */
+  acme?: { directory: string; challenges: string[] };
+  /** Files: the certificate and key files it serves and watches. */
+  files?: { cert: string; key: string };
   /** When the provider will next try to renew (ISO time), if it renews. */
   nextRenewal?: string;
   /** The last failure, kept until a success: shown by `minato cert status` and the API. */

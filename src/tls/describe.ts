@@ -33,7 +33,7 @@ export function sanNames(leaf: X509Certificate): string[] {
 }
 
 /** The status fields every provider reports for the certificate it serves. */
-export function certificateFields(cert: LoadedCertificate | undefined): Pick<CertificateStatus, 'issuer' | 'serial' | 'notBefore' | 'notAfter'> {
+export function certificateFields(cert: LoadedCertificate | undefined): Pick<CertificateStatus, 'issuer' | 'serial' | 'notBefore' | 'notAfter' | 'keyType'> {
   const leaf = cert?.leaf;
   if (!leaf) return {};
   return {
@@ -41,5 +41,25 @@ export function certificateFields(cert: LoadedCertificate | undefined): Pick<Cer
     serial: leaf.serialNumber,
     notBefore: new Date(leaf.validFrom).toISOString(),
     notAfter: new Date(leaf.validTo).toISOString(),
+    keyType: keyType(leaf),
   };
+}
+
+/** The public key's kind as people name it: `ECDSA P-256`, `RSA 2048`, `Ed25519`. */
+export function keyType(leaf: X509Certificate): string {
+  const key = leaf.publicKey;
+  const details = key.asymmetricKeyDetails ?? {};
+  switch (key.asymmetricKeyType) {
+    case 'ec': {
+      const curve = details.namedCurve ?? 'unknown curve';
+      return `ECDSA ${{ prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' }[curve] ?? curve}`;
+    }
+    case 'rsa':
+    case 'rsa-pss':
+      return `RSA ${details.modulusLength ?? ''}`.trim();
+    case 'ed25519':
+      return 'Ed25519';
+    default:
+      return key.asymmetricKeyType ?? 'unknown';
+  }
 }

@@ -72,6 +72,7 @@ export class FileCertificates extends SwappableCertificate implements Certificat
       source: 'files',
       names: this.cert ? sanNames(this.cert.leaf) : [],
       ...certificateFields(this.cert),
+      files: { cert: this.opts.cert, key: this.opts.key },
       lastError: this.lastError,
       renewalFailures: this.failures,
     };

@@ -3,11 +3,9 @@
 // root only. A wrong TSIG key and a record that never becomes visible fail clearly and boundedly.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { findAuthoritativeServers } from '../../src/dns/propagation.js';
 import { startBind, type RunningBind } from '../helpers/bind.js';
@@ -15,19 +13,9 @@ import { makeOciLayout } from '../helpers/oci.js';
 import { startPebble, type Pebble } from '../helpers/pebble.js';
 import { freePorts, waitFor } from '../helpers/ports.js';
 import { spawnServe, tempDir } from '../helpers/registry.js';
+import { servedLeaf } from '../helpers/tls.js';
 
 const run = promisify(execFile);
-
-function servedLeaf(port: number, ca: string): Promise<X509Certificate> {
-  return new Promise((resolve, reject) => {
-    const s = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca }, () => {
-      const cert = s.getPeerX509Certificate()!;
-      s.end();
-      resolve(cert);
-    });
-    s.on('error', reject);
-  });
-}
 
 let dir: string;
 let bind: RunningBind;

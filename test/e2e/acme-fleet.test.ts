@@ -68,6 +68,7 @@ async function replica(): Promise<Replica> {
   const provider = new AcmeCertificates({
     names: ['localhost'],
     directoryUrl: pebble.directoryUrl,
+    challenges: ['http-01'],
     keyType: 'ecdsa-p256',
     store: new CertStore(c.kv),
     locker: c.locker,

@@ -3,31 +3,19 @@
 // CA at start-up or at renewal never takes the registry down; renewal under load drops nothing.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { request } from '../helpers/http.js';
 import { makeOciLayout } from '../helpers/oci.js';
-import { startPebble, type Pebble } from '../helpers/pebble.js';
+import { acmeServeEnv, startPebble, type Pebble } from '../helpers/pebble.js';
 import { freePorts, waitFor } from '../helpers/ports.js';
 import { CLI, spawnServe, tempDir, type ServeProcess } from '../helpers/registry.js';
+import { servedLeaf } from '../helpers/tls.js';
 
 const run = promisify(execFile);
-
-/** The leaf certificate a fresh TLS connection is given. */
-function servedLeaf(port: number, ca?: string): Promise<X509Certificate> {
-  return new Promise((resolve, reject) => {
-    const s = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca, rejectUnauthorized: ca !== undefined }, () => {
-      const cert = s.getPeerX509Certificate()!;
-      s.end();
-      resolve(cert);
-    });
-    s.on('error', reject);
-  });
-}
 
 let dir: string;
 before(async () => {
@@ -50,20 +38,7 @@ async function setup(validitySeconds?: number): Promise<Setup> {
 }
 
 function acmeEnv(s: Setup, challenges: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    MINATO_TLS_MODE: 'acme',
-    MINATO_TLS_ACME_DIRECTORY: s.pebble.directoryUrl,
-    MINATO_TLS_ACME_NAMES: 'localhost,127.0.0.1',
-    MINATO_TLS_ACME_AGREE_TO_TERMS: 'true',
-    MINATO_TLS_ACME_EMAIL: 'ops@example.test',
-    MINATO_TLS_ACME_CA_BUNDLE: s.pebble.listenerCa,
-    MINATO_TLS_ACME_TRUSTED_ROOTS: s.pebble.rootFile,
-    MINATO_TLS_ACME_CHALLENGES: challenges,
-    MINATO_TLS_ACME_HTTP_LISTEN: `127.0.0.1:${s.httpPort}`,
-    MINATO_TLS_ACME_RETRY_MIN_SECONDS: '1',
-    MINATO_LOG_ACCESS_LOG: 'false',
-    ...extra,
-  };
+  return acmeServeEnv(s.pebble, s.httpPort, challenges, extra);
 }
 
 async function serve(s: Setup, data: string, env: Record<string, string>): Promise<ServeProcess> {

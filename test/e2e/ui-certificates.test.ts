@@ -67,6 +67,8 @@ describe('the UI in private-CA mode: certificates and trust', () => {
     const days = Math.floor((Date.parse(cert.validTo) - Date.now()) / 86_400_000);
     await page.getByText(new RegExp(`^${days} of \\d+ days left$`)).waitFor();
     await page.getByRole('link', { name: 'Trust this registry' }).waitFor();
+    await page.getByText('ECDSA P-256', { exact: true }).waitFor();
+    await page.getByText("the registry's own certificate authority", { exact: false }).waitFor();
     await checkPage('certificates');
   });
 

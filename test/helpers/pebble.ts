@@ -124,3 +124,21 @@ export async function startPebble(opts: PebbleOptions): Promise<Pebble> {
     output: () => pebble.output() + dnsOut(),
   };
 }
+
+/** The environment of a `minato serve` that orders from `pebble` for localhost and 127.0.0.1. */
+export function acmeServeEnv(pebble: Pebble, httpPort: number, challenges: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    MINATO_TLS_MODE: 'acme',
+    MINATO_TLS_ACME_DIRECTORY: pebble.directoryUrl,
+    MINATO_TLS_ACME_NAMES: 'localhost,127.0.0.1',
+    MINATO_TLS_ACME_AGREE_TO_TERMS: 'true',
+    MINATO_TLS_ACME_EMAIL: 'ops@example.test',
+    MINATO_TLS_ACME_CA_BUNDLE: pebble.listenerCa,
+    MINATO_TLS_ACME_TRUSTED_ROOTS: pebble.rootFile,
+    MINATO_TLS_ACME_CHALLENGES: challenges,
+    MINATO_TLS_ACME_HTTP_LISTEN: `127.0.0.1:${httpPort}`,
+    MINATO_TLS_ACME_RETRY_MIN_SECONDS: '1',
+    MINATO_LOG_ACCESS_LOG: 'false',
+    ...extra,
+  };
+}

@@ -2,9 +2,10 @@
 // server certificates from its intermediate with any names and dates (expired, not yet valid,
 // for another name), which openssl's x509 command cannot back-date.
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type X509Certificate } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
+import tls from 'node:tls';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { generateP256, parsePrivateKey, signingKey } from '../../src/tls/ca-keys.js';
@@ -74,4 +75,16 @@ export async function issueTestCert(
   await writeFile(out.cert, cert.toString('pem') + '\n');
   await writeFile(out.key, pkcs8Pem, { mode: 0o600 });
   return out;
+}
+
+/** The leaf certificate a fresh TLS connection to 127.0.0.1:`port` (SNI localhost) is given; checked against `ca` when given. */
+export function servedLeaf(port: number, ca?: string): Promise<X509Certificate> {
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca, rejectUnauthorized: ca !== undefined }, () => {
+      const cert = s.getPeerX509Certificate()!;
+      s.end();
+      resolve(cert);
+    });
+    s.on('error', reject);
+  });
 }

@@ -29,6 +29,8 @@ export type KeyType = 'ecdsa-p256' | 'ecdsa-p384' | 'rsa-2048' | 'rsa-4096';
 export interface AcmeCertificatesOptions {
   names: string[];
   directoryUrl: string;
+  /** The challenge types the issuer may answer, in order (for the status). */
+  challenges: string[];
   keyType: KeyType;
   store: CertStore;
   /** Orders are taken under this fleet-wide lock (one replica orders, the others reload). */
@@ -254,6 +256,7 @@ export class AcmeCertificates extends SwappableCertificate implements Certificat
       source: 'acme',
       names: this.opts.names,
       ...certificateFields(this.cert),
+      acme: { directory: this.opts.directoryUrl, challenges: this.opts.challenges },
       nextRenewal: this.nextAttempt ? new Date(this.nextAttempt).toISOString() : undefined,
       lastError: this.lastError,
       renewalFailures: this.totalFailures,

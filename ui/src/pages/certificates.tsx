@@ -14,6 +14,9 @@ interface CertificateStatus {
   serial: string;
   notBefore: string;
   notAfter: string;
+  keyType?: string;
+  acme?: { directory: string; challenges: string[] };
+  files?: { cert: string; key: string };
   nextRenewal?: string;
   lastError?: { message: string; at: string };
   renewalFailures?: number;
@@ -79,8 +82,12 @@ export function CertificatesPage() {
                 {c.serial}
               </code>
             </dd>
+            <dt>Key</dt>
+            <dd>{c.keyType ?? <span className="muted">unknown</span>}</dd>
             <dt>Source</dt>
-            <dd>{c.source}</dd>
+            <dd>
+              <Source status={c} />
+            </dd>
             <dt>Valid from</dt>
             <dd>{absolute(c.notBefore)}</dd>
             <dt>Valid until</dt>
@@ -153,6 +160,24 @@ export function CertificatesPage() {
       )}
     </>
   );
+}
+
+/** Where the certificate comes from, in words, with what the operator configured. */
+function Source({ status }: { status: CertificateStatus }) {
+  if (status.source === 'acme' && status.acme)
+    return (
+      <>
+        ACME from <code className="wrap">{status.acme.directory}</code>, answering {status.acme.challenges.join(', ') || 'no challenge'}
+      </>
+    );
+  if (status.source === 'files' && status.files)
+    return (
+      <>
+        files <code className="wrap">{status.files.cert}</code> and <code className="wrap">{status.files.key}</code> (re-read when they change)
+      </>
+    );
+  if (status.source === 'ca') return <>the registry's own certificate authority (issued and renewed by itself)</>;
+  return <>{status.source}</>;
 }
 
 function Validity({ notBefore, notAfter }: { notBefore: string; notAfter: string }) {
