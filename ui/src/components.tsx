@@ -237,3 +237,44 @@ export function Outcome({ error, done }: { error: unknown; done?: string }) {
     );
   return null;
 }
+
+/**
+ * A table of rows, scrolling sideways on a narrow screen: header cells from `columns`, and with
+ * `actions` a last, unlabelled-on-screen column for each row's buttons. `children` are the rows.
+ */
+export function Table({ caption, columns, actions, children }: { caption?: string; columns: string[]; actions?: boolean; children: ReactNode }) {
+  return (
+    <div className="scroll">
+      <table>
+        {caption && <caption className="offscreen">{caption}</caption>}
+        <thead>
+          <tr>
+            {columns.map((c) => (
+              <th key={c} scope="col">
+                {c}
+              </th>
+            ))}
+            {actions && (
+              <th scope="col">
+                <span className="offscreen">Actions</span>
+              </th>
+            )}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}
+
+/** A search field that filters as one types (the page goes back to its first page). */
+export function SearchBox({ label, value, onChange }: { label: string; value: string; onChange(value: string): void }) {
+  return (
+    <form role="search" className="toolbar" onSubmit={(e) => e.preventDefault()}>
+      <label>
+        {label}
+        <input type="search" value={value} onChange={(e) => onChange(e.target.value)} />
+      </label>
+    </form>
+  );
+}

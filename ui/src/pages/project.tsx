@@ -2,7 +2,7 @@
 // each (the tab is part of the path, so each is a page one can link to and go back to).
 import { useEffect, useState } from 'react';
 import { get, list, send, type AuditEntry, type Member, type Project, type Quota, type Repository } from '../api';
-import { ConfirmButton, ErrorMessage, Link, Loading, Outcome, Pager, Time, UsageBar, useLoad } from '../components';
+import { ConfirmButton, ErrorMessage, Link, Loading, Outcome, Pager, SearchBox, Table, Time, UsageBar, useLoad } from '../components';
 import { bytes } from '../format';
 import { navigate, pathOf } from '../router';
 import { useSession } from '../session';
@@ -73,12 +73,7 @@ function RepositoriesTab({ project }: { project: Project }) {
   return (
     <section aria-labelledby="repos-h">
       <h2 id="repos-h">Repositories</h2>
-      <form role="search" className="toolbar" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          Search repositories by name
-          <input type="search" value={search} onChange={(e) => (setSearch(e.target.value), setPage(1))} />
-        </label>
-      </form>
+      <SearchBox label="Search repositories by name" value={search} onChange={(v) => (setSearch(v), setPage(1))} />
       <ErrorMessage error={repos.error} />
       {repos.loading && !repos.data && <Loading what="repositories" />}
       {repos.data && repos.data.items.length === 0 && (
@@ -87,35 +82,23 @@ function RepositoriesTab({ project }: { project: Project }) {
         </p>
       )}
       {repos.data && repos.data.items.length > 0 && (
-        <div className="scroll">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Artifacts</th>
-                <th scope="col">Pulls</th>
-                <th scope="col">Updated</th>
+        <Table columns={['Name', 'Artifacts', 'Pulls', 'Updated']}>
+          {repos.data.items.map((r) => {
+            const short = r.name.slice(project.name.length + 1);
+            return (
+              <tr key={r.id}>
+                <th scope="row">
+                  <Link to={`/projects/${encodeURIComponent(project.name)}/repositories/${short.split('/').map(encodeURIComponent).join('/')}`}>{r.name}</Link>
+                </th>
+                <td>{r.artifact_count}</td>
+                <td>{r.pull_count}</td>
+                <td>
+                  <Time iso={r.update_time} />
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {repos.data.items.map((r) => {
-                const short = r.name.slice(project.name.length + 1);
-                return (
-                  <tr key={r.id}>
-                    <th scope="row">
-                      <Link to={`/projects/${encodeURIComponent(project.name)}/repositories/${short.split('/').map(encodeURIComponent).join('/')}`}>{r.name}</Link>
-                    </th>
-                    <td>{r.artifact_count}</td>
-                    <td>{r.pull_count}</td>
-                    <td>
-                      <Time iso={r.update_time} />
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+            );
+          })}
+        </Table>
       )}
       {repos.data && <Pager page={page} size={REPO_PAGE} total={repos.data.total} onPage={setPage} what="repositories" />}
     </section>
@@ -134,64 +117,51 @@ function MembersTab({ project }: { project: Project }) {
       <h2 id="members-h">Members</h2>
       <ErrorMessage error={members.error} />
       {members.data && (
-        <div className="scroll">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">User</th>
-                <th scope="col">Role</th>
-                <th scope="col">
-                  <span className="offscreen">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {members.data.items.map((m) => (
-                <tr key={m.id}>
-                  <th scope="row">{m.entity_name}</th>
-                  <td>
-                    <select
-                      aria-label={`Role of ${m.entity_name}`}
-                      value={m.role_id}
-                      onChange={(e) => {
-                        // Read now: the controlled select shows the old role again until the list reloads.
-                        const roleId = Number(e.target.value);
-                        setError(undefined);
-                        send('PUT', `${base}/${m.id}`, { role_id: roleId }).then(
-                          () => (setDone(`${m.entity_name} is now ${ROLES.find(([id]) => id === roleId)?.[1]}.`), members.reload()),
-                          setError,
-                        );
-                      }}
-                    >
-                      {ROLES.map(([id, label]) => (
-                        <option key={id} value={id}>
-                          {label}
-                        </option>
-                      ))}
-                    </select>
-                  </td>
-                  <td className="actions">
-                    <ConfirmButton
-                      label="Remove"
-                      more={`${m.entity_name} from ${project.name}`}
-                      title={`Remove ${m.entity_name}?`}
-                      confirm="Remove member"
-                      onConfirm={async () => {
-                        await send('DELETE', `${base}/${m.id}`);
-                        members.reload();
-                      }}
-                    >
-                      <p>
-                        <strong>{m.entity_name}</strong> loses the role {m.role_name} in {project.name}: pulls and pushes with their account stop working
-                        here (unless the project is public, for pulls).
-                      </p>
-                    </ConfirmButton>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table columns={['User', 'Role']} actions>
+          {members.data.items.map((m) => (
+            <tr key={m.id}>
+              <th scope="row">{m.entity_name}</th>
+              <td>
+                <select
+                  aria-label={`Role of ${m.entity_name}`}
+                  value={m.role_id}
+                  onChange={(e) => {
+                    // Read now: the controlled select shows the old role again until the list reloads.
+                    const roleId = Number(e.target.value);
+                    setError(undefined);
+                    send('PUT', `${base}/${m.id}`, { role_id: roleId }).then(
+                      () => (setDone(`${m.entity_name} is now ${ROLES.find(([id]) => id === roleId)?.[1]}.`), members.reload()),
+                      setError,
+                    );
+                  }}
+                >
+                  {ROLES.map(([id, label]) => (
+                    <option key={id} value={id}>
+                      {label}
+                    </option>
+                  ))}
+                </select>
+              </td>
+              <td className="actions">
+                <ConfirmButton
+                  label="Remove"
+                  more={`${m.entity_name} from ${project.name}`}
+                  title={`Remove ${m.entity_name}?`}
+                  confirm="Remove member"
+                  onConfirm={async () => {
+                    await send('DELETE', `${base}/${m.id}`);
+                    members.reload();
+                  }}
+                >
+                  <p>
+                    <strong>{m.entity_name}</strong> loses the role {m.role_name} in {project.name}: pulls and pushes with their account stop working
+                    here (unless the project is public, for pulls).
+                  </p>
+                </ConfirmButton>
+              </td>
+            </tr>
+          ))}
+        </Table>
       )}
       <form
         className="card narrow"
@@ -401,38 +371,24 @@ function ProjectLogTab({ project }: { project: Project }) {
 export function AuditTable({ entries }: { entries: AuditEntry[] }) {
   if (entries.length === 0) return <p>No entries.</p>;
   return (
-    <div className="scroll">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">When</th>
-            <th scope="col">Who</th>
-            <th scope="col">What</th>
-            <th scope="col">Resource</th>
-            <th scope="col">Result</th>
-            <th scope="col">From</th>
-          </tr>
-        </thead>
-        <tbody>
-          {entries.map((e) => (
-            <tr key={e.id}>
-              <td>
-                <Time iso={e.op_time} />
-              </td>
-              <td>{e.username}</td>
-              <td className="wrap">
-                <strong>{e.operation}</strong> {e.operation_description && e.operation_description !== e.operation && <span className="muted">{e.operation_description}</span>}
-              </td>
-              <td className="wrap">
-                <span className="muted">{e.resource_type}</span> {e.resource}
-              </td>
-              <td>{e.operation_result === false ? 'failed' : 'ok'}</td>
-              <td>{e.client_address ?? ''}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <Table columns={['When', 'Who', 'What', 'Resource', 'Result', 'From']}>
+      {entries.map((e) => (
+        <tr key={e.id}>
+          <td>
+            <Time iso={e.op_time} />
+          </td>
+          <td>{e.username}</td>
+          <td className="wrap">
+            <strong>{e.operation}</strong> {e.operation_description && e.operation_description !== e.operation && <span className="muted">{e.operation_description}</span>}
+          </td>
+          <td className="wrap">
+            <span className="muted">{e.resource_type}</span> {e.resource}
+          </td>
+          <td>{e.operation_result === false ? 'failed' : 'ok'}</td>
+          <td>{e.client_address ?? ''}</td>
+        </tr>
+      ))}
+    </Table>
   );
 }
 

@@ -2,7 +2,7 @@
 // repositories, storage used of the quota; create one, make it public or private, delete it.
 import { useEffect, useState } from 'react';
 import { get, list, send, type Project, type Quota } from '../api';
-import { ConfirmButton, ErrorMessage, Link, Loading, Outcome, Pager, Time, UsageBar, useLoad } from '../components';
+import { ConfirmButton, ErrorMessage, Link, Loading, Outcome, Pager, SearchBox, Table, Time, UsageBar, useLoad } from '../components';
 import { bytes } from '../format';
 import { navigate, pathOf } from '../router';
 import { useSession } from '../session';
@@ -27,38 +27,16 @@ export function ProjectsPage() {
     <>
       <h1>Projects</h1>
       <CreateProject onCreated={(name) => navigate(pathOf('projects', name))} />
-      <form role="search" className="toolbar" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          Search projects by name
-          <input type="search" value={search} onChange={(e) => (setSearch(e.target.value), setPage(1))} />
-        </label>
-      </form>
+      <SearchBox label="Search projects by name" value={search} onChange={(v) => (setSearch(v), setPage(1))} />
       <ErrorMessage error={projects.error} />
       {projects.loading && !projects.data && <Loading what="projects" />}
       {projects.data && (
         <>
-          <div className="scroll">
-            <table>
-              <caption className="offscreen">Projects</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Access</th>
-                  <th scope="col">Repositories</th>
-                  <th scope="col">Storage</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">
-                    <span className="offscreen">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {projects.data.items.map((p, i) => (
-                  <ProjectRow key={p.project_id} project={p} quota={projects.data!.quotas[i]} onChange={projects.reload} />
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table caption="Projects" columns={['Name', 'Access', 'Repositories', 'Storage', 'Created']} actions>
+            {projects.data.items.map((p, i) => (
+              <ProjectRow key={p.project_id} project={p} quota={projects.data!.quotas[i]} onChange={projects.reload} />
+            ))}
+          </Table>
           {projects.data.items.length === 0 && <p>{search ? `No project's name contains "${search}".` : 'No projects yet: create the first one above.'}</p>}
           <Pager page={page} size={PAGE_SIZE} total={projects.data.total} onPage={setPage} what="projects" />
         </>

@@ -4,7 +4,7 @@
 // artifacts are deleted after a confirmation that names them.
 import { useEffect, useState } from 'react';
 import { get, list, repoPath, send, type Artifact, type Platform } from '../api';
-import { ConfirmButton, Copy, CopyLine, ErrorMessage, Link, Loading, Pager, Time, useLoad } from '../components';
+import { ConfirmButton, Copy, CopyLine, ErrorMessage, Link, Loading, Pager, SearchBox, Table, Time, useLoad } from '../components';
 import { bytes, shortDigest } from '../format';
 import { pathOf } from '../router';
 import { registryHost, useSession } from '../session';
@@ -30,12 +30,7 @@ export function RepositoryPage({ project, repository }: { project: string; repos
       <h1>
         {project}/{repository}
       </h1>
-      <form role="search" className="toolbar" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          Filter by tag
-          <input type="search" value={tagFilter} onChange={(e) => (setTagFilter(e.target.value), setPage(1))} />
-        </label>
-      </form>
+      <SearchBox label="Filter by tag" value={tagFilter} onChange={(v) => (setTagFilter(v), setPage(1))} />
       <ErrorMessage error={artifacts.error} />
       {artifacts.loading && !artifacts.data && <Loading what="artifacts" />}
       {artifacts.data && artifacts.data.items.length === 0 && <p>{tagFilter ? 'No tag matches.' : 'No artifacts in this repository.'}</p>}
@@ -233,34 +228,21 @@ function Children({ artifact: a, project, repository }: { artifact: Artifact; pr
   return (
     <>
       <h3>Platforms</h3>
-      <div className="scroll">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Platform</th>
-              <th scope="col">Digest</th>
-              <th scope="col">
-                <span className="offscreen">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {a.references!.map((r) => (
-              <tr key={r.child_digest}>
-                <th scope="row">{platformText(r.platform)}</th>
-                <td>
-                  <code title={r.child_digest}>{shortDigest(r.child_digest)}</code> <Copy text={r.child_digest} label={`Copy the digest of ${platformText(r.platform)}`} />
-                </td>
-                <td>
-                  <button type="button" className="small" aria-pressed={chosen === r.child_digest} onClick={() => setChosen(chosen === r.child_digest ? undefined : r.child_digest)}>
-                    Layers<span className="offscreen"> of {platformText(r.platform)}</span>
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table columns={['Platform', 'Digest']} actions>
+        {a.references!.map((r) => (
+          <tr key={r.child_digest}>
+            <th scope="row">{platformText(r.platform)}</th>
+            <td>
+              <code title={r.child_digest}>{shortDigest(r.child_digest)}</code> <Copy text={r.child_digest} label={`Copy the digest of ${platformText(r.platform)}`} />
+            </td>
+            <td>
+              <button type="button" className="small" aria-pressed={chosen === r.child_digest} onClick={() => setChosen(chosen === r.child_digest ? undefined : r.child_digest)}>
+                Layers<span className="offscreen"> of {platformText(r.platform)}</span>
+              </button>
+            </td>
+          </tr>
+        ))}
+      </Table>
       <ErrorMessage error={child.error} />
       {child.data && (
         <section className="child" aria-label={`The image for ${platformText(a.references!.find((r) => r.child_digest === chosen)?.platform)}`}>

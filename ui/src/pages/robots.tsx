@@ -3,7 +3,7 @@
 // line and the Kubernetes pull secret to download; refresh a secret; disable or delete a robot.
 import { useState } from 'react';
 import { download, get, list, send, type Project, type Robot, type RobotCreated } from '../api';
-import { ConfirmButton, CopyLine, ErrorMessage, Outcome, Time, useLoad } from '../components';
+import { ConfirmButton, CopyLine, ErrorMessage, Outcome, Table, Time, useLoad } from '../components';
 import { useSession, registryHost } from '../session';
 
 interface Permissions {
@@ -24,71 +24,55 @@ export function RobotsTab({ project }: { project: Project }) {
       <ErrorMessage error={robots.error ?? error} />
       {robots.data && robots.data.items.length === 0 && <p>No robot accounts yet.</p>}
       {robots.data && robots.data.items.length > 0 && (
-        <div className="scroll">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Permissions</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Last used</th>
-                <th scope="col">State</th>
-                <th scope="col">
-                  <span className="offscreen">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {robots.data.items.map((r) => (
-                <tr key={r.id}>
-                  <th scope="row">
-                    <code>{r.name}</code>
-                    {r.description && <div className="muted">{r.description}</div>}
-                  </th>
-                  <td className="wrap">{r.permissions.flatMap((p) => p.access.map((a) => `${a.resource}:${a.action}`)).join(', ')}</td>
-                  <td>{r.expires_at === -1 ? 'never' : <Time iso={new Date(r.expires_at * 1000).toISOString()} />}</td>
-                  <td>
-                    <Time iso={r.last_used_time} />
-                  </td>
-                  <td>{r.disable ? 'disabled' : 'enabled'}</td>
-                  <td className="actions">
-                    <button
-                      type="button"
-                      className="small"
-                      onClick={() =>
-                        send<{ secret: string }>('PATCH', `/robots/${r.id}`, { secret: '' }).then((s) => setShown({ id: r.id, name: r.name, secret: s.secret }), setError)
-                      }
-                    >
-                      Refresh secret<span className="offscreen"> of {r.name}</span>
-                    </button>
-                    <button
-                      type="button"
-                      className="small"
-                      onClick={() => send('PUT', `/robots/${r.id}`, { disable: !r.disable }).then(robots.reload, setError)}
-                    >
-                      {r.disable ? 'Enable' : 'Disable'}
-                      <span className="offscreen"> {r.name}</span>
-                    </button>
-                    <ConfirmButton
-                      label="Delete"
-                      more={r.name}
-                      title={`Delete ${r.name}?`}
-                      confirm="Delete robot"
-                      onConfirm={async () => {
-                        await send('DELETE', `/robots/${r.id}`);
-                        robots.reload();
-                      }}
-                    >
-                      <p>
-                        Clients that use <code>{r.name}</code> (CI jobs, clusters) fail to pull or push from then on.
-                      </p>
-                    </ConfirmButton>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table columns={['Name', 'Permissions', 'Expires', 'Last used', 'State']} actions>
+          {robots.data.items.map((r) => (
+            <tr key={r.id}>
+              <th scope="row">
+                <code>{r.name}</code>
+                {r.description && <div className="muted">{r.description}</div>}
+              </th>
+              <td className="wrap">{r.permissions.flatMap((p) => p.access.map((a) => `${a.resource}:${a.action}`)).join(', ')}</td>
+              <td>{r.expires_at === -1 ? 'never' : <Time iso={new Date(r.expires_at * 1000).toISOString()} />}</td>
+              <td>
+                <Time iso={r.last_used_time} />
+              </td>
+              <td>{r.disable ? 'disabled' : 'enabled'}</td>
+              <td className="actions">
+                <button
+                  type="button"
+                  className="small"
+                  onClick={() =>
+                    send<{ secret: string }>('PATCH', `/robots/${r.id}`, { secret: '' }).then((s) => setShown({ id: r.id, name: r.name, secret: s.secret }), setError)
+                  }
+                >
+                  Refresh secret<span className="offscreen"> of {r.name}</span>
+                </button>
+                <button
+                  type="button"
+                  className="small"
+                  onClick={() => send('PUT', `/robots/${r.id}`, { disable: !r.disable }).then(robots.reload, setError)}
+                >
+                  {r.disable ? 'Enable' : 'Disable'}
+                  <span className="offscreen"> {r.name}</span>
+                </button>
+                <ConfirmButton
+                  label="Delete"
+                  more={r.name}
+                  title={`Delete ${r.name}?`}
+                  confirm="Delete robot"
+                  onConfirm={async () => {
+                    await send('DELETE', `/robots/${r.id}`);
+                    robots.reload();
+                  }}
+                >
+                  <p>
+                    Clients that use <code>{r.name}</code> (CI jobs, clusters) fail to pull or push from then on.
+                  </p>
+                </ConfirmButton>
+              </td>
+            </tr>
+          ))}
+        </Table>
       )}
       <CreateRobot project={project} onCreated={(created) => (setShown(created), robots.reload())} />
     </section>

@@ -1,7 +1,7 @@
 // Users (system administrators): create, make or unmake an administrator, set a password, delete.
 import { useEffect, useState } from 'react';
 import { list, send, type User } from '../api';
-import { ConfirmButton, ErrorMessage, Loading, Outcome, Pager, Time, useLoad } from '../components';
+import { ConfirmButton, ErrorMessage, Loading, Outcome, Pager, SearchBox, Table, Time, useLoad } from '../components';
 import { useSession } from '../session';
 
 const PAGE_SIZE = 20;
@@ -18,75 +18,55 @@ export function UsersPage() {
     <>
       <h1>Users</h1>
       <CreateUser onCreated={(name) => (setDone(`${name} can sign in now.`), users.reload())} />
-      <form role="search" className="toolbar" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          Search users by name
-          <input type="search" value={search} onChange={(e) => (setSearch(e.target.value), setPage(1))} />
-        </label>
-      </form>
+      <SearchBox label="Search users by name" value={search} onChange={(v) => (setSearch(v), setPage(1))} />
       <Outcome error={error ?? users.error} done={done} />
       {users.loading && !users.data && <Loading what="users" />}
       {users.data && (
-        <div className="scroll">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">User</th>
-                <th scope="col">Email</th>
-                <th scope="col">Administrator</th>
-                <th scope="col">Created</th>
-                <th scope="col">
-                  <span className="offscreen">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {users.data.items.map((u) => (
-                <tr key={u.user_id}>
-                  <th scope="row">{u.username}</th>
-                  <td>{u.email}</td>
-                  <td>
-                    <label className="check">
-                      <input
-                        type="checkbox"
-                        checked={u.sysadmin_flag}
-                        disabled={u.user_id === me.user_id}
-                        onChange={(e) =>
-                          send('PUT', `/users/${u.user_id}/sysadmin`, { sysadmin_flag: e.target.checked }).then(() => (setDone(`${u.username} changed.`), users.reload()), setError)
-                        }
-                      />
-                      <span className="offscreen">{u.username} is a system administrator</span>
-                    </label>
-                  </td>
-                  <td>
-                    <Time iso={u.creation_time} />
-                  </td>
-                  <td className="actions">
-                    {u.user_id !== me.user_id && (
-                      <>
-                        <SetPassword user={u} onDone={setDone} onError={setError} />
-                        <ConfirmButton
-                          label="Delete"
-                          more={`user ${u.username}`}
-                          title={`Delete ${u.username}?`}
-                          confirm={`Delete ${u.username}`}
-                          onConfirm={async () => {
-                            await send('DELETE', `/users/${u.user_id}`);
-                            users.reload();
-                          }}
-                        >
-                          <p>
-                            <strong>{u.username}</strong> loses every project membership, CLI token and open session at once.
-                          </p>
-                        </ConfirmButton>
-                      </>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table columns={['User', 'Email', 'Administrator', 'Created']} actions>
+          {users.data.items.map((u) => (
+            <tr key={u.user_id}>
+              <th scope="row">{u.username}</th>
+              <td>{u.email}</td>
+              <td>
+                <label className="check">
+                  <input
+                    type="checkbox"
+                    checked={u.sysadmin_flag}
+                    disabled={u.user_id === me.user_id}
+                    onChange={(e) =>
+                      send('PUT', `/users/${u.user_id}/sysadmin`, { sysadmin_flag: e.target.checked }).then(() => (setDone(`${u.username} changed.`), users.reload()), setError)
+                    }
+                  />
+                  <span className="offscreen">{u.username} is a system administrator</span>
+                </label>
+              </td>
+              <td>
+                <Time iso={u.creation_time} />
+              </td>
+              <td className="actions">
+                {u.user_id !== me.user_id && (
+                  <>
+                    <SetPassword user={u} onDone={setDone} onError={setError} />
+                    <ConfirmButton
+                      label="Delete"
+                      more={`user ${u.username}`}
+                      title={`Delete ${u.username}?`}
+                      confirm={`Delete ${u.username}`}
+                      onConfirm={async () => {
+                        await send('DELETE', `/users/${u.user_id}`);
+                        users.reload();
+                      }}
+                    >
+                      <p>
+                        <strong>{u.username}</strong> loses every project membership, CLI token and open session at once.
+                      </p>
+                    </ConfirmButton>
+                  </>
+                )}
+              </td>
+            </tr>
+          ))}
+        </Table>
       )}
       {users.data && <Pager page={page} size={PAGE_SIZE} total={users.data.total} onPage={setPage} what="users" />}
     </>
