@@ -11,13 +11,14 @@ import { readLayers, type LayerSource, type ReadLayersOptions } from './layers.j
 import type { Analyzer, AnalyzerContext } from './analyzers/analyzer.js';
 import { apkAnalyzer } from './analyzers/apk.js';
 import { dpkgAnalyzer } from './analyzers/dpkg.js';
+import { goBinaryAnalyzer } from './analyzers/go-binary.js';
 import { npmAnalyzer } from './analyzers/npm.js';
 import { osReleaseAnalyzer } from './analyzers/os-release.js';
 import { pythonAnalyzer } from './analyzers/python.js';
 import { rpmAnalyzer } from './analyzers/rpm.js';
 
 /** Every analyzer, os-release first. */
-export const ANALYZERS: readonly Analyzer[] = [osReleaseAnalyzer, dpkgAnalyzer, apkAnalyzer, rpmAnalyzer, npmAnalyzer, pythonAnalyzer];
+export const ANALYZERS: readonly Analyzer[] = [osReleaseAnalyzer, dpkgAnalyzer, apkAnalyzer, rpmAnalyzer, npmAnalyzer, pythonAnalyzer, goBinaryAnalyzer];
 
 export interface InventoryOptions extends Omit<ReadLayersOptions, 'wants'> {
   analyzers?: readonly Analyzer[];
@@ -26,7 +27,18 @@ export interface InventoryOptions extends Omit<ReadLayersOptions, 'wants'> {
 /** The inventory of an image given its layers, bottom first. Throws LayerReadError for an unreadable layer. */
 export async function inventoryOf(layers: readonly LayerSource[], opts: InventoryOptions = {}): Promise<Inventory> {
   const analyzers = opts.analyzers ?? ANALYZERS;
-  const files = await readLayers(layers, { ...opts, wants: (p) => analyzers.some((a) => a.wants(p)) });
+  const extractors = analyzers.filter((a) => a.extract);
+  const files = await readLayers(layers, {
+    ...opts,
+    wants: (p) => analyzers.some((a) => a.wants(p)),
+    extract: (p, size, mode) => {
+      for (const a of extractors) {
+        const extractor = a.extract!(p, size, mode);
+        if (extractor) return extractor;
+      }
+      return undefined;
+    },
+  });
   const warnings = [...files.warnings];
   const context: AnalyzerContext = {};
   const packages: InventoryPackage[] = [];

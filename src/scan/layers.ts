@@ -31,9 +31,25 @@ export interface ImageFile {
   layerDigest: string;
 }
 
+/**
+ * Looks at one file's bytes as they stream past and keeps only what it returns (a Go binary's
+ * build info out of 50 MB of ELF): for files found by their content, not their path.
+ */
+export interface Extractor {
+  /** Gets the file's bytes in order; returns false once it needs no more (the rest is drained). */
+  write(chunk: Buffer): boolean;
+  /** The bytes to keep for this path, or undefined to keep nothing. */
+  end(): Buffer | undefined;
+}
+
 export interface ReadLayersOptions {
   /** Whether a path (relative, normalised) is one an analyzer reads. Called for every entry. */
   wants(path: string): boolean;
+  /**
+   * For regular files `wants` declined: an extractor to stream the file through, or undefined.
+   * What it returns is kept at the file's path, subject to the same whiteouts and caps.
+   */
+  extract?(path: string, size: number, mode: number): Extractor | undefined;
   /** Files larger than this are not read (a warning says so). */
   maxFileBytes?: number;
   /** All kept files together may not exceed this; later files are skipped with a warning. */
@@ -203,6 +219,7 @@ async function peek(stream: Readable, bytes: number): Promise<{ head: Buffer; st
 interface TarHeader {
   name: string;
   size?: number;
+  mode?: number;
   type?: string | null;
   linkname?: string | null;
 }
@@ -362,7 +379,35 @@ export async function readLayers(layers: readonly LayerSource[], opts: ReadLayer
       if (type === 'pax-header' || type === 'pax-global-header' || type === 'gnu-long-path' || type === 'gnu-long-link-path') return drain();
       // Any other entry is a non-directory at p: it hides what the lower layers had below p.
       if (lowerDirs.has(p)) changes.replaced.push(p);
-      if (!opts.wants(p)) return drain();
+      if (!opts.wants(p)) {
+        const extractor = type === 'file' || type === 'contiguous-file' ? opts.extract?.(p, header.size ?? 0, header.mode ?? 0) : undefined;
+        if (!extractor) {
+          // Not kept, but it still replaces what a lower layer (or this one) had at p.
+          if (changes.files.delete(p) || changes.links.delete(p) || overlay.files.has(p) || overlay.links.has(p)) changes.dropped.push(p);
+          return drain();
+        }
+        let open = true;
+        entry.on('data', (chunk: Buffer) => {
+          if (open) open = extractor.write(chunk);
+        });
+        entry.on('end', () => {
+          const data = extractor.end();
+          // What an extractor keeps is small by design; the total cap still bounds it.
+          if (data && overlay.keptBytes + layerKept + data.length <= maxKept) {
+            changes.links.delete(p);
+            const old = changes.files.get(p);
+            if (old) layerKept -= old.data.length;
+            changes.files.set(p, { data, layerDigest: layer.digest });
+            layerKept += data.length;
+          } else {
+            changes.files.delete(p);
+            changes.links.delete(p);
+            changes.dropped.push(p);
+          }
+          next();
+        });
+        return;
+      }
 
       if (type === 'symlink') {
         changes.files.delete(p);

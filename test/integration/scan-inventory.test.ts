@@ -206,3 +206,22 @@ test('inventoryOfImage reads an image pushed to a registry through its BlobStore
   const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(manifest), size: manifest.length }] }));
   await assert.rejects(inventoryOfImage(blobs, index), /application\/vnd\.oci\.image\.index\.v1\+json has no layers to scan; scan each of its image manifests/);
 });
+
+test("Debian's own Go binaries (skopeo, pebble) give the Go release dpkg says they were built with", async () => {
+  const binaries = [
+    ['skopeo', 'usr/bin/skopeo'],
+    ['pebble', 'usr/bin/pebble'],
+  ] as const;
+  const entries: Entry[] = [];
+  for (const [, p] of binaries) entries.push({ name: p, data: await readFile(`/${p}`), mode: 0o755 });
+  const inv = await inventoryOf([layer(gzip(await tarOf(entries)))]);
+  assert.deepEqual(inv.warnings, []);
+  for (const [pkg, p] of binaries) {
+    // Built-Using: golang-1.19 (= 1.19.8-2), …: the toolchain, hence the stdlib, compiled in.
+    const builtUsing = (await runOk('dpkg-query', ['-W', '-f', '${Built-Using}', pkg])).stdout;
+    const golang = /\bgolang-\d+\.\d+ \(= (?:\d+:)?([\d.]+)-/.exec(builtUsing)?.[1];
+    assert.ok(golang, `${pkg} is built with a Debian Go toolchain: ${builtUsing.slice(0, 80)}`);
+    const stdlib = inv.packages.filter((x) => x.path === p && x.name === 'stdlib');
+    assert.deepEqual(stdlib.map((x) => [x.ecosystem, x.version]), [['Go', golang]], p);
+  }
+});

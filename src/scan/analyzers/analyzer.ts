@@ -3,7 +3,7 @@
 // every analyzer shares: a package URL builder and the RFC 822-style field parser that dpkg's
 // status file and Python's METADATA both use.
 import { PackageURL } from 'packageurl-js';
-import type { ImageFile, ImageFiles } from '../layers.js';
+import type { Extractor, ImageFile, ImageFiles } from '../layers.js';
 import type { Inventory, InventoryPackage } from '../inventory.js';
 
 export type OsInfo = NonNullable<Inventory['os']>;
@@ -24,6 +24,8 @@ export interface Analyzer {
   readonly name: string;
   /** Whether the analyzer reads this path (relative to the image root). Cheap: called per tar entry. */
   wants(path: string): boolean;
+  /** For analyzers that find files by content: an extractor for a regular file `wants` declined. */
+  extract?(path: string, size: number, mode: number): Extractor | undefined;
   /** Reads the kept files; a broken file is a warning, not an exception. */
   analyze(files: ImageFiles, context: AnalyzerContext): Promise<AnalyzerResult> | AnalyzerResult;
 }
