@@ -79,6 +79,7 @@ export class SimpleSigningSource implements SignatureSource {
     return entries.map((e) => ({
       format: 'simple-signing',
       subject: subjectDigest,
+      repository,
       digest: e.digest,
       location: `extension signature ${e.name.slice(e.name.indexOf('@') + 1)}`,
       load: async (): Promise<SignatureParts> => {
