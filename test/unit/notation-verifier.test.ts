@@ -94,6 +94,12 @@ async function jwsEnvelope(leaf: Issued, chain: Issued[], o: EnvelopeOptions = {
 
 const cbor = new Encoder({ mapsAsObjects: false, useRecords: false });
 
+/** A CBOR byte string (major type 2) of up to 65535 bytes. */
+function bstr(bytes: Buffer): Buffer {
+  const head = bytes.length < 24 ? Buffer.from([0x40 + bytes.length]) : bytes.length < 256 ? Buffer.from([0x58, bytes.length]) : Buffer.from([0x59, bytes.length >> 8, bytes.length & 0xff]);
+  return Buffer.concat([head, bytes]);
+}
+
 async function coseEnvelope(leaf: Issued, chain: Issued[], o: EnvelopeOptions & { rsa?: boolean; algId?: number } = {}): Promise<Buffer> {
   const crit = ['io.cncf.notary.signingScheme', ...(o.expiry ? ['io.cncf.notary.expiry'] : []), ...(o.extraCrit ?? [])];
   const protectedHeader = new Map<unknown, unknown>([
@@ -107,7 +113,9 @@ async function coseEnvelope(leaf: Issued, chain: Issued[], o: EnvelopeOptions & 
   for (const c of o.extraCrit ?? []) protectedHeader.set(c, 'x');
   const protectedBytes = Buffer.from(cbor.encode(protectedHeader));
   const payload = payloadFor(o.digest ?? SUBJECT);
-  const toSign = Buffer.from(cbor.encode(['Signature1', protectedBytes, Buffer.alloc(0), payload]));
+  // RFC 9052 §4.4 Sig_structure, written out byte by byte (not with cbor-x, which the verifier
+  // uses): array(4), text "Signature1", bstr protected, bstr external_aad (empty), bstr payload.
+  const toSign = Buffer.concat([Buffer.from([0x84, 0x6a]), Buffer.from('Signature1'), bstr(protectedBytes), Buffer.from([0x40]), bstr(payload)]);
   const key = await privateKeyObject(leaf.keys);
   const signature = o.rsa
     ? cryptoSign('sha256', toSign, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 })
@@ -156,6 +164,24 @@ test('a JWS signature by a trusted identity, chained to a trusted root, verifies
   assert.equal(r.verified, true, r.reason);
   assert.match(r.signer!, /CN=signer\.acme\.example/);
   assert.equal(r.expiresAt, leaf.cert.notAfter.toISOString());
+});
+
+test('a root-only chain (a self-signed signing certificate, as `notation cert generate-test` makes) verifies when the trust store holds it', async () => {
+  const keys = (await subtle.generateKey(EC, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: '03',
+    name: LEAF_DN,
+    notBefore: new Date(Date.now() - DAY),
+    notAfter: new Date(Date.now() + 30 * DAY),
+    keys,
+    signingAlgorithm: EC,
+    extensions: [new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true), new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.codeSigning])],
+  });
+  const self: Issued = { cert, keys, pem: cert.toString('pem') };
+  const r = await verify('notation-jws', await jwsEnvelope(self, [self]), material([self]));
+  assert.equal(r.verified, true, r.reason);
+  const untrusted = await verify('notation-cose', await coseEnvelope(self, [self]), material([root]));
+  assert.match(untrusted.reason!, /not in the project's trust store/);
 });
 
 test('COSE signatures verify, ECDSA (ES256) and RSA-PSS (PS256); an expiry earlier than the leaf is the expiresAt', async () => {
