@@ -58,12 +58,12 @@ export function parseTrustStore(certificates: ReadonlyArray<{ name: string; pem:
 }
 
 /**
- * Checks the chain (leaf first) against the trust store at `signingTime` and `now`. Without a
- * trusted timestamp (minato does not verify TSA counter-signatures) the signing time is the
- * signer's claim, so the certificates must also be valid now: an expired leaf is invalid, as
- * the specification's strict level requires.
+ * Checks the chain (leaf first) against the trust store: complete up to a self-signed root, every
+ * certificate fit for its place and valid at each of `times`, and one of its certificates in the
+ * trust store (trust-store-trust-policy.md: the chain "leads to a trusted certificate present in
+ * the named store"; usually the root, possibly an intermediate).
  */
-export function checkChain(chain: ChainCertificate[], trusted: ChainCertificate[], signingTime: Date, now: Date): ChainResult {
+export function checkChain(chain: ChainCertificate[], trusted: ChainCertificate[], times: ReadonlyArray<readonly [Date, string]>): ChainResult {
   const leaf = chain[0];
   if (!leaf) return { ok: false, reason: 'the signature carries no certificate chain' };
   for (let i = 0; i < chain.length; i++) {
@@ -73,10 +73,7 @@ export function checkChain(chain: ChainCertificate[], trusted: ChainCertificate[
     if (fit) return { ok: false, reason: `${role} (${cert.parsed.subject}) ${fit}` };
     const key = keyProblem(cert.node.publicKey);
     if (key) return { ok: false, reason: `${role} (${cert.parsed.subject}) ${key}` };
-    for (const [at, what] of [
-      [signingTime, 'at signing time'],
-      [now, 'now'],
-    ] as const) {
+    for (const [at, what] of times) {
       if (at < cert.parsed.notBefore || at > cert.parsed.notAfter) {
         return { ok: false, reason: `${role} (${cert.parsed.subject}) is not valid ${what} (${at.toISOString()}): valid from ${cert.parsed.notBefore.toISOString()} to ${cert.parsed.notAfter.toISOString()}` };
       }
@@ -92,9 +89,8 @@ export function checkChain(chain: ChainCertificate[], trusted: ChainCertificate[
       };
     }
   }
-  const root = chain[chain.length - 1]!;
-  if (!trusted.some((t) => t.der.equals(root.der))) {
-    return { ok: false, reason: `the chain's root (${root.parsed.subject}) is not in the project's trust store` };
+  if (!chain.some((c) => trusted.some((t) => t.der.equals(c.der)))) {
+    return { ok: false, reason: `no certificate of the chain (up to ${chain[chain.length - 1]!.parsed.subject}) is in the project's trust store` };
   }
   return { ok: true, leaf };
 }
@@ -153,9 +149,11 @@ export function algorithmForKey(key: KeyObject): string | undefined {
 
 /**
  * Whether the leaf's subject matches one of the trusted identities: `*`, or `x509.subject: DN`
- * whose every attribute the subject has with the same value (trust-store-trust-policy.md: the
- * identity names a subset of the subject's RDNs; attribute types compare case-insensitively,
- * values exactly). Malformed identities match nothing.
+ * whose every attribute the subject has with the same value (trust-store-trust-policy.md
+ * "Trusted Identities Constraints": a full or partial list of the subject's RDNs, which must
+ * include C, ST and O; attribute types compare case-insensitively, values exactly, RFC 4514
+ * escapes as @peculiar/x509 parses them). Malformed identities, and ones without C, ST and O,
+ * match nothing.
  */
 export function matchesIdentity(leaf: ChainCertificate, identities: readonly string[]): boolean {
   const subject = attributes(leaf.parsed.subjectName);
@@ -169,12 +167,14 @@ export function matchesIdentity(leaf: ChainCertificate, identities: readonly str
     } catch {
       continue;
     }
-    if (wanted.size === 0) continue;
+    if (!REQUIRED_RDNS.every((type) => wanted.has(type))) continue;
     const all = [...wanted].every(([type, values]) => values.every((v) => subject.get(type)?.includes(v)));
     if (all) return true;
   }
   return false;
 }
+
+const REQUIRED_RDNS = ['C', 'ST', 'O'];
 
 function attributes(name: x509.Name): Map<string, string[]> {
   const out = new Map<string, string[]>();

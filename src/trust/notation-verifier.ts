@@ -81,7 +81,12 @@ export class NotationVerifier implements SignatureVerifier {
     const now = this.now();
     const trusted = parseTrustStore(material.notation.certificates, kind);
     if (trusted.length === 0) return refuse(`the project's trust policy has no ${kind === 'ca' ? 'ca' : 'signingAuthority'} certificates for notation signatures`, signer);
-    const verdict = checkChain(chain, trusted, signingTime, now);
+    // When the certificates must be valid. notary.x509 without a trusted timestamp (TSA
+    // counter-signatures are not verified here): now, as the specification says, and also at the
+    // signing time the signer claims (a signature dated outside its certificate's life is refused).
+    // notary.x509.signingAuthority: the authentic signing time the signing authority vouches for.
+    const times: Array<readonly [Date, string]> = kind === 'ca' ? [[signingTime, 'at signing time'], [now, 'now']] : [[signingTime, 'at the authentic signing time']];
+    const verdict = checkChain(chain, trusted, times);
     if (!verdict.ok) return refuse(verdict.reason, signer);
     if (!matchesIdentity(leaf, material.notation.trustedIdentities)) return refuse(`the signer ${signer} is not one of the trusted identities of the project's trust policy`, signer);
     if (env.expiry && env.expiry <= now) return refuse(`the signature expired at ${env.expiry.toISOString()}`, signer);

@@ -26,11 +26,27 @@ async function makeCa(name: string): Promise<Issued> {
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: '01',
     name,
-    notBefore: new Date(Date.now() - DAY),
+    notBefore: new Date(Date.now() - 30 * DAY),
     notAfter: new Date(Date.now() + 365 * DAY),
     keys,
     signingAlgorithm: EC,
     extensions: [new x509.BasicConstraintsExtension(true, 1, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true)],
+  });
+  return { cert, keys, pem: cert.toString('pem') };
+}
+
+async function makeIntermediate(ca: Issued, name: string): Promise<Issued> {
+  const keys = (await subtle.generateKey(EC, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: '04',
+    subject: name,
+    issuer: ca.cert.subject,
+    notBefore: new Date(Date.now() - DAY),
+    notAfter: new Date(Date.now() + 100 * DAY),
+    publicKey: keys.publicKey,
+    signingKey: ca.keys.privateKey,
+    signingAlgorithm: EC,
+    extensions: [new x509.BasicConstraintsExtension(true, 0, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)],
   });
   return { cert, keys, pem: cert.toString('pem') };
 }
@@ -63,6 +79,8 @@ const PAYLOAD_TYPE = 'application/vnd.cncf.notary.payload.v1+json';
 const payloadFor = (digest: string) => Buffer.from(JSON.stringify({ targetArtifact: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest, size: 1234 } }));
 
 interface EnvelopeOptions {
+  /** notary.x509.signingAuthority: the signing time is sent as io.cncf.notary.authenticSigningTime. */
+  signingAuthority?: boolean;
   digest?: string;
   signingTime?: Date;
   expiry?: Date;
@@ -75,13 +93,14 @@ async function privateKeyObject(keys: CryptoKeyPair): Promise<KeyObject> {
 }
 
 async function jwsEnvelope(leaf: Issued, chain: Issued[], o: EnvelopeOptions = {}): Promise<Buffer> {
-  const crit = ['io.cncf.notary.signingScheme', ...(o.expiry ? ['io.cncf.notary.expiry'] : []), ...(o.extraCrit ?? [])];
+  const timeHeader = o.signingAuthority ? 'io.cncf.notary.authenticSigningTime' : 'io.cncf.notary.signingTime';
+  const crit = ['io.cncf.notary.signingScheme', ...(o.signingAuthority ? [timeHeader] : []), ...(o.expiry ? ['io.cncf.notary.expiry'] : []), ...(o.extraCrit ?? [])];
   const header: Record<string, unknown> = {
     alg: o.alg ?? 'ES256',
     cty: PAYLOAD_TYPE,
     crit,
-    'io.cncf.notary.signingScheme': 'notary.x509',
-    'io.cncf.notary.signingTime': (o.signingTime ?? new Date()).toISOString().replace(/\.\d+Z$/, 'Z'),
+    'io.cncf.notary.signingScheme': o.signingAuthority ? 'notary.x509.signingAuthority' : 'notary.x509',
+    [timeHeader]: (o.signingTime ?? new Date()).toISOString().replace(/\.\d+Z$/, 'Z'),
   };
   if (o.expiry) header['io.cncf.notary.expiry'] = o.expiry.toISOString().replace(/\.\d+Z$/, 'Z');
   for (const c of o.extraCrit ?? []) header[c] = 'x';
@@ -181,7 +200,30 @@ test('a root-only chain (a self-signed signing certificate, as `notation cert ge
   const r = await verify('notation-jws', await jwsEnvelope(self, [self]), material([self]));
   assert.equal(r.verified, true, r.reason);
   const untrusted = await verify('notation-cose', await coseEnvelope(self, [self]), material([root]));
-  assert.match(untrusted.reason!, /not in the project's trust store/);
+  assert.match(untrusted.reason!, /no certificate of the chain .* is in the project's trust store/);
+});
+
+test('a chain through an intermediate CA verifies with the root in the store, or the intermediate alone', async () => {
+  const intermediate = await makeIntermediate(root, 'CN=Acme Signing CA, O=Acme Rockets, C=US');
+  const signer = await makeLeaf(intermediate, LEAF_DN);
+  const env = await jwsEnvelope(signer, [signer, intermediate, root]);
+  assert.equal((await verify('notation-jws', env)).verified, true);
+  assert.equal((await verify('notation-jws', env, material([intermediate]))).verified, true);
+  const incomplete = await verify('notation-jws', await jwsEnvelope(signer, [signer, intermediate]), material([intermediate]));
+  assert.match(incomplete.reason!, /does not end in a root/);
+});
+
+test('notary.x509.signingAuthority: the authentic signing time decides, against the signingAuthority store', async () => {
+  const signingTime = new Date(Date.now() - 5 * DAY);
+  const env = await jwsEnvelope(expiredLeaf, [expiredLeaf, root], { signingAuthority: true, signingTime });
+  const authority = material([root]);
+  authority.notation.certificates = authority.notation.certificates.map((c) => ({ ...c, kind: 'signingAuthority' as const }));
+  const r = await verify('notation-jws', env, authority);
+  assert.equal(r.verified, true, `an expired certificate, used while valid per the authority: ${r.reason}`);
+  const asCa = await verify('notation-jws', env, material([root]));
+  assert.match(asCa.reason!, /no signingAuthority certificates/);
+  const late = await verify('notation-jws', await jwsEnvelope(expiredLeaf, [expiredLeaf, root], { signingAuthority: true }), authority);
+  assert.match(late.reason!, /not valid at the authentic signing time/);
 });
 
 test('COSE signatures verify, ECDSA (ES256) and RSA-PSS (PS256); an expiry earlier than the leaf is the expiresAt', async () => {
@@ -209,7 +251,7 @@ test('a tampered payload fails the integrity check, in JWS and in COSE', async (
 test('a chain to a root the trust store does not hold is refused', async () => {
   const r = await verify('notation-jws', await jwsEnvelope(leaf, [leaf, root]), material([otherRoot]));
   assert.equal(r.verified, false);
-  assert.match(r.reason!, /not in the project's trust store/);
+  assert.match(r.reason!, /is in the project's trust store/);
   // A leaf whose chain claims a trusted root it was not signed by.
   const stranger = await makeLeaf(otherRoot, LEAF_DN);
   const r2 = await verify('notation-jws', await jwsEnvelope(stranger, [stranger, root]));
@@ -219,7 +261,10 @@ test('a chain to a root the trust store does not hold is refused', async () => {
 
 test('trusted identities: a subset of the subject matches, another organisation does not, * matches anyone', async () => {
   const env = await jwsEnvelope(leaf, [leaf, root]);
-  assert.equal((await verify('notation-jws', env, material([root], ['x509.subject: O=Acme Rockets, C=US']))).verified, true);
+  assert.equal((await verify('notation-jws', env, material([root], ['x509.subject: O=Acme Rockets, ST=WA, C=US']))).verified, true, 'order and CN do not matter');
+  assert.equal((await verify('notation-jws', env, material([root], [`x509.subject: ${LEAF_DN}`]))).verified, true, 'the full subject');
+  const partial = await verify('notation-jws', env, material([root], ['x509.subject: O=Acme Rockets, C=US']));
+  assert.equal(partial.verified, false, 'an identity without ST is invalid and matches nothing');
   const other = await verify('notation-jws', env, material([root], ['x509.subject: C=US, ST=WA, O=Wabbit Networks']));
   assert.equal(other.verified, false);
   assert.match(other.reason!, /not one of the trusted identities/);
