@@ -22,16 +22,23 @@ export type ChainResult = { ok: true; leaf: ChainCertificate } | { ok: false; re
 
 export type TrustStoreKind = 'ca' | 'signingAuthority';
 
-const OID_CODE_SIGNING = '1.3.6.1.5.5.7.3.3';
-/** Extended key usages a signing certificate must not have (signature-specification.md). */
+/** Extended key usages a signing certificate must not have (signature-specification.md "Leaf Certificates"). */
 const FORBIDDEN_EKU: Record<string, string> = {
   '2.5.29.37.0': 'anyExtendedKeyUsage',
   '1.3.6.1.5.5.7.3.1': 'serverAuth',
   '1.3.6.1.5.5.7.3.2': 'clientAuth',
   '1.3.6.1.5.5.7.3.4': 'emailProtection',
   '1.3.6.1.5.5.7.3.8': 'timeStamping',
-  '1.3.6.1.5.5.7.3.9': 'OCSPSigning',
 };
+/** Key usages a signing certificate must not have (the same section): only digitalSignature (and nonRepudiation). */
+const FORBIDDEN_KU =
+  x509.KeyUsageFlags.keyEncipherment |
+  x509.KeyUsageFlags.dataEncipherment |
+  x509.KeyUsageFlags.keyAgreement |
+  x509.KeyUsageFlags.keyCertSign |
+  x509.KeyUsageFlags.cRLSign |
+  x509.KeyUsageFlags.encipherOnly |
+  x509.KeyUsageFlags.decipherOnly;
 
 /** Parses DER certificates; undefined if one of them is not a certificate. */
 export function parseChain(ders: Buffer[]): ChainCertificate[] | undefined {
@@ -73,6 +80,7 @@ export function checkChain(chain: ChainCertificate[], trusted: ChainCertificate[
     if (fit) return { ok: false, reason: `${role} (${cert.parsed.subject}) ${fit}` };
     const key = keyProblem(cert.node.publicKey);
     if (key) return { ok: false, reason: `${role} (${cert.parsed.subject}) ${key}` };
+    if (isSha1(cert)) return { ok: false, reason: `${role} (${cert.parsed.subject}) is signed with SHA-1, which Notary Project signatures do not accept` };
     for (const [at, what] of times) {
       if (at < cert.parsed.notBefore || at > cert.parsed.notAfter) {
         return { ok: false, reason: `${role} (${cert.parsed.subject}) is not valid ${what} (${at.toISOString()}): valid from ${cert.parsed.notBefore.toISOString()} to ${cert.parsed.notAfter.toISOString()}` };
@@ -104,14 +112,11 @@ function leafProblem(cert: ChainCertificate, alsoRoot: boolean): string | undefi
   const ku = cert.parsed.getExtension(x509.KeyUsagesExtension);
   if (!ku || !ku.critical) return 'lacks the critical keyUsage extension a signing certificate needs';
   if (!(ku.usages & x509.KeyUsageFlags.digitalSignature)) return 'is not allowed digitalSignature by its keyUsage';
-  if (ku.usages & (x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign)) return 'has keyCertSign or cRLSign in its keyUsage, which a signing certificate must not';
+  if (ku.usages & FORBIDDEN_KU) return 'has a keyUsage beyond digitalSignature (keyEncipherment, keyAgreement, keyCertSign, cRLSign, ...), which a signing certificate must not';
+  // An extended key usage is optional and may name codeSigning; TLS, mail and timestamping ones are refused.
   const eku = cert.parsed.getExtension(x509.ExtendedKeyUsageExtension);
-  if (eku) {
-    const usages = eku.usages.map(String);
-    const forbidden = usages.find((u) => FORBIDDEN_EKU[u]);
-    if (forbidden) return `has extended key usage ${FORBIDDEN_EKU[forbidden]}, which a code signing certificate must not`;
-    if (!usages.includes(OID_CODE_SIGNING)) return 'has an extended key usage without codeSigning';
-  }
+  const forbidden = eku?.usages.map(String).find((u) => FORBIDDEN_EKU[u]);
+  if (forbidden) return `has extended key usage ${FORBIDDEN_EKU[forbidden]}, which a code signing certificate must not`;
   return undefined;
 }
 
@@ -123,6 +128,12 @@ function caProblem(cert: ChainCertificate, below: number): string | undefined {
   const ku = cert.parsed.getExtension(x509.KeyUsagesExtension);
   if (!ku || !ku.critical || !(ku.usages & x509.KeyUsageFlags.keyCertSign)) return 'lacks the critical keyUsage keyCertSign a CA needs';
   return undefined;
+}
+
+/** SHA1WithRSA and ECDSAWithSHA1 are refused anywhere in the chain (signature-specification.md). */
+function isSha1(cert: ChainCertificate): boolean {
+  const alg = cert.parsed.signatureAlgorithm as { hash?: { name?: string } } | undefined;
+  return alg?.hash?.name?.toUpperCase() === 'SHA-1';
 }
 
 /** Key sizes below the specification's minimum (RSA 2048, EC 256). */

@@ -54,7 +54,7 @@ async function makeIntermediate(ca: Issued, name: string): Promise<Issued> {
 async function makeLeaf(
   ca: Issued,
   name: string,
-  opts: { rsa?: boolean; notBefore?: Date; notAfter?: Date; eku?: string[] } = {},
+  opts: { rsa?: boolean; notBefore?: Date; notAfter?: Date; eku?: string[] | null; keyUsage?: number; issuerHash?: string } = {},
 ): Promise<Issued> {
   const keys = (await subtle.generateKey(opts.rsa ? RSA : EC, true, ['sign', 'verify'])) as CryptoKeyPair;
   const cert = await x509.X509CertificateGenerator.create({
@@ -65,10 +65,10 @@ async function makeLeaf(
     notAfter: opts.notAfter ?? new Date(Date.now() + 30 * DAY),
     publicKey: keys.publicKey,
     signingKey: ca.keys.privateKey,
-    signingAlgorithm: EC,
+    signingAlgorithm: { ...EC, hash: opts.issuerHash ?? 'SHA-256' },
     extensions: [
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension(opts.eku ?? [x509.ExtendedKeyUsage.codeSigning]),
+      new x509.KeyUsagesExtension(opts.keyUsage ?? x509.KeyUsageFlags.digitalSignature, true),
+      ...(opts.eku === null ? [] : [new x509.ExtendedKeyUsageExtension(opts.eku ?? [x509.ExtendedKeyUsage.codeSigning])]),
     ],
   });
   return { cert, keys, pem: cert.toString('pem') };
@@ -310,6 +310,15 @@ test('an unknown critical header makes the signature invalid', async () => {
     assert.equal(r.verified, false);
     assert.match(r.reason!, /critical headers .* not understand: io\.cncf\.notary\.verificationPlugin/);
   }
+});
+
+test('certificate rules: no extended key usage is fine; key encipherment and SHA-1 are not', async () => {
+  const plain = await makeLeaf(root, LEAF_DN, { eku: null });
+  assert.equal((await verify('notation-jws', await jwsEnvelope(plain, [plain, root]))).verified, true);
+  const encipher = await makeLeaf(root, LEAF_DN, { keyUsage: x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment });
+  assert.match((await verify('notation-jws', await jwsEnvelope(encipher, [encipher, root]))).reason!, /keyUsage beyond digitalSignature/);
+  const sha1 = await makeLeaf(root, LEAF_DN, { issuerHash: 'SHA-1' });
+  assert.match((await verify('notation-jws', await jwsEnvelope(sha1, [sha1, root]))).reason!, /SHA-1/);
 });
 
 test('a certificate for TLS servers may not sign; the algorithm must fit the key', async () => {
