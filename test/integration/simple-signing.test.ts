@@ -126,6 +126,11 @@ describe('the signatures extension over HTTP', () => {
     assertOciError(await call(path(d, 'team/doomed'), reg.basic), 404, 'MANIFEST_UNKNOWN');
     await pushImage(reg.url, reg.basic, 'team/doomed', 'v1');
     assert.deepEqual((await call(path(d, 'team/doomed'), reg.basic)).json(), { signatures: [] });
+    // Deleting the whole repository (Harbor's API) takes them too.
+    assert.equal((await call(path(d, 'team/doomed'), reg.basic, 'PUT', signatureObject(d, randomBytes(99)))).status, 201);
+    const gone = await request(`${reg.url}/api/v2.0/projects/team/repositories/doomed`, { method: 'DELETE', headers: { Authorization: reg.basic } });
+    assert.equal(gone.status, 200, gone.text);
+    assertOciError(await call(path(d, 'team/doomed'), reg.basic), 404, 'MANIFEST_UNKNOWN');
   });
 });
 
