@@ -43,6 +43,7 @@ export class EnvelopeError extends Error {}
 
 // --- JWS
 
+const JWS_FIELDS = ['payload', 'protected', 'header', 'signature'];
 const JWS_ALGS = ['PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'];
 
 export function parseJws(bytes: Buffer): NotationEnvelope {
@@ -55,6 +56,9 @@ export function parseJws(bytes: Buffer): NotationEnvelope {
   if (!isRecord(jws) || typeof jws.protected !== 'string' || typeof jws.payload !== 'string' || typeof jws.signature !== 'string') {
     throw new EnvelopeError('the JWS envelope is not in flattened JSON serialization (protected, payload, signature)');
   }
+  // signature-envelope-jws.md: "no additional top level fields are supported" (e.g. a second signature).
+  const extra = Object.keys(jws).filter((k) => !JWS_FIELDS.includes(k));
+  if (extra.length > 0) throw new EnvelopeError(`the JWS envelope has fields a Notary Project envelope does not: ${extra.slice(0, 5).join(', ')}`);
   let header: unknown;
   try {
     header = JSON.parse(Buffer.from(jws.protected, 'base64url').toString('utf8'));

@@ -338,6 +338,7 @@ test('malformed input is an invalid signature with a reason, never a throw', asy
     ['notation-jws', Buffer.from('{"protected":"!!","payload":"","signature":""}')],
     ['notation-jws', Buffer.from(JSON.stringify({ ...JSON.parse(good.toString()), header: { x5c: ['bm90IGEgY2VydA=='] } }))],
     ['notation-jws', Buffer.from(JSON.stringify({ ...JSON.parse(good.toString()), header: {} }))],
+    ['notation-jws', Buffer.from(JSON.stringify({ ...JSON.parse(good.toString()), signatures: [] }))],
     ['notation-cose', Buffer.from([0xd2, 0x84, 0x40])],
     ['notation-cose', Buffer.from(cbor.encode(new Tag([1, 2, 3, 4], 18)))],
     ['notation-cose', Buffer.from(cbor.encode({ a: 1 }))],
