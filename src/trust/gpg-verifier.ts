@@ -31,6 +31,7 @@ export interface GpgVerifierOptions {
 export class GpgVerifier implements SignatureVerifier {
   readonly formats = ['simple-signing'] as const;
   private readonly hosts: Set<string> | undefined;
+  private readonly keyCache = new KeyCache();
 
   constructor(options: GpgVerifierOptions = {}) {
     this.hosts = options.registryHosts && new Set(options.registryHosts.map((h) => h.toLowerCase()));
@@ -42,7 +43,7 @@ export class GpgVerifier implements SignatureVerifier {
       if (parts.layers.length !== 1) return refuse(`a simple signature is one part, this one has ${parts.layers.length}`);
       const bytes = parts.layers[0]!.bytes;
       if (bytes.length > MAX_SIGNATURE_BYTES) return refuse(`the signature is ${bytes.length} bytes, more than the ${MAX_SIGNATURE_BYTES} accepted`);
-      const keys = await readKeys(material.gpgKeys);
+      const keys = await this.keyCache.keys(material.gpgKeys);
       if (keys.length === 0) return refuse("the project's trust policy has no GPG keys");
 
       let message: openpgp.Message<Uint8Array>;
@@ -133,17 +134,32 @@ export function parseDockerReference(reference: string): { host?: string; path: 
   return { host, path: rest, tag, digest };
 }
 
-/** The trust policy's keys; an armored block may hold several, a broken one trusts nothing. */
-async function readKeys(armored: TrustMaterial['gpgKeys']): Promise<openpgp.Key[]> {
-  const out: openpgp.Key[] = [];
-  for (const k of armored) {
-    try {
-      out.push(...(await openpgp.readKeys({ armoredKeys: k.armored })));
-    } catch {
-      // The trust policy's own validation names a key that does not parse.
-    }
+/**
+ * The trust policy's keys, parsed once per armored text (a key's text never changes meaning;
+ * parsing costs more than verifying). An armored block may hold several keys; a broken one trusts
+ * nothing. Bounded: the oldest entry goes first.
+ */
+class KeyCache {
+  private readonly entries = new Map<string, Promise<openpgp.Key[]>>();
+
+  constructor(private readonly max = 256) {}
+
+  async keys(armored: TrustMaterial['gpgKeys']): Promise<openpgp.Key[]> {
+    const out: openpgp.Key[] = [];
+    for (const k of armored) out.push(...(await this.read(k.armored)));
+    return out;
   }
-  return out;
+
+  private read(text: string): Promise<openpgp.Key[]> {
+    let keys = this.entries.get(text);
+    if (!keys) {
+      // The trust policy's own validation names a key that does not parse.
+      keys = openpgp.readKeys({ armoredKeys: text }).catch(() => []);
+      if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
+      this.entries.set(text, keys);
+    }
+    return keys;
+  }
 }
 
 /** For people: the key's first user id and its fingerprint. */

@@ -40,28 +40,51 @@ const FORBIDDEN_KU =
   x509.KeyUsageFlags.encipherOnly |
   x509.KeyUsageFlags.decipherOnly;
 
-/** Parses DER certificates; undefined if one of them is not a certificate. */
-export function parseChain(ders: Buffer[]): ChainCertificate[] | undefined {
-  try {
-    return ders.map((der) => ({ der, node: new NodeCertificate(der), parsed: new x509.X509Certificate(new Uint8Array(der)) }));
-  } catch {
-    return undefined;
-  }
-}
+/**
+ * Parsed certificates by their DER bytes, so that a signer's chain and a project's trust store are
+ * parsed once, not at every verification (@peculiar/x509 takes ~9 ms per certificate; a
+ * certificate never changes). Bounded: the oldest entry goes first.
+ */
+export class CertificateCache {
+  private readonly entries = new Map<string, ChainCertificate>();
 
-/** Parses PEM certificates of a trust store, skipping (and naming) the ones that do not parse. */
-export function parseTrustStore(certificates: ReadonlyArray<{ name: string; pem: string; kind: TrustStoreKind }>, kind: TrustStoreKind): ChainCertificate[] {
-  const out: ChainCertificate[] = [];
-  for (const c of certificates) {
-    if (c.kind !== kind) continue;
+  constructor(private readonly max = 512) {}
+
+  /** The parsed certificate (DER, or PEM text); throws if it is not one. */
+  parse(input: Buffer | string): ChainCertificate {
+    const key = typeof input === 'string' ? input : input.toString('base64');
+    let cert = this.entries.get(key);
+    if (!cert) {
+      const node = new NodeCertificate(input);
+      cert = { der: node.raw, node, parsed: new x509.X509Certificate(new Uint8Array(node.raw)) };
+      if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
+      this.entries.set(key, cert);
+    }
+    return cert;
+  }
+
+  /** Parses DER certificates; undefined if one of them is not a certificate. */
+  chain(ders: Buffer[]): ChainCertificate[] | undefined {
     try {
-      const node = new NodeCertificate(c.pem);
-      out.push({ der: node.raw, node, parsed: new x509.X509Certificate(new Uint8Array(node.raw)) });
+      return ders.map((der) => this.parse(der));
     } catch {
-      // A broken trust-store entry trusts nothing; the trust policy's own validation reports it.
+      return undefined;
     }
   }
-  return out;
+
+  /** Parses the PEM certificates of a trust store of one kind, skipping the ones that do not parse. */
+  trustStore(certificates: ReadonlyArray<{ name: string; pem: string; kind: TrustStoreKind }>, kind: TrustStoreKind): ChainCertificate[] {
+    const out: ChainCertificate[] = [];
+    for (const c of certificates) {
+      if (c.kind !== kind) continue;
+      try {
+        out.push(this.parse(c.pem));
+      } catch {
+        // A broken trust-store entry trusts nothing; the trust policy's own validation reports it.
+      }
+    }
+    return out;
+  }
 }
 
 /**

@@ -13,7 +13,7 @@
 // digest cannot exist). Verification plugins (`io.cncf.notary.verificationPlugin`) are unknown
 // critical headers here, so such signatures are invalid rather than half checked.
 import type { FoundSignature, SignatureParts, SignatureVerifier, TrustMaterial, VerificationResult } from './signatures.js';
-import { algorithmForKey, checkChain, matchesIdentity, parseChain, parseTrustStore, type TrustStoreKind } from './notation-certificates.js';
+import { algorithmForKey, CertificateCache, checkChain, matchesIdentity, type TrustStoreKind } from './notation-certificates.js';
 import { EnvelopeError, KNOWN_CRITICAL, HEADER_AUTHENTIC_SIGNING_TIME, HEADER_EXPIRY, HEADER_SIGNING_SCHEME, NOTARY_PAYLOAD_TYPE, parseCose, parseJws, type NotationEnvelope } from './notation-envelope.js';
 
 export const MEDIA_TYPE_JWS = 'application/jose+json';
@@ -31,6 +31,7 @@ export interface NotationVerifierOptions {
 export class NotationVerifier implements SignatureVerifier {
   readonly formats = ['notation-jws', 'notation-cose'] as const;
   private readonly now: () => Date;
+  private readonly certificates = new CertificateCache();
 
   constructor(options: NotationVerifierOptions = {}) {
     this.now = options.now ?? (() => new Date());
@@ -66,7 +67,7 @@ export class NotationVerifier implements SignatureVerifier {
     const kind = SCHEMES[env.signingScheme as string]!;
     const signingTime = (kind === 'ca' ? env.signingTime : env.authenticSigningTime)!;
 
-    const chain = parseChain(env.chain);
+    const chain = this.certificates.chain(env.chain);
     if (!chain || chain.length === 0) return refuse('the certificate chain of the envelope does not parse as X.509 certificates');
     const leaf = chain[0]!;
     const signer = leaf.parsed.subject;
@@ -79,7 +80,7 @@ export class NotationVerifier implements SignatureVerifier {
     if (target !== subjectDigest) return refuse(`the signature is for ${target}, not for ${subjectDigest}`, signer);
 
     const now = this.now();
-    const trusted = parseTrustStore(material.notation.certificates, kind);
+    const trusted = this.certificates.trustStore(material.notation.certificates, kind);
     if (trusted.length === 0) return refuse(`the project's trust policy has no ${kind === 'ca' ? 'ca' : 'signingAuthority'} certificates for notation signatures`, signer);
     // When the certificates must be valid. notary.x509 without a trusted timestamp (TSA
     // counter-signatures are not verified here): now, as the specification says, and also at the
