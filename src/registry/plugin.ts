@@ -1,4 +1,5 @@
-// The OCI Distribution API as one encapsulated Fastify plugin: it owns the /v2/ routes, leaves
+// The OCI Distribution API as one encapsulated Fastify plugin: it owns the /v2/ routes (and
+// /extensions/v2/, containers/image's signatures extension, when it is on), leaves
 // request bodies as raw streams, authorizes every request in one hook, dispatches on the parsed
 // route, and writes every error as the spec's {"errors":[...]} JSON.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
