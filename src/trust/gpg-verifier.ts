@@ -22,6 +22,13 @@ import type { FoundSignature, SignatureParts, SignatureVerifier, TrustMaterial, 
 export const SIGNATURE_TYPE_ATOMIC = 'atomic container signature';
 /** A signature larger than this is refused unread (a GPG signature of the JSON is well under 4 KiB). */
 const MAX_SIGNATURE_BYTES = 64 * 1024;
+/**
+ * The most the signed data may decompress to. GnuPG compresses what it signs, and a few hundred
+ * bytes of bzip2 inflate to gigabytes: without a bound, one pushed signature costs seconds and
+ * hundreds of megabytes at every verification. A containers-signature document is under 1 KiB.
+ */
+const MAX_SIGNED_DATA_BYTES = 64 * 1024;
+const PGP_CONFIG = { maxDecompressedMessageSize: MAX_SIGNED_DATA_BYTES };
 
 export interface GpgVerifierOptions {
   /** Host names (with port where not 443) a docker-reference may name; any host when absent. */
@@ -48,11 +55,16 @@ export class GpgVerifier implements SignatureVerifier {
 
       let message: openpgp.Message<Uint8Array>;
       try {
-        message = await openpgp.readMessage({ binaryMessage: bytes });
-      } catch {
-        return refuse('the signature is not an OpenPGP message');
+        message = await openpgp.readMessage({ binaryMessage: bytes, config: PGP_CONFIG });
+      } catch (err) {
+        return refuse(`the signature is not a readable OpenPGP message: ${(err as Error).message}`);
       }
-      const result = await openpgp.verify({ message, verificationKeys: keys, format: 'binary' });
+      let result: openpgp.VerifyMessageResult<Uint8Array>;
+      try {
+        result = await openpgp.verify({ message, verificationKeys: keys, format: 'binary', config: PGP_CONFIG });
+      } catch (err) {
+        return refuse(`the OpenPGP message cannot be read: ${(err as Error).message}`);
+      }
       if (result.signatures.length !== 1) return refuse(`the OpenPGP message has ${result.signatures.length} signatures; a simple signature has exactly one`);
       const sig = result.signatures[0]!;
       const key = keys.find((k) => k.getKeyIDs().some((id) => id.equals(sig.keyID)));

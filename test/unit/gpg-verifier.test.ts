@@ -152,6 +152,20 @@ test('docker references split as Docker splits them', () => {
   assert.equal(parseDockerReference(''), undefined);
 });
 
+test('a compression bomb (10 MB of zeros signed by GnuPG with bzip2, a few hundred bytes) is refused without inflating it', async () => {
+  const file = path.join(tmp, 'zeros');
+  await writeFile(file, Buffer.alloc(10_000_000));
+  await runOk('gpg', ['--batch', '--yes', '--local-user', gpgFpr, '--compress-algo', 'bzip2', '-z', '9', '--output', `${file}.sig`, '--sign', file], { env: { ...process.env, GNUPGHOME: gnupg } });
+  const { readFile } = await import('node:fs/promises');
+  const bomb = await readFile(`${file}.sig`);
+  assert.ok(bomb.length < 2048, `${bomb.length} bytes`);
+  const before = process.memoryUsage().rss;
+  const r = await verify(bomb, material(gpgPub));
+  assert.equal(r.verified, false);
+  assert.match(r.reason!, /decompress|too large|exceed/i, r.reason);
+  assert.ok(process.memoryUsage().rss - before < 5_000_000, 'the 10 MB were not inflated');
+});
+
 test('malformed input, two signatures, or a detached signature: invalid with a reason, never a throw', async () => {
   const m = material(key.publicKey, otherKey.publicKey);
   const two = await pgpSign(doc(), [key.privateKey, otherKey.privateKey]);
