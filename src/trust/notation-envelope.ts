@@ -8,6 +8,7 @@
 import { constants, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { Decoder, Encoder, Tag } from 'cbor-x';
 import { flattenedVerify, type FlattenedJWS } from 'jose';
+import { assertDefiniteCbor } from './notation-cbor.js';
 
 export const NOTARY_PAYLOAD_TYPE = 'application/vnd.cncf.notary.payload.v1+json';
 export const HEADER_SIGNING_SCHEME = 'io.cncf.notary.signingScheme';
@@ -127,9 +128,10 @@ const encoder = new Encoder({ mapsAsObjects: false, useRecords: false });
 export function parseCose(bytes: Buffer): NotationEnvelope {
   let message: unknown;
   try {
+    assertDefiniteCbor(bytes);
     message = decoder.decode(bytes);
-  } catch {
-    throw new EnvelopeError('the COSE envelope is not CBOR');
+  } catch (err) {
+    throw new EnvelopeError(`the COSE envelope is not well-formed CBOR: ${(err as Error).message}`);
   }
   if (!(message instanceof Tag) || message.tag !== COSE_TAG_SIGN1) throw new EnvelopeError('the COSE envelope is not a COSE_Sign1_Tagged message (CBOR tag 18)');
   const parts = message.value as unknown;
@@ -140,9 +142,10 @@ export function parseCose(bytes: Buffer): NotationEnvelope {
   }
   let header: unknown;
   try {
+    assertDefiniteCbor(protectedBytes);
     header = decoder.decode(protectedBytes);
-  } catch {
-    throw new EnvelopeError('the COSE protected header is not CBOR');
+  } catch (err) {
+    throw new EnvelopeError(`the COSE protected header is not well-formed CBOR: ${(err as Error).message}`);
   }
   if (!(header instanceof Map)) throw new EnvelopeError('the COSE protected header is not a map');
   const algId = header.get(LABEL_ALG);

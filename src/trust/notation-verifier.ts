@@ -20,6 +20,8 @@ export const MEDIA_TYPE_JWS = 'application/jose+json';
 export const MEDIA_TYPE_COSE = 'application/cose';
 /** An envelope larger than this is refused unread (real ones are a few kilobytes). */
 const MAX_ENVELOPE_BYTES = 1024 * 1024;
+/** Longer chains are refused unparsed: each certificate costs a parse, and real chains have two or three. */
+const MAX_CHAIN_LENGTH = 10;
 
 const SCHEMES: Record<string, TrustStoreKind> = { 'notary.x509': 'ca', 'notary.x509.signingAuthority': 'signingAuthority' };
 
@@ -67,6 +69,7 @@ export class NotationVerifier implements SignatureVerifier {
     const kind = SCHEMES[env.signingScheme as string]!;
     const signingTime = (kind === 'ca' ? env.signingTime : env.authenticSigningTime)!;
 
+    if (env.chain.length > MAX_CHAIN_LENGTH) return refuse(`the certificate chain has ${env.chain.length} certificates, more than the ${MAX_CHAIN_LENGTH} accepted`);
     const chain = this.certificates.chain(env.chain);
     if (!chain || chain.length === 0) return refuse('the certificate chain of the envelope does not parse as X.509 certificates');
     const leaf = chain[0]!;

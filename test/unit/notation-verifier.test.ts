@@ -343,13 +343,22 @@ test('malformed input is an invalid signature with a reason, never a throw', asy
     ['notation-cose', Buffer.from(cbor.encode(new Tag([1, 2, 3, 4], 18)))],
     ['notation-cose', Buffer.from(cbor.encode({ a: 1 }))],
     ['notation-cose', good],
+    // Framing cbor-x would spend a minute on (an unclosed indefinite-length array), deep nesting,
+    // a map that declares more entries than there are bytes, trailing data.
+    ['notation-cose', Buffer.from([0xd2, 0x9f, 0x00, 0x00])],
+    ['notation-cose', Buffer.concat([Buffer.from([0xd2]), Buffer.alloc(100_000, 0x81), Buffer.from([0x00])])],
+    ['notation-cose', Buffer.from([0xd2, 0xba, 0x7f, 0xff, 0xff, 0xff, 0x00])],
+    ['notation-cose', Buffer.concat([await coseEnvelope(leaf, [leaf, root]), Buffer.from([0x00])])],
+    ['notation-jws', Buffer.from(JSON.stringify({ ...JSON.parse(good.toString()), header: { x5c: Array(11).fill(Buffer.from(leaf.cert.rawData).toString('base64')) } }))],
     ['notation-jws', { layers: [] }],
     ['notation-jws', { layers: [{ mediaType: 'application/cose', digest: 'sha256:0', annotations: {}, bytes: good }] }],
   ];
   for (const [format, input] of cases) {
     const parts = Buffer.isBuffer(input) ? found(format, input).parts : input;
+    const started = performance.now();
     const r = await verifier.verify(found(format, Buffer.alloc(0)).sig, parts, SUBJECT, material([root]));
     assert.equal(r.verified, false);
     assert.ok(r.reason && r.reason.length > 10, `a reason for ${format}: ${r.reason}`);
+    assert.ok(performance.now() - started < 1000, `refused quickly: ${r.reason}`);
   }
 });
