@@ -18,10 +18,11 @@
 // host names the path as is (no "docker.io/library/" expansion: minato's names are its own).
 import * as openpgp from 'openpgp';
 import type { FoundSignature, SignatureParts, SignatureVerifier, TrustMaterial, VerificationResult } from './signatures.js';
+import { SIMPLE_SIGNATURE_MAX_BYTES } from './simple-signing.js';
 
 export const SIGNATURE_TYPE_ATOMIC = 'atomic container signature';
-/** A signature larger than this is refused unread (a GPG signature of the JSON is well under 4 KiB). */
-const MAX_SIGNATURE_BYTES = 64 * 1024;
+/** A signature larger than this is refused unread (as the extension refuses to store it). */
+const MAX_SIGNATURE_BYTES = SIMPLE_SIGNATURE_MAX_BYTES;
 /**
  * The most the signed data may decompress to. GnuPG compresses what it signs, and a few hundred
  * bytes of bzip2 inflate to gigabytes: without a bound, one pushed signature costs seconds and

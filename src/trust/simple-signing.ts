@@ -16,6 +16,9 @@ import type { SimpleSignatureStore } from './simple-signing-store.js';
 /** The media type a simple signature's one part is given (containers/image's own name for the format). */
 export const SIMPLE_SIGNATURE_MEDIA_TYPE = 'application/vnd.containers.signature.v1';
 
+/** The largest signature stored (and verified, gpg-verifier.ts): a GPG signature of the document is under 4 KiB. */
+export const SIMPLE_SIGNATURE_MAX_BYTES = 64 * 1024;
+
 /** What a client names a signature: `<manifest digest>@<suffix>` (containers/image: 32 random hex digits). */
 const NAME_SUFFIX = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -52,6 +55,9 @@ export class SimpleSignatures {
     parseDigest(manifestDigest);
     const named = signatures.map((s) => ({ name: s.name ?? '', content: s.content }));
     for (const s of named) {
+      if (s.content.length === 0 || s.content.length > SIMPLE_SIGNATURE_MAX_BYTES) {
+        throw new OciError('SIZE_INVALID', `a signature must be 1 to ${SIMPLE_SIGNATURE_MAX_BYTES} bytes, this one is ${s.content.length}`);
+      }
       if (s.name === '') continue;
       const at = s.name.indexOf('@');
       if (at < 0 || s.name.slice(0, at) !== manifestDigest || !NAME_SUFFIX.test(s.name.slice(at + 1))) {

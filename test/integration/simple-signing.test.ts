@@ -103,6 +103,7 @@ describe('the signatures extension over HTTP', () => {
       [{ signatures: [] }, 400, 'UNSUPPORTED', /non-empty/],
       [signatureObject(digest, randomBytes(10), `sha256:${'0'.repeat(64)}@abc`), 400, 'DIGEST_INVALID', /name must be/],
       [{ schemaVersion: 2, type: 'atomic', content: randomBytes(300 * 1024).toString('base64') }, 413, 'SIZE_INVALID', /at most/],
+      [{ schemaVersion: 2, type: 'atomic', content: randomBytes(65 * 1024).toString('base64') }, 400, 'SIZE_INVALID', /1 to 65536 bytes/],
     ];
     for (const [body, status, code, message] of cases) {
       const res = await call(path(digest), reg.basic, 'PUT', body);
