@@ -14,7 +14,8 @@ set -euo pipefail
 # postgresql-15 (initdb, pg_ctl outside PATH): the scale-out metadata store; ceph-mon, ceph-osd,
 # radosgw, ceph-common: a one-node Ceph whose radosgw is the S3 server; haproxy: the load balancer
 # in front of several replicas; rsyslog (rsyslogd): the syslog server audit forwarding is sent to;
-# chromium (driven by playwright-core): the browser the web UI's end-to-end tests run in.
+# chromium (driven by playwright-core): the browser the web UI's end-to-end tests run in. gpg (and
+# gpgconf): the keys and signatures of simple signing (skopeo/podman --sign-by).
 # zstd, rpm (rpm, rpmbuild): the scanner tests compress layers with zstd and make a real rpmdb.
 PEERS=(
   skopeo:skopeo podman:podman nginx:nginx openssl:openssl curl:curl jq:jq tar:tar gzip:gzip
@@ -23,7 +24,7 @@ PEERS=(
   dockerd:docker.io ctr:docker.io busybox:busybox-static
   /usr/lib/postgresql/15/bin/initdb:postgresql-15 ceph-mon:ceph-mon ceph-osd:ceph-osd radosgw:radosgw
   radosgw-admin:ceph-common monmaptool:ceph-base haproxy:haproxy rsyslogd:rsyslog
-  chromium:chromium
+  chromium:chromium gpg:gpg gpgconf:gpgconf
   zstd:zstd rpm:rpm rpmbuild:rpm
 )
 EXTRA_PACKAGES=(ca-certificates fonts-dejavu-core)

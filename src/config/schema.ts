@@ -271,6 +271,12 @@ export const configSchema = z.strictObject({
       maxManifestBytes: z.number().int().positive().default(4 * 1024 * 1024).describe('Largest manifest accepted (413 above).'),
       uploadPurgeAgeSeconds: duration.default(24 * 3600).describe('Uploads with no activity for this long are deleted.'),
       uploadPurgeIntervalSeconds: duration.default(3600).describe('How often abandoned uploads are looked for. 0 disables purging.'),
+      signatureExtension: z
+        .boolean()
+        .default(true)
+        .describe(
+          'Serve the simple-signing extension (/extensions/v2/<name>/signatures/<digest>, advertised by X-Registry-Supports-Signatures: 1): skopeo and podman --sign-by then store and read GPG signatures in the registry instead of a lookaside. Storing needs push, reading pull. Off: clients use their configured lookaside.',
+        ),
     })
     .prefault({})
     .describe('OCI Distribution API behaviour.'),

@@ -471,6 +471,29 @@ const migrations: Record<string, DialectMigration> = {
       for (const table of ['retention_tasks', 'retention_policies', 'immutable_rules']) await db.schema.dropTable(table).execute();
     },
   },
+  // Simple signatures (containers/image's X-Registry-Supports-Signatures extension: skopeo and
+  // podman --sign-by): the signature bytes a client stored for a manifest of a repository, with
+  // the name it gave and the sha256 of the bytes (identical content is stored once). The foreign
+  // key deletes them with their manifest, whatever deletes it (a DELETE, garbage collection,
+  // retention, a repository's removal), in the same transaction.
+  '0010_simple_signatures': {
+    async up(db: Kysely<any>, t: ColumnTypes) {
+      await t
+        .id(db.schema.createTable('simple_signatures'), 'id', true)
+        .addColumn('repository_id', 'integer', (c) => c.notNull())
+        .addColumn('manifest_digest', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('content', t.bytes, (c) => c.notNull())
+        .addColumn('content_digest', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addForeignKeyConstraint('simple_signatures_manifest', ['repository_id', 'manifest_digest'], 'manifests', ['repository_id', 'digest'], (fk) => fk.onDelete('cascade'))
+        .execute();
+      await db.schema.createIndex('simple_signatures_content').on('simple_signatures').columns(['repository_id', 'manifest_digest', 'content_digest']).unique().execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('simple_signatures').execute();
+    },
+  },
 };
 
 /**

@@ -258,6 +258,19 @@ export interface RetentionTasksTable {
   log: Generated<string>;
 }
 
+/** A simple signature (containers-signature(5)) stored through the signatures extension; goes with its manifest. */
+export interface SimpleSignaturesTable {
+  id: Generated<number>;
+  repository_id: number;
+  manifest_digest: string;
+  /** The client's name for it: `<manifest digest>@<32 hex>`. */
+  name: string;
+  content: Buffer;
+  /** `sha256:` of `content`: identical signatures are stored once per manifest. */
+  content_digest: string;
+  created_at: number;
+}
+
 export interface Database {
   blob_deletions: BlobDeletionsTable;
   repositories: RepositoriesTable;
@@ -285,4 +298,5 @@ export interface Database {
   immutable_rules: ImmutableRulesTable;
   retention_policies: RetentionPoliciesTable;
   retention_tasks: RetentionTasksTable;
+  simple_signatures: SimpleSignaturesTable;
 }

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Artifacts } from '../core/artifacts.js';
 import type { UploadSessions } from '../core/upload-sessions.js';
+import type { SimpleSignatures } from '../trust/simple-signing.js';
 import type { Caller } from '../policy/policy.js';
 import type { Actor } from '../events/events.js';
 import { RegistryError, type ErrorCode } from './errors.js';
@@ -19,6 +20,8 @@ export interface RegistryDeps {
   artifacts: Artifacts;
   auth: Authenticator;
   options: RegistryOptions;
+  /** The signatures extension (simple signing); absent when registry.signatureExtension is off. */
+  signatures?: SimpleSignatures;
   /** Location header for an API path: absolute when the external URL is known, else relative. */
   location(request: FastifyRequest, path: string): string;
   /** The client's address (behind a trusted proxy, the one it forwarded), for the login throttle and events. */
@@ -78,6 +81,23 @@ export function queryParam(request: FastifyRequest, name: string, code: ErrorCod
   const value = (request.query as Record<string, string | string[] | undefined>)[name];
   if (value === undefined || typeof value === 'string') return value;
   throw new RegistryError(code, `query parameter "${name}" must be given once, not ${value.length} times`, { parameter: name }, { status: 400 });
+}
+
+/**
+ * Reads a small request body whole, bounded: the declared length is checked first, the limit
+ * again while reading (a client may send more than it declared, or no length at all).
+ */
+export async function readBoundedBody(request: FastifyRequest, limit: number, tooLarge: () => Error): Promise<Buffer> {
+  const declared = Number(request.headers['content-length'] ?? 0);
+  if (declared > limit) throw tooLarge();
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of request.raw as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > limit) throw tooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, total);
 }
 
 export function hasBody(request: FastifyRequest): boolean {

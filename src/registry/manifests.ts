@@ -2,7 +2,7 @@
 // manifests", "Pushing manifests", "Deleting manifests and tags"). Each handler parses, calls one
 // use case of core/artifacts.ts, and writes the response.
 import type { FastifyRequest } from 'fastify';
-import { apiPath, callerOf, type Handler } from './context.js';
+import { apiPath, callerOf, readBoundedBody, type Handler } from './context.js';
 import { RegistryError } from './errors.js';
 
 export const headManifest: Handler<'manifest'> = async (request, reply, route, deps) => {
@@ -37,16 +37,7 @@ export const deleteManifest: Handler<'manifest'> = async (request, reply, route,
 
 /** Reads the whole manifest (bounded: manifests are small, and the limit is enforced while reading). */
 async function readManifestBody(request: FastifyRequest, limit: number): Promise<Buffer> {
-  const tooLarge = () => new RegistryError('MANIFEST_TOO_LARGE', `manifest exceeds the limit of ${limit} bytes`, { limit });
-  const declared = Number(request.headers['content-length'] ?? 0);
-  if (declared > limit) throw tooLarge();
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of request.raw as AsyncIterable<Buffer>) {
-    total += chunk.length;
-    if (total > limit) throw tooLarge();
-    chunks.push(chunk);
-  }
-  if (total === 0) throw new RegistryError('MANIFEST_INVALID', 'manifest body is empty');
-  return Buffer.concat(chunks, total);
+  const body = await readBoundedBody(request, limit, () => new RegistryError('MANIFEST_TOO_LARGE', `manifest exceeds the limit of ${limit} bytes`, { limit }));
+  if (body.length === 0) throw new RegistryError('MANIFEST_INVALID', 'manifest body is empty');
+  return body;
 }

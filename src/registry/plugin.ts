@@ -1,4 +1,5 @@
-// The OCI Distribution API as one encapsulated Fastify plugin: it owns the /v2/ routes, leaves
+// The OCI Distribution API as one encapsulated Fastify plugin: it owns the /v2/ routes (and
+// /extensions/v2/, containers/image's signatures extension, when it is on), leaves
 // request bodies as raw streams, authorizes every request in one hook, dispatches on the parsed
 // route, and writes every error as the spec's {"errors":[...]} JSON.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -13,7 +14,8 @@ import { OciError } from '../oci/errors.js';
 import { errorBody, fromOciError, RegistryError } from './errors.js';
 import { listCatalog, listReferrers, listTags } from './listings.js';
 import { deleteManifest, getManifest, headManifest, putManifest } from './manifests.js';
-import { matchRoute, requiredAccess, targetPath, type OciRoute } from './routes.js';
+import { matchTarget, requiredAccess, SIGNATURES_PREFIX, targetPath, type OciRoute } from './routes.js';
+import { getSignatures, putSignatures } from './simple-signing-routes.js';
 import { cancelUpload, getUpload, patchUpload, putUpload, startUpload } from './uploads.js';
 
 declare module 'fastify' {
@@ -49,6 +51,7 @@ const HANDLERS: Record<OciRoute['kind'], Record<string, AnyHandler>> = {
   blob: { GET: getBlob, HEAD: headBlob, DELETE: deleteBlob } as Record<string, AnyHandler>,
   uploads: { POST: startUpload } as Record<string, AnyHandler>,
   upload: { GET: getUpload, PATCH: patchUpload, PUT: putUpload, DELETE: cancelUpload } as Record<string, AnyHandler>,
+  signatures: { GET: getSignatures, PUT: putSignatures } as Record<string, AnyHandler>,
 };
 
 export async function registryPlugin(app: FastifyInstance, opts: RegistryPluginOptions): Promise<void> {
@@ -89,10 +92,13 @@ export async function registryPlugin(app: FastifyInstance, opts: RegistryPluginO
   // verified recently) is decided synchronously and costs no promise; only the slow path awaits.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('Docker-Distribution-API-Version', 'registry/2.0');
+    // containers/image reads this from its /v2/ ping, and then stores and reads simple
+    // signatures through /extensions/v2/ instead of a lookaside (docker_client.go).
+    if (deps.signatures) reply.header('X-Registry-Supports-Signatures', '1');
     let need: Need | null;
     let cached: Decision | undefined;
     try {
-      const route = matchRoute(targetPath(request.raw.url ?? '').slice('/v2/'.length));
+      const route = matchTarget(targetPath(request.raw.url ?? ''));
       if (!route) return done(new RegistryError('NAME_UNKNOWN', 'no such API endpoint', undefined, { status: 404 }));
       request.oci = route;
       need = requiredAccess(route, request.method);
@@ -116,6 +122,7 @@ export async function registryPlugin(app: FastifyInstance, opts: RegistryPluginO
   const methods = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
   app.route({ method: [...methods], url: '/v2/', handler: dispatch });
   app.route({ method: [...methods], url: '/v2/*', handler: dispatch });
+  if (deps.signatures) app.route({ method: [...methods], url: `${SIGNATURES_PREFIX}*`, handler: dispatch });
 
   app.setErrorHandler(async (err, request, reply) => {
     const e = toRegistryError(err);

@@ -13,7 +13,12 @@ export type OciRoute =
   | { kind: 'blob'; name: string; digest: string }
   | { kind: 'uploads'; name: string }
   | { kind: 'upload'; name: string; id: string }
-  | { kind: 'referrers'; name: string; digest: string };
+  | { kind: 'referrers'; name: string; digest: string }
+  // containers/image's signatures extension: /extensions/v2/<name>/signatures/<digest>
+  | { kind: 'signatures'; name: string; digest: string };
+
+/** Where containers/image looks for the signatures extension (docker_client.go extensionsSignaturePath). */
+export const SIGNATURES_PREFIX = '/extensions/v2/';
 
 /**
  * A request target in origin form ("/v2/...?n=1"). An absolute-form target
@@ -42,17 +47,34 @@ export function targetPath(target: string): string {
 export function matchRoute(rest: string): OciRoute | undefined {
   if (rest === '') return { kind: 'base' };
   if (rest === '_catalog') return { kind: 'catalog' };
-  let path = rest;
-  if (rest.includes('%')) {
-    try {
-      path = decodeURIComponent(rest);
-    } catch {
-      throw new RegistryError('NAME_INVALID', 'malformed percent-encoding in the path');
-    }
-  }
-  const route = resourceOf(path);
+  const route = resourceOf(decodePath(rest));
   if (route && 'name' in route) assertName(route.name);
   return route;
+}
+
+/** A request path of the registry plugin: /v2/... or the signatures extension's. */
+export function matchTarget(path: string): OciRoute | undefined {
+  if (path.startsWith(SIGNATURES_PREFIX)) {
+    // "<name>/signatures/<digest>"; the name has slashes, the digest none.
+    const rest = decodePath(path.slice(SIGNATURES_PREFIX.length));
+    const cut = rest.lastIndexOf('/signatures/');
+    if (cut <= 0) return undefined;
+    const digest = rest.slice(cut + '/signatures/'.length);
+    if (digest === '' || digest.includes('/')) return undefined;
+    const name = rest.slice(0, cut);
+    assertName(name);
+    return { kind: 'signatures', name, digest };
+  }
+  return matchRoute(path.slice('/v2/'.length));
+}
+
+function decodePath(rest: string): string {
+  if (!rest.includes('%')) return rest;
+  try {
+    return decodeURIComponent(rest);
+  } catch {
+    throw new RegistryError('NAME_INVALID', 'malformed percent-encoding in the path');
+  }
 }
 
 function resourceOf(path: string): OciRoute | undefined {

@@ -43,6 +43,8 @@ import { composeScrub } from './compose-scrub.js';
 import { applySchedule, gcJob, loadSchedule } from '../gc/gc-job.js';
 import { Retention } from '../core/retention.js';
 import { RepositoryFacts } from '../retention/repository-facts.js';
+import { SimpleSignatures } from '../trust/simple-signing.js';
+import { SimpleSignatureStore } from '../trust/simple-signing-store.js';
 
 /** How long a stop waits for requests in flight before it closes their connections. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -259,6 +261,8 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     gc: { job: gc, kv: shared.coordination.kv },
     retention,
   });
+  // Simple signatures (the signatures extension); trust/simple-signing.ts's SimpleSigningSource reads the same store.
+  const simpleSignatureStore = new SimpleSignatureStore(core.db, writes);
   const uiFiles = config.ui.enabled ? await loadUiFiles() : undefined;
   if (config.ui.enabled && !uiFiles) log.warn('the web UI is not built (dist/ui is missing): / says so; run `npm run build` to build it, or set ui.enabled: false');
   const app = await buildApp({
@@ -269,6 +273,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
       uploads: core.uploads,
       artifacts: core.artifacts,
       auth,
+      signatures: config.registry.signatureExtension ? new SimpleSignatures(simpleSignatureStore) : undefined,
       options: {
         maxManifestBytes: config.registry.maxManifestBytes,
         redirectTtlSeconds: config.storage.driver.kind === 's3' && config.storage.driver.redirect.enabled ? config.storage.driver.redirect.ttlSeconds : undefined,

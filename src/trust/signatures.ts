@@ -28,6 +28,11 @@ export interface FoundSignature {
   /** Where it was found, for people: `referrer`, `tag sha256-….sig`, `extension signature-1`. */
   location: string;
   /**
+   * The repository it was found in, when its verifier needs it: a simple signature names the
+   * image it is for (`critical.identity.docker-reference`), which must be this repository.
+   */
+  repository?: string;
+  /**
    * The signature's parts, read from the blob store on demand. For manifest-based signatures:
    * the manifest bytes and, for each layer, its descriptor and bytes (digest checked by the
    * source). For simple signing: one part, the signature blob.
