@@ -258,6 +258,15 @@ export interface RetentionTasksTable {
   log: Generated<string>;
 }
 
+/** A project's trust policy (migration 0009): enforcement level and trust material as JSON (trust/trust-policy-store.ts). */
+export interface TrustPoliciesTable {
+  project_id: number;
+  level: string;
+  material: string;
+  version: number;
+  updated_at: number;
+}
+
 export interface Database {
   blob_deletions: BlobDeletionsTable;
   repositories: RepositoriesTable;
@@ -285,4 +294,5 @@ export interface Database {
   immutable_rules: ImmutableRulesTable;
   retention_policies: RetentionPoliciesTable;
   retention_tasks: RetentionTasksTable;
+  trust_policies: TrustPoliciesTable;
 }
