@@ -76,6 +76,33 @@ export class TrustPolicyStore {
     return policyOf(row ?? {});
   }
 
+  /** The manifests of the repository that reference `digest` as a child (the indexes over it). One query. */
+  async parentsOf(repository: string, digest: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('manifest_references as mr')
+      .innerJoin('repositories as r', 'r.id', 'mr.repository_id')
+      .innerJoin('manifests as m', (j) => j.onRef('m.repository_id', '=', 'mr.repository_id').onRef('m.digest', '=', 'mr.manifest_digest'))
+      .select('mr.manifest_digest')
+      .where('r.name', '=', repository)
+      .where('mr.child_digest', '=', digest)
+      .limit(16)
+      .execute();
+    return rows.map((r) => r.manifest_digest);
+  }
+
+  /** The tags of a manifest of a repository (committed state). */
+  async tagsOf(repository: string, digest: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('tags as t')
+      .innerJoin('repositories as r', 'r.id', 't.repository_id')
+      .select('t.name')
+      .where('r.name', '=', repository)
+      .where('t.digest', '=', digest)
+      .limit(100)
+      .execute();
+    return rows.map((r) => r.name);
+  }
+
   /**
    * Replaces a project's policy with `change(current)` (validated by the caller), bumping its
    * version, with its event, in one transaction. Returns the stored policy.
