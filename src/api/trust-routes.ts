@@ -153,7 +153,7 @@ export function trustRoutes(deps: TrustRoutesDeps): ApiRoute[] {
       operationId: 'getTrustPolicy',
       summary: "A project's trust policy (minato)",
       tag: 'trust',
-      access: access.project('metadata', 'read', project),
+      access: access.project('project', 'read', project),
       params: projectParams,
       responses: { 200: { description: 'The policy (level off and nothing trusted when none was set).', schema: TrustPolicy } },
       errors: [404],
