@@ -4,6 +4,8 @@
 // blocks; a keyless trusted root must be JSON with certificate authorities; names are unique.
 // A bad item is refused with INVALID (400) naming it and what is wrong.
 import { createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { TrustedRoot } from '@sigstore/protobuf-specs';
+import { toTrustMaterial } from '@sigstore/verify';
 import { invalid } from '../util/domain-error.js';
 import type { StoredMaterial } from './trust-policy-store.js';
 
@@ -74,6 +76,12 @@ export function checkMaterial(project: string, material: StoredMaterial): void {
     }
     const cas = (parsed as { certificateAuthorities?: unknown }).certificateAuthorities;
     if (!Array.isArray(cas) || cas.length === 0) throw invalid('the keyless trusted root has no certificateAuthorities (a sigstore trusted_root.json lists Fulcio under them)');
+    try {
+      // What the verifier will do with it: certificates and keys must parse.
+      toTrustMaterial(TrustedRoot.fromJSON(parsed));
+    } catch (err) {
+      throw invalid(`the keyless trusted root cannot be read: ${(err as Error).message}`.slice(0, 300));
+    }
   }
   for (const id of material.keyless.identities) {
     if (!id.issuer || !id.subject) throw invalid('a keyless identity needs an issuer and a subject');

@@ -13,8 +13,8 @@ import { SYSTEM_ACTOR } from '../../src/events/events.js';
 import { assertOciError, request, type Response } from '../helpers/http.js';
 import { pushImage, pushIndex } from '../helpers/oci.js';
 import { apiClient, assertApiError, type ApiClient } from '../helpers/openapi.js';
-import { startTestRegistry, type TestRegistry } from '../helpers/registry.js';
-import { cosignPayload, makeKey, pushBundle, pushCosignSignature, sigstoreBundle, signWith, statement, type TestKey } from '../helpers/signatures.js';
+import { startTestRegistry, tempDir, type TestRegistry } from '../helpers/registry.js';
+import { cosignPayload, makeKey, makeKeylessPki, pushBundle, pushCosignSignature, sigstoreBundle, signWith, statement, type TestKey } from '../helpers/signatures.js';
 
 describe('signatures: trust policy and the pull gate', () => {
   let reg: TestRegistry;
@@ -145,6 +145,26 @@ describe('signatures: trust policy and the pull gate', () => {
     assert.match((await pull('demo/app', 'v1')).text, /1 signature found, cosign — wrong key/);
     await setPolicy('demo', 'enforce', [{ name: 'other', pem: other.pem }, { name: 'ci', pem: ci.pem }]);
     assert.equal((await pull('demo/app', 'v1')).status, 200);
+  });
+
+  test('keyless: a bundle whose certificate chains to the trusted root with a trusted identity is served; another identity is refused', async () => {
+    const pki = await makeKeylessPki(await tempDir());
+    const identity = { issuer: 'https://issuer.example', subject: 'release@example.com' };
+    const put = await admin('PUT', '/api/v2.0/projects/demo/trust', { json: { level: 'enforce', public_keys: [{ name: 'ci', pem: ci.pem }], keyless: { trusted_root_json: pki.trustedRootJson, identities: [identity] } } });
+    assert.equal(put.status, 200, put.text);
+    assertApiError(await admin('PUT', '/api/v2.0/projects/demo/trust', { json: { level: 'enforce', keyless: { trusted_root_json: '{"certificateAuthorities":[{"certChain":{"certificates":[{"rawBytes":"AAAA"}]}}]}', identities: [] } } }), 400, 'BAD_REQUEST');
+    const good = await pushImage(reg.url, devAuth, 'demo/keyless', 'good', 'kl-1');
+    const bad = await pushImage(reg.url, devAuth, 'demo/keyless', 'bad', 'kl-2');
+    await pushBundle(reg.url, devAuth, 'demo/keyless', good, await pki.bundle(statement(good.digest), { san: identity.subject, issuer: identity.issuer }));
+    await pushBundle(reg.url, devAuth, 'demo/keyless', bad, await pki.bundle(statement(bad.digest), { san: 'mallory@example.com', issuer: identity.issuer }));
+    assert.equal((await pull('demo/keyless', 'good')).status, 200);
+    const refused = await pull('demo/keyless', 'bad');
+    assertOciError(refused, 403, 'DENIED');
+    assert.match(refused.text, /keyless: signed by mallory@example\.com \(issuer https:\/\/issuer\.example\), an identity the policy does not trust/);
+    const sigs = (await dev('GET', '/api/v2.0/projects/demo/repositories/keyless/artifacts/good/additions/signatures')).json();
+    assert.equal(sigs.signatures[0].signer, 'release@example.com (issuer https://issuer.example)');
+    assert.ok(sigs.signatures[0].expires_at);
+    await setPolicy('demo', 'enforce', [{ name: 'ci', pem: ci.pem }]);
   });
 
   test('warn and audit: served, and recorded in the audit log', async () => {

@@ -11,7 +11,8 @@ import { SigstoreBundleVerifier } from '../../src/trust/sigstore-bundle-verifier
 import { checkMaterial } from '../../src/trust/trust-material.js';
 import { emptyMaterial } from '../../src/trust/trust-policy-store.js';
 import type { FoundSignature, SignatureParts, TrustMaterial } from '../../src/trust/signatures.js';
-import { cosignPayload, makeKey, pythonSigner, sigstoreBundle, signWith, statement, type TestKey } from '../helpers/signatures.js';
+import { cosignPayload, makeKey, makeKeylessPki, pythonSigner, sigstoreBundle, signWith, statement, type KeylessPki, type TestKey } from '../helpers/signatures.js';
+import { tempDir } from '../helpers/registry.js';
 import { sha256 } from '../helpers/oci.js';
 
 const SUBJECT = sha256('the subject manifest');
@@ -117,7 +118,7 @@ describe('sigstore bundle verifier (key-based, offline)', () => {
       ['a statement without subjects', sigstoreBundle(key, Buffer.from('{"_type":"x"}')), m, /not an in-toto statement/],
       ['not JSON', Buffer.from('{{{'), m, /malformed bundle/],
       ['not a bundle', Buffer.from('{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}'), m, /malformed bundle/],
-      ['keyless', Buffer.from(JSON.stringify(keyless)), m, /keyless/],
+      ['a certificate that does not parse', Buffer.from(JSON.stringify(keyless)), m, /malformed bundle/],
       ['no trusted key', sigstoreBundle(key, statement(SUBJECT)), material(), /trusts no public key/],
     ];
     for (const [what, bundle, mat, reason] of cases) {
@@ -141,5 +142,47 @@ describe('trust material checks', () => {
     const k1 = generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
     assert.throws(bad([{ name: 'k1', pem: k1 }]), /secp256k1/);
     assert.throws(() => checkMaterial('demo', { ...emptyMaterial(), keyless: { trustedRootJson: '{}', identities: [] } }), /no certificateAuthorities/);
+  });
+});
+
+describe('sigstore bundle verifier (keyless, offline against a trusted root)', () => {
+  const verifier = new SigstoreBundleVerifier();
+  const ISSUER = 'https://token.actions.example';
+  const SAN = 'https://github.example/org/repo/.github/workflows/release.yml@refs/heads/main';
+  let pki: KeylessPki;
+  let keyless: (identities: Array<{ issuer: string; subject: string }>) => TrustMaterial;
+
+  test('a certificate from the trusted CA, valid at its RFC 3161 time, with a trusted identity, verifies', async () => {
+    pki = await makeKeylessPki(await tempDir());
+    keyless = (identities) => ({ ...emptyMaterial(), version: 1, keyless: { trustedRootJson: pki.trustedRootJson, identities } });
+    const bundle = await pki.bundle(statement(SUBJECT), { san: SAN, issuer: ISSUER });
+    for (const subject of [SAN, '/https://github\\.example/org/repo/.*/'])  {
+      const r = await verifier.verify(found('sigstore-bundle'), bundleParts(bundle), SUBJECT, keyless([{ issuer: ISSUER, subject }]));
+      assert.equal(r.verified, true, r.reason);
+      assert.equal(r.signer, `${SAN} (issuer ${ISSUER})`);
+      assert.ok(r.expiresAt);
+    }
+  });
+
+  test('every failure says why: expired or not yet valid, another CA, no timestamp, other identity or issuer, other digest, no root', async () => {
+    const m = keyless([{ issuer: ISSUER, subject: SAN }]);
+    const day = 86_400_000;
+    const cases: Array<[string, () => Promise<Buffer>, TrustMaterial, RegExp]> = [
+      ['expired', () => pki.bundle(statement(SUBJECT), { san: SAN, issuer: ISSUER, notBefore: new Date(Date.now() - 2 * day), notAfter: new Date(Date.now() - day) }), m, /keyless: .*(expired|not valid)/],
+      ['not yet valid', () => pki.bundle(statement(SUBJECT), { san: SAN, issuer: ISSUER, notBefore: new Date(Date.now() + day), notAfter: new Date(Date.now() + 2 * day) }), m, /keyless: .*(expired|not valid)/],
+      ['untrusted CA', () => pki.bundle(statement(SUBJECT), { san: SAN, issuer: ISSUER, otherCa: true }), m, /keyless: .*certificate/i],
+      ['no timestamp', () => pki.bundle(statement(SUBJECT), { san: SAN, issuer: ISSUER, timestamp: false }), m, /keyless: expected 1 timestamps/],
+      ['other identity', () => pki.bundle(statement(SUBJECT), { san: 'mallory@evil.example', issuer: ISSUER }), m, /signed by mallory@evil\.example .*does not trust/],
+      ['other issuer', () => pki.bundle(statement(SUBJECT), { san: SAN, issuer: 'https://evil.example' }), m, /issuer https:\/\/evil\.example\), an identity the policy does not trust/],
+      ['regex is anchored', () => pki.bundle(statement(SUBJECT), { san: `${SAN}-evil`, issuer: ISSUER }), keyless([{ issuer: ISSUER, subject: `/${SAN.replace(/[.?]/g, '\\$&')}/` }]), /does not trust/],
+      ['other digest', () => pki.bundle(statement(OTHER), { san: SAN, issuer: ISSUER }), m, /for another digest/],
+      ['no trusted root', () => pki.bundle(statement(SUBJECT), { san: SAN, issuer: ISSUER }), { ...m, keyless: { identities: m.keyless.identities } }, /no keyless trusted root/],
+      ['no identities', () => pki.bundle(statement(SUBJECT), { san: SAN, issuer: ISSUER }), keyless([]), /trusts no keyless identity/],
+    ];
+    for (const [what, bundle, mat, reason] of cases) {
+      const r = await verifier.verify(found('sigstore-bundle'), bundleParts(await bundle()), SUBJECT, mat);
+      assert.equal(r.verified, false, what);
+      assert.match(r.reason ?? '', reason, what);
+    }
   });
 });
