@@ -178,6 +178,15 @@ export function auditDraft(event: StoredEvent): AuditDraft | undefined {
         operation: crud(event.change ?? 'updated'),
         description: event.kind === 'immutable' ? 'tag immutability rule' : 'tag retention policy',
       };
+    case 'signature.unverified':
+      return {
+        ...base,
+        ...artifact(event.repository, event.tag, event.digest),
+        operation: 'pull',
+        description: `${event.level === 'warn' ? 'served' : 'served (audit only)'} without a valid signature: ${event.reason}`.slice(0, 1000),
+      };
+    case 'trust-policy.changed':
+      return { ...base, resourceType: 'project', resource: event.project, project: { name: event.project }, operation: 'update', description: `trust policy changed (version ${event.version})` };
     case 'blob.pushed':
     case 'blob.mounted':
     case 'quota.warning':

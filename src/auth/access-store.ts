@@ -350,6 +350,8 @@ export class AccessStore {
       const robots = await trx.selectFrom('robots').select(['id', 'name']).where('project_id', '=', id).execute();
       await trx.deleteFrom('project_members').where('project_id', '=', id).execute();
       await trx.deleteFrom('robots').where('project_id', '=', id).execute();
+      // A new project could get this id again (SQLite): it must not inherit the trust policy.
+      await trx.deleteFrom('trust_policies').where('project_id', '=', id).execute();
       await trx.deleteFrom('projects').where('id', '=', id).execute();
       const events: RegistryEvent[] = [
         ...robots.map((r): RegistryEvent => ({ type: 'robot.changed', at: eventTime(), actor, robot: r.name, robotId: Number(r.id), project: project.name, change: 'deleted', origin: this.origin })),

@@ -9,6 +9,7 @@ import { addContentCommands } from './content-commands.js';
 import { addScrubCommands } from './scrub-command.js';
 import { addGcCommand } from './gc-command.js';
 import { addRuleCommands } from './rule-commands.js';
+import { addTrustCommands } from './trust-commands.js';
 import { configDocs } from '../config/docs.js';
 import { redact } from '../config/redact.js';
 import { certRenew, certStatus, type ApiFlags } from './cert-commands.js';
@@ -138,6 +139,7 @@ export async function main(argv: string[]): Promise<void> {
   addScrubCommands(program);
   addGcCommand(program);
   addRuleCommands(program);
+  addTrustCommands(program);
 
   withConfigFlags(
     program

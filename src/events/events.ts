@@ -49,6 +49,10 @@ export type RegistryEvent = Base &
     | { type: 'tag-rules.changed'; kind: 'immutable' | 'retention'; change?: 'created' | 'updated' | 'deleted'; ruleId?: number; project: string; projectId: number; origin: string }
     /** A retention run ended (Harbor's TAG_RETENTION): what it kept and deleted (or would have, in a dry run). */
     | { type: 'retention.completed'; project: string; projectId: number; policyId: number; executionId: number; dryRun: boolean; status: string; total: number; retained: number; deleted: number }
+    /** A project's trust policy (enforcement level, keys, identities) changed (every process reloads it; trust/). */
+    | { type: 'trust-policy.changed'; project: string; projectId: number; version: number; origin: string }
+    /** A manifest was served (warn) or would have been refused (audit) without a valid signature under its project's trust policy. */
+    | { type: 'signature.unverified'; repository: string; digest: string; tag?: string; level: 'audit' | 'warn'; reason: string }
     | { type: 'cert.obtained'; names: string[]; notAfter: string; issuer: string }
     | { type: 'cert.failed'; names: string[]; error: string }
   );

@@ -471,6 +471,23 @@ const migrations: Record<string, DialectMigration> = {
       for (const table of ['retention_tasks', 'retention_policies', 'immutable_rules']) await db.schema.dropTable(table).execute();
     },
   },
+  '0009_trust': {
+    async up(db: Kysely<any>) {
+      // One row per project that has a trust policy; none means level "off" and no material.
+      await db.schema
+        .createTable('trust_policies')
+        .addColumn('project_id', 'integer', (c) => c.primaryKey())
+        .addColumn('level', 'text', (c) => c.notNull())
+        /** JSON: the trust material (trust/signatures.ts TrustMaterial without its version). */
+        .addColumn('material', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('trust_policies').execute();
+    },
+  },
   // Simple signatures (containers/image's X-Registry-Supports-Signatures extension: skopeo and
   // podman --sign-by): the signature bytes a client stored for a manifest of a repository, with
   // the name it gave and the sha256 of the bytes (identical content is stored once). The foreign

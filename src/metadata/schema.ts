@@ -271,6 +271,15 @@ export interface SimpleSignaturesTable {
   created_at: number;
 }
 
+/** A project's trust policy (migration 0009): enforcement level and trust material as JSON (trust/trust-policy-store.ts). */
+export interface TrustPoliciesTable {
+  project_id: number;
+  level: string;
+  material: string;
+  version: number;
+  updated_at: number;
+}
+
 export interface Database {
   blob_deletions: BlobDeletionsTable;
   repositories: RepositoriesTable;
@@ -299,4 +308,5 @@ export interface Database {
   retention_policies: RetentionPoliciesTable;
   retention_tasks: RetentionTasksTable;
   simple_signatures: SimpleSignaturesTable;
+  trust_policies: TrustPoliciesTable;
 }

@@ -25,6 +25,8 @@ import { RobotAccounts } from '../core/robots.js';
 import { Users } from '../core/users.js';
 import { robotRoutes } from '../api/robot-routes.js';
 import { immutableRuleRoutes } from '../api/immutable-rule-routes.js';
+import { trustRoutes } from '../api/trust-routes.js';
+import { TrustCases } from '../trust/trust-cases.js';
 import { ImmutableRuleCases } from '../core/immutable-rules.js';
 import type { Retention } from '../core/retention.js';
 import { retentionRoutes } from '../api/retention-routes.js';
@@ -51,7 +53,7 @@ import type { RegistryCore } from './compose-registry.js';
 import type { ExternalUrl } from './external-url.js';
 
 export interface ApiServices {
-  core: Pick<RegistryCore, 'db' | 'meta' | 'blobs' | 'events' | 'artifacts' | 'audit' | 'tagRules'>;
+  core: Pick<RegistryCore, 'db' | 'meta' | 'blobs' | 'events' | 'artifacts' | 'audit' | 'tagRules' | 'trust'>;
   quotas: Quotas;
   auth: Authenticator;
   access: AccessControl & { roleOf?(principal: Principal, project: string): RoleId | undefined };
@@ -155,6 +157,15 @@ export function composeManagementApi(config: Config, s: ApiServices): Management
     }),
     ...immutableRuleRoutes({ rules: new ImmutableRuleCases(s.core.tagRules.store), projects: s.projects }),
     ...retentionRoutes({ retention: s.retention, projects: s.projects }),
+    ...trustRoutes({
+      trust: new TrustCases({
+        ...s.core.trust,
+        listReferrers: (repository, subject) => s.core.meta.listReferrers(repository, subject),
+        resolveTag: (repository, tag) => s.core.meta.resolveTag(repository, tag),
+      }),
+      projects: s.projects,
+      repositories,
+    }),
   ];
   return {
     routes,

@@ -32,6 +32,7 @@ import { CacheInvalidationSink } from '../events/cache-invalidation.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { composeAudit } from './compose-audit.js';
 import { GarbageCollector } from '../gc/garbage-collector.js';
+import { composeTrust, type TrustCore } from './compose-trust.js';
 
 export interface RegistryCore {
   meta: MetadataStore;
@@ -48,6 +49,8 @@ export interface RegistryCore {
   gc: GarbageCollector;
   /** Immutability rules and retention policies: their store, and the immutability snapshot the policy points read. */
   tagRules: { store: TagRuleStore; immutable: ImmutableRules };
+  /** Trust policies, signature discovery and verification, and the signature gate (compose-trust.ts). */
+  trust: TrustCore;
   /** Starts the background work (event delivery, upload purge) once the server is up. */
   start(): Promise<void>;
   close(): Promise<void>;
@@ -121,8 +124,17 @@ export async function composeRegistryCore(config: Config, dataDir: string, log: 
   await immutable.reload();
   ruleStore.onChange((kind) => (kind === 'immutable' ? immutable.reload() : undefined));
   const immutability = immutabilityDeciders({ rules: immutable, tagsOf: (repository, digest) => ruleStore.tagsOf(repository, digest) });
+  // Signatures: the pull point's gate, and hooks at the write points that keep its cache right.
+  const trust = await composeTrust({ db, meta, blobs, events, origin: ruleStore.origin, log: log.child({ mod: 'trust' }) });
+  const signature = trust.deciders;
   const policies = new Policies(
-    chainsWith(options.permissions, { blobCommit: [quota.blobCommit], manifestPut: [quota.manifestPut], tagMove: [immutability.tagMove], delete: [immutability.delete] }),
+    chainsWith(options.permissions, {
+      blobCommit: [quota.blobCommit],
+      manifestPut: [quota.manifestPut, signature.manifestPut],
+      tagMove: [immutability.tagMove, signature.tagMove],
+      delete: [immutability.delete, signature.delete],
+      pull: [signature.pull],
+    }),
   );
   const { locker } = options;
   // Calls for one upload are serialised in this process. Across replicas no lock is taken (it
@@ -152,6 +164,7 @@ export async function composeRegistryCore(config: Config, dataDir: string, log: 
       },
     }),
   ];
+  sinks.push(trust.sink);
   // Pull counts and times for the management API, folded from the batched pull events.
   sinks.push(new PullStatsSink(db, (fn) => meta.outsideTransactions(fn)));
   if (config.events.log !== undefined) sinks.push(new EventLogSink(path.resolve(dataDir, config.events.log)));
@@ -185,6 +198,7 @@ export async function composeRegistryCore(config: Config, dataDir: string, log: 
     audit: audit.log,
     gc,
     tagRules: { store: ruleStore, immutable },
+    trust,
     async start() {
       await dispatcher.start();
       purger.start(config.registry.uploadPurgeIntervalSeconds * 1000, locker);

@@ -175,6 +175,8 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   });
   await retention.start();
   accessStore.onChange(() => retention?.sync());
+  // Harbor's enable_content_trust* project metadata is part of the trust policies.
+  accessStore.onChange(() => core.trust.policies.reload());
   const robots = new RobotIdentity(accessStore);
   accessStore.onChange(() => robots.changed());
   users?.onChange(() => access.reload());

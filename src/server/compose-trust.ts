@@ -1,0 +1,78 @@
+// Composition of signatures (issue 15): the trust policy store and its snapshot, the signature
+// sources and verifiers, the checks with their caches, the signature gate's deciders, and the
+// replica-scoped sink that keeps every process's snapshot and caches right when another process
+// changes a policy or pushes or deletes a signature.
+//
+// Verifiers of more formats (Notary Project JWS/COSE, simple signing with GPG) are added to
+// VERIFIERS below, one line each; the sources already find their signatures.
+import type { Logger } from 'pino';
+import type { EventBatcher } from '../events/event-batcher.js';
+import type { EventSink, StoredEvent } from '../events/events.js';
+import type { Db } from '../metadata/db.js';
+import type { MetadataStore } from '../metadata/metadata-store.js';
+import { signatureDeciders, type SignatureDeciders } from '../policy/signature.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import { CosignVerifier } from '../trust/cosign-verifier.js';
+import { SignatureChecks } from '../trust/signature-checks.js';
+import { COSIGN_TAG, StoredSignatures } from '../trust/signature-sources.js';
+import type { SignatureVerifier } from '../trust/signatures.js';
+import { SigstoreBundleVerifier } from '../trust/sigstore-bundle-verifier.js';
+import { TrustPolicies } from '../trust/trust-policies.js';
+import { TrustPolicyStore } from '../trust/trust-policy-store.js';
+
+/** Every verifier this server runs. */
+const VERIFIERS: readonly SignatureVerifier[] = [new CosignVerifier(), new SigstoreBundleVerifier()];
+
+export interface TrustCore {
+  store: TrustPolicyStore;
+  policies: TrustPolicies;
+  checks: SignatureChecks;
+  source: StoredSignatures;
+  deciders: SignatureDeciders;
+  /** Applies other processes' changes (policies, Harbor's project flags, signatures pushed or deleted). */
+  sink: EventSink;
+}
+
+export interface TrustDeps {
+  db: Db;
+  meta: MetadataStore;
+  blobs: BlobStore;
+  events: EventBatcher;
+  origin: string;
+  log: Logger;
+}
+
+export async function composeTrust(deps: TrustDeps): Promise<TrustCore> {
+  const { db, meta, blobs, log } = deps;
+  const store = new TrustPolicyStore(db, deps.origin, (fn) => meta.outsideTransactions(fn));
+  const policies = new TrustPolicies(store);
+  const source = new StoredSignatures({ meta, blobs });
+  const checks = new SignatureChecks({
+    source,
+    verifiers: VERIFIERS,
+    getManifest: (repository, digest) => meta.getManifest(repository, digest),
+    parentsOf: (repository, digest) => store.parentsOf(repository, digest),
+    tagsOf: (repository, digest) => store.tagsOf(repository, digest),
+    log,
+  });
+  policies.onMaterialChanged((project) => checks.dropProject(project));
+  await policies.reload();
+  store.onChange(() => policies.reload());
+  const reload = () => policies.reload().catch((err: unknown) => log.error({ err }, 'could not reload the trust policies after a change elsewhere; the next change retries'));
+  const sink: EventSink = {
+    name: 'trust-invalidation',
+    scope: 'replica',
+    async deliver(batch: readonly StoredEvent[]) {
+      let changed = false;
+      for (const e of batch) {
+        if ((e.type === 'trust-policy.changed' && e.origin !== store.origin) || e.type === 'project.changed') changed = true;
+        else if (e.type === 'manifest.pushed' && e.subject !== undefined) checks.invalidate(e.repository);
+        else if (e.type === 'manifest.deleted') checks.invalidate(e.repository);
+        else if ((e.type === 'tag.updated' || e.type === 'tag.deleted') && COSIGN_TAG.test(e.tag)) checks.invalidate(e.repository);
+      }
+      if (changed) await reload();
+    },
+  };
+  const deciders = signatureDeciders({ policies, checks, events: deps.events, log });
+  return { store, policies, checks, source, deciders, sink };
+}
