@@ -15,6 +15,7 @@ set -euo pipefail
 # radosgw, ceph-common: a one-node Ceph whose radosgw is the S3 server; haproxy: the load balancer
 # in front of several replicas; rsyslog (rsyslogd): the syslog server audit forwarding is sent to;
 # chromium (driven by playwright-core): the browser the web UI's end-to-end tests run in.
+# dpkg and rpm: the oracles of the scanner's version order (dpkg --compare-versions, rpm.vercmp).
 PEERS=(
   skopeo:skopeo podman:podman nginx:nginx openssl:openssl curl:curl jq:jq tar:tar gzip:gzip
   htpasswd:apache2-utils docker-registry:docker-registry named:bind9 tsig-keygen:bind9-utils
@@ -22,7 +23,7 @@ PEERS=(
   dockerd:docker.io ctr:docker.io busybox:busybox-static
   /usr/lib/postgresql/15/bin/initdb:postgresql-15 ceph-mon:ceph-mon ceph-osd:ceph-osd radosgw:radosgw
   radosgw-admin:ceph-common monmaptool:ceph-base haproxy:haproxy rsyslogd:rsyslog
-  chromium:chromium
+  chromium:chromium dpkg:dpkg rpm:rpm
 )
 EXTRA_PACKAGES=(ca-certificates fonts-dejavu-core)
 
