@@ -516,6 +516,40 @@ const migrations: Record<string, DialectMigration> = {
       for (const table of ['vulndb_imports', 'vulndb_affected', 'vulndb_records']) await db.schema.dropTable(table).execute();
     },
   },
+  /** Scan reports and the package inventories they matched, per artifact digest (scan/reports.ts). */
+  '0012_scan_reports': {
+    async up(db: Kysely<any>, t: ColumnTypes) {
+      await t
+        .keyed(db.schema.createTable('scan_reports'))
+        .addColumn('digest', 'text', (c) => c.primaryKey())
+        /** Where it was last scanned from (a re-scan reads the layers there). */
+        .addColumn('repository', 'text', (c) => c.notNull())
+        .addColumn('media_type', 'text', (c) => c.notNull())
+        .addColumn('report_id', 'text', (c) => c.notNull())
+        /** Pending, Running, Success, Error or Stopped. */
+        .addColumn('status', 'text', (c) => c.notNull())
+        /** JSON: { name, vendor, version }. */
+        .addColumn('scanner', 'text', (c) => c.notNull())
+        .addColumn('start_time', 'bigint', (c) => c.notNull())
+        .addColumn('end_time', 'bigint')
+        /** JSON: the summary (counts per severity, fixable, ids). */
+        .addColumn('summary', 'text')
+        /** JSON: the findings. */
+        .addColumn('findings', 'text')
+        .addColumn('error', 'text')
+        .execute();
+      await t
+        .keyed(db.schema.createTable('scan_inventories'))
+        .addColumn('digest', 'text', (c) => c.primaryKey())
+        /** JSON: the Inventory the built-in scanner read from the layers. */
+        .addColumn('inventory', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+    async down(db: Kysely<any>) {
+      for (const table of ['scan_inventories', 'scan_reports']) await db.schema.dropTable(table).execute();
+    },
+  },
 };
 
 /**
