@@ -10,7 +10,9 @@
 // stops stay Pending; asking again starts them anew.
 import type { Logger } from 'pino';
 import type { EventSink, StoredEvent } from '../events/events.js';
-import type { JobContext, JobDefinition } from '../jobs/scheduler.js';
+import type { KeyValueStore } from '../coordination/coordination.js';
+import { cronOf, type ScheduleType } from '../gc/gc-job.js';
+import type { JobContext, JobDefinition, Scheduler } from '../jobs/scheduler.js';
 import { MEDIA } from '../oci/manifest-parse.js';
 import type { ArtifactScanner, Finding, Inventory } from './inventory.js';
 import type { ScanReports } from './reports.js';
@@ -214,4 +216,23 @@ export async function rematchStored(
     if (digests.length < PAGE) return { inventories, changed };
     after = digests[digests.length - 1]!;
   }
+}
+
+/** Harbor's scan-all schedule (GET|PUT /system/scanAll/schedule), kept in the shared store. */
+export interface ScanAllSchedule {
+  type: ScheduleType;
+  cron?: string;
+}
+
+const SCAN_ALL_SCHEDULE_KEY = 'jobs/scan-all/schedule.json';
+
+export async function loadScanAllSchedule(kv: KeyValueStore): Promise<ScanAllSchedule | undefined> {
+  const value = await kv.load(SCAN_ALL_SCHEDULE_KEY);
+  return value ? (JSON.parse(value.toString('utf8')) as ScanAllSchedule) : undefined;
+}
+
+/** Schedules the job in this replica (throws on a bad cron) and keeps the schedule in the shared store. */
+export async function applyScanAllSchedule(jobs: Scheduler, kv: KeyValueStore | undefined, schedule: ScanAllSchedule): Promise<void> {
+  jobs.schedule(SCAN_ALL_JOB, cronOf(schedule));
+  if (kv) await kv.store(SCAN_ALL_SCHEDULE_KEY, Buffer.from(JSON.stringify(schedule)));
 }
