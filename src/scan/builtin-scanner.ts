@@ -35,7 +35,12 @@ export class BuiltinScanner implements ArtifactScanner {
   }
 
   /** The findings of an inventory against the data imported now. */
-  async match(inventory: Inventory): Promise<Finding[]> {
-    return matchInventory(inventory, await this.deps.vulndb.affecting(lookupNames(inventory)));
+  match(inventory: Inventory): Promise<Finding[]> {
+    return matchWith(this.deps.vulndb, inventory);
   }
+}
+
+/** The findings of an inventory against a VulnDb's records (the scanner's, and the CLI's re-match). */
+export async function matchWith(vulndb: VulnDb, inventory: Inventory): Promise<Finding[]> {
+  return matchInventory(inventory, await vulndb.affecting(lookupNames(inventory)));
 }
