@@ -1,6 +1,6 @@
 // OSV records (ossf/osv-schema docs/schema.md) into the model: validated with zod (a feed is
 // input from outside), severity from the CVSS v3 vector's score, else the database's word (GHSA's
-// `database_specific.severity`, Ubuntu's `severity[{type: Ubuntu}]`). Unknown fields are ignored,
+// `database_specific.severity`, Debian's `ecosystem_specific.urgency`, Ubuntu's `severity[{type: Ubuntu}]`). Unknown fields are ignored,
 // as the schema asks of readers.
 import { z } from 'zod';
 import type { Severity } from '../inventory.js';
@@ -55,7 +55,8 @@ function cvssOf(list: ReadonlyArray<{ type: string; score: string }> | null | un
 
 function wordOf(list: ReadonlyArray<{ type: string; score: string }> | null | undefined, specific?: Record<string, unknown> | null): Severity | undefined {
   for (const s of list ?? []) if (s.type === 'Ubuntu') return severityOfWord(s.score);
-  const word = specific?.severity;
+  // GHSA: database_specific.severity; Debian: ecosystem_specific.urgency.
+  const word = specific?.severity ?? specific?.urgency;
   return typeof word === 'string' ? severityOfWord(word) : undefined;
 }
 
