@@ -10,6 +10,9 @@ import { importVulnData } from '../../src/scan/vulndb/importer.js';
 import { topLevelMembers } from '../../src/scan/vulndb/json-members.js';
 import { cvss3BaseScore } from '../../src/scan/vulndb/cvss.js';
 import { VulnDb } from '../../src/scan/vulndb/store.js';
+import { ScanReports } from '../../src/scan/reports.js';
+import { rematchStored } from '../../src/scan/scan-service.js';
+import { matchWith } from '../../src/scan/builtin-scanner.js';
 import { metadataDatabases, type OpenedStore } from '../conformance/metadata-databases.js';
 import { runOk } from '../helpers/peers.js';
 import { ROOT, tempDir } from '../helpers/registry.js';
@@ -139,6 +142,51 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const sources = (await db.status()).sources.map((s) => [s.source, s.records]);
       assert.deepEqual(sources, [['alpine:v3.18/main', 6], ['debian', 4]]);
     });
+  });
+}
+
+for (const dialect of ['sqlite', 'postgres'] as const) {
+  test(`${dialect}: scan reports and inventories: a scan's life, the summary the gate reads, a re-match after an import`, async () => {
+    const store = await databases[dialect]();
+    try {
+      const db = new VulnDb(store.db);
+      let now = 1_000_000;
+      const reports = new ScanReports(store.db, undefined, () => now);
+      const digest = `sha256:${'cd'.repeat(32)}`;
+      const scanner = { name: 'minato', vendor: 'minato', version: 'test' };
+      assert.equal(await reports.get(digest), undefined);
+      const id = await reports.begin({ digest, repository: 'p/app', mediaType: 'application/vnd.oci.image.manifest.v1+json' }, scanner);
+      assert.equal((await reports.report(digest))?.status, 'Pending');
+      assert.equal(await reports.setStatus(digest, id, 'Running'), true);
+      const inventory = { os: { id: 'debian', versionId: '12' }, packages: [{ ecosystem: 'Debian:12', name: 'libssl3', version: '3.0.11-1~deb12u1', source: { name: 'openssl', version: '3.0.11-1~deb12u1' }, purl: 'pkg:deb/debian/libssl3', layerDigest: digest, path: 'var/lib/dpkg/status' }], warnings: [] };
+      now += 2000;
+      assert.equal(await reports.complete(digest, id, await matchWith(db, inventory), inventory), true);
+      // A stop after the end changes nothing; a stale report id neither.
+      assert.equal(await reports.setStatus(digest, id, 'Stopped'), false);
+      assert.equal(await reports.complete(digest, 'other', [], inventory), false);
+      const first = await reports.get(digest);
+      assert.deepEqual([first?.status, first?.total, first?.severity, first?.startTime], ['Success', 0, 'None', new Date(1_000_000).toISOString()]);
+      assert.deepEqual(await reports.inventories.get(digest), inventory);
+
+      // Another process (the server) has the summary cached; this one (the CLI) imports and re-matches.
+      const server = new ScanReports(store.db, undefined, () => now);
+      assert.equal((await server.get(digest))?.total, 0);
+      await importVulnData(db, path.join(FIXTURES, 'osv/DSA-5532-1.json'));
+      assert.deepEqual(await rematchStored(reports, (inv) => matchWith(db, inv)), { inventories: 1, changed: 1 });
+      // This process sees it at once; the other within its cache time.
+      assert.equal((await reports.get(digest))?.total, 1);
+      assert.equal((await server.get(digest))?.total, 0);
+      now += 6000;
+      const after = await server.get(digest);
+      assert.deepEqual([after?.status, after?.total, after?.fixable, after?.severity, after?.ids], ['Success', 1, 1, 'High', ['CVE-2023-5363']]);
+      assert.equal((await reports.report(digest))?.reportId, id);
+      assert.deepEqual(await rematchStored(reports, (inv) => matchWith(db, inv)), { inventories: 1, changed: 0 });
+      const listed = await reports.reports([digest, `sha256:${'ef'.repeat(32)}`]);
+      assert.deepEqual([...listed.keys()], [digest]);
+      assert.equal(listed.get(digest)?.summary?.total, 1);
+    } finally {
+      await store.close();
+    }
   });
 }
 
