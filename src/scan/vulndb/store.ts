@@ -79,15 +79,23 @@ export class VulnDb {
     if (records.length === 0) return counts;
     await this.writes(() =>
       this.db.transaction().execute(async (trx) => {
+        // What is stored of the batch, in one query per source (a batch is usually of one).
+        const stored = new Map<string, { digest: string; modified: string }>();
+        for (const source of new Set(records.map((r) => r.source))) {
+          const keys = records.filter((r) => r.source === source).map((r) => r.key);
+          const rows = await trx.selectFrom('vulndb_records').select(['key', 'digest', 'modified']).where('source', '=', source).where('key', 'in', keys).execute();
+          for (const row of rows) stored.set(`${source}\u0000${row.key}`, row);
+        }
         for (const r of records) {
           const { affected, modified, ...rest } = r;
           const digest = createHash('sha256').update(JSON.stringify({ ...rest, affected })).digest('hex');
-          const old = await trx.selectFrom('vulndb_records').select(['digest', 'modified']).where('source', '=', r.source).where('key', '=', r.key).executeTakeFirst();
+          const old = stored.get(`${r.source}\u0000${r.key}`);
           if (old && (old.digest === digest || (modified < old.modified && r.source === 'osv'))) {
             counts.unchanged++;
             continue;
           }
           const row = { id: r.id, modified, digest, withdrawn: r.withdrawn ?? null, record: JSON.stringify(rest), imported_at: Date.now() };
+          stored.set(`${r.source}\u0000${r.key}`, { digest, modified }); // a record twice in one batch
           if (old) {
             await trx.updateTable('vulndb_records').set(row).where('source', '=', r.source).where('key', '=', r.key).execute();
             await trx.deleteFrom('vulndb_affected').where('source', '=', r.source).where('key', '=', r.key).execute();
