@@ -16,7 +16,8 @@ set -euo pipefail
 # in front of several replicas; rsyslog (rsyslogd): the syslog server audit forwarding is sent to;
 # chromium (driven by playwright-core): the browser the web UI's end-to-end tests run in. gpg (and
 # gpgconf): the keys and signatures of simple signing (skopeo/podman --sign-by).
-# zstd, rpm (rpm, rpmbuild): the scanner tests compress layers with zstd and make a real rpmdb.
+# zstd, rpm (rpm, rpmbuild): the scanner tests compress layers with zstd and make a real rpmdb;
+# dpkg and rpm are also the oracles of the scanner's version order (dpkg --compare-versions, rpm.vercmp).
 PEERS=(
   skopeo:skopeo podman:podman nginx:nginx openssl:openssl curl:curl jq:jq tar:tar gzip:gzip
   htpasswd:apache2-utils docker-registry:docker-registry named:bind9 tsig-keygen:bind9-utils
@@ -25,7 +26,7 @@ PEERS=(
   /usr/lib/postgresql/15/bin/initdb:postgresql-15 ceph-mon:ceph-mon ceph-osd:ceph-osd radosgw:radosgw
   radosgw-admin:ceph-common monmaptool:ceph-base haproxy:haproxy rsyslogd:rsyslog
   chromium:chromium gpg:gpg gpgconf:gpgconf
-  zstd:zstd rpm:rpm rpmbuild:rpm
+  zstd:zstd rpm:rpm rpmbuild:rpm dpkg:dpkg
 )
 EXTRA_PACKAGES=(ca-certificates fonts-dejavu-core)
 

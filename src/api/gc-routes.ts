@@ -22,7 +22,7 @@ export interface GcRoutesDeps {
 
 const SCHEDULE_TYPES = ['None', 'Hourly', 'Daily', 'Weekly', 'Custom', 'Manual'] as const;
 
-const ScheduleObj = model(
+export const ScheduleObj = model(
   'ScheduleObj',
   z.object({
     type: z.enum(SCHEDULE_TYPES).describe('None: no schedule; Hourly, Daily, Weekly: at the start of each; Custom: `cron`; Manual: a run now (POST).'),

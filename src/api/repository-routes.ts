@@ -14,6 +14,7 @@ import { model, timestamp } from './models.js';
 import { pageOf, pagingQuery } from './paging.js';
 import { projectNameParam, repositoryNameParam } from './params.js';
 import { parseQ, parseSort } from './query.js';
+import { ScanOverview } from './scan-models.js';
 import { API_BASE, defineRoute, listed, listResponse, respond, type ApiContext, type ApiRoute } from './route.js';
 
 export interface RepositoryRoutesDeps {
@@ -22,6 +23,8 @@ export interface RepositoryRoutesDeps {
   actor(principal: Principal, address: string): Promise<Actor>;
   /** Whether a tag is immutable (an immutability rule covers it). */
   immutable(repository: string, tag: string): boolean;
+  /** The scan_overview of artifacts by digest (with_scan_overview); absent: no scanner. */
+  scanOverviews?(digests: string[]): Promise<Map<string, z.input<typeof ScanOverview>>>;
 }
 
 /**
@@ -99,6 +102,7 @@ const Artifact = model(
     references: z.array(Reference),
     tags: z.array(Tag).nullable(),
     labels: z.array(z.unknown()).nullable(),
+    scan_overview: ScanOverview.optional().describe('With with_scan_overview: the latest vulnerability report\'s summary (absent when never scanned).'),
   }),
 );
 
@@ -289,10 +293,16 @@ export function repositoryRoutes(deps: RepositoryRoutesDeps): ApiRoute[] {
     },
   });
 
+  const scanOverviews = async (wanted: boolean | undefined, digests: string[]) => (wanted && deps.scanOverviews ? deps.scanOverviews(digests) : undefined);
+  const withOverview = (a: z.input<typeof Artifact>, overviews: Map<string, z.input<typeof ScanOverview>> | undefined) => {
+    const overview = overviews?.get(a.digest);
+    return overview ? { ...a, scan_overview: overview } : a;
+  };
+
   const flags = {
     with_tag: flag.default(true).describe('Include each artifact\'s tags.'),
     with_label: flag.optional().describe('Accepted; labels are not supported (always null).'),
-    with_scan_overview: flag.optional().describe('Accepted; no scanner here.'),
+    with_scan_overview: flag.optional().describe("Include each artifact's scan_overview: its latest vulnerability report's summary."),
     with_signature: flag.optional().describe('Accepted; ignored.'),
     with_immutable_status: flag.optional().describe('Accepted; every tag carries its `immutable` flag anyway.'),
     with_accessory: flag.optional().describe('Accepted; ignored.'),
@@ -319,7 +329,8 @@ export function repositoryRoutes(deps: RepositoryRoutesDeps): ApiRoute[] {
       const page = pageOf(query);
       const name = full(params);
       const { items, total } = await repositories.artifacts(name, { filter: parseQ(query.q, ARTIFACT_FILTER_FIELDS), sort: parseSort(query.sort, ARTIFACT_SORT_FIELDS), page }, query.with_tag);
-      return listed(ctx, items.map((a) => artifactModel(a, name, ctx)), total, page);
+      const overviews = await scanOverviews(query.with_scan_overview, items.map((a) => a.digest));
+      return listed(ctx, items.map((a) => withOverview(artifactModel(a, name, ctx), overviews)), total, page);
     },
   });
 
@@ -355,7 +366,8 @@ export function repositoryRoutes(deps: RepositoryRoutesDeps): ApiRoute[] {
     handler: async ({ params, query }, ctx) => {
       const name = full(params);
       const a = await repositories.artifact(name, params.reference);
-      return respond(200, artifactModel(query.with_tag ? a : { ...a, tags: undefined }, name, ctx));
+      const overviews = await scanOverviews(query.with_scan_overview, [a.digest]);
+      return respond(200, withOverview(artifactModel(query.with_tag ? a : { ...a, tags: undefined }, name, ctx), overviews));
     },
   });
 

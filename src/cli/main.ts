@@ -8,6 +8,7 @@ import { addCaCommands } from './ca-commands.js';
 import { addContentCommands } from './content-commands.js';
 import { addScrubCommands } from './scrub-command.js';
 import { addGcCommand } from './gc-command.js';
+import { addVulndbCommands } from './vulndb-command.js';
 import { addRuleCommands } from './rule-commands.js';
 import { addTrustCommands } from './trust-commands.js';
 import { configDocs } from '../config/docs.js';
@@ -138,6 +139,7 @@ export async function main(argv: string[]): Promise<void> {
   addContentCommands(program);
   addScrubCommands(program);
   addGcCommand(program);
+  addVulndbCommands(program, { withConfigFlags, configFrom });
   addRuleCommands(program);
   addTrustCommands(program);
 

@@ -59,7 +59,7 @@ export function gcJob(collector: GarbageCollector, settings: Config['gc'], obser
 }
 
 /** The cron a schedule runs on (undefined: none). */
-export function cronOf(schedule: GcSchedule): string | undefined {
+export function cronOf(schedule: Pick<GcSchedule, 'type' | 'cron'>): string | undefined {
   if (schedule.type === 'Custom') return schedule.cron;
   return NAMED_CRONS[schedule.type];
 }

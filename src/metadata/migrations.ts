@@ -511,6 +511,85 @@ const migrations: Record<string, DialectMigration> = {
       await db.schema.dropTable('simple_signatures').execute();
     },
   },
+  /** Imported vulnerability data (scan/vulndb/): records, the packages they affect, and the imports. */
+  '0011_vulndb': {
+    async up(db: Kysely<any>, t: ColumnTypes) {
+      await t
+        .keyed(db.schema.createTable('vulndb_records'))
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('modified', 'text', (c) => c.notNull())
+        /** sha256 of the normalised record: an import that brings nothing new changes nothing. */
+        .addColumn('digest', 'text', (c) => c.notNull())
+        .addColumn('withdrawn', 'text')
+        /** JSON: the record without its affected packages (aliases, texts, severity, links). */
+        .addColumn('record', 'text', (c) => c.notNull())
+        .addColumn('imported_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('vulndb_records_pk', ['source', 'key'])
+        .execute();
+      await t
+        .id(db.schema.createTable('vulndb_affected'), 'id', true)
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('ecosystem', 'text', (c) => c.notNull())
+        .addColumn('package', 'text', (c) => c.notNull())
+        /** JSON: ranges, versions, a per-package severity. */
+        .addColumn('affected', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('vulndb_affected_package').on('vulndb_affected').columns(['package', 'ecosystem']).execute();
+      await db.schema.createIndex('vulndb_affected_record').on('vulndb_affected').columns(['source', 'key']).execute();
+      await t
+        .id(db.schema.createTable('vulndb_imports'), 'id')
+        .addColumn('format', 'text', (c) => c.notNull())
+        .addColumn('file', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .addColumn('finished_at', 'bigint')
+        .addColumn('added', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('updated', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('unchanged', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('rejected', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('error', 'text')
+        .execute();
+    },
+    async down(db: Kysely<any>) {
+      for (const table of ['vulndb_imports', 'vulndb_affected', 'vulndb_records']) await db.schema.dropTable(table).execute();
+    },
+  },
+  /** Scan reports and the package inventories they matched, per artifact digest (scan/reports.ts). */
+  '0012_scan_reports': {
+    async up(db: Kysely<any>, t: ColumnTypes) {
+      await t
+        .keyed(db.schema.createTable('scan_reports'))
+        .addColumn('digest', 'text', (c) => c.primaryKey())
+        /** Where it was last scanned from (a re-scan reads the layers there). */
+        .addColumn('repository', 'text', (c) => c.notNull())
+        .addColumn('media_type', 'text', (c) => c.notNull())
+        .addColumn('report_id', 'text', (c) => c.notNull())
+        /** Pending, Running, Success, Error or Stopped. */
+        .addColumn('status', 'text', (c) => c.notNull())
+        /** JSON: { name, vendor, version }. */
+        .addColumn('scanner', 'text', (c) => c.notNull())
+        .addColumn('start_time', 'bigint', (c) => c.notNull())
+        .addColumn('end_time', 'bigint')
+        /** JSON: the summary (counts per severity, fixable, ids). */
+        .addColumn('summary', 'text')
+        /** JSON: the findings. */
+        .addColumn('findings', 'text')
+        .addColumn('error', 'text')
+        .execute();
+      await t
+        .keyed(db.schema.createTable('scan_inventories'))
+        .addColumn('digest', 'text', (c) => c.primaryKey())
+        /** JSON: the Inventory the built-in scanner read from the layers. */
+        .addColumn('inventory', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+    async down(db: Kysely<any>) {
+      for (const table of ['scan_inventories', 'scan_reports']) await db.schema.dropTable(table).execute();
+    },
+  },
 };
 
 /**

@@ -3,6 +3,9 @@
 // identified. The API plugin itself knows none of these implementations.
 import type { AccessControl } from '../auth/access-control.js';
 import type { Principal } from '../auth/policy.js';
+import { nativeSummary, VULNERABILITY_REPORT_TYPE } from '../api/scan-models.js';
+import { scanRoutes } from '../api/scan-routes.js';
+import type { ScanComposition } from './compose-scan.js';
 import { ProjectQueries } from '../auth/project-queries.js';
 import type { RoleId } from '../auth/rbac.js';
 import { projectRoutes } from '../api/project-routes.js';
@@ -80,6 +83,8 @@ export interface ApiServices {
   gc: { job: { schedule: GcSchedule }; kv: KeyValueStore };
   /** Tag retention policies and their runs. */
   retention: Retention;
+  /** Vulnerability scanning: reports, the scan service, the scan-all schedule. */
+  scan: ScanComposition;
 }
 
 export function composeManagementApi(config: Config, s: ApiServices): ManagementApiOptions {
@@ -143,7 +148,12 @@ export function composeManagementApi(config: Config, s: ApiServices): Management
       repositories,
       actor: (principal, address) => s.projects.actor(principal, address),
       immutable: (repository, tag) => s.core.tagRules.immutable.isImmutable(repository, tag),
+      scanOverviews: async (digests) => {
+        const reports = await s.scan.reports.reports(digests);
+        return new Map([...reports].map(([digest, r]) => [digest, { [VULNERABILITY_REPORT_TYPE]: nativeSummary(r, s.scan.service.percent(digest)) }]));
+      },
     }),
+    ...scanRoutes({ repositories, service: s.scan.service, reports: s.scan.reports, jobs: s.jobs, schedule: () => s.scan.schedule(), setSchedule: (schedule) => s.scan.setSchedule(schedule) }),
     ...scrubRoutes(s.scrub),
     ...artifactAdditionRoutes({
       details: new ImageDetails({

@@ -70,6 +70,8 @@ export interface CoreOptions {
   locker?: Locker;
   /** Counts request body bytes stored and uploads in progress (metrics). */
   observeUpload?: { started(): void; finished(bytes: number): void };
+  /** Further event sinks (scan on push). */
+  sinks?: EventSink[];
 }
 
 export interface Stores {
@@ -170,6 +172,7 @@ export async function composeRegistryCore(config: Config, dataDir: string, log: 
   if (config.events.log !== undefined) sinks.push(new EventLogSink(path.resolve(dataDir, config.events.log)));
   const audit = composeAudit(config, dataDir, meta, db, log.child({ mod: 'audit' }), locker);
   sinks.push(...audit.sinks);
+  sinks.push(...(options.sinks ?? []));
   const dispatcher = new EventDispatcher(meta, sinks, log.child({ mod: 'events' }), {
     pollIntervalMs: 200,
     locker,

@@ -45,6 +45,8 @@ import { Retention } from '../core/retention.js';
 import { RepositoryFacts } from '../retention/repository-facts.js';
 import { SimpleSignatures } from '../trust/simple-signing.js';
 import { SimpleSignatureStore } from '../trust/simple-signing-store.js';
+import type { InventoryOfImage } from '../scan/builtin-scanner.js';
+import { composeScan, deferredSink, type ScanComposition } from './compose-scan.js';
 
 /** How long a stop waits for requests in flight before it closes their connections. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -75,7 +77,13 @@ export async function ensureDataDir(config: Config): Promise<string> {
   return dataDir;
 }
 
-export async function startRegistry(config: Config, log: Logger): Promise<RunningRegistry> {
+/** What a caller (a test, the lead's wiring) may put in besides the configuration. */
+export interface StartOptions {
+  /** The built-in scanner's layer reader (scan/inventory-of.ts); absent: scans fail saying so. */
+  inventoryOf?: InventoryOfImage;
+}
+
+export async function startRegistry(config: Config, log: Logger, options: StartOptions = {}): Promise<RunningRegistry> {
   // Certificates first: a broken one stops start-up before anything else is opened.
   const dataDir = await ensureDataDir(config);
   const shared = await openShared(config, dataDir);
@@ -113,6 +121,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   // The authorization decider asks the authenticator, made below once its identity source exists.
   let auth: Authenticator | undefined;
   let retention: Retention | undefined;
+  let scan: ScanComposition | undefined;
   const core = await composeRegistryCore(config, dataDir, log, {
     permissions: { permits: (grant, need) => auth!.permits(grant, need) },
     // The principal's own rights, not a token's scopes: a catalog token names no repository.
@@ -127,6 +136,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
       retention?.sync().catch((err: unknown) => log.error({ err }, 'could not reload the retention policies after a project change elsewhere; the next change retries'));
       access?.reload().catch((err: unknown) => log.error({ err }, 'could not reload projects and roles after a change elsewhere; the next change retries'));
     },
+    sinks: [deferredSink('scan-on-push', 'fleet', () => scan?.service.sink())],
     observeUpload: metrics && {
       started: () => metrics.uploadsInFlight.inc(),
       finished: (bytes) => {
@@ -174,6 +184,17 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     log: log.child({ mod: 'retention' }),
   });
   await retention.start();
+  scan = await composeScan({
+    db: core.db,
+    meta: core.meta,
+    blobs: core.blobs,
+    writes,
+    jobs,
+    kv: shared.coordination.kv,
+    projectMetadata: async (project) => (await accessStore.getProject(project))?.metadata,
+    inventoryOf: options.inventoryOf,
+    log: log.child({ mod: 'scan' }),
+  });
   accessStore.onChange(() => retention?.sync());
   // Harbor's enable_content_trust* project metadata is part of the trust policies.
   accessStore.onChange(() => core.trust.policies.reload());
@@ -262,6 +283,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     scrub,
     gc: { job: gc, kv: shared.coordination.kv },
     retention,
+    scan,
   });
   // Simple signatures (the signatures extension); trust/simple-signing.ts's SimpleSigningSource reads the same store.
   const simpleSignatureStore = new SimpleSignatureStore(core.db, writes);
@@ -301,6 +323,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   const clearText = plainHttpWarning(config);
   if (clearText) log.warn(clearText);
   const abandon = async () => {
+    scan?.service.close();
     await jobs.close();
     await Promise.allSettled([app.close(), core.close()]);
     identity.close();
@@ -363,6 +386,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
       force.unref();
       await Promise.all([app.close(), metricsListener?.close()]);
       clearTimeout(force);
+      scan?.service.close();
       await jobs.close();
       identity.close();
       await core.close();

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { parseConfig } from '../../src/config/load.js';
-import { startRegistry, type RunningRegistry } from '../../src/server/compose.js';
+import { startRegistry, type RunningRegistry, type StartOptions } from '../../src/server/compose.js';
 import { request, type Response } from './http.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -26,7 +26,7 @@ export interface TestRegistry extends RunningRegistry {
 }
 
 /** An in-process registry on a fresh data dir; `config` is merged over test defaults. */
-export async function startTestRegistry(config: Record<string, unknown> = {}): Promise<TestRegistry> {
+export async function startTestRegistry(config: Record<string, unknown> = {}, options: StartOptions = {}): Promise<TestRegistry> {
   const dataDir = (config.data as string | undefined) ?? (await tempDir());
   const cfg = parseConfig({
     listen: '127.0.0.1:0',
@@ -40,7 +40,7 @@ export async function startTestRegistry(config: Record<string, unknown> = {}): P
   });
   let running: RunningRegistry;
   try {
-    running = await startRegistry(cfg, pino({ level: 'silent' }));
+    running = await startRegistry(cfg, pino({ level: 'silent' }), options);
   } catch (err) {
     if (!config.data) await rm(dataDir, { recursive: true, force: true });
     throw err;
