@@ -46,6 +46,10 @@ export type RegistryEvent = Base &
     | { type: 'gc.completed'; runId: number; dryRun: boolean; status: 'succeeded' | 'stopped'; manifests: number; blobs: number; bytes: number; seconds: number }
     /** A project's immutability rules or retention policy changed (every process reloads them). */
     | { type: 'tag-rules.changed'; kind: 'immutable' | 'retention'; project: string; projectId: number; origin: string }
+    /** A CVE allowlist changed (projectId 0: the system's): every process's vulnerability gate decides again. */
+    | { type: 'cve-allowlist.changed'; projectId: number; project?: string; origin: string }
+    /** The vulnerability gate found a pulled artifact above its project's threshold: refused (enforce) or served (warn, audit). */
+    | { type: 'vulnerability.gated'; repository: string; digest: string; level: 'enforce' | 'warn' | 'audit'; outcome: 'denied' | 'warned' | 'audited'; severity: string; threshold: string; cves: string[] }
     /** A retention run ended (Harbor's TAG_RETENTION): what it kept and deleted (or would have, in a dry run). */
     | { type: 'retention.completed'; project: string; projectId: number; policyId: number; executionId: number; dryRun: boolean; status: string; total: number; retained: number; deleted: number }
     | { type: 'cert.obtained'; names: string[]; notAfter: string; issuer: string }

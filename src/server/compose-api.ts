@@ -6,6 +6,7 @@ import type { Principal } from '../auth/policy.js';
 import { ProjectQueries } from '../auth/project-queries.js';
 import type { RoleId } from '../auth/rbac.js';
 import { projectRoutes } from '../api/project-routes.js';
+import { allowlistRoutes } from '../api/allowlist-routes.js';
 import { repositoryRoutes } from '../api/repository-routes.js';
 import { artifactAdditionRoutes } from '../api/artifact-addition-routes.js';
 import { notFound } from '../util/domain-error.js';
@@ -51,7 +52,7 @@ import type { RegistryCore } from './compose-registry.js';
 import type { ExternalUrl } from './external-url.js';
 
 export interface ApiServices {
-  core: Pick<RegistryCore, 'db' | 'meta' | 'blobs' | 'events' | 'artifacts' | 'audit' | 'tagRules'>;
+  core: Pick<RegistryCore, 'db' | 'meta' | 'blobs' | 'events' | 'artifacts' | 'audit' | 'tagRules' | 'scanPolicy'>;
   quotas: Quotas;
   auth: Authenticator;
   access: AccessControl & { roleOf?(principal: Principal, project: string): RoleId | undefined };
@@ -133,7 +134,9 @@ export function composeManagementApi(config: Config, s: ApiServices): Management
       roleOf: (principal, project) => s.access.roleOf?.(principal, project),
       isSysAdmin: (p) => s.access.isSysAdmin(p),
       userExists: async (name) => (s.userExists ? s.userExists(name) : (await s.core.db.selectFrom('users').select('name').where('name', '=', name).executeTakeFirst()) !== undefined),
+      allowlists: s.core.scanPolicy.allowlists,
     }),
+    ...allowlistRoutes({ allowlists: s.core.scanPolicy.allowlists, actor: (principal, address) => s.projects.actor(principal, address) }),
     ...quotaRoutes({ quotas: s.quotas, projects: s.projects, queries: projectQueries }),
     ...auditRoutes({ audit: s.core.audit, projectId: (name) => s.access.projectId(name) }),
     ...gcRoutes({ jobs: s.jobs, schedule: () => s.gc.job.schedule, setSchedule: (schedule) => applySchedule(s.jobs, s.gc.kv, s.gc.job, schedule) }),

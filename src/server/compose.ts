@@ -26,7 +26,7 @@ import { buildApp } from './app.js';
 import { loadUiFiles } from '../web/ui-files.js';
 import { ClientAddresses } from './client-address.js';
 import { composeManagementApi } from './compose-api.js';
-import { composeRegistryCore } from './compose-registry.js';
+import { composeRegistryCore, type RegistryCore, type ScanDeps } from './compose-registry.js';
 import { certificateEvents, loginEvents } from './event-sources.js';
 import { ExternalUrl } from './external-url.js';
 import { createDdnsUpdater } from '../dns/registry.js';
@@ -59,6 +59,8 @@ export interface RunningRegistry {
   access: ProjectAccess;
   cliTokens: CliTokens;
   quotas: Quotas;
+  /** The vulnerability gate (reportChanged when a report arrives), the allowlists and the scanner logins. */
+  scanPolicy: RegistryCore['scanPolicy'];
   close(): Promise<void>;
 }
 
@@ -73,7 +75,13 @@ export async function ensureDataDir(config: Config): Promise<string> {
   return dataDir;
 }
 
-export async function startRegistry(config: Config, log: Logger): Promise<RunningRegistry> {
+/** What an embedding program (or a test) gives the registry beyond its configuration. */
+export interface RegistryExtras {
+  /** The scanning that runs (reports, inventories, scan now), for the vulnerability gate and SBOMs. */
+  scan?: ScanDeps;
+}
+
+export async function startRegistry(config: Config, log: Logger, extras: RegistryExtras = {}): Promise<RunningRegistry> {
   // Certificates first: a broken one stops start-up before anything else is opened.
   const dataDir = await ensureDataDir(config);
   const shared = await openShared(config, dataDir);
@@ -112,6 +120,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   let auth: Authenticator | undefined;
   let retention: Retention | undefined;
   const core = await composeRegistryCore(config, dataDir, log, {
+    scan: extras.scan,
     permissions: { permits: (grant, need) => auth!.permits(grant, need) },
     // The principal's own rights, not a token's scopes: a catalog token names no repository.
     listable: (principal, repository) => policy.isAllowed(principal, 'repository', repository, 'pull'),
@@ -175,6 +184,8 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
   accessStore.onChange(() => retention?.sync());
   const robots = new RobotIdentity(accessStore);
   accessStore.onChange(() => robots.changed());
+  // Project metadata holds the vulnerability gate's settings: a change here is seen by the next pull.
+  accessStore.onChange(() => core.scanPolicy.snapshot.reload());
   users?.onChange(() => access.reload());
   const cliTokens = new CliTokens(core.db, (user) => accessStore.principalId('user', user), writes);
   const identity: IdentityProvider = new Identities(userIdentity, robots, cliTokens);
@@ -344,6 +355,7 @@ export async function startRegistry(config: Config, log: Logger): Promise<Runnin
     access,
     cliTokens,
     quotas,
+    scanPolicy: core.scanPolicy,
     async close() {
       background.abort();
       await certificates.stop();

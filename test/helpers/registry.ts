@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { parseConfig } from '../../src/config/load.js';
-import { startRegistry, type RunningRegistry } from '../../src/server/compose.js';
+import { startRegistry, type RegistryExtras, type RunningRegistry } from '../../src/server/compose.js';
 import { request, type Response } from './http.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -25,8 +25,8 @@ export interface TestRegistry extends RunningRegistry {
   basic: string;
 }
 
-/** An in-process registry on a fresh data dir; `config` is merged over test defaults. */
-export async function startTestRegistry(config: Record<string, unknown> = {}): Promise<TestRegistry> {
+/** An in-process registry on a fresh data dir; `config` is merged over test defaults; `extras` as startRegistry's. */
+export async function startTestRegistry(config: Record<string, unknown> = {}, extras: RegistryExtras = {}): Promise<TestRegistry> {
   const dataDir = (config.data as string | undefined) ?? (await tempDir());
   const cfg = parseConfig({
     listen: '127.0.0.1:0',
@@ -40,7 +40,7 @@ export async function startTestRegistry(config: Record<string, unknown> = {}): P
   });
   let running: RunningRegistry;
   try {
-    running = await startRegistry(cfg, pino({ level: 'silent' }));
+    running = await startRegistry(cfg, pino({ level: 'silent' }), extras);
   } catch (err) {
     if (!config.data) await rm(dataDir, { recursive: true, force: true });
     throw err;
