@@ -7,6 +7,9 @@ import { ProjectQueries } from '../auth/project-queries.js';
 import type { RoleId } from '../auth/rbac.js';
 import { projectRoutes } from '../api/project-routes.js';
 import { allowlistRoutes } from '../api/allowlist-routes.js';
+import { sbomRoutes } from '../api/sbom-routes.js';
+import { SbomArtifacts } from '../scan/sbom-artifacts.js';
+import { parseDigest } from '../oci/names.js';
 import { repositoryRoutes } from '../api/repository-routes.js';
 import { artifactAdditionRoutes } from '../api/artifact-addition-routes.js';
 import { notFound } from '../util/domain-error.js';
@@ -52,7 +55,7 @@ import type { RegistryCore } from './compose-registry.js';
 import type { ExternalUrl } from './external-url.js';
 
 export interface ApiServices {
-  core: Pick<RegistryCore, 'db' | 'meta' | 'blobs' | 'events' | 'artifacts' | 'audit' | 'tagRules' | 'scanPolicy'>;
+  core: Pick<RegistryCore, 'db' | 'meta' | 'blobs' | 'events' | 'artifacts' | 'audit' | 'tagRules' | 'scanPolicy' | 'uploads'>;
   quotas: Quotas;
   auth: Authenticator;
   access: AccessControl & { roleOf?(principal: Principal, project: string): RoleId | undefined };
@@ -158,6 +161,26 @@ export function composeManagementApi(config: Config, s: ApiServices): Management
     }),
     ...immutableRuleRoutes({ rules: new ImmutableRuleCases(s.core.tagRules.store), projects: s.projects }),
     ...retentionRoutes({ retention: s.retention, projects: s.projects }),
+    ...sbomRoutes({
+      sboms: new SbomArtifacts({
+        inventories: s.core.scanPolicy.scan?.inventories ?? { get: async () => undefined },
+        scanNow: s.core.scanPolicy.scan?.scanNow,
+        uploads: s.core.uploads,
+        artifacts: s.core.artifacts,
+        resolve: async (repository, reference) => {
+          const digest = /^[a-z0-9]+:/.test(reference) ? reference : await s.core.meta.resolveTag(repository, reference);
+          return digest === undefined ? undefined : s.core.meta.getManifest(repository, digest);
+        },
+        openBlob: async (repository, digest) => {
+          if ((await s.core.meta.repositoryBlobSize(repository, digest)) === undefined) throw notFound(`blob ${digest} is not in repository ${repository}`);
+          return s.core.blobs.open(parseDigest(digest));
+        },
+        tool: { name: 'minato', version: minatoVersion() },
+        scanTimeoutMs: config.scanGate.scanFirstTimeoutSeconds * 1000,
+      }),
+      actor: (principal, address) => s.projects.actor(principal, address),
+      host: (request) => new URL(s.urls.absolute(request, '/')).host,
+    }),
   ];
   return {
     routes,
