@@ -8,6 +8,10 @@ import type { RoleId } from '../auth/rbac.js';
 import { projectRoutes } from '../api/project-routes.js';
 import { allowlistRoutes } from '../api/allowlist-routes.js';
 import { sbomRoutes } from '../api/sbom-routes.js';
+import { adapterMetadata, scannerRoutes } from '../api/scanner-routes.js';
+import { MIME } from '../scan/adapter/adapter-client.js';
+import { ScannerRegistrations } from '../scan/adapter/registrations.js';
+import type { Logger } from 'pino';
 import { SbomArtifacts } from '../scan/sbom-artifacts.js';
 import { parseDigest } from '../oci/names.js';
 import { repositoryRoutes } from '../api/repository-routes.js';
@@ -82,6 +86,8 @@ export interface ApiServices {
   gc: { job: { schedule: GcSchedule }; kv: KeyValueStore };
   /** Tag retention policies and their runs. */
   retention: Retention;
+  /** For the scanner adapter clients the API uses (metadata, ping). */
+  log: Logger;
 }
 
 export function composeManagementApi(config: Config, s: ApiServices): ManagementApiOptions {
@@ -161,6 +167,19 @@ export function composeManagementApi(config: Config, s: ApiServices): Management
     }),
     ...immutableRuleRoutes({ rules: new ImmutableRuleCases(s.core.tagRules.store), projects: s.projects }),
     ...retentionRoutes({ retention: s.retention, projects: s.projects }),
+    ...scannerRoutes({
+      registrations: new ScannerRegistrations(s.core.db, { name: 'minato', version: minatoVersion() }, (fn) => s.core.meta.outsideTransactions(fn)),
+      projects: s.projects,
+      builtinMetadata: {
+        scanner: { name: 'minato', vendor: 'minato', version: minatoVersion() },
+        capabilities: [
+          { type: 'vulnerability', consumes_mime_types: ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'], produces_mime_types: [MIME.harborReport] },
+          { type: 'sbom', consumes_mime_types: ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'], produces_mime_types: ['application/vnd.security.sbom.report+json; version=1.0'] },
+        ],
+        properties: { 'harbor.scanner-adapter/scanner-type': 'os-package-vulnerability' },
+      },
+      adapterMetadata: adapterMetadata(s.log),
+    }),
     ...sbomRoutes({
       sboms: new SbomArtifacts({
         inventories: s.core.scanPolicy.scan?.inventories ?? { get: async () => undefined },

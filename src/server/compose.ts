@@ -269,6 +269,7 @@ export async function startRegistry(config: Config, log: Logger, extras: Registr
     scrub,
     gc: { job: gc, kv: shared.coordination.kv },
     retention,
+    log: log.child({ mod: 'scan.adapter' }),
   });
   const uiFiles = config.ui.enabled ? await loadUiFiles() : undefined;
   if (config.ui.enabled && !uiFiles) log.warn('the web UI is not built (dist/ui is missing): / says so; run `npm run build` to build it, or set ui.enabled: false');

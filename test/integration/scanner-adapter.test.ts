@@ -139,3 +139,30 @@ test('end to end: scan-first scans through the adapter (its pull not gated) and 
   assert.equal(adapter.scans.length, before + 1, 'one scan ran');
   assert.equal(adapter.scans.at(-1)!.pullStatus, 200, "the scanner's pull was served despite the policy");
 });
+
+test('registrations as Harbor: the built-in is the default; register the adapter, read its metadata, make it default, choose per project', async () => {
+  const list0 = (await api('/scanners')).json() as Array<{ uuid: string; is_default: boolean }>;
+  assert.deepEqual(list0.map((r) => [r.uuid, r.is_default]), [['builtin', true]]);
+  const made = await api('/scanners', 'POST', { name: 'trivy', url: adapter.url, auth: 'X-ScannerAdapter-API-Key', access_credential: 'secret-key' });
+  assert.equal(made.status, 201, made.text);
+  const uuid = made.headers.location!.split('/').pop()!;
+  const got = (await api(`/scanners/${uuid}`)).json();
+  assert.equal(got.access_credential, '***', 'the credential is write-only');
+  assert.equal((await api('/scanners', 'POST', { name: 'trivy', url: adapter.url })).status, 409);
+  assert.equal((await api('/scanners', 'POST', { name: 'bad', url: 'ftp://x' })).status, 400);
+  const meta = await api(`/scanners/${uuid}/metadata`);
+  assert.equal(meta.status, 200, meta.text);
+  assert.equal(meta.json().scanner.name, 'Trivy');
+  assert.equal((await api('/scanners/builtin/metadata')).json().scanner.name, 'minato');
+  assert.equal((await api('/scanners/ping', 'POST', { url: 'http://127.0.0.1:9' })).status, 400);
+
+  assert.equal((await api(`/scanners/${uuid}`, 'PATCH', { is_default: true })).status, 200);
+  assert.deepEqual(((await api('/scanners')).json() as Array<{ uuid: string; is_default: boolean }>).map((r) => [r.uuid, r.is_default]), [['builtin', false], [uuid, true]]);
+  assert.equal((await api('/projects/scanned/scanner')).json().uuid, uuid, 'the default');
+  assert.equal((await api('/projects/scanned/scanner', 'PUT', { uuid: 'builtin' })).status, 200);
+  assert.equal((await api('/projects/scanned/scanner')).json().uuid, 'builtin', 'the project chose the built-in');
+  assert.equal((await api('/scanners/builtin', 'DELETE')).status, 403);
+  assert.equal((await api(`/scanners/${uuid}`, 'DELETE')).status, 200);
+  assert.equal((await api(`/scanners/${uuid}`)).status, 404);
+  assert.equal((await request(`${reg.url}/api/v2.0/scanners`)).status, 401);
+});
