@@ -14,6 +14,7 @@ import { pushImage } from '../helpers/oci.js';
 import { startTestRegistry, type TestRegistry } from '../helpers/registry.js';
 import { startFakeScannerAdapter, type FakeScannerAdapter } from '../helpers/fake-scanner-adapter.js';
 import { MIME, ScannerAdapterClient, type ScanCredentials } from '../../src/scan/adapter/adapter-client.js';
+import { RobotScanCredentials } from '../../src/scan/adapter/scan-credentials.js';
 import { summarize, type ScanSummary } from '../../src/scan/inventory.js';
 
 let reg: TestRegistry;
@@ -27,22 +28,18 @@ const CVE = { id: 'CVE-2024-6387', package: 'openssh-server', version: '1:9.2p1-
 const api = (path: string, method = 'GET', json?: unknown) =>
   request(`${reg.url}/api/v2.0${path}`, { method, headers: { Authorization: reg.basic, ...(json ? { 'Content-Type': 'application/json' } : {}) }, body: json ? JSON.stringify(json) : undefined });
 
-/** Per scan, a project robot that may only pull (Harbor's per-scan robot), deleted when the scan ends. */
+/** The registry's own per-scan credentials (a pull-only project robot, deleted after); `wrongSecret` spoils the secret. */
 function robotCredentials(opts: { wrongSecret?: boolean } = {}): ScanCredentials {
+  const real = new RobotScanCredentials(reg.projects, reg.scanPolicy.isScanner, log);
   return {
     async issue(repository) {
-      const project = repository.split('/')[0]!;
-      const res = await api('/robots', 'POST', { name: `scanner-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`, level: 'project', duration: 1, permissions: [{ kind: 'project', namespace: project, access: [{ resource: 'repository', action: 'pull' }] }] });
-      assert.equal(res.status, 201, res.text);
-      const robot = res.json() as { id: number; name: string; secret: string };
-      reg.scanPolicy.isScanner.add(robot.name);
-      const secret = opts.wrongSecret ? `${robot.secret}x` : robot.secret;
+      const credential = await real.issue(repository);
+      const [login, secret] = Buffer.from(credential.authorization.slice(6), 'base64').toString().split(':') as [string, string];
       return {
-        authorization: `Basic ${Buffer.from(`${robot.name}:${secret}`).toString('base64')}`,
+        authorization: opts.wrongSecret ? `Basic ${Buffer.from(`${login}:${secret}x`).toString('base64')}` : credential.authorization,
         async release() {
-          reg.scanPolicy.isScanner.delete(robot.name);
-          await api(`/robots/${robot.id}`, 'DELETE');
-          released.push(robot.name);
+          await credential.release();
+          released.push(login);
         },
       };
     },
