@@ -4,7 +4,8 @@
 // installed, for the one format "idn-email" it adds: given here as a plain check), with the image
 // as metadata.component and each package's purl, version and licenses; SPDX 2.3 with the image
 // DESCRIBED, packages with purl externalRefs, CONTAINS relationships and LicenseRefs for names
-// outside the SPDX list. A package found twice is listed once.
+// outside the SPDX list, valid against the SPDX 2.3 JSON schema (test/fixtures/spdx-2.3-schema.json:
+// its source and licence are in its $comment). A package found twice is listed once.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -14,6 +15,10 @@ import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { imagePurl, sbomDocument } from '../../src/scan/sbom.js';
 import type { Inventory } from '../../src/scan/inventory.js';
+import { fileURLToPath } from 'node:url';
+
+/** The repository (this file runs from dist/test/unit). */
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 const require = createRequire(import.meta.url);
 const SCHEMAS = path.join(path.dirname(require.resolve('@cyclonedx/cyclonedx-library/package.json')), 'res', 'schema');
@@ -72,8 +77,19 @@ test('CycloneDX 1.6: valid against the schema; the image as metadata.component; 
   assert.notEqual((await cycloneDxValidator())(broken), null);
 });
 
-test('SPDX 2.3: the image DESCRIBED, packages with purls CONTAINED, licenses as expressions with LicenseRefs', () => {
+async function spdxValidator(): Promise<(doc: unknown) => unknown[] | null> {
+  const schema = JSON.parse(await readFile(path.join(ROOT, 'test', 'fixtures', 'spdx-2.3-schema.json'), 'utf8')) as object;
+  const validate = new Ajv({ strict: false }).compile(schema);
+  return (doc) => (validate(doc) ? null : (validate.errors ?? []));
+}
+
+test('SPDX 2.3: valid against the schema; the image DESCRIBED, packages with purls CONTAINED, licenses as expressions with LicenseRefs', async () => {
   const doc = JSON.parse(sbomDocument('spdx', inventory, subject, tool, new Date('2026-01-02T03:04:05.678Z')));
+  const validate = await spdxValidator();
+  const errors = validate(doc);
+  assert.equal(errors, null, JSON.stringify(errors));
+  assert.notEqual(validate({ ...doc, relationships: [{ ...doc.relationships[0], relationshipType: 'IS_NEAR' }] }), null, 'the schema is not a rubber stamp');
+  assert.notEqual(validate({ ...doc, packages: [{ ...doc.packages[0], purl: 'x' }] }), null, 'unknown package fields are refused');
   assert.equal(doc.spdxVersion, 'SPDX-2.3');
   assert.equal(doc.dataLicense, 'CC0-1.0');
   assert.equal(doc.SPDXID, 'SPDXRef-DOCUMENT');
