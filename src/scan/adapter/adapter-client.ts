@@ -183,7 +183,11 @@ export class ScannerAdapterClient implements ArtifactScanner {
         const res = await this.call(`/scan/${encodeURIComponent(id)}/report`, { headers: { Accept: MIME.harborReport }, signal });
         if (res.status === 200) {
           progress?.(1);
-          return { findings: findingsOf(await res.json(), target.digest) };
+          try {
+            return { findings: findingsOf(await res.json(), target.digest) };
+          } catch (err) {
+            throw new Error(`scanner adapter ${this.options.registration.name} answered scan ${id} with something that is not a Harbor vulnerability report (${(err as Error).message.slice(0, 300)}): check that it implements the pluggable scanner API v1.1 or later`);
+          }
         }
         if (res.status !== 302) throw await this.failure(res, `the report of scan ${id}`);
         await res.body?.cancel();
