@@ -32,7 +32,7 @@ import { CacheInvalidationSink } from '../events/cache-invalidation.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { composeAudit } from './compose-audit.js';
 import { GarbageCollector } from '../gc/garbage-collector.js';
-import { VulnerabilityGate } from '../policy/vulnerability.js';
+import { isScannerCaller, VulnerabilityGate } from '../policy/vulnerability.js';
 import { AllowlistStore } from '../scan/allowlist.js';
 import { ScanPolicySnapshot } from '../scan/allowlist-policy.js';
 import type { Inventories, ScanSummaries } from '../scan/inventory.js';
@@ -65,7 +65,7 @@ export interface RegistryCore {
   /** Immutability rules and retention policies: their store, and the immutability snapshot the policy points read. */
   tagRules: { store: TagRuleStore; immutable: ImmutableRules };
   /** The vulnerability gate of the pull point, the CVE allowlists and the snapshot it reads. */
-  scanPolicy: { gate: VulnerabilityGate; allowlists: AllowlistStore; snapshot: ScanPolicySnapshot; scan?: ScanDeps; isScanner: Set<string> };
+  scanPolicy: { gate: VulnerabilityGate; allowlists: AllowlistStore; snapshot: ScanPolicySnapshot; scan?: ScanDeps };
   /** Starts the background work (event delivery, upload purge) once the server is up. */
   start(): Promise<void>;
   close(): Promise<void>;
@@ -146,13 +146,11 @@ export async function composeRegistryCore(config: Config, dataDir: string, log: 
   const { scan } = options;
   const scanPolicy = new ScanPolicySnapshot(db, allowlists, { unscanned: scan ? config.scanGate.unscanned : 'allow' });
   if (!scan) log.info({ mod: 'scan.gate' }, 'no scanner runs: the vulnerability gate serves unscanned artifacts (a project\'s prevent_vul blocks only on reports)');
-  /** The login names of the short-lived credentials scanners pull with (scan/adapter/): never gated. */
-  const scannerLogins = new Set<string>();
   const gate = new VulnerabilityGate({
     summaries: scan?.summaries ?? { get: async () => undefined },
     policy: scanPolicy,
     scanNow: scan?.scanNow,
-    isScanner: (caller) => caller.grant?.principal.user != null && scannerLogins.has(caller.grant.principal.user),
+    isScanner: isScannerCaller,
     notice: (n) => events.add({ type: 'vulnerability.gated', at: new Date().toISOString(), actor: SYSTEM_ACTOR, ...n }),
     scanFirstTimeoutMs: config.scanGate.scanFirstTimeoutSeconds * 1000,
     unscannedTtlMs: 10_000,
@@ -239,7 +237,7 @@ export async function composeRegistryCore(config: Config, dataDir: string, log: 
     audit: audit.log,
     gc,
     tagRules: { store: ruleStore, immutable },
-    scanPolicy: { gate, allowlists, snapshot: scanPolicy, scan, isScanner: scannerLogins },
+    scanPolicy: { gate, allowlists, snapshot: scanPolicy, scan },
     async start() {
       await dispatcher.start();
       purger.start(config.registry.uploadPurgeIntervalSeconds * 1000, locker);

@@ -30,7 +30,7 @@ const api = (path: string, method = 'GET', json?: unknown) =>
 
 /** The registry's own per-scan credentials (a pull-only project robot, deleted after); `wrongSecret` spoils the secret. */
 function robotCredentials(opts: { wrongSecret?: boolean } = {}): ScanCredentials {
-  const real = new RobotScanCredentials(reg.projects, reg.scanPolicy.isScanner, log);
+  const real = new RobotScanCredentials(reg.projects, log);
   return {
     async issue(repository) {
       const credential = await real.issue(repository);
@@ -93,11 +93,15 @@ test('metadata, then a scan: pending (302 Refresh-After) -> done, mapped to find
   assert.equal(last.request.registry?.url, reg.url);
   assert.match(last.request.registry?.authorization ?? '', /^Basic /);
   const login = Buffer.from(last.request.registry!.authorization!.slice(6), 'base64').toString().split(':')[0]!;
-  assert.match(login, /^robot\$scanned\+scanner-/, 'a project robot, not the admin');
+  assert.match(login, /^robot\$scanned\+minato-scanner-[0-9a-f]{12}$/, 'a project robot, not the admin');
   assert.ok(released.includes(login), 'the robot is deleted after the scan');
   // The released credential no longer pulls.
   const again = await request(`${reg.url}/v2/scanned/app/manifests/${image.digest}`, { headers: { Authorization: last.request.registry!.authorization!, Accept: 'application/vnd.oci.image.manifest.v1+json' } });
   assert.equal(again.status, 401);
+  // Nobody can make a robot that passes for the scanner's.
+  const forged = await api('/robots', 'POST', { name: 'minato-scanner-aaaaaaaaaaaa', level: 'project', duration: 1, permissions: [{ kind: 'project', namespace: 'scanned', access: [{ resource: 'repository', action: 'pull' }] }] });
+  assert.equal(forged.status, 400, forged.text);
+  assert.match(forged.text, /reserved/);
 });
 
 test('a wrong credential fails the scan with the adapter\'s error; a scan that never ends times out', async () => {

@@ -1,7 +1,7 @@
 // The credential a scanner adapter pulls with, as Harbor issues it (src/pkg/scan/job.go): per
 // scan, a robot of the artifact's project that may only pull, deleted when the scan ends. Its
-// login is put in the vulnerability gate's set of scanner logins while it lives, so the scan's own
-// pull is not gated (Harbor's `scanner-pull`). Never an administrator's credential: a leaked one
+// name has the reserved prefix the vulnerability gate recognises on every replica, so the scan's
+// own pull is not gated (Harbor's `scanner-pull`; policy/vulnerability.ts SCANNER_ROBOT_PREFIX). Never an administrator's credential: a leaked one
 // pulls from one project for at most the scan's length (and a day, its expiry, if a crash kept the
 // release from running).
 import { randomBytes } from 'node:crypto';
@@ -11,12 +11,11 @@ import { SYSTEM_ACTOR } from '../../events/events.js';
 import { projectOf } from '../../oci/names.js';
 import { ROBOT_PREFIX } from '../../auth/robot-identity.js';
 import type { ScanCredential, ScanCredentials } from './adapter-client.js';
+import { SCANNER_ROBOT_PREFIX } from '../../policy/vulnerability.js';
 
 export class RobotScanCredentials implements ScanCredentials {
   constructor(
     private readonly projects: Pick<Projects, 'createRobot' | 'deleteRobot'>,
-    /** The gate's scanner logins (RegistryCore.scanPolicy.isScanner). */
-    private readonly scannerLogins: Set<string>,
     private readonly log: Logger,
   ) {}
 
@@ -24,7 +23,7 @@ export class RobotScanCredentials implements ScanCredentials {
     const project = projectOf(repository);
     const { robot, secret } = await this.projects.createRobot(
       {
-        name: `scanner-${randomBytes(6).toString('hex')}`,
+        name: `${SCANNER_ROBOT_PREFIX}${randomBytes(6).toString('hex')}`,
         description: `pulls ${repository} for one scan; deleted when it ends`,
         level: 'project',
         duration: 1,
@@ -33,11 +32,9 @@ export class RobotScanCredentials implements ScanCredentials {
       SYSTEM_ACTOR,
     );
     const login = ROBOT_PREFIX + robot.name;
-    this.scannerLogins.add(login);
     return {
       authorization: `Basic ${Buffer.from(`${login}:${secret}`).toString('base64')}`,
       release: async () => {
-        this.scannerLogins.delete(login);
         await this.projects.deleteRobot(robot, SYSTEM_ACTOR).catch((err: unknown) => this.log.warn({ err, robot: login }, 'could not delete the robot a scan pulled with; it expires within a day, or delete it under the project\'s robots'));
       },
     };
