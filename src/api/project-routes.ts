@@ -10,6 +10,8 @@ import { ROLE_DISPLAY, ROLES, type RoleId } from '../auth/rbac.js';
 import type { ProjectCatalog } from '../core/project-catalog.js';
 import type { Projects } from '../core/projects.js';
 import { invalid, notFound } from '../util/domain-error.js';
+import type { AllowlistStore } from '../scan/allowlist.js';
+import { allowlistBody, allowlistFromBody, CveAllowlistModel } from './allowlist-routes.js';
 import { access, type ProjectOf } from './access.js';
 import { model, timestamp } from './models.js';
 import { pageOf, pagingQuery } from './paging.js';
@@ -25,6 +27,8 @@ export interface ProjectRoutesDeps {
   isSysAdmin(principal: Principal): boolean;
   /** Whether a user of this name exists (a member must be one). */
   userExists(name: string): Promise<boolean>;
+  /** Projects' CVE allowlists (Harbor's cve_allowlist in the project body). */
+  allowlists: Pick<AllowlistStore, 'get' | 'put'>;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -50,6 +54,7 @@ const Project = model(
     current_user_role_ids: z.array(z.number().int()),
     repo_count: z.number().int().optional().describe('Repositories holding at least one artifact (absent with with_detail=false).'),
     metadata: ProjectMetadata,
+    cve_allowlist: CveAllowlistModel.optional().describe('The project\'s own CVE allowlist, used when metadata reuse_sys_cve_allowlist is "false" (single project reads only).'),
   }),
 );
 
@@ -62,7 +67,7 @@ const ProjectReq = model(
       metadata: z.record(z.string(), z.string()).optional(),
       storage_limit: z.number().int().min(-1).nullable().optional().describe('Bytes; -1 unlimited (creation only; change it through the quota API).'),
       registry_id: z.number().int().nullable().optional().describe('Proxy cache projects are not supported: must be absent or null.'),
-      cve_allowlist: z.unknown().optional().describe('Accepted and ignored (no scanner here).'),
+      cve_allowlist: CveAllowlistModel.optional().describe('Replaces the project\'s own CVE allowlist (applied when metadata reuse_sys_cve_allowlist is "false").'),
     })
     .strict(),
 );
@@ -247,6 +252,7 @@ export function projectRoutes(deps: ProjectRoutesDeps): ApiRoute[] {
         ctx.caller.principal,
         await actor(ctx),
       );
+      if (body.cve_allowlist) await deps.allowlists.put(allowlistFromBody(project.id, body.cve_allowlist), await actor(ctx), project.name);
       return respond(201, undefined, { Location: `${API_BASE}/projects/${project.id}` });
     },
   });
@@ -264,7 +270,7 @@ export function projectRoutes(deps: ProjectRoutesDeps): ApiRoute[] {
     errors: [404],
     handler: async (input, ctx) => {
       const p = await catalog.withOwner(await find(input));
-      return respond(200, projectModel(p, ctx, await catalog.repoCount(p.name)));
+      return respond(200, { ...projectModel(p, ctx, await catalog.repoCount(p.name)), cve_allowlist: allowlistBody(await deps.allowlists.get(p.id)) });
     },
   });
 
@@ -285,6 +291,7 @@ export function projectRoutes(deps: ProjectRoutesDeps): ApiRoute[] {
       const project = await find(input);
       const { body } = input;
       if (body.project_name !== undefined && body.project_name !== project.name) throw invalid('a project cannot be renamed (project_name must be absent or its present name)');
+      if (body.cve_allowlist) await deps.allowlists.put(allowlistFromBody(project.id, body.cve_allowlist), await actor(ctx), project.name);
       await catalog.setMetadata(project, { ...(body.metadata ?? {}), ...(body.public != null ? { public: String(body.public) } : {}) }, await actor(ctx));
       return respond(200, undefined);
     },

@@ -196,7 +196,16 @@ export function auditDraft(event: StoredEvent): AuditDraft | undefined {
     // A run's summary is not an operation on a resource; the deletes a retention run makes are
     // recorded one by one, by the retention job.
     case 'retention.completed':
+    case 'cve-allowlist.changed':
       return undefined;
+    case 'vulnerability.gated':
+      return {
+        ...base,
+        ...artifact(event.repository, undefined, event.digest),
+        operation: 'pull',
+        success: event.outcome !== 'denied',
+        description: `vulnerability policy ${event.outcome} the pull (${event.severity}, threshold ${event.threshold}${event.cves.length > 0 ? `: ${event.cves.slice(0, 10).join(', ')}` : ''})`,
+      };
   }
 }
 

@@ -352,6 +352,19 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('Online garbage collection (docs/operations.md, "Garbage collection").'),
+  scanGate: z
+    .strictObject({
+      unscanned: z
+        .enum(['allow', 'deny', 'scan-first'])
+        .default('deny')
+        .describe(
+          'In a project that prevents vulnerable images (metadata prevent_vul = "true"), what a pull of an artifact without a successful scan gets: "deny" (Harbor\'s behaviour), "allow", or "scan-first" (scan it now, wait up to scanFirstTimeoutSeconds, then decide). A project overrides it with its metadata prevent_vul_unscanned.',
+        ),
+      scanFirstTimeoutSeconds: z.number().positive().max(3600).default(60).describe('How long a pull waits for the scan that unscanned: scan-first starts; after it, the pull is decided as unscanned (denied).'),
+      cacheEntries: z.number().int().positive().default(100_000).describe('Gate decisions kept in memory (per repository and digest); a pull of a decided artifact costs a lookup.'),
+    })
+    .prefault({})
+    .describe('The vulnerability gate at pull (docs/operations.md, "Vulnerability gate"): per project, metadata prevent_vul, severity, prevent_vul_level and prevent_vul_unscanned.'),
   audit: auditConfigSchema,
   scrub: scrubConfigSchema,
   metrics: z

@@ -47,7 +47,7 @@ export class Artifacts {
     const record = digest === undefined ? undefined : await meta.getManifest(repository, digest);
     if (!record) throw new OciError('MANIFEST_UNKNOWN', `manifest ${reference} is not in repository ${repository}`, { name: repository, reference });
     const tag = ref?.kind === 'tag' ? ref.tag : undefined;
-    await this.deps.policies.check('pull', caller, { repository, digest: record.digest, kind: 'manifest', tag });
+    await this.deps.policies.check('pull', caller, { repository, digest: record.digest, kind: 'manifest', tag, mediaType: record.mediaType, artifactType: record.artifactType });
     if (pulled) this.deps.events.pulled(repository, record.digest, tag, caller.actor);
     return record;
   }

@@ -4,6 +4,7 @@
 // robot may refresh its own secret), the rule that a robot creating a robot gives it no more than
 // it holds itself, listings by level and project, and pull secrets made from a secret the caller
 // proves it knows (only the secret's hash is stored, so the registry cannot make one alone).
+import { SCANNER_ROBOT_PREFIX } from '../policy/vulnerability.js';
 import type { AccessControl } from '../auth/access-control.js';
 import type { RobotPermission, RobotRecord } from '../auth/access-store.js';
 import type { Principal } from '../auth/policy.js';
@@ -84,6 +85,8 @@ export class RobotAccounts {
     const { principal } = caller;
     const project = request.level === 'project' ? request.permissions[0]?.namespace : undefined;
     if (request.level === 'project' && !project) throw new DomainError('INVALID', 'a project robot has exactly one permission, of kind "project", naming its project');
+    // The registry's per-scan robots go unchecked by the vulnerability gate: nobody else may take their names.
+    if (request.name.startsWith(SCANNER_ROBOT_PREFIX)) throw new DomainError('INVALID', `robot names starting with "${SCANNER_ROBOT_PREFIX}" are reserved for the registry's scanner credentials: choose another name`);
     if (!this.allows(principal, project, 'create')) {
       // As the API's project rules: an administrator learns that the project is missing; others get 403, which gives nothing away.
       if (project !== undefined && this.access.isSysAdmin(principal) && this.access.projectId(project) === undefined) throw notFound(`project ${project} does not exist`);

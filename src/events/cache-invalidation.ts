@@ -13,6 +13,8 @@ export interface InvalidatedCaches {
   accessChanged?(origins: readonly string[]): void;
   /** A project's immutability rules or retention policy changed: the origins of the changes, by kind. */
   tagRulesChanged?(kind: 'immutable' | 'retention', origins: readonly string[]): void;
+  /** A CVE allowlist changed: the origins of the changes (the vulnerability gate decides again). */
+  allowlistChanged?(origins: readonly string[]): void;
 }
 
 const ACCESS_EVENTS = new Set(['project.changed', 'member.changed', 'robot.changed', 'user.changed']);
@@ -28,6 +30,8 @@ export class CacheInvalidationSink implements EventSink {
     if (origins.length > 0) this.caches.usersChanged?.(origins);
     const access = batch.flatMap((e) => (ACCESS_EVENTS.has(e.type) && 'origin' in e ? [e.origin] : []));
     if (access.length > 0) this.caches.accessChanged?.(access);
+    const allowlists = batch.flatMap((e) => (e.type === 'cve-allowlist.changed' ? [e.origin] : []));
+    if (allowlists.length > 0) this.caches.allowlistChanged?.(allowlists);
     for (const kind of ['immutable', 'retention'] as const) {
       const rules = batch.flatMap((e) => (e.type === 'tag-rules.changed' && e.kind === kind ? [e.origin] : []));
       if (rules.length > 0) this.caches.tagRulesChanged?.(kind, rules);

@@ -47,6 +47,10 @@ export type RegistryEvent = Base &
     /** A project's immutability rules or retention policy changed (every process reloads them). */
     /** `change` and `ruleId` are absent from events written before they were recorded. */
     | { type: 'tag-rules.changed'; kind: 'immutable' | 'retention'; change?: 'created' | 'updated' | 'deleted'; ruleId?: number; project: string; projectId: number; origin: string }
+    /** A CVE allowlist changed (projectId 0: the system's): every process's vulnerability gate decides again. */
+    | { type: 'cve-allowlist.changed'; projectId: number; project?: string; origin: string }
+    /** The vulnerability gate found a pulled artifact above its project's threshold: refused (enforce) or served (warn, audit). */
+    | { type: 'vulnerability.gated'; repository: string; digest: string; level: 'enforce' | 'warn' | 'audit'; outcome: 'denied' | 'warned' | 'audited'; severity: string; threshold: string; cves: string[] }
     /** A retention run ended (Harbor's TAG_RETENTION): what it kept and deleted (or would have, in a dry run). */
     | { type: 'retention.completed'; project: string; projectId: number; policyId: number; executionId: number; dryRun: boolean; status: string; total: number; retained: number; deleted: number }
     /** A project's trust policy (enforcement level, keys, identities) changed (every process reloads it; trust/). */

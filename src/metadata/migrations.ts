@@ -590,6 +590,39 @@ const migrations: Record<string, DialectMigration> = {
       for (const table of ['scan_inventories', 'scan_reports']) await db.schema.dropTable(table).execute();
     },
   },
+  // Scan policy: CVE allowlists (Harbor's CVEAllowlist: the system's is project_id 0, a project's
+  // its id; items as a JSON array of CVE ids) and the scanner adapter registrations (Harbor's
+  // ScannerRegistration, with the project that chose one: project_scanners).
+  '0013_scan_policy': {
+    async up(db: Kysely<any>, t: ColumnTypes) {
+      await t
+        .id(db.schema.createTable('cve_allowlists'), 'id')
+        .addColumn('project_id', 'integer', (c) => c.notNull().unique())
+        .addColumn('expires_at', 'bigint')
+        .addColumn('items', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await t
+        .id(db.schema.createTable('scanner_registrations'), 'id')
+        .addColumn('uuid', 'text', (c) => c.notNull().unique())
+        .addColumn('name', 'text', (c) => c.notNull().unique())
+        /** JSON: Harbor's ScannerRegistration fields other than the columns (url, auth, credential, flags). */
+        .addColumn('registration', 'text', (c) => c.notNull())
+        .addColumn('is_default', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('project_scanners')
+        .addColumn('project_id', 'integer', (c) => c.primaryKey())
+        .addColumn('scanner_uuid', 'text', (c) => c.notNull())
+        .execute();
+    },
+    async down(db: Kysely<any>) {
+      for (const table of ['project_scanners', 'scanner_registrations', 'cve_allowlists']) await db.schema.dropTable(table).execute();
+    },
+  },
 };
 
 /**

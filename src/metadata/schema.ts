@@ -280,6 +280,34 @@ export interface TrustPoliciesTable {
   updated_at: number;
 }
 
+/** A CVE allowlist: the system's (project_id 0) or a project's (migration 0013). */
+export interface CveAllowlistsTable {
+  id: Generated<number>;
+  project_id: number;
+  /** Unix milliseconds; null: never expires. */
+  expires_at: number | null;
+  /** JSON array of CVE ids. */
+  items: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A scanner adapter registration (migration 0013): Harbor's ScannerRegistration as JSON beside its keys. */
+export interface ScannerRegistrationsTable {
+  id: Generated<number>;
+  uuid: string;
+  name: string;
+  registration: string;
+  is_default: Generated<number>;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ProjectScannersTable {
+  project_id: number;
+  scanner_uuid: string;
+}
+
 export interface Database {
   blob_deletions: BlobDeletionsTable;
   repositories: RepositoriesTable;
@@ -309,4 +337,7 @@ export interface Database {
   retention_tasks: RetentionTasksTable;
   simple_signatures: SimpleSignaturesTable;
   trust_policies: TrustPoliciesTable;
+  cve_allowlists: CveAllowlistsTable;
+  scanner_registrations: ScannerRegistrationsTable;
+  project_scanners: ProjectScannersTable;
 }

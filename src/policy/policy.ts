@@ -34,7 +34,15 @@ export interface PointContexts {
     blobs: ReadonlyArray<{ digest: string; size: number }>;
   };
   tagMove: { repository: string; tag: string; digest: string; previous?: string };
-  pull: { repository: string; digest: string; kind: 'manifest' | 'blob'; tag?: string };
+  pull: {
+    repository: string;
+    digest: string;
+    kind: 'manifest' | 'blob';
+    tag?: string;
+    /** A manifest's media type and artifact type (else its config's media type), for gates that skip indexes or signatures. */
+    mediaType?: string;
+    artifactType?: string | null;
+  };
   delete: { repository: string; kind: 'manifest' | 'tag' | 'blob'; digest?: string; tag?: string };
 }
 

@@ -64,6 +64,8 @@ export interface ScanSummary {
   fixable: number;
   /** Finding ids, so a gate can apply a CVE allowlist without loading the report. */
   ids: string[];
+  /** The ids per severity, so a gate can drop allowlisted CVEs and still know what remains. */
+  idsBySeverity?: Partial<Record<Severity, string[]>>;
   scanner: { name: string; vendor: string; version: string };
   startTime: string;
   endTime?: string;
@@ -97,14 +99,17 @@ export interface Inventories {
 }
 
 /** The counts part of a summary, from a report's findings (one definition for every scanner). */
-export function summarize(findings: readonly Finding[]): Pick<ScanSummary, 'severity' | 'counts' | 'total' | 'fixable' | 'ids'> {
+export function summarize(findings: readonly Finding[]): Pick<ScanSummary, 'severity' | 'counts' | 'total' | 'fixable' | 'ids' | 'idsBySeverity'> {
   const counts: Partial<Record<Severity, number>> = {};
+  const bySeverity: Partial<Record<Severity, Set<string>>> = {};
   let top = -1;
   let fixable = 0;
   for (const f of findings) {
     counts[f.severity] = (counts[f.severity] ?? 0) + 1;
     top = Math.max(top, SEVERITIES.indexOf(f.severity));
     if (f.fixVersion) fixable++;
+    (bySeverity[f.severity] ??= new Set()).add(f.id);
   }
-  return { severity: top < 0 ? 'None' : SEVERITIES[top]!, counts, total: findings.length, fixable, ids: [...new Set(findings.map((f) => f.id))] };
+  const idsBySeverity = Object.fromEntries(Object.entries(bySeverity).map(([k, v]) => [k, [...v]])) as Partial<Record<Severity, string[]>>;
+  return { severity: top < 0 ? 'None' : SEVERITIES[top]!, counts, total: findings.length, fixable, ids: [...new Set(findings.map((f) => f.id))], idsBySeverity };
 }

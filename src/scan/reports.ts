@@ -69,6 +69,18 @@ export class ScanReports implements ScanSummaries {
     this.db = db.withTables<ScanTables>() as unknown as Kysely<ScanTables>;
   }
 
+  private readonly listeners: Array<(digest: string) => void> = [];
+
+  /** Called after every change of a digest's report made here (the pull gate decides again). */
+  onChange(listener: (digest: string) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private changed(digest: string): void {
+    this.cache.delete(digest);
+    for (const l of this.listeners) l(digest);
+  }
+
   /** The summary of the latest scan of a digest (the pull gate's question: cached). */
   async get(digest: string): Promise<ScanSummary | undefined> {
     const hit = this.cache.get(digest);
@@ -152,7 +164,7 @@ export class ScanReports implements ScanSummaries {
         .where('status', 'in', ['Pending', 'Running'])
         .executeTakeFirst(),
     );
-    this.cache.delete(digest);
+    this.changed(digest);
     return Number(r.numUpdatedRows) > 0;
   }
 
@@ -179,7 +191,7 @@ export class ScanReports implements ScanSummaries {
         return true;
       }),
     );
-    this.cache.delete(digest);
+    this.changed(digest);
     return ok;
   }
 
@@ -195,7 +207,7 @@ export class ScanReports implements ScanSummaries {
         .where((eb) => eb.or([eb('findings', 'is', null), eb('findings', '!=', text)]))
         .executeTakeFirst(),
     );
-    this.cache.delete(digest);
+    this.changed(digest);
     return Number(r.numUpdatedRows) > 0;
   }
 
@@ -205,7 +217,7 @@ export class ScanReports implements ScanSummaries {
       await this.db.deleteFrom('scan_reports').where('digest', '=', digest).execute();
       await this.db.deleteFrom('scan_inventories').where('digest', '=', digest).execute();
     });
-    this.cache.delete(digest);
+    this.changed(digest);
   }
 }
 

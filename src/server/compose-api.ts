@@ -9,6 +9,14 @@ import type { ScanComposition } from './compose-scan.js';
 import { ProjectQueries } from '../auth/project-queries.js';
 import type { RoleId } from '../auth/rbac.js';
 import { projectRoutes } from '../api/project-routes.js';
+import { allowlistRoutes } from '../api/allowlist-routes.js';
+import { sbomRoutes } from '../api/sbom-routes.js';
+import { adapterMetadata, scannerRoutes } from '../api/scanner-routes.js';
+import { MIME } from '../scan/adapter/adapter-client.js';
+import { ScannerRegistrations } from '../scan/adapter/registrations.js';
+import type { Logger } from 'pino';
+import { SbomArtifacts } from '../scan/sbom-artifacts.js';
+import { parseDigest } from '../oci/names.js';
 import { repositoryRoutes } from '../api/repository-routes.js';
 import { artifactAdditionRoutes } from '../api/artifact-addition-routes.js';
 import { notFound } from '../util/domain-error.js';
@@ -56,7 +64,7 @@ import type { RegistryCore } from './compose-registry.js';
 import type { ExternalUrl } from './external-url.js';
 
 export interface ApiServices {
-  core: Pick<RegistryCore, 'db' | 'meta' | 'blobs' | 'events' | 'artifacts' | 'audit' | 'tagRules' | 'trust'>;
+  core: Pick<RegistryCore, 'db' | 'meta' | 'blobs' | 'events' | 'artifacts' | 'audit' | 'tagRules' | 'trust' | 'scanPolicy' | 'uploads'>;
   quotas: Quotas;
   auth: Authenticator;
   access: AccessControl & { roleOf?(principal: Principal, project: string): RoleId | undefined };
@@ -85,6 +93,8 @@ export interface ApiServices {
   retention: Retention;
   /** Vulnerability scanning: reports, the scan service, the scan-all schedule. */
   scan: ScanComposition;
+  /** For the scanner adapter clients the API uses (metadata, ping). */
+  log: Logger;
 }
 
 export function composeManagementApi(config: Config, s: ApiServices): ManagementApiOptions {
@@ -140,7 +150,9 @@ export function composeManagementApi(config: Config, s: ApiServices): Management
       roleOf: (principal, project) => s.access.roleOf?.(principal, project),
       isSysAdmin: (p) => s.access.isSysAdmin(p),
       userExists: async (name) => (s.userExists ? s.userExists(name) : (await s.core.db.selectFrom('users').select('name').where('name', '=', name).executeTakeFirst()) !== undefined),
+      allowlists: s.core.scanPolicy.allowlists,
     }),
+    ...allowlistRoutes({ allowlists: s.core.scanPolicy.allowlists, actor: (principal, address) => s.projects.actor(principal, address) }),
     ...quotaRoutes({ quotas: s.quotas, projects: s.projects, queries: projectQueries }),
     ...auditRoutes({ audit: s.core.audit, projectId: (name) => s.access.projectId(name) }),
     ...gcRoutes({ jobs: s.jobs, schedule: () => s.gc.job.schedule, setSchedule: (schedule) => applySchedule(s.jobs, s.gc.kv, s.gc.job, schedule) }),
@@ -175,6 +187,39 @@ export function composeManagementApi(config: Config, s: ApiServices): Management
       }),
       projects: s.projects,
       repositories,
+    }),
+    ...scannerRoutes({
+      registrations: new ScannerRegistrations(s.core.db, { name: 'minato', version: minatoVersion() }, (fn) => s.core.meta.outsideTransactions(fn)),
+      projects: s.projects,
+      builtinMetadata: {
+        scanner: { name: 'minato', vendor: 'minato', version: minatoVersion() },
+        capabilities: [
+          { type: 'vulnerability', consumes_mime_types: ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'], produces_mime_types: [MIME.harborReport] },
+          { type: 'sbom', consumes_mime_types: ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'], produces_mime_types: ['application/vnd.security.sbom.report+json; version=1.0'] },
+        ],
+        properties: { 'harbor.scanner-adapter/scanner-type': 'os-package-vulnerability' },
+      },
+      adapterMetadata: adapterMetadata(s.log),
+    }),
+    ...sbomRoutes({
+      sboms: new SbomArtifacts({
+        inventories: s.core.scanPolicy.scan?.inventories ?? { get: async () => undefined },
+        scanNow: s.core.scanPolicy.scan?.scanNow,
+        uploads: s.core.uploads,
+        artifacts: s.core.artifacts,
+        resolve: async (repository, reference) => {
+          const digest = /^[a-z0-9]+:/.test(reference) ? reference : await s.core.meta.resolveTag(repository, reference);
+          return digest === undefined ? undefined : s.core.meta.getManifest(repository, digest);
+        },
+        openBlob: async (repository, digest) => {
+          if ((await s.core.meta.repositoryBlobSize(repository, digest)) === undefined) throw notFound(`blob ${digest} is not in repository ${repository}`);
+          return s.core.blobs.open(parseDigest(digest));
+        },
+        tool: { name: 'minato', version: minatoVersion() },
+        scanTimeoutMs: config.scanGate.scanFirstTimeoutSeconds * 1000,
+      }),
+      actor: (principal, address) => s.projects.actor(principal, address),
+      host: (request) => new URL(s.urls.absolute(request, '/')).host,
     }),
   ];
   return {

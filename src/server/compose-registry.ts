@@ -11,7 +11,7 @@ import { EventDispatcher } from '../events/dispatcher.js';
 import { EventBatcher } from '../events/event-batcher.js';
 import { EventLogSink } from '../events/event-log-sink.js';
 import { PullStatsSink } from '../events/pull-stats-sink.js';
-import type { EventSink } from '../events/events.js';
+import { SYSTEM_ACTOR, type EventSink } from '../events/events.js';
 import { CachedMetadataStore } from '../metadata/cached-metadata-store.js';
 import type { Db } from '../metadata/db.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
@@ -33,6 +33,22 @@ import type { AuditLog } from '../audit/audit-log.js';
 import { composeAudit } from './compose-audit.js';
 import { GarbageCollector } from '../gc/garbage-collector.js';
 import { composeTrust, type TrustCore } from './compose-trust.js';
+import { isScannerCaller, VulnerabilityGate } from '../policy/vulnerability.js';
+import { AllowlistStore } from '../scan/allowlist.js';
+import { ScanPolicySnapshot } from '../scan/allowlist-policy.js';
+import type { Inventories, ScanSummaries } from '../scan/inventory.js';
+
+/**
+ * What the vulnerability gate and the SBOM generator read of the scanning that runs (the scan
+ * reports' owner): absent when no scanner runs, and then unscanned artifacts are not gated
+ * (Harbor: an artifact no scanner can scan is served).
+ */
+export interface ScanDeps {
+  summaries: ScanSummaries;
+  inventories?: Inventories;
+  /** Scans an artifact now; resolves once its report is stored (the gate's scan-first). */
+  scanNow?(target: { repository: string; digest: string; mediaType: string; tag?: string }, signal: AbortSignal): Promise<void>;
+}
 
 export interface RegistryCore {
   meta: MetadataStore;
@@ -51,6 +67,8 @@ export interface RegistryCore {
   tagRules: { store: TagRuleStore; immutable: ImmutableRules };
   /** Trust policies, signature discovery and verification, and the signature gate (compose-trust.ts). */
   trust: TrustCore;
+  /** The vulnerability gate of the pull point, the CVE allowlists and the snapshot it reads. */
+  scanPolicy: { gate: VulnerabilityGate; allowlists: AllowlistStore; snapshot: ScanPolicySnapshot; scan?: ScanDeps };
   /** Starts the background work (event delivery, upload purge) once the server is up. */
   start(): Promise<void>;
   close(): Promise<void>;
@@ -72,6 +90,8 @@ export interface CoreOptions {
   observeUpload?: { started(): void; finished(bytes: number): void };
   /** Further event sinks (scan on push). */
   sinks?: EventSink[];
+  /** The scanning that runs (reports, inventories, scan now); absent: none. */
+  scan?: ScanDeps;
 }
 
 export interface Stores {
@@ -129,13 +149,34 @@ export async function composeRegistryCore(config: Config, dataDir: string, log: 
   // Signatures: the pull point's gate, and hooks at the write points that keep its cache right.
   const trust = await composeTrust({ db, meta, blobs, events, origin: ruleStore.origin, log: log.child({ mod: 'trust' }) });
   const signature = trust.deciders;
+  // The vulnerability gate: project settings and allowlists from a snapshot, decisions cached per digest.
+  const allowlists = new AllowlistStore(db, ruleStore.origin, (fn) => meta.outsideTransactions(fn));
+  const { scan } = options;
+  const scanPolicy = new ScanPolicySnapshot(db, allowlists, { unscanned: scan ? config.scanGate.unscanned : 'allow' });
+  if (!scan) log.info({ mod: 'scan.gate' }, 'no scanner runs: the vulnerability gate serves unscanned artifacts (a project\'s prevent_vul blocks only on reports)');
+  const gate = new VulnerabilityGate({
+    summaries: scan?.summaries ?? { get: async () => undefined },
+    policy: scanPolicy,
+    scanNow: scan?.scanNow,
+    isScanner: isScannerCaller,
+    notice: (n) => events.add({ type: 'vulnerability.gated', at: new Date().toISOString(), actor: SYSTEM_ACTOR, ...n }),
+    scanFirstTimeoutMs: config.scanGate.scanFirstTimeoutSeconds * 1000,
+    unscannedTtlMs: 10_000,
+    reportTtlMs: 30_000,
+    maxEntries: config.scanGate.cacheEntries,
+    log: log.child({ mod: 'scan.gate' }),
+  });
+  scanPolicy.onReload(() => gate.policyChanged());
+  allowlists.onChange(() => scanPolicy.reload());
+  await scanPolicy.reload();
   const policies = new Policies(
     chainsWith(options.permissions, {
       blobCommit: [quota.blobCommit],
       manifestPut: [quota.manifestPut, signature.manifestPut],
       tagMove: [immutability.tagMove, signature.tagMove],
       delete: [immutability.delete, signature.delete],
-      pull: [signature.pull],
+      // Signatures first, then vulnerabilities (Harbor's order: content trust, then the scan).
+      pull: [signature.pull, gate.decider],
     }),
   );
   const { locker } = options;
@@ -158,7 +199,14 @@ export async function composeRegistryCore(config: Config, dataDir: string, log: 
   const sinks: EventSink[] = [
     new CacheInvalidationSink({
       usersChanged: (origins) => options.usersChanged?.(origins),
-      accessChanged: (origins) => options.accessChanged?.(origins),
+      accessChanged: (origins) => {
+        options.accessChanged?.(origins);
+        // Project metadata holds the gate's settings: any project change (ours too) rebuilds them.
+        scanPolicy.reload().catch((err: unknown) => log.error({ err }, 'could not reload the vulnerability gate settings after a project change; the next change retries'));
+      },
+      allowlistChanged: (origins) => {
+        if (origins.some((o) => o !== allowlists.origin)) scanPolicy.reload().catch((err: unknown) => log.error({ err }, 'could not reload the CVE allowlists after a change elsewhere; the next change retries'));
+      },
       tagRulesChanged: (kind, origins) => {
         if (!origins.some((o) => o !== ruleStore.origin)) return;
         if (kind === 'retention') options.retentionChanged?.(origins);
@@ -202,6 +250,7 @@ export async function composeRegistryCore(config: Config, dataDir: string, log: 
     gc,
     tagRules: { store: ruleStore, immutable },
     trust,
+    scanPolicy: { gate, allowlists, snapshot: scanPolicy, scan },
     async start() {
       await dispatcher.start();
       purger.start(config.registry.uploadPurgeIntervalSeconds * 1000, locker);

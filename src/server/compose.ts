@@ -26,7 +26,7 @@ import { buildApp } from './app.js';
 import { loadUiFiles } from '../web/ui-files.js';
 import { ClientAddresses } from './client-address.js';
 import { composeManagementApi } from './compose-api.js';
-import { composeRegistryCore } from './compose-registry.js';
+import { composeRegistryCore, type RegistryCore, type ScanDeps } from './compose-registry.js';
 import { certificateEvents, loginEvents } from './event-sources.js';
 import { ExternalUrl } from './external-url.js';
 import { createDdnsUpdater } from '../dns/registry.js';
@@ -46,6 +46,8 @@ import { RepositoryFacts } from '../retention/repository-facts.js';
 import { SimpleSignatures } from '../trust/simple-signing.js';
 import { SimpleSignatureStore } from '../trust/simple-signing-store.js';
 import type { InventoryOfImage } from '../scan/builtin-scanner.js';
+import { inventoryOfImage } from '../scan/inventory-of.js';
+import { untilAborted } from '../util/async.js';
 import { composeScan, deferredSink, type ScanComposition } from './compose-scan.js';
 
 /** How long a stop waits for requests in flight before it closes their connections. */
@@ -63,6 +65,8 @@ export interface RunningRegistry {
   access: ProjectAccess;
   cliTokens: CliTokens;
   quotas: Quotas;
+  /** The vulnerability gate (reportChanged when a report arrives), the allowlists and the scanner logins. */
+  scanPolicy: RegistryCore['scanPolicy'];
   close(): Promise<void>;
 }
 
@@ -77,10 +81,12 @@ export async function ensureDataDir(config: Config): Promise<string> {
   return dataDir;
 }
 
-/** What a caller (a test, the lead's wiring) may put in besides the configuration. */
+/** What a caller (an embedding program, a test) gives the registry beyond its configuration. */
 export interface StartOptions {
-  /** The built-in scanner's layer reader (scan/inventory-of.ts); absent: scans fail saying so. */
+  /** The built-in scanner's layer reader; absent: scan/inventory-of.ts's. */
   inventoryOf?: InventoryOfImage;
+  /** Scanning from elsewhere for the vulnerability gate and SBOMs (tests); absent: the built-in scanner's. */
+  scan?: ScanDeps;
 }
 
 export async function startRegistry(config: Config, log: Logger, options: StartOptions = {}): Promise<RunningRegistry> {
@@ -122,7 +128,18 @@ export async function startRegistry(config: Config, log: Logger, options: StartO
   let auth: Authenticator | undefined;
   let retention: Retention | undefined;
   let scan: ScanComposition | undefined;
+  // The vulnerability gate and SBOMs read the scanning composed below, once the core exists.
+  const scanDeps: ScanDeps = options.scan ?? {
+    summaries: { get: async (digest) => scan?.reports.get(digest) },
+    inventories: { get: async (digest) => scan?.reports.inventory(digest) },
+    scanNow: async (target, signal) => {
+      if (!scan) throw new Error('scanning is not ready yet');
+      await scan.service.request(target);
+      await untilAborted(scan.service.settled(target.digest), signal);
+    },
+  };
   const core = await composeRegistryCore(config, dataDir, log, {
+    scan: scanDeps,
     permissions: { permits: (grant, need) => auth!.permits(grant, need) },
     // The principal's own rights, not a token's scopes: a catalog token names no repository.
     listable: (principal, repository) => policy.isAllowed(principal, 'repository', repository, 'pull'),
@@ -192,14 +209,18 @@ export async function startRegistry(config: Config, log: Logger, options: StartO
     jobs,
     kv: shared.coordination.kv,
     projectMetadata: async (project) => (await accessStore.getProject(project))?.metadata,
-    inventoryOf: options.inventoryOf,
+    inventoryOf: options.inventoryOf ?? inventoryOfImage,
     log: log.child({ mod: 'scan' }),
   });
+  // A report stored here is decided on by the next pull here (other replicas: within the gate's reportTtl).
+  scan.reports.onChange((digest) => core.scanPolicy.gate.reportChanged(digest));
   accessStore.onChange(() => retention?.sync());
   // Harbor's enable_content_trust* project metadata is part of the trust policies.
   accessStore.onChange(() => core.trust.policies.reload());
   const robots = new RobotIdentity(accessStore);
   accessStore.onChange(() => robots.changed());
+  // Project metadata holds the vulnerability gate's settings: a change here is seen by the next pull.
+  accessStore.onChange(() => core.scanPolicy.snapshot.reload());
   users?.onChange(() => access.reload());
   const cliTokens = new CliTokens(core.db, (user) => accessStore.principalId('user', user), writes);
   const identity: IdentityProvider = new Identities(userIdentity, robots, cliTokens);
@@ -284,6 +305,7 @@ export async function startRegistry(config: Config, log: Logger, options: StartO
     gc: { job: gc, kv: shared.coordination.kv },
     retention,
     scan,
+    log: log.child({ mod: 'scan.adapter' }),
   });
   // Simple signatures (the signatures extension); trust/simple-signing.ts's SimpleSigningSource reads the same store.
   const simpleSignatureStore = new SimpleSignatureStore(core.db, writes);
@@ -374,6 +396,7 @@ export async function startRegistry(config: Config, log: Logger, options: StartO
     access,
     cliTokens,
     quotas,
+    scanPolicy: core.scanPolicy,
     async close() {
       background.abort();
       await certificates.stop();

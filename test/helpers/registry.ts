@@ -25,7 +25,7 @@ export interface TestRegistry extends RunningRegistry {
   basic: string;
 }
 
-/** An in-process registry on a fresh data dir; `config` is merged over test defaults. */
+/** An in-process registry on a fresh data dir; `config` is merged over test defaults; `options` as startRegistry's. */
 export async function startTestRegistry(config: Record<string, unknown> = {}, options: StartOptions = {}): Promise<TestRegistry> {
   const dataDir = (config.data as string | undefined) ?? (await tempDir());
   const cfg = parseConfig({

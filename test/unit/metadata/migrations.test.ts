@@ -130,7 +130,7 @@ test('an embedded database from before 0002 upgrades with its data intact, its n
       await migrate(db);
       await migrate(db); // idempotent: a second start migrates nothing
       const names = (await db.selectFrom('kysely_migration').select('name').orderBy('name').execute()).map((r) => r.name);
-      assert.deepEqual(names, ['0001_registry', '0002_core', '0003_projects', '0004_quotas', '0005_audit_indexes', '0005_pull_stats', '0006_cli_tokens', '0007_gc', '0008_tag_rules', '0009_trust', '0010_simple_signatures', '0011_vulndb', '0012_scan_reports']);
+      assert.deepEqual(names, ['0001_registry', '0002_core', '0003_projects', '0004_quotas', '0005_audit_indexes', '0005_pull_stats', '0006_cli_tokens', '0007_gc', '0008_tag_rules', '0009_trust', '0010_simple_signatures', '0011_vulndb', '0012_scan_reports', '0013_scan_policy']);
       assert.deepEqual(sqlite.prepare('select name, created_at from repositories').all(), [{ name: 'team/app', created_at: 1000 }]);
       assert.deepEqual(sqlite.prepare('select repository_id, digest, released from repository_blobs').all(), [{ repository_id: 1, digest: 'sha256:aa', released: 0 }]);
       const manifest = sqlite.prepare('select content, annotations, size from manifests').get() as { content: Buffer; annotations: string; size: number };
