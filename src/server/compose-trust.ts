@@ -3,8 +3,8 @@
 // replica-scoped sink that keeps every process's snapshot and caches right when another process
 // changes a policy or pushes or deletes a signature.
 //
-// Verifiers of more formats (Notary Project JWS/COSE, simple signing with GPG) are added to
-// VERIFIERS below, one line each; the sources already find their signatures.
+// The sources: referrers and cosign tags (StoredSignatures), and the simple signatures skopeo and
+// podman store through the signatures extension (SimpleSigningSource).
 import type { Logger } from 'pino';
 import type { EventBatcher } from '../events/event-batcher.js';
 import type { EventSink, StoredEvent } from '../events/events.js';
@@ -15,19 +15,25 @@ import type { BlobStore } from '../storage/blob-store.js';
 import { CosignVerifier } from '../trust/cosign-verifier.js';
 import { SignatureChecks } from '../trust/signature-checks.js';
 import { COSIGN_TAG, StoredSignatures } from '../trust/signature-sources.js';
-import type { SignatureVerifier } from '../trust/signatures.js';
+import type { SignatureSource, SignatureVerifier } from '../trust/signatures.js';
 import { SigstoreBundleVerifier } from '../trust/sigstore-bundle-verifier.js';
 import { TrustPolicies } from '../trust/trust-policies.js';
 import { TrustPolicyStore } from '../trust/trust-policy-store.js';
+import { GpgVerifier } from '../trust/gpg-verifier.js';
+import { NotationVerifier } from '../trust/notation-verifier.js';
+import { SimpleSignatures, SimpleSigningSource } from '../trust/simple-signing.js';
+import { SimpleSignatureStore } from '../trust/simple-signing-store.js';
 
 /** Every verifier this server runs. */
-const VERIFIERS: readonly SignatureVerifier[] = [new CosignVerifier(), new SigstoreBundleVerifier()];
+const VERIFIERS: readonly SignatureVerifier[] = [new CosignVerifier(), new SigstoreBundleVerifier(), new NotationVerifier(), new GpgVerifier()];
 
 export interface TrustCore {
   store: TrustPolicyStore;
   policies: TrustPolicies;
   checks: SignatureChecks;
   source: StoredSignatures;
+  /** The signatures extension's logic (registry/simple-signing-routes.ts serves it). */
+  simpleSignatures: SimpleSignatures;
   deciders: SignatureDeciders;
   /** Applies other processes' changes (policies, Harbor's project flags, signatures pushed or deleted). */
   sink: EventSink;
@@ -47,8 +53,9 @@ export async function composeTrust(deps: TrustDeps): Promise<TrustCore> {
   const store = new TrustPolicyStore(db, deps.origin, (fn) => meta.outsideTransactions(fn));
   const policies = new TrustPolicies(store);
   const source = new StoredSignatures({ meta, blobs });
-  const checks = new SignatureChecks({
-    source,
+  const simpleStore = new SimpleSignatureStore(db, (fn) => meta.outsideTransactions(fn));
+  const checks: SignatureChecks = new SignatureChecks({
+    source: allOf([source, new SimpleSigningSource(simpleStore)]),
     verifiers: VERIFIERS,
     getManifest: (repository, digest) => meta.getManifest(repository, digest),
     parentsOf: (repository, digest) => store.parentsOf(repository, digest),
@@ -74,5 +81,13 @@ export async function composeTrust(deps: TrustDeps): Promise<TrustCore> {
     },
   };
   const deciders = signatureDeciders({ policies, checks, events: deps.events, log });
-  return { store, policies, checks, source, deciders, sink };
+  // A simple signature stored here is seen by the next pull here (it writes no event: another
+  // replica sees it once its cached verdict for the repository is dropped).
+  const simpleSignatures = new SimpleSignatures(simpleStore, { maxPerManifest: 64, onAdded: (repository) => checks.invalidate(repository) });
+  return { store, policies, checks, source, simpleSignatures, deciders, sink };
+}
+
+/** One source listing what each of these finds. */
+function allOf(sources: readonly SignatureSource[]): SignatureSource {
+  return { list: async (repository, subject) => (await Promise.all(sources.map((s) => s.list(repository, subject)))).flat() };
 }

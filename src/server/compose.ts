@@ -43,8 +43,6 @@ import { composeScrub } from './compose-scrub.js';
 import { applySchedule, gcJob, loadSchedule } from '../gc/gc-job.js';
 import { Retention } from '../core/retention.js';
 import { RepositoryFacts } from '../retention/repository-facts.js';
-import { SimpleSignatures } from '../trust/simple-signing.js';
-import { SimpleSignatureStore } from '../trust/simple-signing-store.js';
 import type { InventoryOfImage } from '../scan/builtin-scanner.js';
 import { inventoryOfImage } from '../scan/inventory-of.js';
 import { untilAborted } from '../util/async.js';
@@ -307,8 +305,6 @@ export async function startRegistry(config: Config, log: Logger, options: StartO
     scan,
     log: log.child({ mod: 'scan.adapter' }),
   });
-  // Simple signatures (the signatures extension); trust/simple-signing.ts's SimpleSigningSource reads the same store.
-  const simpleSignatureStore = new SimpleSignatureStore(core.db, writes);
   const uiFiles = config.ui.enabled ? await loadUiFiles() : undefined;
   if (config.ui.enabled && !uiFiles) log.warn('the web UI is not built (dist/ui is missing): / says so; run `npm run build` to build it, or set ui.enabled: false');
   const app = await buildApp({
@@ -319,7 +315,7 @@ export async function startRegistry(config: Config, log: Logger, options: StartO
       uploads: core.uploads,
       artifacts: core.artifacts,
       auth,
-      signatures: config.registry.signatureExtension ? new SimpleSignatures(simpleSignatureStore) : undefined,
+      signatures: config.registry.signatureExtension ? core.trust.simpleSignatures : undefined,
       options: {
         maxManifestBytes: config.registry.maxManifestBytes,
         redirectTtlSeconds: config.storage.driver.kind === 's3' && config.storage.driver.redirect.enabled ? config.storage.driver.redirect.ttlSeconds : undefined,

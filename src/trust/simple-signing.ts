@@ -30,6 +30,8 @@ export interface SimpleSignature {
 export interface SimpleSignaturesOptions {
   /** Most signatures one manifest may hold; a push beyond it is refused (DENIED). */
   maxPerManifest: number;
+  /** Called after new signatures were stored (the signature gate decides the manifest again). */
+  onAdded?(repository: string, manifestDigest: string): void;
 }
 
 export class SimpleSignatures {
@@ -69,6 +71,7 @@ export class SimpleSignatures {
     if (outcome.kind === 'too-many') {
       throw new OciError('DENIED', `manifest ${manifestDigest} already has ${outcome.total} signatures; at most ${this.options.maxPerManifest} are kept per manifest`);
     }
+    if (outcome.added > 0) this.options.onAdded?.(repository, manifestDigest);
     return outcome.added;
   }
 }
