@@ -201,7 +201,7 @@ export class ScanReports implements ScanSummaries {
     const r = await this.writes(() =>
       this.db
         .updateTable('scan_reports')
-        .set({ findings: text, summary: JSON.stringify(summarize(findings)), end_time: this.now() })
+        .set({ findings: text, summary: JSON.stringify(summarize(findings)) })
         .where('digest', '=', digest)
         .where('status', '=', 'Success')
         .where((eb) => eb.or([eb('findings', 'is', null), eb('findings', '!=', text)]))
@@ -209,15 +209,6 @@ export class ScanReports implements ScanSummaries {
     );
     this.changed(digest);
     return Number(r.numUpdatedRows) > 0;
-  }
-
-  /** Forgets the report and inventory of a deleted manifest. */
-  async forget(digest: string): Promise<void> {
-    await this.writes(async () => {
-      await this.db.deleteFrom('scan_reports').where('digest', '=', digest).execute();
-      await this.db.deleteFrom('scan_inventories').where('digest', '=', digest).execute();
-    });
-    this.changed(digest);
   }
 }
 

@@ -141,11 +141,11 @@ describe('vulnerability scanning through the API', () => {
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  test('an image pushed to an auto_scan project is scanned on push; its report is Harbor\'s', async () => {
+  test('an image pushed to an auto_scan project is scanned on push; its report is Harbor\'s', async (t) => {
     digest = await push(reg.url, reg.basic, 'auto/app', 'v1', layer);
     const t0 = Date.now();
     const o = await finished('auto/app', 'v1');
-    console.log(`scan on push: ${Date.now() - t0} ms from the push`);
+    t.diagnostic(`scan on push: ${Date.now() - t0} ms from the push`);
     assert.equal(o.scan_status, 'Success');
     assert.equal(o.severity, 'Critical');
     const report = await vulnerabilities('auto/app', 'v1');
@@ -169,7 +169,7 @@ describe('vulnerability scanning through the API', () => {
     assert.match(log.text, /Success: 4 vulnerabilities, 3 fixable/);
   });
 
-  test('a new import re-matches the stored inventory: the report changes with the layers gone from storage', async () => {
+  test('a new import re-matches the stored inventory: the report changes with the layers gone from storage', async (t) => {
     // Delete the layer's bytes from storage: a scan that read layers now would fail.
     const hex = sha256(layer).slice('sha256:'.length);
     const removed: string[] = [];
@@ -202,7 +202,7 @@ describe('vulnerability scanning through the API', () => {
     const before = (await overview('auto/app', 'v1'))!;
     const t0 = Date.now();
     const out = await cli('vulndb', 'import', file);
-    console.log(`minato vulndb import of one record with a re-match: ${Date.now() - t0} ms`);
+    t.diagnostic(`minato vulndb import of one record with a re-match: ${Date.now() - t0} ms`);
     assert.match(out.stdout, /1 new/);
     assert.match(out.stdout, /re-matched 1 scanned images: 1 reports changed/);
     const report = await vulnerabilities('auto/app', 'v1');
