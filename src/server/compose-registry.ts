@@ -154,6 +154,7 @@ export async function composeRegistryCore(config: Config, dataDir: string, log: 
     notice: (n) => events.add({ type: 'vulnerability.gated', at: new Date().toISOString(), actor: SYSTEM_ACTOR, ...n }),
     scanFirstTimeoutMs: config.scanGate.scanFirstTimeoutSeconds * 1000,
     unscannedTtlMs: 10_000,
+    reportTtlMs: 300_000,
     maxEntries: config.scanGate.cacheEntries,
     log: log.child({ mod: 'scan.gate' }),
   });

@@ -43,6 +43,7 @@ function setup(settings: Partial<GateSettings> = {}, opts: { scanNow?: (signal: 
     notice: (n) => notices.push(n),
     scanFirstTimeoutMs: opts.timeoutMs ?? 2000,
     unscannedTtlMs: 10_000,
+    reportTtlMs: 60_000,
     maxEntries: 100,
     log: pino({ level: 'silent' }),
   });
