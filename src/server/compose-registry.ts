@@ -162,6 +162,7 @@ export async function composeRegistryCore(config: Config, dataDir: string, log: 
     notice: (n) => events.add({ type: 'vulnerability.gated', at: new Date().toISOString(), actor: SYSTEM_ACTOR, ...n }),
     scanFirstTimeoutMs: config.scanGate.scanFirstTimeoutSeconds * 1000,
     unscannedTtlMs: 10_000,
+    // No event carries another replica's new report: a decision on a report is renewed after 30 s.
     reportTtlMs: 30_000,
     maxEntries: config.scanGate.cacheEntries,
     log: log.child({ mod: 'scan.gate' }),

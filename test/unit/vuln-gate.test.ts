@@ -115,6 +115,8 @@ test('unscanned: deny refuses saying how to scan, allow serves, a failed or runn
   deny.gate.reportChanged(D);
   const failed = await decide(deny.gate);
   assert.ok(!failed.ok && /could not be scanned/.test(failed.message));
+  assert.deepEqual(await decide(setup({ unscanned: 'deny' }).gate, user, pull({ artifactType: 'application/vnd.cncf.helm.config.v1+json' })), { ok: true }, 'a Helm chart cannot be scanned: served');
+  assert.equal((await decide(setup({ unscanned: 'deny' }).gate, user, pull({ artifactType: 'application/vnd.oci.image.config.v1+json' }))).ok, false, 'an image can');
   const allow = setup({ unscanned: 'allow' });
   assert.deepEqual(await decide(allow.gate), { ok: true });
   allow.reports.set(D, report([finding('CVE-1', 'Critical')]));
