@@ -362,12 +362,15 @@ export async function readLayers(layers: readonly LayerSource[], opts: ReadLayer
       const base = path.posix.basename(p);
       const dir = path.posix.dirname(p) === '.' ? '' : path.posix.dirname(p);
       if (base === '.wh..wh..opq') {
-        changes.opaque.push(dir);
+        // Only whiteouts that hide something kept matter: a layer of a million whiteouts costs
+        // a set lookup each, not a walk over the kept files each.
+        if (dir === '' || lowerDirs.has(dir)) changes.opaque.push(dir);
         return drain();
       }
       if (base.startsWith('.wh..wh.')) return drain(); // aufs bookkeeping (.wh..wh.plnk): not a whiteout
       if (base.startsWith('.wh.')) {
-        changes.deleted.push(dir === '' ? base.slice(4) : `${dir}/${base.slice(4)}`);
+        const target = dir === '' ? base.slice(4) : `${dir}/${base.slice(4)}`;
+        if (lowerDirs.has(target) || overlay.files.has(target) || overlay.links.has(target)) changes.deleted.push(target);
         return drain();
       }
       if (p === '') return drain();
