@@ -349,6 +349,19 @@ export async function readLayers(layers: readonly LayerSource[], opts: ReadLayer
     let layerKept = 0;
     let badNames = 0;
 
+    /** Forgets what this layer wrote at p so far; true when it had written something. */
+    const forget = (p: string): boolean => {
+      const old = changes.files.get(p);
+      if (old) layerKept -= old.data.length;
+      return changes.files.delete(p) || changes.links.delete(p);
+    };
+    /** Keeps `data` as this layer's file at p. */
+    const keepFile = (p: string, data: Buffer): void => {
+      forget(p);
+      changes.files.set(p, { data, layerDigest: layer.digest });
+      layerKept += data.length;
+    };
+
     const onEntry = (header: TarHeader, entry: Readable, next: (err?: Error) => void): void => {
       const drain = (): void => {
         entry.on('end', () => next());
@@ -362,12 +375,15 @@ export async function readLayers(layers: readonly LayerSource[], opts: ReadLayer
       const base = path.posix.basename(p);
       const dir = path.posix.dirname(p) === '.' ? '' : path.posix.dirname(p);
       if (base === '.wh..wh..opq') {
-        changes.opaque.push(dir);
+        // Only whiteouts that hide something kept matter: a layer of a million whiteouts costs
+        // a set lookup each, not a walk over the kept files each.
+        if (dir === '' || lowerDirs.has(dir)) changes.opaque.push(dir);
         return drain();
       }
       if (base.startsWith('.wh..wh.')) return drain(); // aufs bookkeeping (.wh..wh.plnk): not a whiteout
       if (base.startsWith('.wh.')) {
-        changes.deleted.push(dir === '' ? base.slice(4) : `${dir}/${base.slice(4)}`);
+        const target = dir === '' ? base.slice(4) : `${dir}/${base.slice(4)}`;
+        if (lowerDirs.has(target) || overlay.files.has(target) || overlay.links.has(target)) changes.deleted.push(target);
         return drain();
       }
       if (p === '') return drain();
@@ -383,7 +399,7 @@ export async function readLayers(layers: readonly LayerSource[], opts: ReadLayer
         const extractor = type === 'file' || type === 'contiguous-file' ? opts.extract?.(p, header.size ?? 0, header.mode ?? 0) : undefined;
         if (!extractor) {
           // Not kept, but it still replaces what a lower layer (or this one) had at p.
-          if (changes.files.delete(p) || changes.links.delete(p) || overlay.files.has(p) || overlay.links.has(p)) changes.dropped.push(p);
+          if (forget(p) || overlay.files.has(p) || overlay.links.has(p)) changes.dropped.push(p);
           return drain();
         }
         let open = true;
@@ -393,15 +409,9 @@ export async function readLayers(layers: readonly LayerSource[], opts: ReadLayer
         entry.on('end', () => {
           const data = extractor.end();
           // What an extractor keeps is small by design; the total cap still bounds it.
-          if (data && overlay.keptBytes + layerKept + data.length <= maxKept) {
-            changes.links.delete(p);
-            const old = changes.files.get(p);
-            if (old) layerKept -= old.data.length;
-            changes.files.set(p, { data, layerDigest: layer.digest });
-            layerKept += data.length;
-          } else {
-            changes.files.delete(p);
-            changes.links.delete(p);
+          if (data && overlay.keptBytes + layerKept + data.length <= maxKept) keepFile(p, data);
+          else {
+            forget(p);
             changes.dropped.push(p);
           }
           next();
@@ -410,7 +420,7 @@ export async function readLayers(layers: readonly LayerSource[], opts: ReadLayer
       }
 
       if (type === 'symlink') {
-        changes.files.delete(p);
+        forget(p);
         changes.links.set(p, resolveLinkTarget(p, header.linkname ?? ''));
         return drain();
       }
@@ -418,26 +428,25 @@ export async function readLayers(layers: readonly LayerSource[], opts: ReadLayer
         // A hard link names an earlier entry of the archive: this layer's, or a lower layer's.
         const target = normalizeEntryPath(header.linkname ?? '');
         const kept = target === undefined ? undefined : (changes.files.get(target) ?? overlay.lookup(target));
-        changes.links.delete(p);
-        if (kept) changes.files.set(p, kept);
-        else {
-          changes.files.delete(p);
+        forget(p);
+        if (kept) {
+          changes.files.set(p, kept);
+          layerKept += kept.data.length; // counted per path, as the overlay counts it
+        } else {
           changes.dropped.push(p);
           warnings.push(`${p} in layer ${layer.digest} is a hard link to ${header.linkname ?? '?'}, which the scanner did not keep; not read`);
         }
         return drain();
       }
       if (type !== 'file' && type !== 'contiguous-file') {
-        changes.files.delete(p);
-        changes.links.delete(p);
+        forget(p);
         changes.dropped.push(p);
         return drain();
       }
       const size = header.size ?? 0;
       const keep = size <= maxFile && overlay.keptBytes + layerKept + size <= maxKept;
       if (!keep) {
-        changes.files.delete(p);
-        changes.links.delete(p);
+        forget(p);
         changes.dropped.push(p);
         warnings.push(
           size > maxFile
@@ -449,12 +458,7 @@ export async function readLayers(layers: readonly LayerSource[], opts: ReadLayer
       const chunks: Buffer[] = [];
       entry.on('data', (chunk: Buffer) => chunks.push(chunk));
       entry.on('end', () => {
-        const data = Buffer.concat(chunks);
-        changes.links.delete(p);
-        const old = changes.files.get(p);
-        if (old) layerKept -= old.data.length;
-        changes.files.set(p, { data, layerDigest: layer.digest });
-        layerKept += data.length;
+        keepFile(p, Buffer.concat(chunks));
         next();
       });
     };
