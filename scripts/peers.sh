@@ -24,7 +24,8 @@ PEERS=(
   radosgw-admin:ceph-common monmaptool:ceph-base haproxy:haproxy rsyslogd:rsyslog
   chromium:chromium
 )
-EXTRA_PACKAGES=(ca-certificates fonts-dejavu-core)
+# python3-cryptography (Debian's /usr/bin/python3): the independent signer of the signature tests.
+EXTRA_PACKAGES=(ca-certificates fonts-dejavu-core python3-cryptography)
 
 missing_packages() {
   local pair cmd pkg
