@@ -76,7 +76,8 @@ export function sigstoreBundle(key: TestKey, payload: Buffer, payloadType = 'app
   return Buffer.from(JSON.stringify(bundleToJSON(toDSSEBundle({ artifact: payload, artifactType: payloadType, signature, keyHint: hint }))));
 }
 
-async function putBlob(base: string, authorization: string, repository: string, blob: Buffer): Promise<void> {
+/** Uploads a blob to a repository in one POST. */
+export async function putBlob(base: string, authorization: string, repository: string, blob: Buffer): Promise<void> {
   const res = await request(`${base}/v2/${repository}/blobs/uploads/?digest=${sha256(blob)}`, { method: 'POST', headers: { Authorization: authorization, 'Content-Type': 'application/octet-stream' }, body: blob });
   if (res.status !== 201) throw new Error(`blob upload answered ${res.status}: ${res.text}`);
 }
