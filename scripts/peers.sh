@@ -28,7 +28,8 @@ PEERS=(
   chromium:chromium gpg:gpg gpgconf:gpgconf
   zstd:zstd rpm:rpm rpmbuild:rpm dpkg:dpkg
 )
-EXTRA_PACKAGES=(ca-certificates fonts-dejavu-core)
+# python3-cryptography (Debian's /usr/bin/python3): the independent signer of the signature tests.
+EXTRA_PACKAGES=(ca-certificates fonts-dejavu-core python3-cryptography)
 
 missing_packages() {
   local pair cmd pkg

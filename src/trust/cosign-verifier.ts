@@ -6,15 +6,43 @@
 // a trusted key verifies it AND its payload names the subject
 // (`critical.image.docker-manifest-digest`, keys matched case-insensitively as Go's JSON decoder
 // does) with `critical.type` = "cosign container image signature".
-// Keyless cosign (a Fulcio certificate in the layer's annotations) is not verified here.
+// Keyless cosign: a layer with a Fulcio certificate (`dev.sigstore.cosign/certificate`, its chain
+// in `dev.sigstore.cosign/chain`) is verified as a keyless sigstore bundle is
+// (sigstore-bundle-verifier.ts verifyKeyless: the chain to the project's trusted root at the time
+// of the layer's RFC 3161 timestamp, `dev.sigstore.cosign/rfc3161timestamp`, and a trusted
+// identity). Its Rekor SET (`dev.sigstore.cosign/bundle`) is not checked.
 import { verify, type KeyObject } from 'node:crypto';
+import { RFC3161Timestamp, X509Certificate } from '@sigstore/core';
+import type { SignedEntity } from '@sigstore/verify';
+import { verifyKeyless } from './sigstore-bundle-verifier.js';
 import type { FoundSignature, SignatureParts, SignatureVerifier, TrustMaterial, VerificationResult } from './signatures.js';
 import { COSIGN_SIMPLESIGNING_LAYER } from './signature-sources.js';
 import { parsePublicKey } from './trust-material.js';
 
 export const COSIGN_SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
 export const COSIGN_CERTIFICATE_ANNOTATION = 'dev.sigstore.cosign/certificate';
+export const COSIGN_TIMESTAMP_ANNOTATION = 'dev.sigstore.cosign/rfc3161timestamp';
 export const COSIGN_PAYLOAD_TYPE = 'cosign container image signature';
+
+/** A keyless layer as @sigstore/verify's SignedEntity: the certificate's key over sha256(payload), the layer's timestamp. */
+function keylessEntity(payload: Buffer, signature: Buffer, certificatePem: string, timestampJson: string | undefined): SignedEntity {
+  const timestamps: SignedEntity['timestamps'] = [];
+  if (timestampJson) {
+    const bytes = (JSON.parse(timestampJson) as { SignedRFC3161TimestampBytes?: string }).SignedRFC3161TimestampBytes;
+    if (bytes) timestamps.push({ $case: 'timestamp-authority', timestamp: RFC3161Timestamp.parse(Buffer.from(bytes, 'base64')) });
+  }
+  return {
+    key: { $case: 'certificate', certificate: X509Certificate.parse(certificatePem) },
+    signature: {
+      signature,
+      compareSignature: (s) => s.equals(signature),
+      compareDigest: () => false,
+      verifySignature: (key) => verify(hashFor(key), payload, key, signature),
+    },
+    timestamps,
+    tlogEntries: [],
+  };
+}
 
 /** The digest algorithm node:crypto needs for a key (null: the key's own, Ed25519). */
 export function hashFor(key: KeyObject): string | null {
@@ -67,7 +95,6 @@ export class CosignVerifier implements SignatureVerifier {
     const result = (verified: boolean, detail: { signer?: string; reason?: string }): VerificationResult => ({ format: 'cosign', signatureDigest: signature.digest, verified, ...detail });
     const layers = parts.layers.filter((l) => l.mediaType === COSIGN_SIMPLESIGNING_LAYER);
     if (layers.length === 0) return result(false, { reason: `no ${COSIGN_SIMPLESIGNING_LAYER} layer` });
-    if (material.publicKeys.length === 0) return result(false, { reason: 'the policy trusts no public key' });
     // The most telling reason among the layers, when none verifies.
     let reason = '';
     for (const layer of layers) {
@@ -76,22 +103,44 @@ export class CosignVerifier implements SignatureVerifier {
         reason ||= `a layer has no ${COSIGN_SIGNATURE_ANNOTATION} annotation`;
         continue;
       }
-      const signer = trustedKeyFor(material, layer.bytes, Buffer.from(b64, 'base64'));
-      if (!signer) {
-        reason = layer.annotations[COSIGN_CERTIFICATE_ANNOTATION] ? 'keyless (certificate) signature: no trusted key verifies it' : 'wrong key: no trusted key verifies it (or the payload was altered)';
+      const certificate = layer.annotations[COSIGN_CERTIFICATE_ANNOTATION];
+      // signer: who, for the result; by: the same in a sentence ("key 'ci'", "<SAN> (issuer …)").
+      let signer: string | undefined;
+      let by: string;
+      if (certificate) {
+        let keyless: ReturnType<typeof verifyKeyless>;
+        try {
+          keyless = verifyKeyless(keylessEntity(layer.bytes, Buffer.from(b64, 'base64'), certificate, layer.annotations[COSIGN_TIMESTAMP_ANNOTATION]), material);
+        } catch (err) {
+          keyless = { reason: `keyless: unreadable certificate or timestamp (${(err as Error).message})`.slice(0, 300) };
+        }
+        if ('reason' in keyless) {
+          reason = keyless.reason;
+          continue;
+        }
+        signer = by = keyless.signer;
+      } else if (material.publicKeys.length === 0) {
+        reason ||= 'the policy trusts no public key';
         continue;
+      } else {
+        signer = trustedKeyFor(material, layer.bytes, Buffer.from(b64, 'base64'));
+        if (!signer) {
+          reason = 'wrong key: no trusted key verifies it (or the payload was altered)';
+          continue;
+        }
+        by = `key '${signer}'`;
       }
       const claims = payloadClaims(layer.bytes);
       if ('error' in claims) {
-        reason = `signed by key '${signer}', but ${claims.error}`;
+        reason = `signed by ${by}, but ${claims.error}`;
         continue;
       }
       if (claims.type !== COSIGN_PAYLOAD_TYPE) {
-        reason = `signed by key '${signer}', but its type is "${claims.type.slice(0, 80)}", not "${COSIGN_PAYLOAD_TYPE}"`;
+        reason = `signed by ${by}, but its type is "${claims.type.slice(0, 80)}", not "${COSIGN_PAYLOAD_TYPE}"`;
         continue;
       }
       if (claims.digest !== subjectDigest) {
-        reason = `signed by key '${signer}' for another digest (${claims.digest.slice(0, 80)})`;
+        reason = `signed by ${by} for another digest (${claims.digest.slice(0, 80)})`;
         continue;
       }
       return result(true, { signer });

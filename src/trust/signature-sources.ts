@@ -39,6 +39,8 @@ export function cosignTagSubject(tag: string): string | undefined {
 /** Bounds on what a signature may make the registry read: a hostile pusher controls it. */
 export const MAX_SIGNATURE_LAYERS = 32;
 export const MAX_SIGNATURE_LAYER_BYTES = 1024 * 1024;
+/** Signatures of one subject considered (oldest first, then the tag's): each costs a verification. */
+export const MAX_SIGNATURES = 32;
 
 interface ManifestDoc {
   artifactType?: unknown;
@@ -61,6 +63,7 @@ export class StoredSignatures implements SignatureSource {
     const found: FoundSignature[] = [];
     for (const r of await meta.listReferrers(repository, subjectDigest)) {
       if (!r.artifactType || !SIGNATURE_ARTIFACT_TYPES.has(r.artifactType)) continue;
+      if (found.length >= MAX_SIGNATURES - 1) break; // room for the tag's
       const record = await meta.getManifest(repository, r.digest);
       if (!record) continue;
       const format = formatOf(r.artifactType, parseDoc(record.content));

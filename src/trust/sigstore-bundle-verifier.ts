@@ -113,7 +113,7 @@ function subjectMatches(pattern: string, san: string): boolean {
  * A keyless bundle's signer, verified against the project's trusted root and identities: who
  * ("<SAN> (issuer <issuer>)") and until when its certificate was valid, or why it does not count.
  */
-function verifyKeyless(entity: SignedEntity, material: TrustMaterial): { signer: string; expiresAt?: string } | { reason: string } {
+export function verifyKeyless(entity: SignedEntity, material: TrustMaterial): { signer: string; expiresAt?: string } | { reason: string } {
   const { trustedRootJson, identities } = material.keyless;
   if (!trustedRootJson) return { reason: 'keyless (certificate) signature: the policy has no keyless trusted root' };
   if (identities.length === 0) return { reason: 'keyless (certificate) signature: the policy trusts no keyless identity' };

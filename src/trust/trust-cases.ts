@@ -67,11 +67,6 @@ export class TrustCases {
     return this.view(project);
   }
 
-  async setLevel(project: ProjectRecord, level: TrustLevel, actor: Actor): Promise<TrustPolicyView> {
-    await this.deps.store.update(project, (current) => ({ level, material: current.material }), actor);
-    return this.view(project);
-  }
-
   async addKey(project: ProjectRecord, key: { name: string; pem: string }, actor: Actor): Promise<TrustPolicyView> {
     await this.deps.store.update(
       project,

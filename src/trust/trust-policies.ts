@@ -9,7 +9,7 @@
 // with a requirement: a *valid* signature of that family under the project's trust material.
 // A project's own level `enforce` asks for one valid signature of any format. The stricter wins.
 import type { SignatureFormat, TrustMaterial } from './signatures.js';
-import { TRUST_LEVELS, type ProjectTrustRow, type TrustLevel, type TrustPolicyStore } from './trust-policy-store.js';
+import type { ProjectTrustRow, TrustLevel, TrustPolicyStore } from './trust-policy-store.js';
 import { CoalescedReload } from '../util/async.js';
 
 /** A set of formats of which at least one signature must verify. */
@@ -84,14 +84,4 @@ export class TrustPolicies {
   of(project: string): EffectivePolicy {
     return this.byProject.get(project) ?? { project, projectId: 0, ...OFF };
   }
-
-  /** Whether any project checks signatures at all (else the decider allows without looking). */
-  get anyEnforced(): boolean {
-    for (const p of this.byProject.values()) if (p.level !== 'off') return true;
-    return false;
-  }
-}
-
-export function isTrustLevel(value: string): value is TrustLevel {
-  return (TRUST_LEVELS as readonly string[]).includes(value);
 }

@@ -76,7 +76,8 @@ export function sigstoreBundle(key: TestKey, payload: Buffer, payloadType = 'app
   return Buffer.from(JSON.stringify(bundleToJSON(toDSSEBundle({ artifact: payload, artifactType: payloadType, signature, keyHint: hint }))));
 }
 
-async function putBlob(base: string, authorization: string, repository: string, blob: Buffer): Promise<void> {
+/** Uploads a blob to a repository in one POST. */
+export async function putBlob(base: string, authorization: string, repository: string, blob: Buffer): Promise<void> {
   const res = await request(`${base}/v2/${repository}/blobs/uploads/?digest=${sha256(blob)}`, { method: 'POST', headers: { Authorization: authorization, 'Content-Type': 'application/octet-stream' }, body: blob });
   if (res.status !== 201) throw new Error(`blob upload answered ${res.status}: ${res.text}`);
 }
@@ -149,7 +150,18 @@ export interface KeylessPki {
    * or from `otherCa`) names `san` and `issuer` and is valid from `notBefore` to `notAfter`,
    * with an RFC 3161 timestamp of the TSA (now) unless `timestamp` is false.
    */
-  bundle(payload: Buffer, opts: { san: string; issuer: string; notBefore?: Date; notAfter?: Date; timestamp?: boolean; otherCa?: boolean }): Promise<Buffer>;
+  bundle(payload: Buffer, opts: KeylessOptions): Promise<Buffer>;
+  /** A legacy cosign keyless layer's signature and annotations (certificate, RFC 3161 timestamp) over `payload`. */
+  cosign(payload: Buffer, opts: KeylessOptions): Promise<{ signature: string; annotations: Record<string, string> }>;
+}
+
+export interface KeylessOptions {
+  san: string;
+  issuer: string;
+  notBefore?: Date;
+  notAfter?: Date;
+  timestamp?: boolean;
+  otherCa?: boolean;
 }
 
 /**
@@ -204,10 +216,8 @@ export async function makeKeylessPki(dir: string): Promise<KeylessPki> {
     return new x509.Extension('1.3.6.1.4.1.57264.1.8', false, Buffer.concat([Buffer.from([0x0c, value.length]), value]));
   };
   let n = 0;
-  return {
-    trustedRootJson: JSON.stringify(trustedRoot),
-    async bundle(payload, o) {
-      const leaf = await issue(o.otherCa ? other : fulcio, {
+  const leafFor = (o: KeylessOptions) =>
+    issue(o.otherCa ? other : fulcio, {
         cn: 'sigstore',
         notBefore: o.notBefore ?? new Date(now - 60_000),
         notAfter: o.notAfter ?? new Date(now + 10 * 60_000),
@@ -218,18 +228,31 @@ export async function makeKeylessPki(dir: string): Promise<KeylessPki> {
           issuerExtension(o.issuer),
         ],
       });
+  /** openssl ts: a TimeStampResp over `data`, from the TSA. */
+  const timestampOf = async (data: Buffer): Promise<Buffer> => {
+    const i = n++;
+    await writeFile(p(`sig-${i}`), data);
+    await exec('openssl', ['ts', '-query', '-data', p(`sig-${i}`), '-sha256', '-cert', '-no_nonce', '-out', p(`q-${i}.tsq`)]);
+    await exec('openssl', ['ts', '-reply', '-config', p('tsa.cnf'), '-section', 'tsa_config', '-queryfile', p(`q-${i}.tsq`), '-inkey', p('tsa.key'), '-signer', p('tsa.pem'), '-out', p(`t-${i}.der`)]);
+    return readFile(p(`t-${i}.der`));
+  };
+  return {
+    trustedRootJson: JSON.stringify(trustedRoot),
+    async cosign(payload, o) {
+      const leaf = await leafFor(o);
+      const signature = sign('sha256', payload, leaf.key);
+      const annotations: Record<string, string> = { 'dev.sigstore.cosign/certificate': leaf.pem };
+      if (o.timestamp !== false) annotations['dev.sigstore.cosign/rfc3161timestamp'] = JSON.stringify({ SignedRFC3161TimestampBytes: b64(await timestampOf(signature)) });
+      return { signature: b64(signature), annotations };
+    },
+    async bundle(payload, o) {
+      const leaf = await leafFor(o);
       const payloadType = 'application/vnd.in-toto+json';
       const signature = sign('sha256', dsse.preAuthEncoding(payloadType, payload), leaf.key);
       const json = bundleToJSON(toDSSEBundle({ artifact: payload, artifactType: payloadType, signature, certificate: leaf.der })) as unknown as {
         verificationMaterial: { timestampVerificationData?: { rfc3161Timestamps: Array<{ signedTimestamp: string }> } };
       };
-      if (o.timestamp !== false) {
-        const i = n++;
-        await writeFile(p(`sig-${i}`), signature);
-        await exec('openssl', ['ts', '-query', '-data', p(`sig-${i}`), '-sha256', '-cert', '-no_nonce', '-out', p(`q-${i}.tsq`)]);
-        await exec('openssl', ['ts', '-reply', '-config', p('tsa.cnf'), '-section', 'tsa_config', '-queryfile', p(`q-${i}.tsq`), '-inkey', p('tsa.key'), '-signer', p('tsa.pem'), '-out', p(`t-${i}.der`)]);
-        json.verificationMaterial.timestampVerificationData = { rfc3161Timestamps: [{ signedTimestamp: b64(await readFile(p(`t-${i}.der`))) }] };
-      }
+      if (o.timestamp !== false) json.verificationMaterial.timestampVerificationData = { rfc3161Timestamps: [{ signedTimestamp: b64(await timestampOf(signature)) }] };
       return Buffer.from(JSON.stringify(json));
     },
   };

@@ -185,4 +185,30 @@ describe('sigstore bundle verifier (keyless, offline against a trusted root)', (
       assert.match(r.reason ?? '', reason, what);
     }
   });
+
+  test('legacy cosign keyless layers (certificate and RFC 3161 annotations) verify the same way', async () => {
+    const cosign = new CosignVerifier();
+    const m = keyless([{ issuer: ISSUER, subject: SAN }]);
+    const layer = async (o: Parameters<KeylessPki['cosign']>[1], digest = SUBJECT): Promise<SignatureParts> => {
+      const payload = cosignPayload('demo/app', digest);
+      const { signature, annotations } = await pki.cosign(payload, o);
+      return { layers: [{ mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', digest: sha256(payload), bytes: payload, annotations: { 'dev.cosignproject.cosign/signature': signature, ...annotations } }] };
+    };
+    const ok = await cosign.verify(found('cosign'), await layer({ san: SAN, issuer: ISSUER }), SUBJECT, m);
+    assert.equal(ok.verified, true, ok.reason);
+    assert.equal(ok.signer, `${SAN} (issuer ${ISSUER})`);
+    const day = 86_400_000;
+    const cases: Array<[string, () => Promise<SignatureParts>, RegExp]> = [
+      ['expired', () => layer({ san: SAN, issuer: ISSUER, notBefore: new Date(Date.now() - 2 * day), notAfter: new Date(Date.now() - day) }), /keyless: .*(expired|not valid)/],
+      ['untrusted CA', () => layer({ san: SAN, issuer: ISSUER, otherCa: true }), /keyless: .*certificate/i],
+      ['no timestamp', () => layer({ san: SAN, issuer: ISSUER, timestamp: false }), /keyless: expected 1 timestamps/],
+      ['other identity', () => layer({ san: 'mallory@evil.example', issuer: ISSUER }), /does not trust/],
+      ['other digest', () => layer({ san: SAN, issuer: ISSUER }, OTHER), /signed by https:\/\/github\.example.* for another digest/],
+    ];
+    for (const [what, parts, reason] of cases) {
+      const r = await cosign.verify(found('cosign'), await parts(), SUBJECT, m);
+      assert.equal(r.verified, false, what);
+      assert.match(r.reason ?? '', reason, what);
+    }
+  });
 });
