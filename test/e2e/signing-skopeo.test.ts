@@ -3,7 +3,8 @@
 // the signature in minato through /extensions/v2/, and a `signedBy` policy reads it back from
 // there. Checked: the stored signature (extension GET), a signed pull accepted, an unsigned one
 // and one verified against another key refused by skopeo, and minato's own GPG verifier agreeing
-// on the stored bytes. HTTPS with the test PKI, on 127.0.0.1.
+// on the stored bytes; and minato itself enforcing them at pull under a project trust policy that
+// trusts the signer's GPG key. HTTPS with the test PKI, on 127.0.0.1.
 import assert from 'node:assert/strict';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -158,4 +159,37 @@ test('podman push --sign-by stores its signature in minato too', async () => {
   const listed = await api(`/extensions/v2/signed/podman/signatures/${digest}`);
   assert.equal(listed.status, 200, listed.text);
   assert.equal(listed.json<{ signatures: unknown[] }>().signatures.length, 1);
+});
+
+test("minato enforces the signatures skopeo stored: with the signer's GPG key trusted at enforce, the signed image pulls, an unsigned one is refused by minato, and another key refuses both", async () => {
+  const setPolicy = async (armored: string) => {
+    const res = await request(`https://${host}/api/v2.0/projects/signed/trust`, {
+      method: 'PUT',
+      ca: caPem,
+      headers: { Authorization: reg.basic, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ level: 'enforce', gpg_keys: [{ name: 'release', armored }] }),
+    });
+    assert.equal(res.status, 200, res.text);
+  };
+  await setPolicy(signerPub);
+  // No client policy here: what refuses is minato's pull point.
+  const signed = await skopeo('copy', '--remove-signatures', '--src-cert-dir', certs, '--src-creds', creds(), `docker://${host}/signed/app:v1`, `oci:${path.join(tmp, 'enforced')}:v1`);
+  assert.equal(signed.code, 0, `the signed image must pull: ${signed.stderr}`);
+  const plain = await api('/v2/signed/plain/manifests/v1');
+  assert.equal(plain.status, 403, plain.text);
+  assert.match(plain.text, /DENIED/);
+  assert.match(plain.text, /policy of project signed requires a valid signature/);
+  const refused = await skopeo('copy', '--remove-signatures', '--src-cert-dir', certs, '--src-creds', creds(), `docker://${host}/signed/plain:v1`, `oci:${path.join(tmp, 'enforced2')}:v1`);
+  assert.notEqual(refused.code, 0, 'skopeo must be refused the unsigned image');
+  // The signature's own extension stays readable (signatures are never gated).
+  const digest = (await api('/v2/signed/app/manifests/v1')).headers['docker-content-digest'] as string;
+  assert.equal((await api(`/extensions/v2/signed/app/signatures/${digest}`)).status, 200);
+  // Trusting another key instead: the signed image is refused too, with the reason.
+  await setPolicy(otherPub);
+  const other = await api('/v2/signed/app/manifests/v1');
+  assert.equal(other.status, 403, other.text);
+  assert.match(other.text, /simple-signing/);
+  // Off again for the tests that follow.
+  const off = await request(`https://${host}/api/v2.0/projects/signed/trust`, { method: 'PUT', ca: caPem, headers: { Authorization: reg.basic, 'Content-Type': 'application/json' }, body: JSON.stringify({ level: 'off' }) });
+  assert.equal(off.status, 200, off.text);
 });

@@ -138,6 +138,11 @@ describe('the web UI, end to end', () => {
     await item.getByRole('cell', { name: `sha256:${layer!.digest.slice(7, 19)}` }).waitFor();
     await item.getByRole('heading', { name: 'Configuration' }).waitFor();
     await item.getByText('linux/amd64').first().waitFor();
+    // Trust and scanning: no policy in this project, nothing attached, never scanned.
+    await item.getByRole('heading', { name: 'Signatures' }).waitFor();
+    await item.getByText('The project requires no signature.').waitFor();
+    await item.getByText('Nothing is attached to this artifact.').waitFor();
+    await item.locator('.fact', { hasText: 'Vulnerabilities' }).getByText('not scanned').waitFor();
     await checkPage('artifacts-image');
   });
 

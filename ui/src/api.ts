@@ -230,6 +230,28 @@ export interface Artifact {
   annotations?: Record<string, string>;
   references?: Array<{ child_digest: string; platform?: Platform }>;
   tags?: Tag[] | null;
+  /** With with_scan_overview: the latest vulnerability report's summary, per report MIME type. */
+  scan_overview?: Record<string, ScanSummary>;
+}
+export interface ScanSummary {
+  scan_status: 'Pending' | 'Running' | 'Success' | 'Error' | 'Stopped';
+  severity: string;
+  summary?: { total: number; fixable: number; summary: Record<string, number> };
+  complete_percent: number;
+  end_time?: string;
+}
+export interface ArtifactSignatures {
+  level: string;
+  satisfied: boolean;
+  message?: string;
+  exempt?: string;
+  signatures: Array<{ format: string; digest: string; location: string; verified: boolean; signer?: string; reason?: string; expires_at?: string; via_index?: string }>;
+}
+export interface Accessory {
+  digest: string;
+  type: string;
+  size: number;
+  creation_time: string;
 }
 export interface Member {
   id: number;

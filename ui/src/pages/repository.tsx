@@ -1,9 +1,11 @@
 // A repository's artifacts, a page at a time from the API (never all 10,000 tags at once):
 // tags, digest, size, type, push and pull times; opened, an artifact shows its platforms and
-// children (an index), its layers and image config (an image), and the pull commands. Tags and
-// artifacts are deleted after a confirmation that names them.
+// children (an index), its layers and image config (an image), its signatures and whether they
+// satisfy the project's policy, what is attached to it (signatures, SBOMs), and the pull commands.
+// Its vulnerabilities show in the list. Tags and artifacts are deleted after a confirmation that
+// names them.
 import { useEffect, useState } from 'react';
-import { get, list, repoPath, send, type Artifact, type Platform } from '../api';
+import { get, list, repoPath, send, type Accessory, type Artifact, type ArtifactSignatures, type Platform, type ScanSummary } from '../api';
 import { ConfirmButton, Copy, CopyLine, ErrorMessage, Link, Loading, Pager, SearchBox, Table, Time, useLoad } from '../components';
 import { bytes, shortDigest } from '../format';
 import { pathOf } from '../router';
@@ -19,7 +21,7 @@ export function RepositoryPage({ project, repository }: { project: string; repos
   const base = `${repoPath(project, repository)}/artifacts`;
   useEffect(() => void (document.title = `${project}/${repository} · minato`), [project, repository]);
   const artifacts = useLoad(
-    () => list<Artifact>(base, { page, page_size: PAGE_SIZE, with_tag: true, q: tagFilter ? `tags=~${tagFilter}` : undefined }),
+    () => list<Artifact>(base, { page, page_size: PAGE_SIZE, with_tag: true, with_scan_overview: true, q: tagFilter ? `tags=~${tagFilter}` : undefined }),
     [base, page, tagFilter],
   );
   return (
@@ -60,6 +62,20 @@ function typeOf(a: Artifact): string {
   if (a.artifact_type && /^application\/vnd\.(oci\.image\.config\.v1|docker\.container\.image\.v1)\+json$/.test(a.artifact_type)) return 'image';
   if (a.artifact_type) return a.artifact_type;
   return a.type === 'IMAGE' ? 'image' : a.type.toLowerCase();
+}
+
+/** A scan's outcome in words: the counts by severity, highest first, or where the scan is. */
+function vulnerabilityText(s: ScanSummary | undefined): string {
+  if (!s) return 'not scanned';
+  if (s.scan_status === 'Pending' || s.scan_status === 'Running') return `scanning (${s.complete_percent} %)`;
+  if (s.scan_status !== 'Success') return `scan ${s.scan_status.toLowerCase()}`;
+  const total = s.summary?.total ?? 0;
+  if (total === 0) return 'none found';
+  const counts = ['Critical', 'High', 'Medium', 'Low', 'Negligible', 'Unknown']
+    .filter((k) => s.summary!.summary[k])
+    .map((k) => `${s.summary!.summary[k]} ${k}`)
+    .join(', ');
+  return `${counts} (${s.summary!.fixable} fixable)`;
 }
 
 function platformText(p: Platform | undefined): string {
@@ -123,6 +139,7 @@ function ArtifactItem({ artifact: a, project, repository, onChange }: { artifact
           <Time iso={a.pull_time} />
         </Fact>
         {a.references && a.references.length > 0 && <Fact label="Platforms">{a.references.map((r) => platformText(r.platform)).join(', ')}</Fact>}
+        {!a.references?.length && <Fact label="Vulnerabilities">{vulnerabilityText(Object.values(a.scan_overview ?? {})[0])}</Fact>}
       </dl>
       <div className="actions">
         <button type="button" aria-expanded={open} aria-controls={detailsId} onClick={() => setOpen(!open)}>
@@ -209,6 +226,7 @@ function Details({ artifact: a, project, repository }: { artifact: Artifact; pro
       <ErrorMessage error={image.error} />
       {image.loading && !isIndex && <Loading what="layers and configuration" />}
       {image.data && <ImageFacts layers={image.data.layers} config={image.data.config} />}
+      <Trust artifact={a} project={project} repository={repository} />
       {a.annotations && Object.keys(a.annotations).length > 0 && (
         <>
           <h3>Annotations</h3>
@@ -216,6 +234,71 @@ function Details({ artifact: a, project, repository }: { artifact: Artifact; pro
         </>
       )}
     </div>
+  );
+}
+
+/** The artifact's signatures under the project's trust policy, and what is attached to it. */
+function Trust({ artifact: a, project, repository }: { artifact: Artifact; project: string; repository: string }) {
+  const at = `${repoPath(project, repository)}/artifacts/${a.digest}`;
+  const trust = useLoad(async () => {
+    const [signatures, attached] = await Promise.all([get<ArtifactSignatures>(`${at}/additions/signatures`), list<Accessory>(`${at}/accessories`, { page_size: 100 })]);
+    return { signatures, attached: attached.items };
+  }, [at]);
+  const t = trust.data && { ...trust.data.signatures, attached: trust.data.attached };
+  return (
+    <>
+      <h3>Signatures</h3>
+      <ErrorMessage error={trust.error} />
+      {trust.loading && !t && <Loading what="signatures" />}
+      {t && (
+        <>
+          <p>
+            {t.exempt ??
+              (t.level === 'off'
+                ? 'The project requires no signature.'
+                : t.satisfied
+                  ? `A pull meets the project's signature policy (${t.level}).`
+                  : `A pull does not meet the project's signature policy (${t.level}): ${t.message ?? 'no valid signature'}`)}
+          </p>
+          {t.signatures.length === 0 ? (
+            <p className="muted">No signature found.</p>
+          ) : (
+            <Table columns={['Format', 'Signer', 'Result', 'Found']}>
+              {t.signatures.map((sig) => (
+                <tr key={sig.digest}>
+                  <th scope="row">{sig.format}</th>
+                  <td className="wrap">{sig.signer ?? <span className="muted">unknown</span>}</td>
+                  <td className="wrap">{sig.verified ? 'verified' : `not valid: ${sig.reason ?? 'unknown reason'}`}</td>
+                  <td className="wrap">
+                    {sig.location}
+                    {sig.via_index && <> (on the index {shortDigest(sig.via_index)})</>}
+                  </td>
+                </tr>
+              ))}
+            </Table>
+          )}
+          <h3>Attached</h3>
+          {t.attached.length === 0 ? (
+            <p className="muted">Nothing is attached to this artifact.</p>
+          ) : (
+            <Table columns={['Kind', 'Digest', 'Size', 'Pushed']}>
+              {t.attached.map((x) => (
+                <tr key={x.digest}>
+                  <th scope="row">{x.type}</th>
+                  <td>
+                    <code title={x.digest}>{shortDigest(x.digest)}</code>
+                  </td>
+                  <td>{bytes(x.size)}</td>
+                  <td>
+                    <Time iso={x.creation_time} />
+                  </td>
+                </tr>
+              ))}
+            </Table>
+          )}
+        </>
+      )}
+    </>
   );
 }
 
