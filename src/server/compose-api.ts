@@ -13,7 +13,7 @@ import { allowlistRoutes } from '../api/allowlist-routes.js';
 import { sbomRoutes } from '../api/sbom-routes.js';
 import { adapterMetadata, scannerRoutes } from '../api/scanner-routes.js';
 import { MIME } from '../scan/adapter/adapter-client.js';
-import { ScannerRegistrations } from '../scan/adapter/registrations.js';
+import type { ScannerRegistrations } from '../scan/adapter/registrations.js';
 import type { Logger } from 'pino';
 import { SbomArtifacts } from '../scan/sbom-artifacts.js';
 import { parseDigest } from '../oci/names.js';
@@ -93,6 +93,8 @@ export interface ApiServices {
   retention: Retention;
   /** Vulnerability scanning: reports, the scan service, the scan-all schedule. */
   scan: ScanComposition;
+  /** Harbor's scanner registrations (the built-in scanner and adapters), shared with the scan service. */
+  scannerRegistrations: ScannerRegistrations;
   /** For the scanner adapter clients the API uses (metadata, ping). */
   log: Logger;
 }
@@ -189,7 +191,7 @@ export function composeManagementApi(config: Config, s: ApiServices): Management
       repositories,
     }),
     ...scannerRoutes({
-      registrations: new ScannerRegistrations(s.core.db, { name: 'minato', version: minatoVersion() }, (fn) => s.core.meta.outsideTransactions(fn)),
+      registrations: s.scannerRegistrations,
       projects: s.projects,
       builtinMetadata: {
         scanner: { name: 'minato', vendor: 'minato', version: minatoVersion() },

@@ -1,10 +1,12 @@
 // Composition of vulnerability scanning: the imported data (VulnDb), the stored reports, the
 // built-in scanner over the layer reader it is given, the scan service with its scan-on-push sink
 // and its scan-all job and schedule, and what the API routes need. The layer reader is injected
-// (scan/inventory-of.ts's inventoryOfImage); without one, scans end in Error saying so.
+// (scan/inventory-of.ts's inventoryOfImage); without one, scans end in Error saying so. Scans run
+// on the project's scanner (scannerOf: the built-in one, or a registered Harbor adapter).
 import type { Logger } from 'pino';
 import type { KeyValueStore } from '../coordination/coordination.js';
 import type { EventSink } from '../events/events.js';
+import type { ArtifactScanner } from '../scan/inventory.js';
 import type { Scheduler } from '../jobs/scheduler.js';
 import type { Db } from '../metadata/db.js';
 import type { MetadataStore, WriteGate } from '../metadata/metadata-store.js';
@@ -51,6 +53,8 @@ export async function composeScan(deps: {
   kv: KeyValueStore;
   projectMetadata(project: string): Promise<Record<string, string> | undefined>;
   inventoryOf?: InventoryOfImage;
+  /** The scanner scans run on, given the built-in one (a router to the projects' adapters); default: the built-in one. */
+  scannerOf?(builtin: ArtifactScanner): ArtifactScanner;
   log: Logger;
 }): Promise<ScanComposition> {
   const vulndb = new VulnDb(deps.db, deps.writes);
@@ -67,7 +71,7 @@ export async function composeScan(deps: {
   });
   const service = new ScanService({
     reports,
-    scanner,
+    scanner: deps.scannerOf?.(scanner) ?? scanner,
     match: (inventory) => scanner.match(inventory),
     autoScan: async (repository) => (await deps.projectMetadata(repository.split('/')[0]!))?.auto_scan === 'true',
     images: (after, limit) => imageManifests(deps.db, after, limit),

@@ -45,6 +45,11 @@ import { Retention } from '../core/retention.js';
 import { RepositoryFacts } from '../retention/repository-facts.js';
 import type { InventoryOfImage } from '../scan/builtin-scanner.js';
 import { inventoryOfImage } from '../scan/inventory-of.js';
+import { ScannerAdapterClient } from '../scan/adapter/adapter-client.js';
+import { ProjectScanners } from '../scan/adapter/project-scanners.js';
+import { ScannerRegistrations } from '../scan/adapter/registrations.js';
+import { minatoVersion } from '../util/version.js';
+import { RobotScanCredentials } from '../scan/adapter/scan-credentials.js';
 import { untilAborted } from '../util/async.js';
 import { composeScan, deferredSink, type ScanComposition } from './compose-scan.js';
 
@@ -199,6 +204,8 @@ export async function startRegistry(config: Config, log: Logger, options: StartO
     log: log.child({ mod: 'retention' }),
   });
   await retention.start();
+  // Harbor's scanner registrations: the built-in scanner and any adapters, per project.
+  const scannerRegistrations = new ScannerRegistrations(core.db, { name: 'minato', version: minatoVersion() }, writes);
   scan = await composeScan({
     db: core.db,
     meta: core.meta,
@@ -208,6 +215,21 @@ export async function startRegistry(config: Config, log: Logger, options: StartO
     kv: shared.coordination.kv,
     projectMetadata: async (project) => (await accessStore.getProject(project))?.metadata,
     inventoryOf: options.inventoryOf ?? inventoryOfImage,
+    scannerOf: (builtin) =>
+      new ProjectScanners({
+        builtin,
+        registrationOf: async (project) => scannerRegistrations.ofProject((await accessStore.getProject(project))?.id ?? 0),
+        adapter: (registration) =>
+          new ScannerAdapterClient({
+            registration,
+            // The adapter pulls from the registry: at its external URL, else where it listens.
+            registryUrl: config.externalUrl ?? url,
+            credentials: new RobotScanCredentials(projects, log.child({ mod: 'scan.adapter' })),
+            timeoutMs: 30 * 60_000,
+            pollMs: 2000,
+            log: log.child({ mod: 'scan.adapter' }),
+          }),
+      }),
     log: log.child({ mod: 'scan' }),
   });
   // A report stored here is decided on by the next pull here (other replicas: within the gate's reportTtl).
@@ -303,6 +325,7 @@ export async function startRegistry(config: Config, log: Logger, options: StartO
     gc: { job: gc, kv: shared.coordination.kv },
     retention,
     scan,
+    scannerRegistrations,
     log: log.child({ mod: 'scan.adapter' }),
   });
   const uiFiles = config.ui.enabled ? await loadUiFiles() : undefined;
