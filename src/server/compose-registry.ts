@@ -147,7 +147,7 @@ export async function composeRegistryCore(config: Config, dataDir: string, log: 
   ruleStore.onChange((kind) => (kind === 'immutable' ? immutable.reload() : undefined));
   const immutability = immutabilityDeciders({ rules: immutable, tagsOf: (repository, digest) => ruleStore.tagsOf(repository, digest) });
   // Signatures: the pull point's gate, and hooks at the write points that keep its cache right.
-  const trust = await composeTrust({ db, meta, blobs, events, origin: ruleStore.origin, log: log.child({ mod: 'trust' }) });
+  const trust = await composeTrust({ db, meta, blobs, events, origin: ruleStore.origin, tagsOf: (repository, digest) => ruleStore.tagsOf(repository, digest), log: log.child({ mod: 'trust' }) });
   const signature = trust.deciders;
   // The vulnerability gate: project settings and allowlists from a snapshot, decisions cached per digest.
   const allowlists = new AllowlistStore(db, ruleStore.origin, (fn) => meta.outsideTransactions(fn));

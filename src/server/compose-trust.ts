@@ -45,6 +45,8 @@ export interface TrustDeps {
   blobs: BlobStore;
   events: EventBatcher;
   origin: string;
+  /** The tags of a manifest (committed state): where a cosign `.sig` tag is looked for. */
+  tagsOf(repository: string, digest: string): Promise<string[]>;
   log: Logger;
 }
 
@@ -59,7 +61,7 @@ export async function composeTrust(deps: TrustDeps): Promise<TrustCore> {
     verifiers: VERIFIERS,
     getManifest: (repository, digest) => meta.getManifest(repository, digest),
     parentsOf: (repository, digest) => store.parentsOf(repository, digest),
-    tagsOf: (repository, digest) => store.tagsOf(repository, digest),
+    tagsOf: deps.tagsOf,
     log,
   });
   policies.onMaterialChanged((project) => checks.dropProject(project));

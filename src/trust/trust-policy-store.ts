@@ -90,18 +90,6 @@ export class TrustPolicyStore {
     return rows.map((r) => r.manifest_digest);
   }
 
-  /** The tags of a manifest of a repository (committed state). */
-  async tagsOf(repository: string, digest: string): Promise<string[]> {
-    const rows = await this.db
-      .selectFrom('tags as t')
-      .innerJoin('repositories as r', 'r.id', 't.repository_id')
-      .select('t.name')
-      .where('r.name', '=', repository)
-      .where('t.digest', '=', digest)
-      .limit(100)
-      .execute();
-    return rows.map((r) => r.name);
-  }
 
   /**
    * Replaces a project's policy with `change(current)` (validated by the caller), bumping its
