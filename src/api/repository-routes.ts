@@ -101,6 +101,7 @@ const Artifact = model(
     annotations: z.record(z.string(), z.string()),
     references: z.array(Reference),
     tags: z.array(Tag).nullable(),
+    tag_count: z.number().int().optional().describe('minato, with tags_limit: how many tags the artifact has (tags holds the first tags_limit by name).'),
     labels: z.array(z.unknown()).nullable(),
     scan_overview: ScanOverview.optional().describe('With with_scan_overview: the latest vulnerability report\'s summary (absent when never scanned).'),
   }),
@@ -306,7 +307,12 @@ export function repositoryRoutes(deps: RepositoryRoutesDeps): ApiRoute[] {
     with_signature: flag.optional().describe('Accepted; ignored.'),
     with_immutable_status: flag.optional().describe('Accepted; every tag carries its `immutable` flag anyway.'),
     with_accessory: flag.optional().describe('Accepted; ignored.'),
+    tags_limit: z.coerce.number().int().min(0).max(1000).optional().describe("minato: at most this many of each artifact's tags (the first by name), with tag_count giving how many it has; an artifact with thousands of tags costs a page that much less."),
   };
+
+  /** With tags_limit, the first tags of each artifact and how many it has. */
+  const limitTags = <A extends { tags: unknown[] | null }>(a: A, limit: number | undefined): A & { tag_count?: number } =>
+    limit === undefined || a.tags === null ? a : { ...a, tags: a.tags.slice(0, limit), tag_count: a.tags.length };
 
   const listArtifacts = defineRoute({
     method: 'GET',
@@ -330,7 +336,7 @@ export function repositoryRoutes(deps: RepositoryRoutesDeps): ApiRoute[] {
       const name = full(params);
       const { items, total } = await repositories.artifacts(name, { filter: parseQ(query.q, ARTIFACT_FILTER_FIELDS), sort: parseSort(query.sort, ARTIFACT_SORT_FIELDS), page }, query.with_tag);
       const overviews = await scanOverviews(query.with_scan_overview, items.map((a) => a.digest));
-      return listed(ctx, items.map((a) => withOverview(artifactModel(a, name, ctx), overviews)), total, page);
+      return listed(ctx, items.map((a) => withOverview(limitTags(artifactModel(a, name, ctx), query.tags_limit), overviews)), total, page);
     },
   });
 

@@ -157,6 +157,10 @@ describe(`repository, artifact and tag endpoints (${label})`, () => {
     assert.ok(v1.size > 0);
     assert.equal(v1.repository_name, 'priv/team/app');
     assert.equal((await api('guest')('GET', `${base}?with_tag=false`)).json()[0].tags, null);
+    // minato's tags_limit: the first tags by name, and how many there are.
+    const limited = (await api('guest')('GET', `${base}?tags_limit=0`)).json();
+    assert.deepEqual(limited.map((a: any) => [a.tags.length, a.tag_count]), [[0, 1], [0, 1]]);
+    assertApiError(await api('guest')('GET', `${base}?tags_limit=-1`), 400, 'BAD_REQUEST');
     assert.deepEqual((await api('guest')('GET', `${base}?q=tags%3Dv1`)).json().map((a: any) => a.digest), [app.digest]);
     const index = (await api('guest')('GET', '/api/v2.0/projects/priv/repositories/multi/artifacts')).json();
     assert.equal(index.length, 1, 'children are references, not artifacts of their own');

@@ -230,6 +230,8 @@ export interface Artifact {
   annotations?: Record<string, string>;
   references?: Array<{ child_digest: string; platform?: Platform }>;
   tags?: Tag[] | null;
+  /** With tags_limit: how many tags it has (tags holds the first ones). */
+  tag_count?: number;
   /** With with_scan_overview: the latest vulnerability report's summary, per report MIME type. */
   scan_overview?: Record<string, ScanSummary>;
 }

@@ -1,11 +1,12 @@
-// A repository's artifacts, a page at a time from the API (never all 10,000 tags at once):
+// A repository's artifacts, a page at a time from the API, each with its first tags only (never
+// all 10,000 tags of an artifact at once: more are loaded a page at a time on request):
 // tags, digest, size, type, push and pull times; opened, an artifact shows its platforms and
 // children (an index), its layers and image config (an image), its signatures and whether they
 // satisfy the project's policy, what is attached to it (signatures, SBOMs), and the pull commands.
 // Its vulnerabilities show in the list. Tags and artifacts are deleted after a confirmation that
 // names them.
 import { useEffect, useState } from 'react';
-import { get, list, repoPath, send, type Accessory, type Artifact, type ArtifactSignatures, type Platform, type ScanSummary } from '../api';
+import { get, list, repoPath, send, type Accessory, type Artifact, type ArtifactSignatures, type Platform, type ScanSummary, type Tag } from '../api';
 import { ConfirmButton, Copy, CopyLine, ErrorMessage, Link, Loading, Pager, SearchBox, Table, Time, useLoad } from '../components';
 import { bytes, shortDigest } from '../format';
 import { pathOf } from '../router';
@@ -14,6 +15,8 @@ import { registryHost, useSession } from '../session';
 const PAGE_SIZE = 10;
 /** Tags drawn per artifact before "and N more tags". */
 const TAG_PREVIEW = 12;
+/** Tags loaded per click on "and N more tags". */
+const TAG_PAGE = 100;
 
 export function RepositoryPage({ project, repository }: { project: string; repository: string }) {
   const [page, setPage] = useState(1);
@@ -21,7 +24,7 @@ export function RepositoryPage({ project, repository }: { project: string; repos
   const base = `${repoPath(project, repository)}/artifacts`;
   useEffect(() => void (document.title = `${project}/${repository} · minato`), [project, repository]);
   const artifacts = useLoad(
-    () => list<Artifact>(base, { page, page_size: PAGE_SIZE, with_tag: true, with_scan_overview: true, q: tagFilter ? `tags=~${tagFilter}` : undefined }),
+    () => list<Artifact>(base, { page, page_size: PAGE_SIZE, with_tag: true, tags_limit: TAG_PREVIEW, with_scan_overview: true, q: tagFilter ? `tags=~${tagFilter}` : undefined }),
     [base, page, tagFilter],
   );
   return (
@@ -86,16 +89,22 @@ function platformText(p: Platform | undefined): string {
 function ArtifactItem({ artifact: a, project, repository, onChange }: { artifact: Artifact; project: string; repository: string; onChange(): void }) {
   const [open, setOpen] = useState(false);
   const base = `${repoPath(project, repository)}/artifacts`;
-  const tags = a.tags ?? [];
-  const [allTags, setAllTags] = useState(false);
-  // An artifact may carry thousands of tags: a few are drawn, the rest on request (or by the filter).
-  const shown = allTags ? tags : tags.slice(0, TAG_PREVIEW);
+  // An artifact may carry thousands of tags: the list brings the first few, the rest come a page at
+  // a time on request (or by the filter).
+  const [loaded, setLoaded] = useState<Tag[]>();
+  const [moreError, setMoreError] = useState<unknown>();
+  const shown = loaded ?? a.tags ?? [];
+  const tagCount = a.tag_count ?? shown.length;
+  const loadMore = () => {
+    const next = loaded ? Math.floor(loaded.length / TAG_PAGE) + 1 : 1;
+    list<Tag>(`${base}/${a.digest}/tags`, { page: next, page_size: TAG_PAGE }).then((page) => setLoaded([...(loaded ?? []), ...page.items]), setMoreError);
+  };
   const detailsId = `details-${a.digest.slice(7, 19)}`;
   return (
     <li className="card artifact">
       <div className="artifact-head">
         <div className="tags" aria-label="Tags">
-          {tags.length === 0 && <span className="muted">untagged</span>}
+          {tagCount === 0 && <span className="muted">untagged</span>}
           {shown.map((t) => (
             <span key={t.name} className="tag">
               <span className="tag-name">{t.name}</span>
@@ -114,16 +123,17 @@ function ArtifactItem({ artifact: a, project, repository, onChange }: { artifact
                   <code>
                     {project}/{repository}:{t.name}
                   </code>{' '}
-                  stops existing. The artifact {shortDigest(a.digest)} stays{tags.length > 1 ? ', with its other tags' : ' (untagged)'}.
+                  stops existing. The artifact {shortDigest(a.digest)} stays{tagCount > 1 ? ', with its other tags' : ' (untagged)'}.
                 </p>
               </ConfirmButton>
             </span>
           ))}
-          {shown.length < tags.length && (
-            <button type="button" className="small" onClick={() => setAllTags(true)}>
-              and {tags.length - shown.length} more tags
+          {shown.length < tagCount && (
+            <button type="button" className="small" onClick={loadMore}>
+              and {tagCount - shown.length} more tags
             </button>
           )}
+          <ErrorMessage error={moreError} />
         </div>
         <div className="digest">
           <code title={a.digest}>{shortDigest(a.digest)}</code> <Copy text={a.digest} label={`Copy the digest ${shortDigest(a.digest)}`} />
@@ -158,16 +168,16 @@ function ArtifactItem({ artifact: a, project, repository, onChange }: { artifact
         >
           <p>
             This deletes <code>{a.digest}</code> from {project}/{repository}
-            {tags.length > 0 && (
+            {tagCount > 0 && (
               <>
                 {' '}
-                with its {tags.length === 1 ? 'tag' : `${tags.length} tags`}{' '}
+                with its {tagCount === 1 ? 'tag' : `${tagCount} tags`}{' '}
                 <strong>
-                  {tags
+                  {shown
                     .slice(0, TAG_PREVIEW)
                     .map((t) => t.name)
                     .join(', ')}
-                  {tags.length > TAG_PREVIEW ? ', …' : ''}
+                  {tagCount > TAG_PREVIEW ? ', …' : ''}
                 </strong>
               </>
             )}
