@@ -45,7 +45,3 @@ export function shortDigest(digest: string): string {
   const [alg, hex] = digest.split(':');
   return hex ? `${alg}:${hex.slice(0, 12)}` : digest;
 }
-
-export function daysLeft(iso: string, now = Date.now()): number {
-  return Math.floor((Date.parse(iso) - now) / 86_400_000);
-}

@@ -4,7 +4,7 @@
 import { useEffect, useState } from 'react';
 import { get, send } from '../api';
 import { ErrorMessage, Link, Loading, Outcome, Time, useLoad } from '../components';
-import { absolute, daysLeft } from '../format';
+import { absolute } from '../format';
 import { useSession } from '../session';
 
 interface CertificateStatus {
@@ -181,12 +181,15 @@ function Source({ status }: { status: CertificateStatus }) {
 }
 
 function Validity({ notBefore, notAfter }: { notBefore: string; notAfter: string }) {
-  const total = Math.max(1, daysLeft(notAfter, Date.parse(notBefore)));
-  const left = daysLeft(notAfter);
+  // A short-lived certificate (a test CA's, an hour or a day) is counted in minutes or hours.
+  const lifetimeMs = Date.parse(notAfter) - Date.parse(notBefore);
+  const unit = lifetimeMs < 2 * 3_600_000 ? { ms: 60_000, name: 'minutes' } : lifetimeMs < 2 * 86_400_000 ? { ms: 3_600_000, name: 'hours' } : { ms: 86_400_000, name: 'days' };
+  const total = Math.max(1, Math.floor(lifetimeMs / unit.ms));
+  const left = Math.floor((Date.parse(notAfter) - Date.now()) / unit.ms);
   return (
     <span className="usage">
-      <meter min={0} max={total} value={Math.max(0, left)} low={total / 3} high={total * 0.9} optimum={total} aria-label={`${left} of ${total} days left`} />
-      <span>{left < 0 ? `expired ${-left} days ago` : `${left} of ${total} days left`}</span>
+      <meter min={0} max={total} value={Math.max(0, left)} low={total / 3} high={total * 0.9} optimum={total} aria-label={`${left} of ${total} ${unit.name} left`} />
+      <span>{left < 0 ? `expired ${-left} ${unit.name} ago` : `${left} of ${total} ${unit.name} left`}</span>
     </span>
   );
 }
