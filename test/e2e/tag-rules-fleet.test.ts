@@ -41,7 +41,10 @@ test('an immutability rule made on one replica is enforced by the other, and lif
     json: { tag_selectors: [{ decoration: 'matches', pattern: 'v*' }], scope_selectors: { repository: [{ decoration: 'repoMatches', pattern: '**' }] } },
   });
   assert.equal(created.status, 201, created.text);
-  await waitFor(async () => pushImage(b.url, b.basic, 'shared/app', 'v1', 'two').then(() => false, (err: Error) => /immutable/.test(err.message)), 10_000, 'replica b to refuse the move');
+  // Each try pushes new content: a try that lands before b has the rule moves v1 to it, and a
+  // re-push of the digest a tag already names is allowed, so the same content would pass forever.
+  let attempt = 0;
+  await waitFor(async () => pushImage(b.url, b.basic, 'shared/app', 'v1', `two-${attempt++}`).then(() => false, (err: Error) => /immutable/.test(err.message)), 10_000, 'replica b to refuse the move');
   const id = String(created.headers.location).split('/').pop();
   assert.equal((await apiA('DELETE', `/api/v2.0/projects/shared/immutabletagrules/${id}`)).status, 200);
   await waitFor(async () => pushImage(b.url, b.basic, 'shared/app', 'v1', 'three').then(() => true, () => false), 10_000, 'replica b to lift the rule');
