@@ -14,6 +14,7 @@
 //       [--orphans 5] [--concurrency 16] [--label NAME] [--out DIR] [--skip-distribution] [--skip-minato]
 //       [--distribution-data DIR]   Distribution's populated content: made there on the first run,
 //                                   reused (copied, then collected) by later ones
+//       [--minato-data DIR]         the same for minato's (its data directory, the server stopped)
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -40,6 +41,7 @@ const { values: opts } = parseArgs({
     out: { type: 'string', default: path.join(root, 'bench', 'out') },
     'skip-distribution': { type: 'boolean', default: false },
     'distribution-data': { type: 'string' },
+    'minato-data': { type: 'string' },
     'skip-minato': { type: 'boolean', default: false },
   },
 });
@@ -178,16 +180,31 @@ async function each<T>(what: string, items: T[], work: (item: T) => Promise<void
 }
 
 /** Pushes everything, then deletes DELETED manifests per repository (the garbage). */
-async function populate(t: Target, images: Image[], orphans: Array<{ repo: string; blob: Buffer }>): Promise<{ kept: Image[]; garbageBlobs: number; garbage: string[] }> {
+async function populate(t: Target, images: Image[], orphans: Array<{ repo: string; blob: Buffer }>): Promise<Populated> {
   await each('images', images, (image) => pushImage(t, image));
   await each('orphan blobs', orphans, ({ repo, blob }) => pushBlob(t, repo, blob));
-  const doomed = images.filter((_, i) => i % MANIFESTS < DELETED);
-  await each('manifest deletes', doomed, async (image) => {
+  const plan = planned(images, orphans);
+  await each('manifest deletes', plan.doomed, async (image) => {
     expect(await request(t, 'DELETE', `/v2/${image.repo}/manifests/${image.digest}`), [202], `delete ${image.repo}@${image.digest}`);
   });
-  const garbage = [...doomed.flatMap((image) => image.blobs.map(sha)), ...orphans.map(({ blob }) => sha(blob))];
-  return { kept: images.filter((_, i) => i % MANIFESTS >= DELETED), garbageBlobs: garbage.length, garbage };
+  return plan;
 }
+
+interface Populated {
+  doomed: Image[];
+  kept: Image[];
+  garbageBlobs: number;
+  garbage: string[];
+}
+
+/** What populate deletes, what it keeps, and the garbage that leaves. */
+function planned(images: Image[], orphans: Array<{ repo: string; blob: Buffer }>): Populated {
+  const doomed = images.filter((_, i) => i % MANIFESTS < DELETED);
+  const garbage = [...doomed.flatMap((image) => image.blobs.map(sha)), ...orphans.map(({ blob }) => sha(blob))];
+  return { doomed, kept: images.filter((_, i) => i % MANIFESTS >= DELETED), garbageBlobs: garbage.length, garbage };
+}
+
+const basic = (server: NodeServer) => `Basic ${Buffer.from(`${server.user}:${server.password}`).toString('base64')}`;
 
 /** Files under a directory named `data` (Distribution's blobs) or directly in minato's blob tree. */
 function countFiles(dir: string, name?: string): number {
@@ -321,10 +338,28 @@ async function main(): Promise<void> {
     if (opts['skip-minato']) return;
     const dir = path.join(work, 'minato');
     mkdirSync(dir);
-    const server: NodeServer = await startMinato(dir, [], { MINATO_GC_GRACE_MINUTES: '0', MINATO_AUTH_ADMINS: 'bench' });
+    const env = { MINATO_GC_GRACE_MINUTES: '0', MINATO_AUTH_ADMINS: 'bench' };
+    const preparedMinato = opts['minato-data'];
+    let server: NodeServer;
+    let populated: Awaited<ReturnType<typeof populate>>;
+    if (preparedMinato && existsSync(path.join(preparedMinato, 'minato.db'))) {
+      await run('cp', ['-a', preparedMinato, path.join(dir, 'data')]);
+      server = await startMinato(dir, [], env);
+      populated = planned(images, orphans);
+    } else {
+      server = await startMinato(dir, [], env);
+      populated = await populate({ url: server.url, auth: basic(server) }, images, orphans);
+      if (preparedMinato) {
+        await stopPid(server.pid);
+        mkdirSync(path.dirname(preparedMinato), { recursive: true });
+        await run('cp', ['-a', path.join(dir, 'data'), preparedMinato]);
+        console.error(`minato's content is in ${preparedMinato} (reuse it with --minato-data)`);
+        server = await startMinato(dir, [], env);
+      }
+    }
     pids.push(server.pid);
-    const t: Target = { url: server.url, auth: `Basic ${Buffer.from(`${server.user}:${server.password}`).toString('base64')}` };
-    const { kept, garbageBlobs, garbage } = await populate(t, images, orphans);
+    const t: Target = { url: server.url, auth: basic(server) };
+    const { kept, garbageBlobs, garbage } = populated;
     const blobsDir = path.join(dir, 'data', 'blobs');
     // minato's layout: blobs/sha256/<first two hex digits>/<hex>.
     const present = (digest: string) => existsSync(path.join(blobsDir, 'sha256', digest.slice(7, 9), digest.slice(7)));
@@ -346,6 +381,8 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 100));
     }
     const gcEnd = Date.now();
+    const gcLog = expect(await request(t, 'GET', `/api/v2.0/system/gc/${status.id}/log`), [200], 'gc log').body.toString('utf8');
+    console.error(gcLog.trimEnd());
     await new Promise((r) => setTimeout(r, 10_000));
     const samples = await load.stop();
     const garbageAfter = garbage.filter(present).length;
@@ -363,6 +400,7 @@ async function main(): Promise<void> {
       loadP99BeforeMs: percentile(baseline, 99),
       loadP99DuringMs: percentile(during, 99),
       loadRequestsDuring: during.length,
+      log: gcLog,
     };
     console.error(`minato gc: ${((gcEnd - gcStart) / 1000).toFixed(2)} s (${status.job_status}), ${garbageBefore - garbageAfter} of the ${garbageBlobs} garbage blobs removed (${garbageAfter} left; ${before} blob files before); load p99 ${percentile(baseline, 99).toFixed(1)} ms before, ${percentile(during, 99).toFixed(1)} ms during (${during.length} requests)`);
     mkdirSync(opts.out, { recursive: true });

@@ -75,6 +75,8 @@ export interface GcResult {
   /** Blobs of a run that died, finished by this one. */
   resumed: number;
   seconds: number;
+  /** Seconds spent in each phase (resume, manifests, links, mark, sweep: metadata, files; uploads), for the run's log. */
+  phases?: Record<string, number>;
   /**
    * Dry run: what each project would free, in the bytes its quota counts (manifests and blobs; a
    * blob linked from several projects is in each). `bytes` above is storage: blobs, each once.
@@ -115,6 +117,8 @@ export class GarbageCollector {
       return result;
     }
     const { meta } = this.deps;
+    result.phases = {};
+    const timed = timer(result.phases);
     // 1. What a dead run left.
     progress({ phase: 'resuming', done: 0 });
     const resumedDeleting = await this.sweep(runId, 'deleting', result, signal, progress);
@@ -123,27 +127,31 @@ export class GarbageCollector {
     // 2. Untagged manifests.
     if (settings.deleteUntagged) {
       const before = started - settings.untaggedMinAgeMs;
-      for (let round = 0; round < 16 && !signal.aborted; round++) {
-        const deleted = await this.collectManifests(before, signal, progress, result);
-        if (deleted === 0) break;
-      }
+      await timed('manifests', async () => {
+        for (let round = 0; round < 16 && !signal.aborted; round++) {
+          const deleted = await this.collectManifests(before, signal, progress, result);
+          if (deleted === 0) break;
+        }
+      });
     }
     // 3. Links nothing references, past the grace window.
-    await this.unlinkUnreferenced(started - settings.graceMs, signal, progress, result);
+    await timed('links', () => this.unlinkUnreferenced(started - settings.graceMs, signal, progress, result));
     // 4 and 5. Blobs nothing holds: mark a batch, sweep it.
     for (let after = ''; !signal.aborted; ) {
-      const candidates = await this.blobCandidates(after, this.markBatch);
+      const candidates = await timed('mark', () => this.blobCandidates(after, this.markBatch));
       if (candidates.length === 0) break;
       after = candidates[candidates.length - 1]!;
       progress({ phase: 'marking', done: result.blobs, unit: 'blobs' });
-      await meta.transaction((tx) => tx.markBlobs(candidates, runId));
+      await timed('mark', () => meta.transaction((tx) => tx.markBlobs(candidates, runId)));
       await this.sweep(runId, 'marked', result, signal, progress);
     }
     // 6. Upload leftovers, and the journal's old rows.
     if (!signal.aborted) {
       progress({ phase: 'uploads', done: 0 });
-      result.uploads = await this.deps.purgeUploads();
-      await meta.transaction((tx) => tx.pruneDeletions(Date.now() - DAY_MS));
+      await timed('uploads', async () => {
+        result.uploads = await this.deps.purgeUploads();
+        await meta.transaction((tx) => tx.pruneDeletions(Date.now() - DAY_MS));
+      });
     }
     result.seconds = (Date.now() - started) / 1000;
     await this.completed(runId, result, signal);
@@ -217,25 +225,28 @@ export class GarbageCollector {
    */
   private async sweep(runId: number, state: 'marked' | 'deleting', result: GcResult, signal: AbortSignal, progress: (p: JobProgress) => void): Promise<number> {
     const { meta, db } = this.deps;
+    const timed = timer((result.phases ??= {}));
     let count = 0;
     for (let after = ''; !signal.aborted; ) {
-      const rows = await db
+      const rows = await timed('sweep: metadata', () => db
         .selectFrom('blob_deletions')
         .select(['digest', 'size'])
         .where('state', '=', state)
         .where('digest', '>', after)
         .orderBy('digest')
         .limit(this.batch)
-        .execute();
+        .execute());
       if (rows.length === 0) break;
       after = rows[rows.length - 1]!.digest;
       const digests = rows.map((r) => r.digest);
       const deleting: CollectedBlob[] =
-        state === 'marked' ? await meta.transaction((tx) => tx.startDeleting(digests, randomInt(1, 2 ** 47))) : rows.map((r) => ({ digest: r.digest, size: Number(r.size) }));
+        state === 'marked'
+          ? await timed('sweep: metadata', () => meta.transaction((tx) => tx.startDeleting(digests, randomInt(1, 2 ** 47))))
+          : rows.map((r) => ({ digest: r.digest, size: Number(r.size) }));
       progress({ phase: state === 'deleting' ? 'resuming' : 'sweeping', done: result.blobs, total: result.blobs + deleting.length, unit: 'blobs' });
       if (this.deps.sweepPauseMs && deleting.length > 0) await new Promise((resolve) => setTimeout(resolve, this.deps.sweepPauseMs));
-      await this.deleteBytes(deleting.map((b) => b.digest));
-      await meta.transaction((tx) => tx.finishDeleting(deleting.map((b) => b.digest)));
+      await timed('sweep: files', () => this.deleteBytes(deleting.map((b) => b.digest)));
+      await timed('sweep: metadata', () => meta.transaction((tx) => tx.finishDeleting(deleting.map((b) => b.digest))));
       count += deleting.length;
       result.blobs += deleting.length;
       result.bytes += deleting.reduce((sum, b) => sum + b.size, 0);
@@ -367,6 +378,18 @@ export class GarbageCollector {
       .execute();
     return rows.map((r) => ({ repository: r.repository ?? undefined, digest: r.digest, size: Number(r.size) }));
   }
+}
+
+/** Adds the time `fn` takes to `phases[phase]` (seconds). */
+function timer(phases: Record<string, number>) {
+  return async <T>(phase: string, fn: () => Promise<T>): Promise<T> => {
+    const start = performance.now();
+    try {
+      return await fn();
+    } finally {
+      phases[phase] = (phases[phase] ?? 0) + (performance.now() - start) / 1000;
+    }
+  };
 }
 
 /** Groups rows by a key, keeping their order: [key, values][]. */

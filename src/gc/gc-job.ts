@@ -88,6 +88,8 @@ export function gcLog(run: JobRun): string {
       `${r.dryRun ? 'would free' : 'freed'} ${r.bytes ?? 0} bytes: ${r.manifests ?? 0} untagged manifests, ${r.links ?? 0} unreferenced blob links, ${r.blobs ?? 0} blobs` +
         `${r.dryRun ? '' : `, ${r.uploads ?? 0} abandoned uploads`}${r.resumed ? ` (${r.resumed} blobs left by an earlier run)` : ''}`,
     );
+    const phases = Object.entries(r.phases ?? {});
+    if (phases.length > 0) lines.push(`time by phase: ${phases.map(([phase, seconds]) => `${phase} ${seconds.toFixed(1)} s`).join(', ')}`);
     for (const p of r.projects ?? []) lines.push(`  project ${p.project}: ${p.manifests} manifests, ${p.blobs} blobs, ${p.bytes} bytes`);
   }
   if (run.error) lines.push(`error: ${run.error}`);
