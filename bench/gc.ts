@@ -15,6 +15,7 @@
 //       [--distribution-data DIR]   Distribution's populated content: made there on the first run,
 //                                   reused (copied, then collected) by later ones
 //       [--minato-data DIR]         the same for minato's (its data directory, the server stopped)
+//       [--minato-node-args "..."]  node flags for minato's server (e.g. --cpu-prof --cpu-prof-dir=DIR)
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -37,11 +38,16 @@ const { values: opts } = parseArgs({
     orphans: { type: 'string', default: '5' },
     concurrency: { type: 'string', default: '16' },
     pullers: { type: 'string', default: '4' },
+    // Pulls (a manifest and a blob) per second over all pullers, and image pushes per second;
+    // 0: as fast as the server answers (a closed loop, which saturates it).
+    'pull-rate': { type: 'string', default: '100' },
+    'push-rate': { type: 'string', default: '5' },
     label: { type: 'string', default: 'gc' },
     out: { type: 'string', default: path.join(root, 'bench', 'out') },
     'skip-distribution': { type: 'boolean', default: false },
     'distribution-data': { type: 'string' },
     'minato-data': { type: 'string' },
+    'minato-node-args': { type: 'string', default: '' },
     'skip-minato': { type: 'boolean', default: false },
   },
 });
@@ -51,6 +57,8 @@ const DELETED = Number(opts.deleted);
 const ORPHANS = Number(opts.orphans);
 const CONCURRENCY = Number(opts.concurrency);
 const PULLERS = Number(opts.pullers);
+const PULL_RATE = Number(opts['pull-rate']);
+const PUSH_RATE = Number(opts['push-rate']);
 
 const MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json';
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
@@ -242,13 +250,35 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /** A steady load: PULLERS clients pulling kept images, one pushing new ones; latencies by time. */
-function startLoad(t: Target, kept: Image[]): { stop(): Promise<Array<{ at: number; ms: number }>> } {
+interface Sample {
+  /** One pull (the manifest by tag, then a layer), or one whole image push (two blobs and the manifest: five requests). */
+  kind: 'pull' | 'push';
+  /** When it ended. */
+  at: number;
+  ms: number;
+}
+
+/** p99 of the samples in a window, per kind and over all, in ms. */
+function p99s(samples: readonly Sample[]): { all: number; pull: number; push: number; requests: number } {
+  const of = (list: readonly Sample[]) => percentile(list.map((s) => s.ms).sort((a, b) => a - b), 99);
+  return { all: of(samples), pull: of(samples.filter((s) => s.kind === 'pull')), push: of(samples.filter((s) => s.kind === 'push')), requests: samples.length };
+}
+
+function startLoad(t: Target, kept: Image[]): { stop(): Promise<Sample[]> } {
   let stopping = false;
-  const samples: Array<{ at: number; ms: number }> = [];
-  const timed = async (fn: () => Promise<void>) => {
-    const start = performance.now();
+  const samples: Sample[] = [];
+  // At a fixed rate, each operation has its time: a late start (the server slow to answer the
+  // one before) counts in its latency, so a stall is not hidden by the operations not sent.
+  const timed = async (kind: Sample['kind'], fn: () => Promise<void>, due?: number) => {
+    if (due !== undefined && due > performance.now()) await new Promise((r) => setTimeout(r, due - performance.now()));
+    const start = due ?? performance.now();
     await fn();
-    samples.push({ at: Date.now(), ms: performance.now() - start });
+    samples.push({ kind, at: Date.now(), ms: performance.now() - start });
+  };
+  const schedule = (rate: number, workers: number) => {
+    if (rate <= 0) return () => undefined;
+    let next = performance.now();
+    return () => (next += (1000 * workers) / rate);
   };
   let n = 0;
   let failure: unknown;
@@ -258,17 +288,17 @@ function startLoad(t: Target, kept: Image[]): { stop(): Promise<Array<{ at: numb
       stopping = true;
     });
   const pullers = Array.from({ length: PULLERS }, async () => {
+    const due = schedule(PULL_RATE, PULLERS);
     while (!stopping) {
       const image = kept[Math.floor(Math.random() * kept.length)]!;
-      await timed(async () => {
+      await timed('pull', async () => {
         expect(await request(t, 'GET', `/v2/${image.repo}/manifests/${image.tag}`, undefined, { accept: MANIFEST_TYPE }), [200], 'load pull');
-      });
-      await timed(async () => {
         expect(await request(t, 'GET', `/v2/${image.repo}/blobs/${sha(image.blobs[1]!)}`), [200], 'load blob pull');
-      });
+      }, due());
     }
   });
   const pusher = (async () => {
+    const due = schedule(PUSH_RATE, 1);
     while (!stopping) {
       const config = randomBytes(64);
       const layer = randomBytes(256);
@@ -279,7 +309,7 @@ function startLoad(t: Target, kept: Image[]): { stop(): Promise<Array<{ at: numb
         layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha(layer), size: layer.length }],
       }));
       const image: Image = { repo: 'load/pushes', tag: `p${n++}`, manifest, digest: sha(manifest), blobs: [config, layer] };
-      await timed(() => pushImage(t, image));
+      await timed('push', () => pushImage(t, image), due());
     }
   })();
   const all = Promise.all([...pullers, pusher].map(guard));
@@ -320,6 +350,9 @@ async function main(): Promise<void> {
       }
       const dir = path.join(work, 'distribution');
       await run('cp', ['-a', prepared, dir]);
+      // Written back before the clock starts: deleting a file whose blocks are on disk costs several
+      // times deleting one still in the page cache, and a registry's garbage is old.
+      await run('sync');
       const config = path.join(dir, 'config.yml');
       writeFileSync(config, readFileSync(config, 'utf8').replace(/rootdirectory: .*/, `rootdirectory: ${path.join(dir, 'data')}`));
       const { garbageBlobs } = JSON.parse(readFileSync(path.join(dir, 'garbage.json'), 'utf8')) as { garbageBlobs: number };
@@ -338,23 +371,33 @@ async function main(): Promise<void> {
     if (opts['skip-minato']) return;
     const dir = path.join(work, 'minato');
     mkdirSync(dir);
-    const env = { MINATO_GC_GRACE_MINUTES: '0', MINATO_AUTH_ADMINS: 'bench' };
+    // A minute's grace: the load's pushes upload their blobs before their manifest, and GC must
+    // leave those links alone; the content to collect is older (populated at least a minute ago).
+    const nodeArgs = opts['minato-node-args'].split(' ').filter(Boolean);
+    const env = { MINATO_GC_GRACE_MINUTES: '1', MINATO_AUTH_ADMINS: 'bench' };
     const preparedMinato = opts['minato-data'];
     let server: NodeServer;
     let populated: Awaited<ReturnType<typeof populate>>;
     if (preparedMinato && existsSync(path.join(preparedMinato, 'minato.db'))) {
       await run('cp', ['-a', preparedMinato, path.join(dir, 'data')]);
-      server = await startMinato(dir, [], env);
+      await run('sync'); // as for Distribution's copy
+      server = await startMinato(dir, nodeArgs, env);
       populated = planned(images, orphans);
     } else {
-      server = await startMinato(dir, [], env);
+      server = await startMinato(dir, nodeArgs, env);
       populated = await populate({ url: server.url, auth: basic(server) }, images, orphans);
+      const populatedAt = Date.now();
       if (preparedMinato) {
         await stopPid(server.pid);
         mkdirSync(path.dirname(preparedMinato), { recursive: true });
         await run('cp', ['-a', path.join(dir, 'data'), preparedMinato]);
         console.error(`minato's content is in ${preparedMinato} (reuse it with --minato-data)`);
-        server = await startMinato(dir, [], env);
+        server = await startMinato(dir, nodeArgs, env);
+      }
+      const graceLeft = populatedAt + 61_000 - Date.now();
+      if (graceLeft > 0) {
+        console.error(`waiting ${Math.ceil(graceLeft / 1000)} s for the grace window to pass over the content`);
+        await new Promise((r) => setTimeout(r, graceLeft));
       }
     }
     pids.push(server.pid);
@@ -366,6 +409,9 @@ async function main(): Promise<void> {
     const before = countFiles(blobsDir);
     const garbageBefore = garbage.filter(present).length;
     const load = startLoad(t, kept);
+    // 10 s to warm up (a server just started compiles its hot paths), 10 s of baseline.
+    await new Promise((r) => setTimeout(r, 10_000));
+    const warm = Date.now();
     await new Promise((r) => setTimeout(r, 10_000));
     const gcStart = Date.now();
     expect(
@@ -386,9 +432,11 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 10_000));
     const samples = await load.stop();
     const garbageAfter = garbage.filter(present).length;
-    const baseline = samples.filter((s) => s.at < gcStart).map((s) => s.ms).sort((a, b) => a - b);
-    // A request is "during" the run when it ended while GC ran, or started before GC ended.
-    const during = samples.filter((s) => s.at >= gcStart && s.at - s.ms <= gcEnd).map((s) => s.ms).sort((a, b) => a - b);
+    const baseline = p99s(samples.filter((s) => s.at - s.ms >= warm && s.at < gcStart));
+    // A request is "during" the run when it ended while GC ran, or started before GC ended;
+    // "after" is the 10 s after it (the events of the run are delivered then).
+    const during = p99s(samples.filter((s) => s.at >= gcStart && s.at - s.ms <= gcEnd));
+    const afterwards = p99s(samples.filter((s) => s.at - s.ms > gcEnd));
     await verify(t, kept);
     result.minato = {
       seconds: (gcEnd - gcStart) / 1000,
@@ -397,12 +445,15 @@ async function main(): Promise<void> {
       garbageBefore,
       garbageLeft: garbageAfter,
       expectedGarbage: garbageBlobs,
-      loadP99BeforeMs: percentile(baseline, 99),
-      loadP99DuringMs: percentile(during, 99),
-      loadRequestsDuring: during.length,
+      loadP99BeforeMs: baseline.all,
+      loadP99DuringMs: during.all,
+      loadRequestsDuring: during.requests,
+      p99: { before: baseline, during, after: afterwards },
+      load: { pullers: PULLERS, pullRate: PULL_RATE, pushRate: PUSH_RATE },
       log: gcLog,
     };
-    console.error(`minato gc: ${((gcEnd - gcStart) / 1000).toFixed(2)} s (${status.job_status}), ${garbageBefore - garbageAfter} of the ${garbageBlobs} garbage blobs removed (${garbageAfter} left; ${before} blob files before); load p99 ${percentile(baseline, 99).toFixed(1)} ms before, ${percentile(during, 99).toFixed(1)} ms during (${during.length} requests)`);
+    console.error(`minato gc: ${((gcEnd - gcStart) / 1000).toFixed(2)} s (${status.job_status}), ${garbageBefore - garbageAfter} of the ${garbageBlobs} garbage blobs removed (${garbageAfter} left; ${before} blob files before); load p99 ${baseline.all.toFixed(1)} ms before, ${during.all.toFixed(1)} ms during (${during.requests} requests), ${afterwards.all.toFixed(1)} ms after`);
+    for (const [name, w] of Object.entries({ before: baseline, during, after: afterwards })) console.error(`  p99 ${name}: pulls ${w.pull.toFixed(1)} ms, pushes ${w.push.toFixed(1)} ms`);
     mkdirSync(opts.out, { recursive: true });
     const file = path.join(opts.out, `${stamp()}-${opts.label}.jsonl`);
     const out = createWriteStream(file);

@@ -6,24 +6,30 @@
 //     not referrers of a subject still there, older than gc.untaggedMinAgeHours, deleted through
 //     the core delete path (events, quota, caches, audit), re-checked in the deleting transaction;
 //     repeated while it finds more (an index deleted frees its children, a subject its referrers);
-//  3. links: blob links no manifest of their repository references, made longer ago than the
+//  3. blobs: those no repository holds and no manifest references (most garbage: the layers of
+//     deleted manifests) lose their metadata in one transaction per batch (re-checked there) and
+//     get a `marked` journal row; then the sweep, per batch: `marked` -> `deleting` (a blob a push
+//     took back meanwhile is skipped), the bytes deleted, `deleting` -> `deleted` (pruned after a
+//     day). The bytes go on their own threads (BlobStore.deleteMany) while the next batches are
+//     marked, a batch or two behind (FileSweeper);
+//  4. links: blob links no manifest of their repository references, made longer ago than the
 //     grace window (gc.graceMinutes: a push uploads its layers before its manifest), unlinked and
-//     counted as a blob DELETE is;
-//  4. mark: blobs no repository holds and no manifest references lose their metadata in one
-//     transaction per batch (re-checked there) and get a `marked` journal row;
-//  5. sweep: per batch, `marked` -> `deleting` (a blob a push took back meanwhile is skipped), the
-//     bytes deleted, `deleting` -> `deleted` (pruned after a day);
-//  6. uploads: the abandoned-upload purge.
-// Candidates are read in batches of a few thousand (one set-based statement each, keyset paging);
-// every change re-checks them inside its own transaction, so a stale candidate is only skipped.
+//     counted as a blob DELETE is; then 3 again for the blobs they held;
+//  5. uploads: the abandoned-upload purge.
+// Candidates are read in batches (one set-based statement each, keyset paging); every change
+// re-checks them inside its own transaction, so a stale candidate is only skipped. On SQLite,
+// whose statements hold the event loop, batches are sized to take a few milliseconds and GC takes
+// at most half of the loop (BatchSize, Pacer).
 // Why a concurrent push is safe: MetadataTx.claimBlob and missingReferences (metadata-store.ts).
 import { randomInt } from 'node:crypto';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { sleep } from '../util/async.js';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Db } from '../metadata/db.js';
 import type { CollectedBlob, MetadataStore } from '../metadata/metadata-store.js';
 import { COLLECTABLE_MANIFEST } from '../metadata/gc-queries.js';
-import { projectOf } from '../oci/names.js';
+import { projectOf, type Digest } from '../oci/names.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { eventTime, SYSTEM_ACTOR, type RegistryEvent } from '../events/events.js';
 import type { JobProgress } from '../jobs/scheduler.js';
@@ -50,8 +56,6 @@ export interface GcDeps {
   log: Logger;
   /** Rows per candidate batch. Default 2,000 (500 on PostgreSQL for the mark: a lock per digest). */
   batchSize?: number;
-  /** Blob deletions in flight at once. Default 16. */
-  deleteConcurrency?: number;
   /** Tests only: a pause in each sweep batch, its rows `deleting` and their bytes not yet deleted, so a test can kill the server there. */
   sweepPauseMs?: number;
 }
@@ -85,21 +89,35 @@ export interface GcResult {
 }
 
 const DAY_MS = 86_400_000;
+/** On SQLite, what one GC transaction may hold the event loop for (ms): requests wait that long at most. */
+const SQLITE_TX_MS = 8;
 /**
- * Manifests deleted per transaction: few enough that the projects' usage locks it takes
- * (PostgreSQL) hold pushes up for a moment only, enough that commits are not the cost.
+ * On SQLite, the share of the event loop GC's statements may take: after each, GC waits as long
+ * as it ran. Without it GC took nearly all of it and a pull's p99 went from 20 ms to 1 s under a
+ * steady load (bench/gc.ts); with it, ~140 ms.
  */
-const TX_BATCH = 250;
+const SQLITE_LOOP_SHARE = 0.5;
 
 export class GarbageCollector {
   private readonly batch: number;
-  private readonly markBatch: number;
   private readonly postgres: boolean;
+  /**
+   * Rows per transaction, by what the transaction does. On PostgreSQL fixed: few enough that the
+   * locks they take (projects' usage, digests) hold pushes up for a moment only, enough that
+   * round trips are not the cost. On SQLite sized as they go to take about SQLITE_TX_MS each.
+   */
+  private readonly sizes: Record<'manifests' | 'links' | 'blobs', BatchSize>;
+  /** GC's statements, one at a time, within their share of the event loop. */
+  private readonly pacer: Pacer;
 
   constructor(private readonly deps: GcDeps) {
     this.batch = deps.batchSize ?? 2000;
     this.postgres = /postgres/i.test(deps.db.getExecutor().adapter.constructor.name);
-    this.markBatch = this.postgres ? Math.min(this.batch, 500) : this.batch;
+    // A batch size the caller set (tests: paging) is kept as it is.
+    const size = (postgres: number, sqlite: number) =>
+      deps.batchSize !== undefined ? new BatchSize(Math.min(deps.batchSize, postgres), 0) : this.postgres ? new BatchSize(postgres, 0) : new BatchSize(sqlite, SQLITE_TX_MS);
+    this.sizes = { manifests: size(250, 50), links: size(50, 100), blobs: size(500, 200) };
+    this.pacer = new Pacer(this.postgres ? 1 : SQLITE_LOOP_SHARE);
   }
 
   /** One run; `runId` names its journal rows. Ends early (consistent, resumable) when `signal` aborts. */
@@ -119,33 +137,35 @@ export class GarbageCollector {
     const { meta } = this.deps;
     result.phases = {};
     const timed = timer(result.phases);
-    // 1. What a dead run left.
-    progress({ phase: 'resuming', done: 0 });
-    const resumedDeleting = await this.sweep(runId, 'deleting', result, signal, progress);
-    const resumedMarked = await this.sweep(runId, 'marked', result, signal, progress);
-    result.resumed = resumedDeleting + resumedMarked;
-    // 2. Untagged manifests.
-    if (settings.deleteUntagged) {
-      const before = started - settings.untaggedMinAgeMs;
-      await timed('manifests', async () => {
-        for (let round = 0; round < 16 && !signal.aborted; round++) {
-          const deleted = await this.collectManifests(before, signal, progress, result);
-          if (deleted === 0) break;
-        }
-      });
+    // The bytes of a batch are deleted while the next batches are marked (a file delete waits on
+    // the filesystem, the marking on the database): FileSweeper keeps them a batch or two behind.
+    const files = new FileSweeper((batch) => this.finishSweep(batch, result, timed, progress));
+    try {
+      // 1. What a dead run left.
+      progress({ phase: 'resuming', done: 0 });
+      result.resumed += await this.sweep(runId, 'deleting', files, timed, signal, progress, result);
+      result.resumed += await this.sweep(runId, 'marked', files, timed, signal, progress, result);
+      // 2. Untagged manifests.
+      if (settings.deleteUntagged) {
+        const before = started - settings.untaggedMinAgeMs;
+        await timed('manifests', async () => {
+          for (let round = 0; round < 16 && !signal.aborted; round++) {
+            const deleted = await this.collectManifests(before, signal, progress, result);
+            if (deleted === 0) break;
+          }
+        });
+      }
+      // 3. Blobs nothing holds (most garbage: the layers of deleted manifests): marked, swept.
+      await this.markAndSweep(runId, files, timed, signal, progress, result);
+      // 4. Links nothing references, past the grace window (while the files above go), then the blobs they held.
+      await timed('links', () => this.unlinkUnreferenced(started - settings.graceMs, signal, progress, result));
+      if (result.links > 0) await this.markAndSweep(runId, files, timed, signal, progress, result);
+    } catch (err) {
+      await files.drain().catch(() => undefined);
+      throw err;
     }
-    // 3. Links nothing references, past the grace window.
-    await timed('links', () => this.unlinkUnreferenced(started - settings.graceMs, signal, progress, result));
-    // 4 and 5. Blobs nothing holds: mark a batch, sweep it.
-    for (let after = ''; !signal.aborted; ) {
-      const candidates = await timed('mark', () => this.blobCandidates(after, this.markBatch));
-      if (candidates.length === 0) break;
-      after = candidates[candidates.length - 1]!;
-      progress({ phase: 'marking', done: result.blobs, unit: 'blobs' });
-      await timed('mark', () => meta.transaction((tx) => tx.markBlobs(candidates, runId)));
-      await this.sweep(runId, 'marked', result, signal, progress);
-    }
-    // 6. Upload leftovers, and the journal's old rows.
+    await files.drain();
+    // 5. Upload leftovers, and the journal's old rows.
     if (!signal.aborted) {
       progress({ phase: 'uploads', done: 0 });
       await timed('uploads', async () => {
@@ -178,11 +198,14 @@ export class GarbageCollector {
   private async collectManifests(before: number, signal: AbortSignal, progress: (p: JobProgress) => void, result: GcResult): Promise<number> {
     let deleted = 0;
     for (let after: [number, string] = [0, '']; !signal.aborted; ) {
-      const rows = await this.manifestCandidates(before, after, this.batch);
+      const rows = await this.pacer.run(() => this.manifestCandidates(before, after, this.batch));
       if (rows.length === 0) break;
       const last = rows[rows.length - 1]!;
       after = [last.repository_id, last.digest];
-      for (let i = 0; i < rows.length; i += TX_BATCH) deleted += (await this.deps.collectManifests(rows.slice(i, i + TX_BATCH), before)).length;
+      for (let i = 0; i < rows.length; ) {
+        const chunk = rows.slice(i, (i += this.sizes.manifests.value));
+        deleted += (await this.pacer.run(() => this.sizes.manifests.measure(chunk.length, () => this.deps.collectManifests(chunk, before)))).length;
+      }
       progress({ phase: 'manifests', done: result.manifests + deleted, unit: 'manifests' });
     }
     result.manifests += deleted;
@@ -192,7 +215,7 @@ export class GarbageCollector {
   private async unlinkUnreferenced(before: number, signal: AbortSignal, progress: (p: JobProgress) => void, result: GcResult): Promise<void> {
     const { meta } = this.deps;
     for (let after: [number, string] = [0, '']; !signal.aborted; ) {
-      const rows = await this.deps.db
+      const rows = await this.pacer.run(() => this.deps.db
         .selectFrom('repository_blobs as rb')
         .innerJoin('repositories as r', 'r.id', 'rb.repository_id')
         .select(['r.name as repository', 'rb.repository_id', 'rb.digest'])
@@ -202,58 +225,75 @@ export class GarbageCollector {
         .where(sql<boolean>`not exists (select 1 from manifest_references mr where mr.repository_id = rb.repository_id and mr.child_digest = rb.digest)`)
         .orderBy('rb.repository_id')
         .orderBy('rb.digest')
-        .limit(this.batch)
-        .execute();
+        .limit(this.sizes.links.value * 4)
+        .execute());
       if (rows.length === 0) break;
       const last = rows[rows.length - 1]!;
       after = [Number(last.repository_id), last.digest];
-      for (const [repository, digests] of groupBy(rows, (r) => r.repository, (r) => r.digest)) {
-        await meta.transaction(async (tx) => {
-          const gone = await tx.unlinkUnreferenced(repository, digests, before);
+      // A few hundred links per transaction, over as many repositories as they come from.
+      for (let i = 0; i < rows.length; ) {
+        const chunk = rows.slice(i, (i += this.sizes.links.value));
+        result.links += await this.pacer.run(() => this.sizes.links.measure(chunk.length, () => meta.transaction(async (tx) => {
           const at = eventTime();
-          await tx.appendEvents(gone.map((digest): RegistryEvent => ({ type: 'blob.deleted', at, actor: SYSTEM_ACTOR, repository, digest })));
-          result.links += gone.length;
-        });
+          const events: RegistryEvent[] = [];
+          for (const [repository, digests] of groupBy(chunk, (r) => r.repository, (r) => r.digest)) {
+            for (const digest of await tx.unlinkUnreferenced(repository, digests, before)) events.push({ type: 'blob.deleted', at, actor: SYSTEM_ACTOR, repository, digest });
+          }
+          await tx.appendEvents(events);
+          return events.length;
+        })));
       }
       progress({ phase: 'links', done: result.links, unit: 'links' });
     }
   }
 
+  /** Marks the blobs no repository holds and no manifest references, a batch at a time, and sweeps each batch. */
+  private async markAndSweep(runId: number, files: FileSweeper, timed: Timed, signal: AbortSignal, progress: (p: JobProgress) => void, result: GcResult): Promise<void> {
+    for (let after = ''; !signal.aborted; ) {
+      const candidates = await timed('mark', () => this.pacer.run(() => this.blobCandidates(after, this.sizes.blobs.value)));
+      if (candidates.length === 0) break;
+      after = candidates[candidates.length - 1]!;
+      progress({ phase: 'marking', done: result.blobs, unit: 'blobs' });
+      await timed('mark', () => this.pacer.run(() => this.sizes.blobs.measure(candidates.length, () => this.deps.meta.transaction((tx) => tx.markBlobs(candidates, runId)))));
+      await this.sweep(runId, 'marked', files, timed, signal, progress, result);
+    }
+  }
+
   /**
    * Sweeps the journal's rows in `state` (`marked`: start deleting them; `deleting`: a dead run's,
-   * deleted again) in batches; returns how many blobs it deleted.
+   * deleted again) in batches, handing each to `files`; returns how many blobs it handed over.
    */
-  private async sweep(runId: number, state: 'marked' | 'deleting', result: GcResult, signal: AbortSignal, progress: (p: JobProgress) => void): Promise<number> {
+  private async sweep(runId: number, state: 'marked' | 'deleting', files: FileSweeper, timed: Timed, signal: AbortSignal, progress: (p: JobProgress) => void, result: GcResult): Promise<number> {
     const { meta, db } = this.deps;
-    const timed = timer((result.phases ??= {}));
     let count = 0;
     for (let after = ''; !signal.aborted; ) {
-      const rows = await timed('sweep: metadata', () => db
-        .selectFrom('blob_deletions')
-        .select(['digest', 'size'])
-        .where('state', '=', state)
-        .where('digest', '>', after)
-        .orderBy('digest')
-        .limit(this.batch)
-        .execute());
+      const rows = await timed('sweep: metadata', () => this.pacer.run(() =>
+        db.selectFrom('blob_deletions').select(['digest', 'size']).where('state', '=', state).where('digest', '>', after).orderBy('digest').limit(this.sizes.blobs.value).execute(),
+      ));
       if (rows.length === 0) break;
       after = rows[rows.length - 1]!.digest;
       const digests = rows.map((r) => r.digest);
       const deleting: CollectedBlob[] =
         state === 'marked'
-          ? await timed('sweep: metadata', () => meta.transaction((tx) => tx.startDeleting(digests, randomInt(1, 2 ** 47))))
+          ? await timed('sweep: metadata', () => this.pacer.run(() => meta.transaction((tx) => tx.startDeleting(digests, randomInt(1, 2 ** 47)))))
           : rows.map((r) => ({ digest: r.digest, size: Number(r.size) }));
-      progress({ phase: state === 'deleting' ? 'resuming' : 'sweeping', done: result.blobs, total: result.blobs + deleting.length, unit: 'blobs' });
-      if (this.deps.sweepPauseMs && deleting.length > 0) await new Promise((resolve) => setTimeout(resolve, this.deps.sweepPauseMs));
-      await timed('sweep: files', () => this.deleteBytes(deleting.map((b) => b.digest)));
-      await timed('sweep: metadata', () => meta.transaction((tx) => tx.finishDeleting(deleting.map((b) => b.digest))));
+      if (deleting.length === 0) continue;
       count += deleting.length;
-      result.blobs += deleting.length;
-      result.bytes += deleting.reduce((sum, b) => sum + b.size, 0);
       progress({ phase: state === 'deleting' ? 'resuming' : 'sweeping', done: result.blobs, unit: 'blobs' });
+      await files.add(deleting);
     }
-    if (count > 0) this.deps.log.info({ run: runId, blobs: count, state }, state === 'deleting' ? 'finished the deletions of a run that ended early' : 'deleted blobs');
+    if (count > 0 && state === 'deleting') this.deps.log.info({ run: runId, blobs: count }, 'finishing the deletions of a run that ended early');
     return count;
+  }
+
+  /** A batch in `deleting`: its bytes deleted, then its rows `deleted`. */
+  private async finishSweep(batch: readonly CollectedBlob[], result: GcResult, timed: Timed, progress: (p: JobProgress) => void): Promise<void> {
+    if (this.deps.sweepPauseMs) await new Promise((resolve) => setTimeout(resolve, this.deps.sweepPauseMs));
+    await timed('sweep: files', () => this.deleteBytes(batch.map((b) => b.digest)));
+    await timed('sweep: metadata', () => this.pacer.run(() => this.deps.meta.transaction((tx) => tx.finishDeleting(batch.map((b) => b.digest)))));
+    result.blobs += batch.length;
+    result.bytes += batch.reduce((sum, b) => sum + b.size, 0);
+    progress({ phase: 'sweeping', done: result.blobs, unit: 'blobs' });
   }
 
   /**
@@ -272,14 +312,9 @@ export class GarbageCollector {
     return deleting.map((b) => b.digest);
   }
 
-  /** Deletes the bytes, a few at a time; a failure stops the run (the rows stay `deleting` and the next run deletes them again). */
-  private async deleteBytes(digests: readonly string[]): Promise<void> {
-    const { blobs } = this.deps;
-    const queue = [...digests];
-    const worker = async () => {
-      for (let d = queue.shift(); d !== undefined; d = queue.shift()) await blobs.delete(d as `sha256:${string}`);
-    };
-    await Promise.all(Array.from({ length: Math.min(this.deps.deleteConcurrency ?? 16, queue.length) }, worker));
+  /** Deletes the bytes; a failure stops the run (the rows stay `deleting` and the next run deletes them again). */
+  private deleteBytes(digests: readonly string[]): Promise<void> {
+    return this.deps.blobs.deleteMany(digests as Digest[]);
   }
 
   private manifestCandidates(before: number, after: [number, string], limit: number) {
@@ -380,8 +415,63 @@ export class GarbageCollector {
   }
 }
 
+/** A number of rows per batch; with a target (ms), adjusted after each batch to take about that long. */
+class BatchSize {
+  private size: number;
+
+  constructor(
+    initial: number,
+    private readonly targetMs: number,
+    private readonly max = initial * 10,
+  ) {
+    this.size = initial;
+  }
+
+  get value(): number {
+    return Math.max(1, Math.round(this.size));
+  }
+
+  /** Runs `fn` on a batch of `rows`, and moves the size halfway to what would have taken the target. */
+  async measure<T>(rows: number, fn: () => Promise<T>): Promise<T> {
+    const start = performance.now();
+    const out = await fn();
+    if (this.targetMs > 0 && rows > 0) {
+      const fit = (rows / Math.max(performance.now() - start, 0.1)) * this.targetMs;
+      this.size = Math.min(this.max, Math.max(10, (this.size + fit) / 2));
+    }
+    return out;
+  }
+}
+
+/**
+ * Runs work one piece at a time, and after each waits so that the work takes at most `share` of
+ * the time (share 1: no wait beyond a turn of the event loop).
+ */
+class Pacer {
+  private last: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly share: number) {}
+
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.last.then(async () => {
+      const start = performance.now();
+      try {
+        return await fn();
+      } finally {
+        const rest = ((performance.now() - start) * (1 - this.share)) / this.share;
+        await (rest >= 1 ? sleep(rest) : yieldToEventLoop());
+      }
+    });
+    this.last = result.catch(() => undefined);
+    return result;
+  }
+}
+
+/** Runs `fn`, adding the time it takes to its phase's. */
+type Timed = <T>(phase: string, fn: () => Promise<T>) => Promise<T>;
+
 /** Adds the time `fn` takes to `phases[phase]` (seconds). */
-function timer(phases: Record<string, number>) {
+function timer(phases: Record<string, number>): Timed {
   return async <T>(phase: string, fn: () => Promise<T>): Promise<T> => {
     const start = performance.now();
     try {
@@ -390,6 +480,42 @@ function timer(phases: Record<string, number>) {
       phases[phase] = (phases[phase] ?? 0) + (performance.now() - start) / 1000;
     }
   };
+}
+
+/**
+ * Batches of blobs whose bytes are being deleted, at most `depth` at once, behind the metadata
+ * work that hands them over. A batch that fails fails the run at the next add or at drain (its
+ * rows stay `deleting`: the next run deletes them again).
+ */
+class FileSweeper {
+  private readonly inFlight = new Set<Promise<void>>();
+  private failure: { err: unknown } | undefined;
+
+  constructor(
+    private readonly work: (batch: readonly CollectedBlob[]) => Promise<void>,
+    private readonly depth = 2,
+  ) {}
+
+  async add(batch: readonly CollectedBlob[]): Promise<void> {
+    while (this.inFlight.size >= this.depth) await Promise.race(this.inFlight);
+    this.rethrow();
+    const done: Promise<void> = this.work(batch)
+      .catch((err: unknown) => {
+        this.failure ??= { err };
+      })
+      .finally(() => this.inFlight.delete(done));
+    this.inFlight.add(done);
+  }
+
+  /** Waits for every batch; throws the first failure. */
+  async drain(): Promise<void> {
+    await Promise.all(this.inFlight);
+    this.rethrow();
+  }
+
+  private rethrow(): void {
+    if (this.failure) throw this.failure.err;
+  }
 }
 
 /** Groups rows by a key, keeping their order: [key, values][]. */

@@ -333,6 +333,17 @@ export function blobStoreConformance(name: string, subject: () => Promise<BlobSt
       assert.deepEqual((await store.list(undefined, 10)).map((b) => b.digest), [other]);
     });
 
+    it('deleteMany removes exactly the blobs named, and is idempotent', async ({ store }) => {
+      const doomed = await Promise.all(Array.from({ length: 5 }, (_, i) => push(store, randomBytes(100 + i))));
+      const kept = await push(store, randomBytes(99));
+      const never = sha256(Buffer.from('never stored either'));
+      await store.deleteMany([...doomed, never]);
+      await store.deleteMany(doomed);
+      await store.deleteMany([]);
+      for (const digest of doomed) assert.equal(await store.stat(digest), undefined, `${digest} is gone`);
+      assert.deepEqual((await store.list(undefined, 10)).map((b) => b.digest), [kept]);
+    });
+
     it('uploads of different ids run concurrently without mixing their bytes', async ({ store }) => {
       const datas = Array.from({ length: 4 }, (_, i) => [randomBytes(part / 2 + i), randomBytes(part + i), randomBytes(777 + i)]);
       const states = await Promise.all(datas.map(() => store.begin(randomUUID())));

@@ -31,6 +31,7 @@ import { SerialLock } from '../../util/async.js';
 import { recountProjectUsage, usageProjectsQuery, type QueryRunner } from '../project-usage.js';
 import * as gc from '../gc-queries.js';
 import { manifestColumns, manifestFromRow, referrerFromRow, uploadFromRow, type ManifestRow, type ReferrerRow, type UploadRow } from '../rows.js';
+import { FALLBACK_CHECKPOINT_PAGES, WalCheckpointer } from './wal-checkpointer.js';
 
 
 /** Prepared statements of one connection, prepared on first use. */
@@ -64,6 +65,7 @@ export class SqliteMetadataStore implements MetadataStore {
     /** Kysely on the read connection, for modules that query with it (users) and migrations. */
     readonly db: Db,
     writer: Sqlite.Database,
+    private readonly checkpointer: WalCheckpointer,
   ) {
     this.read = new Statements(sqliteHandle(db));
     this.write = new Statements(writer);
@@ -76,10 +78,16 @@ export class SqliteMetadataStore implements MetadataStore {
     writer.pragma('synchronous = NORMAL');
     writer.pragma('foreign_keys = ON');
     writer.pragma('busy_timeout = 5000');
-    return new SqliteMetadataStore(db, writer);
+    // Checkpoints run on a worker thread (wal-checkpointer.ts); a commit here does one only past the fallback size.
+    for (const connection of [writer, sqliteHandle(db)]) connection.pragma(`wal_autocheckpoint = ${FALLBACK_CHECKPOINT_PAGES}`);
+    const checkpointer = new WalCheckpointer(file, undefined, (err) =>
+      process.emitWarning(`the WAL checkpointer of ${file} stopped (${err.message}); commits checkpoint the database themselves from now on`),
+    );
+    return new SqliteMetadataStore(db, writer, checkpointer);
   }
 
   async close(): Promise<void> {
+    await this.checkpointer.close();
     await this.lock.run(async () => this.write.connection.close());
     await this.db.destroy();
   }

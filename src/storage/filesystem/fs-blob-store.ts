@@ -28,6 +28,7 @@ import {
 import { DirectIo } from './direct-io.js';
 import { FsLayout } from './layout.js';
 import { HashThread } from './hash-thread.js';
+import { UnlinkThreads } from './unlink-threads.js';
 import { UploadWriter, type UploadHashing } from './upload-writer.js';
 import { bodyBytesReceived } from '../young-gc.js';
 
@@ -52,7 +53,11 @@ export class FsBlobStore implements BlobStore {
   private readonly hashes = new Map<string, HashState>();
   private readonly queues = new Map<string, Promise<unknown>>();
   private readonly madeDirs = new Set<string>();
+  /** O_NOATIME for blob reads, until the filesystem refuses it (openBlob). */
+  private noAtime = fsSync.constants.O_NOATIME ?? 0;
 
+  /** deleteMany's unlinks, off the event loop and off libuv's threadpool. */
+  private readonly unlinks = new UnlinkThreads();
   /** Hashes large uploads off the event loop; only with direct I/O, whose buffers it shares. */
   private readonly thread: HashThread | undefined;
 
@@ -66,6 +71,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   async close(): Promise<void> {
+    await this.unlinks.close();
     await this.thread?.close();
     this.direct?.close();
   }
@@ -100,19 +106,38 @@ export class FsBlobStore implements BlobStore {
     return bufferedBlobReader(this.openBlob(digest, undefined), size);
   }
 
-  /** A read-only descriptor of a committed blob, with direct I/O when `direct` is given. */
+  /**
+   * A read-only descriptor of a committed blob, with direct I/O when `direct` is given. Opened
+   * with O_NOATIME: a read that updates the access time writes the inode through the
+   * filesystem's journal, and while GC's unlinks keep the journal busy that write waited
+   * hundreds of milliseconds (a pull's p99 during GC: 985 ms with access times, 150 ms without).
+   * Only the files' owner may ask for it: otherwise (EPERM) blobs are opened without it.
+   */
   private openBlob(digest: Digest, direct: DirectIo | undefined): number {
     const file = this.layout.blobPath(digest);
+    const flags = fsSync.constants.O_RDONLY | this.noAtime;
     try {
-      return direct ? direct.open(file, fsSync.constants.O_RDONLY) : fsSync.openSync(file, 'r');
+      return direct ? direct.open(file, flags) : fsSync.openSync(file, flags);
     } catch (err) {
       if (isNotFound(err)) throw new BlobNotFoundError(digest);
+      if ((err as NodeJS.ErrnoException).code === 'EPERM' && this.noAtime !== 0) {
+        this.noAtime = 0;
+        return this.openBlob(digest, direct);
+      }
       throw err;
     }
   }
 
   async delete(digest: Digest): Promise<void> {
-    // unlink alone: rm would lstat first, a second trip to the threadpool per blob GC deletes.
+    await this.unlink(digest);
+  }
+
+  async deleteMany(digests: readonly Digest[]): Promise<void> {
+    await this.unlinks.unlinkAll(digests.map((d) => this.layout.blobPath(d)));
+  }
+
+  /** unlink alone (rm would lstat first, a second threadpool round trip); a blob already gone is fine. */
+  private async unlink(digest: Digest): Promise<void> {
     try {
       await fs.unlink(this.layout.blobPath(digest));
     } catch (err) {

@@ -141,6 +141,10 @@ export class S3BlobStore implements BlobStore {
     await this.deleteKeys([this.layout.blobKey(digest)]);
   }
 
+  async deleteMany(digests: readonly Digest[]): Promise<void> {
+    if (digests.length > 0) await this.deleteKeys(digests.map((d) => this.layout.blobKey(d)));
+  }
+
   async list(after: Digest | undefined, limit: number): Promise<ListedBlob[]> {
     const out: ListedBlob[] = [];
     let startAfter = after ? this.layout.blobKey(after) : undefined;
