@@ -21,14 +21,15 @@ export class WalCheckpointer {
     this.worker = new Worker(new URL('./wal-checkpoint-worker.js', import.meta.url), { workerData: { file, intervalMs } });
     this.worker.unref(); // it never keeps the process alive
     this.worker.on('error', onError);
-    this.exited = once(this.worker, 'exit');
+    // once() rejects when the worker fails: that is onError's to report, not an unhandled rejection.
+    this.exited = once(this.worker, 'exit').catch(() => undefined);
   }
 
   /** Stops the worker after its last checkpoint; its connection is closed. */
   async close(): Promise<void> {
     this.worker.postMessage('stop');
     const timer = setTimeout(() => void this.worker.terminate(), 5000);
-    await this.exited.catch(() => undefined);
+    await this.exited;
     clearTimeout(timer);
   }
 }
