@@ -87,7 +87,12 @@ describe('three replicas on PostgreSQL and S3', () => {
       assert.equal(ready.status, 200, ready.text);
     }
     // "UP", or "UP 1/2" right after one slow check on this busy machine: in rotation either way.
-    const states = Object.values(await lb.states());
+    // Waited for: a check that timed out twice on a loaded machine marks a replica DOWN until the next two pass.
+    let states: string[] = [];
+    await waitFor(async () => {
+      states = Object.values(await lb.states());
+      return states.length === 3 && states.every((s) => s.startsWith('UP')) ? true : undefined;
+    }, 10_000, 'HAProxy to have all three replicas UP').catch(() => undefined);
     assert.equal(states.length, 3);
     assert.ok(states.every((s) => s.startsWith('UP')), states.join(', '));
   });

@@ -30,6 +30,9 @@ defaults
     timeout client 120s
     timeout server 120s
     timeout http-request 15s
+    # A check waits this long for /readyz (without it, "inter": 300 ms, which a replica busy on
+    # a loaded CI machine can miss twice in a row and be marked DOWN while it is fine).
+    timeout check 3s
 
 frontend fe_registry
     bind 127.0.0.1:${port}
