@@ -230,7 +230,7 @@ export class GarbageCollector {
       if (rows.length === 0) break;
       const last = rows[rows.length - 1]!;
       after = [Number(last.repository_id), last.digest];
-      // A few hundred links per transaction, over as many repositories as they come from.
+      // One transaction per batch of links (sizes.links), over as many repositories as they come from.
       for (let i = 0; i < rows.length; ) {
         const chunk = rows.slice(i, (i += this.sizes.links.value));
         result.links += await this.pacer.run(() => this.sizes.links.measure(chunk.length, () => meta.transaction(async (tx) => {

@@ -71,7 +71,8 @@ export class UnlinkThreads {
 
   private spawn(): Worker {
     const worker = new Worker(new URL('./unlink-worker.js', import.meta.url));
-    worker.unref();
+    // Held while calls run (one started in place of a dead thread, too), let go when idle.
+    if (this.running === 0) worker.unref();
     worker.on('message', (reply: UnlinkReply) => {
       const call = this.pending.get(reply.seq);
       this.pending.delete(reply.seq);
